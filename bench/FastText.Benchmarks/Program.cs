@@ -1,5 +1,3 @@
-using System.Globalization;
-using System.Runtime.InteropServices;
 using BenchmarkDotNet.Reports;
 using BenchmarkDotNet.Running;
 using FastText.Benchmarks.Infrastructure;
@@ -29,7 +27,7 @@ string repo = FindRepositoryRoot();
 string artifacts = Path.Combine(repo, "BenchmarkDotNet.Artifacts");
 resultsDir ??= Path.Combine(repo, "perf-results");
 IEnumerable<Summary> summaries = BenchmarkSwitcher.FromAssembly(typeof(IWorkload).Assembly)
-    .Run(forwarded.ToArray(), BenchConfig.Create(profile, artifacts));
+    .Run(forwarded.ToArray(), BenchConfig.Create(profile, artifacts, Path.Combine(repo, "build", "TorchNativeFix.targets")));
 
 string command = "dotnet run -c Release --project bench/FastText.Benchmarks -- " + string.Join(' ', args);
 foreach (Summary summary in summaries)

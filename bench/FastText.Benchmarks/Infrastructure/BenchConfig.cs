@@ -4,6 +4,7 @@ using BenchmarkDotNet.Diagnosers;
 using BenchmarkDotNet.Exporters;
 using BenchmarkDotNet.Exporters.Json;
 using BenchmarkDotNet.Jobs;
+using BenchmarkDotNet.Extensions;
 
 namespace FastText.Benchmarks.Infrastructure;
 
@@ -11,7 +12,11 @@ namespace FastText.Benchmarks.Infrastructure;
 public static class BenchConfig
 {
     /// <summary>Builds the configuration for <paramref name="profile"/> ("short" or "full").</summary>
-    public static IConfig Create(string profile, string artifactsPath)
+    /// <param name="profile">"short" or "full".</param>
+    /// <param name="artifactsPath">BenchmarkDotNet's working folder.</param>
+    /// <param name="nativeFixTargets">build/TorchNativeFix.targets: BenchmarkDotNet's generated projects switch off
+    /// Directory.Build.* imports, so the Debian 12 native fix is handed to them as CustomAfterMicrosoftCommonTargets.</param>
+    public static IConfig Create(string profile, string artifactsPath, string nativeFixTargets)
     {
         Job job = profile switch
         {
@@ -20,6 +25,7 @@ public static class BenchConfig
             "full" => Job.Default.WithId("full").WithMinIterationCount(10).WithMaxIterationCount(30),
             _ => throw new ArgumentException($"--profile must be 'short' or 'full', not '{profile}'."),
         };
+        job = job.WithArguments(new[] { new MsBuildArgument($"/p:CustomAfterMicrosoftCommonTargets={nativeFixTargets}") });
         return ManualConfig.CreateEmpty()
             .AddJob(job)
             .AddColumnProvider(DefaultColumnProviders.Instance)

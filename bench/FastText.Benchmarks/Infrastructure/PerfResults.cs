@@ -10,8 +10,15 @@ public static class PerfResults
     /// <summary>Writes <c>{suite}.md</c> (header + GitHub table) and <c>{suite}.json</c> for <paramref name="summary"/>.</summary>
     public static void Publish(Summary summary, string resultsDir, string command, string profile, string threads)
     {
-        Directory.CreateDirectory(resultsDir);
         string suite = summary.BenchmarksCases[0].Descriptor.Type.Name;
+        string[] failed = summary.Reports.Where(r => r.ResultStatistics is null).Select(r => r.BenchmarkCase.DisplayInfo).ToArray();
+        if (failed.Length > 0)
+        {
+            // A table of NA rows is not a result: keep the previous perf-results file.
+            Console.Error.WriteLine($"perf-results: {suite} not written, these cases produced no measurement: {string.Join("; ", failed)}");
+            return;
+        }
+        Directory.CreateDirectory(resultsDir);
         string exported = Path.Combine(summary.ResultsDirectoryPath);
         string? markdown = Directory.GetFiles(exported, "*" + suite + "-report-github.md").FirstOrDefault();
         string? json = Directory.GetFiles(exported, "*" + suite + "-report-full.json").FirstOrDefault();
