@@ -15,7 +15,7 @@ namespace FastText.Engine.Text;
 /// characters become spaces and are counted, a leading byte-order mark is dropped, and lowercasing uses simple
 /// one-to-one case mapping (see <see cref="TextRules"/>).
 /// </remarks>
-public sealed class FastaiTokenizer
+public sealed class FastaiTokenizer : IDocumentTokenizer
 {
     private readonly TextRules rules = new();
     private readonly WordSplitter splitter = new();

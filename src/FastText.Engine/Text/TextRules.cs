@@ -200,11 +200,11 @@ internal sealed class TextRules
         int searchFrom = 0;       // the previous match consumed everything before this
         int previousStart = -1;   // the previous run, when it may start a match
         int previousEnd = -1;
-        ulong previousHash = 0;
+        char previousFirst = '\0';
         int i = 0;
         while (i < text.Length)
         {
-            // One scalar pass: skip whitespace, then hash the run (cheap equality filter for consecutive runs).
+            // One scalar pass over runs; consecutive runs are compared only when length and first char agree.
             while (i < text.Length && CharacterClasses.IsSpace(text[i]))
             {
                 i++;
@@ -214,15 +214,9 @@ internal sealed class TextRules
                 break;
             }
             int runStart = i;
-            ulong hash = 0;
-            do
-            {
-                hash = (hash * 31) + text[i];
-                i++;
-            }
-            while (i < text.Length && !CharacterClasses.IsSpace(text[i]));
+            i = CharacterClasses.SkipNonSpace(text, i + 1);
             int runEnd = i;
-            if (previousStart >= 0 && hash == previousHash && runEnd - runStart == previousEnd - previousStart
+            if (previousStart >= 0 && text[runStart] == previousFirst && runEnd - runStart == previousEnd - previousStart
                 && text[runStart..runEnd].SequenceEqual(text[previousStart..previousEnd])
                 && TryMatchWordRepetition(text, previousStart, out int end, out int count, out int wordEnd, out int delimiterStart))
             {
@@ -248,7 +242,7 @@ internal sealed class TextRules
             bool eligible = runStart == 0 ? searchFrom == 0 : runStart - 1 >= searchFrom;
             previousStart = eligible ? runStart : -1;
             previousEnd = runEnd;
-            previousHash = hash;
+            previousFirst = text[runStart];
         }
         if (changed)
         {

@@ -69,16 +69,17 @@ internal sealed partial class WordSplitter
                 // One pass finds the word's end and what kinds of characters it holds.
                 int start = i;
                 CharacterClasses.Shape shape = CharacterClasses.Shape.None;
+                CharacterClasses.Shape kind = CharacterClasses.ShapeOf(c);
                 do
                 {
-                    shape |= CharacterClasses.ShapeOf(c);
+                    shape |= kind;
                     if (++i == text.Length)
                     {
                         break;
                     }
-                    c = text[i];
+                    kind = CharacterClasses.ShapeOf(text[i]);
                 }
-                while ((CharacterClasses.ShapeOf(c) & CharacterClasses.Shape.Space) == 0);
+                while (kind != CharacterClasses.Shape.Space);
                 ProcessWord(text[start..i], shape, ref sink, applyCaseRules);
             }
         }
