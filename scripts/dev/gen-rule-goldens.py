@@ -56,6 +56,11 @@ rng = random.Random(1234)
 alphabet = list("aAbBzZ  \n\t01.,!?'\"-/#\\&;:()éÉß©…😀_") + ['&amp;', '&copy;', '<br />', '...', 'very ', 'the ', 'THE ', 'Word ', ' @.@ ']
 for _ in range(3000):
     cases.append(''.join(rng.choice(alphabet) for _ in range(rng.randint(0, 40))))
+# Longer texts over a tiny vocabulary: word repetitions across 32-character blocks (the vectorized scan's path).
+words = ['very', 'the', 'a', 'Go', 'go', 'GO', 'no!', 'x-y', 'ah', '10', 'é', 'and/or', '...', 'so', 'the,']
+seps = [' ', ' ', ' ', '  ', '\n', '\t', ' \n ']
+for _ in range(800):
+    cases.append(''.join(rng.choice(words) + rng.choice(seps) for _ in range(rng.randint(5, 60))))
 for corpus in sys.argv[1:]:
     for path in sorted(pathlib.Path(corpus).rglob('*'))[:60]:
         if path.is_file() and path.suffix != '.json':

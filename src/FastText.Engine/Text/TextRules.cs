@@ -194,61 +194,139 @@ internal sealed class TextRules
     internal static bool ReplaceWordRepetitions(ReadOnlySpan<char> text, CharBuffer destination)
     {
         // A match needs two identical whitespace-delimited runs in a row (the word and its first repeat), so the
-        // exact matcher only runs where consecutive runs are equal.
-        bool changed = false;
-        int copied = 0;
-        int searchFrom = 0;       // the previous match consumed everything before this
-        int previousStart = -1;   // the previous run, when it may start a match
-        int previousEnd = -1;
-        char previousFirst = '\0';
-        int i = 0;
-        while (i < text.Length)
+        // exact matcher only runs where consecutive runs agree. Run boundaries come from a whitespace bitmask,
+        // 32 characters per step, so the common case costs a few vector instructions per block.
+        var state = new RepetitionScan { PreviousStart = -1, RunStart = -1 };
+        int position = 0;
+        while (position < text.Length)
         {
-            // One scalar pass over runs; consecutive runs are compared only when length and first char agree.
-            while (i < text.Length && CharacterClasses.IsSpace(text[i]))
+            int blockLength = Math.Min(32, text.Length - position);
+            uint mask = blockLength == 32 ? SpaceMask32(text, position) : SpaceMaskScalar(text, position, blockLength);
+            uint before = state.RunStart >= 0 ? 0u : 1u; // the character before the block was whitespace (or the start)
+            uint transitions = mask ^ ((mask << 1) | before);
+            if (blockLength < 32)
             {
-                i++;
+                transitions &= (1u << blockLength) - 1;
             }
-            if (i == text.Length)
+            int restartAt = -1;
+            while (transitions != 0)
             {
-                break;
-            }
-            int runStart = i;
-            i = CharacterClasses.SkipNonSpace(text, i + 1);
-            int runEnd = i;
-            if (previousStart >= 0 && text[runStart] == previousFirst && runEnd - runStart == previousEnd - previousStart
-                && text[runStart..runEnd].SequenceEqual(text[previousStart..previousEnd])
-                && TryMatchWordRepetition(text, previousStart, out int end, out int count, out int wordEnd, out int delimiterStart))
-            {
-                if (!changed)
+                int bit = BitOperations.TrailingZeroCount(transitions);
+                transitions &= transitions - 1;
+                int at = position + bit;
+                if (((mask >> bit) & 1) == 0)
                 {
-                    destination.Clear();
-                    changed = true;
+                    state.RunStart = at;
                 }
-                int matchStart = previousStart == 0 ? 0 : previousStart - 1; // (?:\s|^) consumes the whitespace before
-                destination.Append(text[copied..matchStart]);
-                destination.Append(" xxwrep ");
-                destination.Append(count);
-                destination.Append(' ');
-                destination.Append(text[previousStart..wordEnd]);
-                destination.Append(' ');
-                destination.Append(text[delimiterStart..end]);
-                copied = end;
-                searchFrom = end;
-                previousStart = -1;
-                i = end;
+                else
+                {
+                    restartAt = EndRun(text, ref state, at, destination);
+                    if (restartAt >= 0)
+                    {
+                        break;
+                    }
+                }
+            }
+            if (restartAt >= 0)
+            {
+                position = restartAt;
+                state.RunStart = restartAt < text.Length && !CharacterClasses.IsSpace(text[restartAt]) ? restartAt : -1;
                 continue;
             }
-            bool eligible = runStart == 0 ? searchFrom == 0 : runStart - 1 >= searchFrom;
-            previousStart = eligible ? runStart : -1;
-            previousEnd = runEnd;
-            previousFirst = text[runStart];
+            position += blockLength;
         }
-        if (changed)
+        if (state.RunStart >= 0)
         {
-            destination.Append(text[copied..]);
+            EndRun(text, ref state, text.Length, destination);
         }
-        return changed;
+        if (state.Changed)
+        {
+            destination.Append(text[state.Copied..]);
+        }
+        return state.Changed;
+    }
+
+    private struct RepetitionScan
+    {
+        public bool Changed;
+        public int Copied;
+        public int SearchFrom;    // the previous match consumed everything before this
+        public int PreviousStart; // the previous run, when it may start a match
+        public int PreviousEnd;
+        public int RunStart;      // the run being scanned, or -1 between runs
+    }
+
+    // Called at the end of each run; returns where to resume after a replacement, or -1.
+    private static int EndRun(ReadOnlySpan<char> text, ref RepetitionScan state, int runEnd, CharBuffer destination)
+    {
+        int runStart = state.RunStart;
+        state.RunStart = -1;
+        int previousStart = state.PreviousStart;
+        if (previousStart >= 0 && runEnd - runStart == state.PreviousEnd - previousStart && text[runStart] == text[previousStart]
+            && text[runStart..runEnd].SequenceEqual(text[previousStart..state.PreviousEnd])
+            && TryMatchWordRepetition(text, previousStart, out int end, out int count, out int wordEnd, out int delimiterStart))
+        {
+            if (!state.Changed)
+            {
+                destination.Clear();
+                state.Changed = true;
+            }
+            int matchStart = previousStart == 0 ? 0 : previousStart - 1; // (?:\s|^) consumes the whitespace before
+            destination.Append(text[state.Copied..matchStart]);
+            destination.Append(" xxwrep ");
+            destination.Append(count);
+            destination.Append(' ');
+            destination.Append(text[previousStart..wordEnd]);
+            destination.Append(' ');
+            destination.Append(text[delimiterStart..end]);
+            state.Copied = end;
+            state.SearchFrom = end;
+            state.PreviousStart = -1;
+            state.PreviousEnd = -1;
+            return end;
+        }
+        bool eligible = runStart == 0 ? state.SearchFrom == 0 : runStart - 1 >= state.SearchFrom;
+        state.PreviousStart = eligible ? runStart : -1;
+        state.PreviousEnd = runEnd;
+        return -1;
+    }
+
+    // Bit j set when text[start + j] is Python whitespace, for 32 characters.
+    private static uint SpaceMask32(ReadOnlySpan<char> text, int start)
+    {
+        ReadOnlySpan<ushort> units = MemoryMarshal.Cast<char, ushort>(text.Slice(start, 32));
+        if (Vector256.IsHardwareAccelerated)
+        {
+            ref ushort first = ref MemoryMarshal.GetReference(units);
+            Vector256<ushort> low = Vector256.LoadUnsafe(ref first);
+            Vector256<ushort> high = Vector256.LoadUnsafe(ref first, 16);
+            if (((low | high) & Vector256.Create((ushort)0xFF80)) == Vector256<ushort>.Zero)
+            {
+                return SpaceMask16(low) | (SpaceMask16(high) << 16);
+            }
+        }
+        return SpaceMaskScalar(text, start, 32);
+    }
+
+    private static uint SpaceMask16(Vector256<ushort> chars)
+    {
+        // ASCII whitespace for Python: 9–13 and 28–32.
+        Vector256<ushort> space = Vector256.LessThanOrEqual(chars - Vector256.Create((ushort)9), Vector256.Create((ushort)4))
+            | Vector256.LessThanOrEqual(chars - Vector256.Create((ushort)28), Vector256.Create((ushort)4));
+        return space.ExtractMostSignificantBits();
+    }
+
+    private static uint SpaceMaskScalar(ReadOnlySpan<char> text, int start, int length)
+    {
+        uint mask = 0;
+        for (int j = 0; j < length; j++)
+        {
+            if (CharacterClasses.IsSpace(text[start + j]))
+            {
+                mask |= 1u << j;
+            }
+        }
+        return mask;
     }
 
     private static bool TryMatchWordRepetition(ReadOnlySpan<char> text, int wordStart, out int end, out int count, out int wordEnd, out int delimiterStart)
