@@ -25,7 +25,10 @@ internal sealed class TextRules
         ("<br />", "\n"), ("\\\"", "\""), ("<unk>", SpecialTokens.Unknown), (" @.@ ", "."), (" @-@ ", "-"), ("...", " …"),
     ];
 
+    private const int FirstLateReplacement = 10; // " @.@ ", " @-@ ", "..."
+
     private static readonly System.Buffers.SearchValues<char> HtmlKeys = System.Buffers.SearchValues.Create(";\\<@");
+    private static readonly System.Buffers.SearchValues<char> EarlyKeys = System.Buffers.SearchValues.Create(";\\<");
 
     private readonly CharBuffer first = new();
     private readonly CharBuffer second = new();
@@ -36,20 +39,31 @@ internal sealed class TextRules
         CharBuffer? current = null; // null: still the caller's text
         ReadOnlySpan<char> view = text;
 
-        // Every pattern but "..." holds one of ';', '\\', '<', '@', and no replacement creates those characters, so
-        // one vectorized search usually rules out twelve of the thirteen passes.
-        bool anyKey = view.IndexOfAny(HtmlKeys) >= 0;
-        foreach ((string from, string to) in HtmlReplacements)
+        // fix_html's first ten replacements all hold ';', '\\' or '<': one scan over those characters replaces them
+        // (exactly like ten sequential str.replace passes, see FixHtmlCore); the last three need '@' or "...".
+        if (view.IndexOfAny(HtmlKeys) >= 0)
         {
-            if (!anyKey && from != "...")
+            Step(FixHtmlCore(view, Other(current)), ref current, ref view);
+            for (int r = FirstLateReplacement; r < HtmlReplacements.Length; r++)
             {
-                continue;
+                (string from, string to) = HtmlReplacements[r];
+                int index = view.IndexOf(from, StringComparison.Ordinal);
+                if (index >= 0)
+                {
+                    CharBuffer target = Other(current);
+                    ReplaceAll(view, index, from, to, target);
+                    current = target;
+                    view = target.Written;
+                }
             }
-            int index = view.IndexOf(from, StringComparison.Ordinal);
+        }
+        else
+        {
+            int index = view.IndexOf("...", StringComparison.Ordinal);
             if (index >= 0)
             {
                 CharBuffer target = Other(current);
-                ReplaceAll(view, index, from, to, target);
+                ReplaceAll(view, index, "...", " …", target);
                 current = target;
                 view = target.Written;
             }
@@ -72,6 +86,101 @@ internal sealed class TextRules
             view = current.Written;
         }
     }
+
+    /// <summary>
+    /// The first ten <c>fix_html</c> replacements (<c>#39; amp; #146; nbsp; #36; \n quot; &lt;br /&gt; \" &lt;unk&gt;</c>) in
+    /// one left-to-right scan. Equivalent to the sequential passes because no replacement output can be part of a
+    /// later pattern except the space from <c>nbsp;</c> inside <c>&lt;br /&gt;</c> (handled by a final pass), and the
+    /// only overlap between patterns, <c>\nbsp;</c>, goes to the earlier <c>nbsp;</c> as in the sequence.
+    /// </summary>
+    internal static bool FixHtmlCore(ReadOnlySpan<char> text, CharBuffer destination)
+    {
+        destination.Clear();
+        bool changed = false;
+        bool spaceFromNbsp = false;
+        int copied = 0;
+        int position = 0;
+        while (position < text.Length)
+        {
+            int found = text[position..].IndexOfAny(EarlyKeys);
+            if (found < 0)
+            {
+                break;
+            }
+            int at = position + found;
+            int start = -1;
+            int end = at + 1;
+            string? replacement = null;
+            switch (text[at])
+            {
+                case ';':
+                    foreach ((string from, string to) in SemicolonReplacements)
+                    {
+                        int candidate = at + 1 - from.Length;
+                        if (candidate >= copied && text[candidate..end].SequenceEqual(from))
+                        {
+                            (start, replacement) = (candidate, to);
+                            spaceFromNbsp |= from == "nbsp;";
+                            break;
+                        }
+                    }
+                    break;
+                case '\\':
+                    if (at + 1 < text.Length && text[at + 1] == 'n' && !text[(at + 1)..].StartsWith("nbsp;", StringComparison.Ordinal))
+                    {
+                        (start, end, replacement) = (at, at + 2, "\n");
+                    }
+                    else if (at + 1 < text.Length && text[at + 1] == '"')
+                    {
+                        (start, end, replacement) = (at, at + 2, "\"");
+                    }
+                    break;
+                default: // '<'
+                    if (text[at..].StartsWith("<br />", StringComparison.Ordinal))
+                    {
+                        (start, end, replacement) = (at, at + 6, "\n");
+                    }
+                    else if (text[at..].StartsWith("<unk>", StringComparison.Ordinal))
+                    {
+                        (start, end, replacement) = (at, at + 5, SpecialTokens.Unknown);
+                    }
+                    break;
+            }
+            if (replacement is not null)
+            {
+                destination.Append(text[copied..start]);
+                destination.Append(replacement);
+                copied = end;
+                changed = true;
+                position = end;
+            }
+            else
+            {
+                position = at + 1;
+            }
+        }
+        if (!changed)
+        {
+            return false;
+        }
+        destination.Append(text[copied..]);
+        if (spaceFromNbsp)
+        {
+            ReadOnlySpan<char> written = destination.Written;
+            int index = written.IndexOf("<br />", StringComparison.Ordinal);
+            if (index >= 0)
+            {
+                var again = new CharBuffer(written.Length);
+                ReplaceAll(written, index, "<br />", "\n", again);
+                destination.Clear();
+                destination.Append(again.Written);
+            }
+        }
+        return true;
+    }
+
+    private static readonly (string From, string To)[] SemicolonReplacements =
+        [("#39;", "'"), ("amp;", "&"), ("#146;", "'"), ("nbsp;", " "), ("#36;", "$"), ("quot;", "'")];
 
     /// <summary>Python <c>str.replace(from, to)</c> starting at the first known match.</summary>
     internal static void ReplaceAll(ReadOnlySpan<char> text, int index, string from, string to, CharBuffer destination)
