@@ -104,7 +104,38 @@ internal sealed partial class WordSplitter
         where TSink : ITokenSink, allows ref struct
     {
         ReadOnlySpan<char> lowered = original;
-        if (applyCaseRules && (shape & (CharacterClasses.Shape.Upper | CharacterClasses.Shape.NonAscii)) != 0)
+        if (applyCaseRules && (shape & (CharacterClasses.Shape.Upper | CharacterClasses.Shape.NonAscii)) == CharacterClasses.Shape.Upper)
+        {
+            // ASCII word with capitals: classify (rules 6–7) and lowercase in one loop.
+            word.Clear();
+            Span<char> copy = word.GetSpan(original.Length);
+            int capitals = 0;
+            for (int k = 0; k < original.Length; k++)
+            {
+                char c = original[k];
+                if ((uint)(c - 'A') <= 'Z' - 'A')
+                {
+                    capitals++;
+                    c = (char)(c | 0x20);
+                }
+                copy[k] = c;
+            }
+            word.Advance(original.Length);
+            if (original.Length > 1 && (uint)(original[0] - 'A') <= 'Z' - 'A')
+            {
+                if ((shape & CharacterClasses.Shape.Lower) == 0)
+                {
+                    sink.Add(SpecialTokens.AllCaps);
+                }
+                else if (capitals == 1)
+                {
+                    sink.Add(SpecialTokens.Capitalized);
+                }
+            }
+            lowered = copy;
+            shape = (shape & ~CharacterClasses.Shape.Upper) | CharacterClasses.Shape.Lower;
+        }
+        else if (applyCaseRules && (shape & CharacterClasses.Shape.NonAscii) != 0)
         {
             string? marker = TextRules.CaseMarker(original);
             if (marker is not null)
