@@ -331,23 +331,22 @@ internal sealed partial class WordSplitter
         int prefixes = 0;
         int suffixes = 0;
         int lastSize = -1;
+        // Every iteration ends by checking the remaining span against the exceptions (the check spaCy also makes at
+        // the top of the next iteration), so 'restSpecial' always describes the current remainder.
+        string[]? restSpecial = null;
         while (high > low && high - low != lastSize)
         {
             ReadOnlySpan<char> current = text[low..high];
-            if (TokenizerExceptions.Find(current) is not null)
-            {
-                break;
-            }
             lastSize = current.Length;
             int prefix = FindPrefix(current);
-            if (prefix != 0 && prefix < current.Length && TokenizerExceptions.Find(current[prefix..]) is not null)
+            if (prefix != 0 && prefix < current.Length && (restSpecial = TokenizerExceptions.Find(current[prefix..])) is not null)
             {
                 Push(prefixStarts, prefixLengths, ref prefixes, low, prefix);
                 low += prefix;
                 break;
             }
             int suffix = FindSuffix(current[prefix..]);
-            if (suffix != 0 && suffix < current.Length && TokenizerExceptions.Find(current[..^suffix]) is not null)
+            if (suffix != 0 && suffix < current.Length && (restSpecial = TokenizerExceptions.Find(current[..^suffix])) is not null)
             {
                 Push(suffixStarts, suffixLengths, ref suffixes, high - suffix, suffix);
                 high -= suffix;
@@ -363,7 +362,8 @@ internal sealed partial class WordSplitter
                 Push(suffixStarts, suffixLengths, ref suffixes, high - suffix, suffix);
                 high -= suffix;
             }
-            if (high > low && TokenizerExceptions.Find(text[low..high]) is not null)
+            restSpecial = high > low ? TokenizerExceptions.Find(text[low..high]) : null;
+            if (restSpecial is not null)
             {
                 break;
             }
@@ -375,15 +375,13 @@ internal sealed partial class WordSplitter
         }
         if (high > low)
         {
-            ReadOnlySpan<char> rest = text[low..high];
-            special = TokenizerExceptions.Find(rest);
-            if (special is not null)
+            if (restSpecial is not null)
             {
-                EmitAll(special, ref sink);
+                EmitAll(restSpecial, ref sink);
             }
             else
             {
-                SplitInfixes(rest, ref sink);
+                SplitInfixes(text[low..high], ref sink);
             }
         }
         for (int s = suffixes - 1; s >= 0; s--)
@@ -636,14 +634,23 @@ internal sealed partial class WordSplitter
 
     private static int FindUnit(ReadOnlySpan<char> text)
     {
-        // (?<=[0-9])(?:unit)$: no unit holds an ASCII digit, so the unit is exactly the tail after the last digit.
-        int lastDigit = text.LastIndexOfAnyInRange('0', '9');
+        // (?<=[0-9])(?:unit)$: no unit holds an ASCII digit, so the unit is exactly the tail after the last digit,
+        // which must lie within the longest unit's length of the end.
+        int lastDigit = -1;
+        for (int i = text.Length - 1; i >= 0 && i >= text.Length - 1 - MaximumUnitLength; i--)
+        {
+            if (char.IsAsciiDigit(text[i]))
+            {
+                lastDigit = i;
+                break;
+            }
+        }
         if (lastDigit < 0 || lastDigit == text.Length - 1)
         {
             return 0;
         }
         ReadOnlySpan<char> tail = text[(lastDigit + 1)..];
-        return tail.Length <= MaximumUnitLength && UnitLookup.Contains(tail) ? tail.Length : 0;
+        return UnitLookup.Contains(tail) ? tail.Length : 0;
     }
 
     private static readonly int MaximumUnitLength = Units.Max(u => u.Length);
