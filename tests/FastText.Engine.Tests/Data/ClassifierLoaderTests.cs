@@ -89,6 +89,40 @@ public sealed class ClassifierLoaderTests
         Assert.Equal(216 * 3 - (84 + 154 + 77), fixedBatch.PadTokens);
     }
 
+    /// <summary>
+    /// Replays fastai's SentenceEncoder (for each chunk start i: real_bs = rows whose column i is not pad; feed rows
+    /// [0, real_bs) columns [i, i + seq_len)) and masked_concat_pool's last index (width − pads in the last seq_len
+    /// columns − 1). Returns whether every text token is fed and every row's last index is its last text token.
+    /// </summary>
+    private static (bool AllTextFed, bool LastIndexRight) ReplaySentenceEncoder(Batch batch)
+    {
+        int chunk = batch.Chunk;
+        var fed = batch.Rows.Select(r => new bool[batch.Width]).ToArray();
+        for (int i = 0; i < batch.Width; i += chunk)
+        {
+            int realRows = batch.Rows.Count(r => r.Ids[i] != 1);
+            for (int r = 0; r < realRows; r++)
+            {
+                for (int j = i; j < Math.Min(i + chunk, batch.Width); j++)
+                {
+                    fed[r][j] = true;
+                }
+            }
+        }
+        bool allFed = true, lastRight = true;
+        for (int r = 0; r < batch.Rows.Length; r++)
+        {
+            Row row = batch.Rows[r];
+            for (int j = row.TextStart; j < row.TextStart + row.Length; j++)
+            {
+                allFed &= fed[r][j];
+            }
+            int lastWindowPads = row.Ids.Skip(Math.Max(0, batch.Width - chunk)).Count(id => id == 1);
+            lastRight &= row.Length == 0 || batch.Width - lastWindowPads - 1 == row.TextStart + row.Length - 1;
+        }
+        return (allFed, lastRight);
+    }
+
     private static void AssertChunkStartsFormPrefixes(Batch batch)
     {
         for (int column = 0; column < batch.Width; column += batch.Chunk)
@@ -97,28 +131,74 @@ public sealed class ClassifierLoaderTests
             int prefix = hasText.TakeWhile(t => t).Count();
             Assert.True(hasText.Skip(prefix).All(t => !t), $"rows with text at column {column} are not a prefix");
         }
-        foreach (Row row in batch.Rows)
-        {
-            // All trailing pads lie in the last chunk (masked_concat_pool's assumption).
-            Assert.True(row.TextStart + row.Length > batch.Width - batch.Chunk || row.Length == 0);
-        }
+        Assert.Equal((true, true), ReplaySentenceEncoder(batch));
     }
 
     [Fact]
-    public void Aligned_padding_keeps_the_encoder_invariants_on_random_batches()
+    public void The_replayed_sentence_encoder_skips_text_with_fastai_padding()
+    {
+        TorchTestSetup.Use();
+        var corpus = TestCorpora.WithLengths(new[] { 84, 154, 77 }, labels: new[] { 0, 1, 0 });
+        using var fastai = new ClassifierLoader(corpus, ClassifierLoaderOptions.Validation with { BatchSize = 3, Padding = ClassifierPadding.FastaiCompatible });
+        Assert.False(ReplaySentenceEncoder(Collect(fastai, 0).Single()).AllTextFed);
+    }
+
+    [Theory]
+    [InlineData(ClassifierPadding.AlignedChunks)]
+    [InlineData(ClassifierPadding.MinimalChunkSafe)]
+    public void Chunk_safe_paddings_keep_the_encoder_invariants_on_random_batches(ClassifierPadding padding)
     {
         TorchTestSetup.Use();
         int[] lengths = TestCorpora.RandomLengths(300, 1, 400, seed: 21);
         var corpus = TestCorpora.WithLengths(lengths, labels: lengths.Select(l => l % 3).ToArray(), classes: 3);
-        using var loader = new ClassifierLoader(corpus, new ClassifierLoaderOptions { BatchSize = 8, SequenceLength = 16, Seed = 4 });
-        var batches = Collect(loader, 0);
-        AssertRowsHoldTheirDocuments(batches);
-        foreach (Batch batch in batches)
+        foreach (var order in new[] { ClassifierOrder.Sorted, ClassifierOrder.Random })
         {
-            AssertChunkStartsFormPrefixes(batch);
-            Assert.Equal(0, batch.Width % 16);
-            Assert.All(batch.Rows, r => Assert.Equal(lengths[r.Document] % 3, r.Label));
+            using var loader = new ClassifierLoader(corpus, new ClassifierLoaderOptions { BatchSize = 8, SequenceLength = 16, Seed = 4, Padding = padding, Order = order });
+            var batches = Collect(loader, 0);
+            AssertRowsHoldTheirDocuments(batches);
+            foreach (Batch batch in batches)
+            {
+                AssertChunkStartsFormPrefixes(batch);
+                int aligned = (batch.Rows[0].Length + 15) / 16 * 16;
+                Assert.InRange(batch.Width, batch.Rows[0].Length, aligned);
+                if (padding == ClassifierPadding.AlignedChunks)
+                {
+                    Assert.Equal(aligned, batch.Width);
+                }
+                Assert.All(batch.Rows, r => Assert.Equal(lengths[r.Document] % 3, r.Label));
+            }
         }
+    }
+
+    [Fact]
+    public void Minimal_chunk_safe_padding_is_never_wider_than_aligned_and_saves_padding_on_bucketed_batches()
+    {
+        TorchTestSetup.Use();
+        int[] lengths = TestCorpora.RandomLengths(3000, 10, 1500, seed: 12);
+        var corpus = TestCorpora.WithLengths(lengths, labels: new int[lengths.Length]);
+        var options = new ClassifierLoaderOptions { BatchSize = 16, Seed = 2, PrefetchDepth = 0 };
+        using var aligned = new ClassifierLoader(corpus, options);
+        using var minimal = new ClassifierLoader(corpus, options with { Padding = ClassifierPadding.MinimalChunkSafe });
+        using var fastai = new ClassifierLoader(corpus, options with { Padding = ClassifierPadding.FastaiCompatible });
+        double a = aligned.MeasurePadding(0).Share, m = minimal.MeasurePadding(0).Share, f = fastai.MeasurePadding(0).Share;
+        Assert.True(m < a, $"minimal {m:P2} should beat aligned {a:P2}");
+        Assert.True(f <= m, $"fastai {f:P2} is the lower bound, minimal {m:P2}");
+        var alignedWidths = Collect(aligned, 0).Select(b => b.Width).ToArray();
+        var minimalWidths = Collect(minimal, 0).Select(b => b.Width).ToArray();
+        Assert.All(alignedWidths.Zip(minimalWidths), pair => Assert.True(pair.Second <= pair.First));
+    }
+
+    [Fact]
+    public void Maximum_length_keeps_the_first_tokens_of_long_documents()
+    {
+        TorchTestSetup.Use();
+        var corpus = TestCorpora.WithLengths(new[] { 500, 30, 100 }, labels: new[] { 0, 1, 1 });
+        using var loader = new ClassifierLoader(corpus, ClassifierLoaderOptions.Validation with { BatchSize = 3, SequenceLength = 10, MaximumLength = 50 });
+        Batch batch = Collect(loader, 0).Single();
+        Assert.Equal(new[] { 50, 50, 30 }, batch.Rows.Select(r => r.Length));
+        Assert.Equal(50, batch.Width);
+        AssertRowsHoldTheirDocuments(new[] { batch });
+        Assert.Throws<ArgumentOutOfRangeException>(() => new ClassifierLoader(corpus, new ClassifierLoaderOptions { MaximumLength = 0 }));
     }
 
     [Fact]
