@@ -16,10 +16,12 @@ public enum ClassifierPadding
     AlignedChunks,
 
     /// <summary>
-    /// The same fix at a lower cost: the narrowest width ≥ the longest row at which, with fastai's front/back rule,
-    /// every row's text still starts on a chunk boundary and ends inside the final chunk, and no front pad falls in
-    /// the last seq_len columns — exactly the invariants <see cref="AlignedChunks"/> guarantees (it is never wider).
-    /// With bucketed batches most rows are within a few tokens of each other, so this saves most of the rounding.
+    /// The same fix at a lower cost: the narrowest width ≥ the longest row at which fastai's front/back rule keeps the
+    /// invariants the encoder and pooling rely on (at each chunk start the rows holding text form a prefix; trailing
+    /// pads, and only they, in the last seq_len columns). Whenever fastai's own layout already has them — most
+    /// bucketed batches — this is fastai's layout exactly; otherwise the width grows just enough (never beyond
+    /// <see cref="AlignedChunks"/>). The width need not be a multiple of seq_len (the last chunk may be partial, as in
+    /// fastai).
     /// </summary>
     MinimalChunkSafe,
 

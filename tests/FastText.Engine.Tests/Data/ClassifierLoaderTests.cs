@@ -189,6 +189,27 @@ public sealed class ClassifierLoaderTests
     }
 
     [Fact]
+    public void Minimal_chunk_safe_padding_is_fastai_layout_when_that_is_already_safe_and_widens_only_the_3379_case()
+    {
+        TorchTestSetup.Use();
+        // Gaps below seq_len: every row starts at column 0, fastai's layout is safe, nothing is widened.
+        var close = TestCorpora.WithLengths(new[] { 340, 300, 321, 288 }, labels: new int[4]);
+        using var closeLoader = new ClassifierLoader(close, ClassifierLoaderOptions.Validation with { BatchSize = 4, Padding = ClassifierPadding.MinimalChunkSafe });
+        Batch batch = Collect(closeLoader, 0).Single();
+        Assert.Equal(340, batch.Width);
+        Assert.All(batch.Rows, r => Assert.Equal(0, r.TextStart));
+        AssertChunkStartsFormPrefixes(batch);
+
+        // The #3379 example needs widening: 154 → the narrowest safe width.
+        var bug = TestCorpora.WithLengths(new[] { 84, 154, 77 }, labels: new int[3]);
+        using var bugLoader = new ClassifierLoader(bug, ClassifierLoaderOptions.Validation with { BatchSize = 3, Padding = ClassifierPadding.MinimalChunkSafe });
+        Batch widened = Collect(bugLoader, 0).Single();
+        Assert.InRange(widened.Width, 155, 216);
+        AssertChunkStartsFormPrefixes(widened);
+        AssertRowsHoldTheirDocuments(new[] { widened });
+    }
+
+    [Fact]
     public void Maximum_length_keeps_the_first_tokens_of_long_documents()
     {
         TorchTestSetup.Use();
