@@ -65,7 +65,7 @@ public sealed class ClassifierLoaderTests
     }
 
     [Fact]
-    public void Padding_reproduces_the_3379_example_in_fastai_mode_and_fixes_it_by_default()
+    public void Padding_reproduces_the_3379_example_in_fastai_mode_and_aligned_mode_fixes_it()
     {
         TorchTestSetup.Use();
         var corpus = TestCorpora.WithLengths(new[] { 84, 154, 77 }, labels: new[] { 0, 1, 0 });
@@ -80,7 +80,9 @@ public sealed class ClassifierLoaderTests
         Assert.Equal(1, compat.Rows[1].Ids[144]);
         Assert.NotEqual(1, compat.Rows[2].Ids[144]);
 
-        using var aligned = new ClassifierLoader(corpus, ClassifierLoaderOptions.Validation with { BatchSize = 3 });
+        Assert.Equal(ClassifierPadding.MinimalChunkSafe, ClassifierLoaderOptions.Validation.Padding);
+        Assert.Equal(ClassifierPadding.MinimalChunkSafe, ClassifierLoaderOptions.Training.Padding);
+        using var aligned = new ClassifierLoader(corpus, ClassifierLoaderOptions.Validation with { BatchSize = 3, Padding = ClassifierPadding.AlignedChunks });
         Batch fixedBatch = Collect(aligned, 0).Single();
         Assert.Equal(216, fixedBatch.Width); // ceil(154 / 72) · 72
         Assert.Equal(new[] { 0, 72, 72 }, fixedBatch.Rows.Select(r => r.TextStart)); // gaps 62, 132, 139
@@ -176,7 +178,7 @@ public sealed class ClassifierLoaderTests
         TorchTestSetup.Use();
         int[] lengths = TestCorpora.RandomLengths(3000, 10, 1500, seed: 12);
         var corpus = TestCorpora.WithLengths(lengths, labels: new int[lengths.Length]);
-        var options = new ClassifierLoaderOptions { BatchSize = 16, Seed = 2, PrefetchDepth = 0 };
+        var options = new ClassifierLoaderOptions { BatchSize = 16, Seed = 2, PrefetchDepth = 0, Padding = ClassifierPadding.AlignedChunks };
         using var aligned = new ClassifierLoader(corpus, options);
         using var minimal = new ClassifierLoader(corpus, options with { Padding = ClassifierPadding.MinimalChunkSafe });
         using var fastai = new ClassifierLoader(corpus, options with { Padding = ClassifierPadding.FastaiCompatible });
@@ -234,7 +236,7 @@ public sealed class ClassifierLoaderTests
         // Stable: equal lengths keep corpus order (documents 1, 2, 6 all have 9 tokens).
         Assert.Equal(new[] { 1, 2, 6, 4, 0, 5, 7, 3 }, batches.SelectMany(b => b.Rows).Select(r => r.Document));
         Assert.Equal(new[] { 3, 3, 2 }, batches.Select(b => b.Rows.Length));
-        Assert.Equal(new[] { 12, 8, 4 }, batches.Select(b => b.Width));
+        Assert.Equal(new[] { 9, 8, 2 }, batches.Select(b => b.Width)); // minimal chunk-safe: [7,5,3] needs 8 (at 7 the 3-token row's front pads would fall in the last window)
         AssertRowsHoldTheirDocuments(batches);
         Assert.Equal(Collect(loader, 3).SelectMany(b => b.Rows).Select(r => r.Document), batches.SelectMany(b => b.Rows).Select(r => r.Document));
     }
