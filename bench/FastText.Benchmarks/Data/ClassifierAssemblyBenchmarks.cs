@@ -8,7 +8,7 @@ namespace FastText.Benchmarks.Data;
 
 /// <summary>
 /// Classifier batch assembly (SortedDL order, pad-first layout, labels) on the SpamAssassin length distribution
-/// (capped at 1440 tokens; ids are synthetic), one batch per operation on the caller's thread, epochs restarting as
+/// (FastaiTokenizer lengths capped at 1440 tokens; ids are synthetic), one batch per operation on the caller's thread, epochs restarting as
 /// needed. Tokens/s and MB/s count the padded int64 cells of an average batch (computed from epoch 0's plan).
 /// Reported per padding layout, so the cost of shape variety (minimal widths are arbitrary, aligned ones are
 /// multiples of seq_len) shows in the allocation column.
