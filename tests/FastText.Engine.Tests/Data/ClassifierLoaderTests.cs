@@ -21,7 +21,7 @@ public sealed class ClassifierLoaderTests
                 Assert.Equal(ScalarType.Int64, batch.Labels.dtype);
                 int rows = (int)batch.Inputs.shape[0];
                 int width = batch.Width;
-                long[] ids = batch.Inputs.data<long>().ToArray();
+                long[] ids = width == 0 ? Array.Empty<long>() : batch.Inputs.data<long>().ToArray(); // TorchSharp's ToArray fails on empty tensors
                 long[] labels = batch.Labels.data<long>().ToArray();
                 Assert.Equal(rows, batch.Lengths.Length);
                 Assert.Equal(rows, labels.Length);
@@ -34,8 +34,9 @@ public sealed class ClassifierLoaderTests
                     int document = length == 0 ? -1 : (int)((row[start] - 2) / 10_000);
                     result[r] = new Row(document, length, start, labels[r], row);
                 }
-                using (var scope = torch.NewDisposeScope())
+                if (width > 0)
                 {
+                    using var scope = torch.NewDisposeScope();
                     bool[] mask = batch.CreatePaddingMask().data<bool>().ToArray();
                     Assert.Equal(ids.Select(id => id == 1), mask);
                 }
@@ -328,6 +329,19 @@ public sealed class ClassifierLoaderTests
         Assert.Equal(6, validation.Length);
         Assert.Equal(Enumerable.Range(0, 30), training.Concat(validation).Order());
         Assert.Equal(validation, DocumentSelection.RandomSplit(30, 0.2, seed: 3).Validation);
+    }
+
+    [Fact]
+    public void Empty_documents_give_empty_rows()
+    {
+        TorchTestSetup.Use();
+        var corpus = TestCorpora.WithLengths(new[] { 0, 3, 0 }, labels: new[] { 1, 0, 1 });
+        using var loader = new ClassifierLoader(corpus, ClassifierLoaderOptions.Validation with { BatchSize = 2, SequenceLength = 4 });
+        var batches = Collect(loader, 0);
+        Assert.Equal(new[] { 3, 0 }, batches.Select(b => b.Width));
+        Assert.Equal(new[] { 3, 0 }, batches[0].Rows.Select(r => r.Length));
+        Assert.Equal(3, batches[0].PadTokens);
+        Assert.Equal(new long[] { 1 }, batches[1].Rows.Select(r => r.Label));
     }
 
     [Fact]
