@@ -54,8 +54,8 @@ public sealed class TerminalProgress : IProgressSink
         private readonly long total;
         private readonly string unit;
         private readonly Stopwatch watch = Stopwatch.StartNew();
-        private TimeSpan lastDrawn = TimeSpan.MinValue;
-        private int lastDecile = -1;
+        private TimeSpan lastDrawn = TimeSpan.Zero;
+        private int lastDecile;
         private long done;
         private string? status;
         private int drawnLength;
@@ -117,7 +117,7 @@ public sealed class TerminalProgress : IProgressSink
         private void Draw(bool force)
         {
             TimeSpan now = watch.Elapsed;
-            if (!force && now - lastDrawn < RedrawInterval)
+            if (!force && now - lastDrawn < RedrawInterval && drawnLength > 0)
             {
                 return;
             }
@@ -144,7 +144,7 @@ public sealed class TerminalProgress : IProgressSink
                 {
                     text.Append(" [").Append('#', filled).Append('-', Width - filled).Append(']');
                 }
-                text.Append(CultureInfo.InvariantCulture, $" {fraction,4:P0} {done:N0}/{total:N0} {unit}");
+                text.Append(CultureInfo.InvariantCulture, $" {fraction * 100,3:0}% {done:N0}/{total:N0} {unit}");
             }
             else
             {

@@ -88,7 +88,7 @@ public sealed class RunReport
                     text.Append(CultureInfo.InvariantCulture, $" {FormatDuration(e.Seconds)} | {e.TokensPerSecond:N0} |");
                     if (padding)
                     {
-                        text.Append(e.PaddingWaste is double waste ? string.Create(CultureInfo.InvariantCulture, $" {waste:P1} |") : " – |");
+                        text.Append(e.PaddingWaste is double waste ? string.Create(CultureInfo.InvariantCulture, $" {waste * 100:0.0}% |") : " – |");
                     }
                     text.AppendLine();
                 }

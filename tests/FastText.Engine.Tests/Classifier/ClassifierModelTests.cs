@@ -154,7 +154,7 @@ public sealed class ClassifierModelTests
     [Fact]
     public void Padding_rounds_width_to_chunks_and_starts_text_on_a_chunk_boundary()
     {
-        long[] ids = ClassifierPadding.PadFirst([[7, 7, 7, 7, 7, 7, 7, 7, 7, 7], [8, 8, 8], [9]], 4, 1, out int width);
+        long[] ids = PredictionPadding.PadFirst([[7, 7, 7, 7, 7, 7, 7, 7, 7, 7], [8, 8, 8], [9]], 4, 1, out int width);
         Assert.Equal(12, width);
         Assert.Equal([7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 1, 1], ids.AsSpan(0, 12).ToArray());
         Assert.Equal([1, 1, 1, 1, 1, 1, 1, 1, 8, 8, 8, 1], ids.AsSpan(12, 12).ToArray());
@@ -164,7 +164,7 @@ public sealed class ClassifierModelTests
     internal static int[] Tokens(Random random, int count) => Enumerable.Range(0, count).Select(_ => random.Next(2, 20)).ToArray();
 
     private static Tensor Padded(int[][] rows, int bptt, out int width) =>
-        tensor(ClassifierPadding.PadFirst(rows, bptt, 1, out width), [rows.Length, width]);
+        tensor(PredictionPadding.PadFirst(rows, bptt, 1, out width), [rows.Length, width]);
 
     private static Tensor Pooled(TextClassifier model, Tensor ids)
     {

@@ -25,6 +25,8 @@ internal sealed class TinyRecurrentEncoder : nn.Module<Tensor, Tensor>, IRecurre
         RegisterComponents();
     }
 
+    public nn.Module Module => this;
+
     public long OutputSize => hidden[^1];
 
     public int PaddingId => 1;

@@ -1,3 +1,4 @@
+using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 
@@ -9,6 +10,10 @@ namespace FastText.Engine.Models.Classifier;
 /// </summary>
 public interface IRecurrentEncoder
 {
+    /// <summary>The TorchSharp module holding the encoder's parameters (registered as <c>module</c>, so state-dict keys
+    /// read <c>0.module.encoder.weight</c> as in fastai). Adapters over a sealed encoder return the encoder itself.</summary>
+    nn.Module Module { get; }
+
     /// <summary>Features per token of <see cref="Encode"/>'s output (the embedding size, 400 in ULMFiT).</summary>
     long OutputSize { get; }
 

@@ -22,7 +22,7 @@ public sealed class SentenceEncoder : nn.Module<Tensor, (Tensor Output, Tensor P
 {
     private readonly IRecurrentEncoder encoder;
 
-    /// <summary>Wraps <paramref name="encoder"/>, which must be a TorchSharp module; it is registered as <c>module</c>.</summary>
+    /// <summary>Wraps <paramref name="encoder"/>; its <see cref="IRecurrentEncoder.Module"/> is registered as <c>module</c>.</summary>
     /// <param name="encoder">The language model's encoder.</param>
     /// <param name="bptt">Chunk length (fastai <c>seq_len</c>, 72).</param>
     /// <param name="maxLength">Outputs kept for pooling (fastai <c>max_len</c>, 72 · 20 = 1440).</param>
@@ -31,14 +31,10 @@ public sealed class SentenceEncoder : nn.Module<Tensor, (Tensor Output, Tensor P
         ArgumentNullException.ThrowIfNull(encoder);
         ArgumentOutOfRangeException.ThrowIfLessThan(bptt, 1);
         ArgumentOutOfRangeException.ThrowIfLessThan(maxLength, 1);
-        if (encoder is not nn.Module module)
-        {
-            throw new ArgumentException($"{encoder.GetType().Name} must derive from TorchSharp's nn.Module.", nameof(encoder));
-        }
         this.encoder = encoder;
         Bptt = bptt;
         MaxLength = maxLength;
-        register_module("module", module);
+        register_module("module", encoder.Module);
     }
 
     /// <summary>The wrapped encoder.</summary>
@@ -97,6 +93,10 @@ public sealed class SentenceEncoder : nn.Module<Tensor, (Tensor Output, Tensor P
                 continue;
             }
             Tensor output = encoder.Encode(chunk);                                     // (started, length, E)
+            if (output.dtype != ScalarType.Float32)
+            {
+                output = output.to(ScalarType.Float32);                                // bf16 encoder: pool and classify in fp32
+            }
             if (started < rows)
             {
                 output = nn.functional.pad(output, [0, 0, 0, 0, 0, rows - started]);   // zero rows for texts not begun

@@ -95,7 +95,7 @@ public sealed class ClassificationMetrics
     public string ToMarkdown()
     {
         var text = new StringBuilder();
-        text.AppendLine(CultureInfo.InvariantCulture, $"Accuracy **{Accuracy:P2}** on {Count:N0} examples, macro F1 {MacroF1:F4}.").AppendLine();
+        text.AppendLine(CultureInfo.InvariantCulture, $"Accuracy **{Accuracy * 100:0.00}%** on {Count:N0} examples, macro F1 {MacroF1:F4}.").AppendLine();
         text.AppendLine("| class | precision | recall | F1 |").AppendLine("|---|---|---|---|");
         for (int c = 0; c < ClassNames.Count; c++)
         {

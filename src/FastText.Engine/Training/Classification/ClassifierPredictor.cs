@@ -120,7 +120,7 @@ public sealed class ClassifierPredictor
                 {
                     batch[r] = documents[order[start + r]];
                 }
-                long[] ids = ClassifierPadding.PadFirst(batch, model.Options.Bptt, padding, out int width);
+                long[] ids = PredictionPadding.PadFirst(batch, model.Options.Bptt, padding, out int width);
                 Tensor input = tensor(ids, [rows, width], ScalarType.Int64);
                 Tensor probabilities = nn.functional.softmax(model.call(input).to(ScalarType.Float32), 1);
                 float[] flat = probabilities.data<float>().ToArray();
@@ -160,7 +160,7 @@ public sealed class ClassifierPredictor
 public sealed record ClassifierEvaluation(ClassificationMetrics Metrics, double Loss, IReadOnlyList<float[]> Probabilities, IReadOnlyList<TopLoss> TopLosses);
 
 /// <summary>Pads classifier rows the way the sentence encoder wants them.</summary>
-public static class ClassifierPadding
+public static class PredictionPadding
 {
     /// <summary>
     /// Pads <paramref name="rows"/> (sorted longest first) to a width rounded up to a multiple of
