@@ -1,5 +1,6 @@
 using FastText.Engine.Native;
 using FastText.Engine.Pipeline;
+using FastText.Engine.Text;
 
 namespace FastText.Cli;
 

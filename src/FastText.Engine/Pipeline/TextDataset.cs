@@ -50,7 +50,14 @@ public sealed class TextDataset
     public int[] Document(int index) => documents[index];
 
     /// <summary>Tokenizes and numericalizes <paramref name="text"/> like the corpus was.</summary>
-    public int[] Numericalize(string text) => Vocabulary.Numericalize(SimpleTokenizer.Tokenize(text, MaxTokens > 0 ? MaxTokens : null));
+    public int[] Numericalize(string text)
+    {
+        int[] ids = Tokenizers.Value!.Numericalize(text, Vocabulary);
+        return MaxTokens > 0 && ids.Length > MaxTokens ? ids[..MaxTokens] : ids;
+    }
+
+    // FastaiTokenizer reuses internal buffers: one per thread.
+    private static readonly ThreadLocal<FastaiTokenizer> Tokenizers = new(() => new FastaiTokenizer());
 
     /// <summary>A corpus restricted to <paramref name="indices"/> (e.g. one split, or the first N labelled mails).</summary>
     public ITokenCorpus Subset(IReadOnlyList<int> indices)
@@ -69,13 +76,14 @@ public sealed class TextDataset
         ArgumentNullException.ThrowIfNull(texts);
         ArgumentNullException.ThrowIfNull(options);
         progress ??= NullProgress.Instance;
-        var tokenized = new List<string>[texts.Count];
+        var tokenized = new IReadOnlyList<string>[texts.Count];
         int done = 0;
         using (IProgressTask task = progress.Start("tokenizing", texts.Count, "documents"))
         {
             Parallel.For(0, texts.Count, new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, Environment.ProcessorCount) }, i =>
             {
-                tokenized[i] = SimpleTokenizer.Tokenize(texts[i].Text, options.MaxTokens > 0 ? options.MaxTokens : null);
+                IReadOnlyList<string> tokens = Tokenizers.Value!.Tokenize(texts[i].Text);
+                tokenized[i] = options.MaxTokens > 0 && tokens.Count > options.MaxTokens ? tokens.Take(options.MaxTokens).ToArray() : tokens;
                 int now = Interlocked.Increment(ref done);
                 if (now % 64 == 0 || now == texts.Count)
                 {
@@ -86,8 +94,9 @@ public sealed class TextDataset
                 }
             });
         }
-        vocabulary ??= Vocabulary.Build(tokenized, options.MaxVocabulary, options.MinFrequency);
-        int[][] ids = tokenized.Select(vocabulary.Numericalize).ToArray();
+        vocabulary ??= Vocabulary.Build(CountTokens(tokenized), options.MinFrequency, options.MaxVocabulary);
+        Vocabulary vocab = vocabulary;
+        int[][] ids = tokenized.Select(tokens => tokens.Select(t => vocab.IdOf(t)).ToArray()).ToArray();
         string[] classNames = texts.Where(t => t.ClassName is not null).Select(t => t.ClassName!).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToArray();
         int[]? labels = null;
         if (classNames.Length > 0)
@@ -100,6 +109,29 @@ public sealed class TextDataset
         }
         (int[] training, int[] validation) = Split(texts.Count, labels, options.ValidationShare, options.Seed);
         return new TextDataset(vocabulary, ids, labels, classNames, training, validation, options.MaxTokens);
+    }
+
+    // Counts in first-occurrence order (Vocabulary.Build breaks count ties by that order).
+    private static List<KeyValuePair<string, long>> CountTokens(IEnumerable<IReadOnlyList<string>> documents)
+    {
+        var index = new Dictionary<string, int>(StringComparer.Ordinal);
+        var counts = new List<KeyValuePair<string, long>>();
+        foreach (IReadOnlyList<string> document in documents)
+        {
+            foreach (string token in document)
+            {
+                if (index.TryGetValue(token, out int at))
+                {
+                    counts[at] = new(token, counts[at].Value + 1);
+                }
+                else
+                {
+                    index[token] = counts.Count;
+                    counts.Add(new(token, 1));
+                }
+            }
+        }
+        return counts;
     }
 
     private static (int[] Training, int[] Validation) Split(int count, int[]? labels, double share, int seed)
