@@ -1,6 +1,8 @@
 using FastText.Engine.Native;
 using FastText.Engine.Pipeline;
+using FastText.Engine.Models;
 using FastText.Engine.Text;
+using FastText.Engine.Training.Classification;
 
 namespace FastText.Cli;
 
@@ -39,35 +41,139 @@ public sealed class PipelineCommandHandlers : ICommandHandlers
     }
 
     /// <inheritdoc />
-    public Task<int> PretrainAsync(LanguageModelRequest request, CancellationToken cancellation) => NotYet("pretrain");
+    public Task<int> PretrainAsync(LanguageModelRequest request, CancellationToken cancellation)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        TorchRuntime.Initialize(request.Threads);
+        UlmfitPreset preset = WithOverrides(UlmfitPreset.Named(request.Preset), request);
+        var run = new UlmfitPipeline(request.Output, preset, progress);
+        TextDataset corpus = TextDataset.Load(request.Corpus);
+        LanguageModelArtifact artifact = run.Pretrain(corpus, name: ".");
+        run.SaveReport();
+        progress.Log($"language model → {artifact.Folder}");
+        return Task.FromResult(0);
+    }
 
     /// <inheritdoc />
-    public Task<int> FineTuneAsync(LanguageModelRequest request, CancellationToken cancellation) => NotYet("fine-tune");
+    public Task<int> FineTuneAsync(LanguageModelRequest request, CancellationToken cancellation)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        TorchRuntime.Initialize(request.Threads);
+        UlmfitPreset preset = WithOverrides(UlmfitPreset.Named(request.Preset), request);
+        var run = new UlmfitPipeline(request.Output, preset, progress);
+        LanguageModelArtifact pretrained = LanguageModelArtifact.Open(request.Pretrained!);
+        TextDataset corpus = TextDataset.Load(request.Corpus);
+        LanguageModelArtifact artifact = run.FineTune(pretrained, corpus, name: ".");
+        run.SaveReport();
+        progress.Log($"fine-tuned language model and encoder → {artifact.Folder}");
+        return Task.FromResult(0);
+    }
 
     /// <inheritdoc />
-    public Task<int> TrainClassifierAsync(ClassifierRequest request, CancellationToken cancellation) => NotYet("train-classifier");
+    public Task<int> TrainClassifierAsync(ClassifierRequest request, CancellationToken cancellation)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        TorchRuntime.Initialize(request.Threads);
+        var run = new UlmfitPipeline(request.Output, UlmfitPreset.Named(request.Preset), progress);
+        TextDataset corpus = TextDataset.Load(request.Corpus);
+        LanguageModelArtifact? encoder = request.Encoder is null ? null : LanguageModelArtifact.Open(request.Encoder);
+        using ClassifierResult result = run.TrainClassifier(corpus, encoder, name: ".", trainingExamples: request.Labelled);
+        run.Report.AddSection("Validation", result.Evaluation.Metrics.ToMarkdown());
+        run.SaveReport();
+        progress.Log(result.Evaluation.Metrics.ToMarkdown());
+        progress.Log($"classifier → {result.Artifact?.Folder}");
+        return Task.FromResult(0);
+    }
 
     /// <inheritdoc />
-    public Task<int> PredictAsync(PredictRequest request, CancellationToken cancellation) => NotYet("predict");
+    public Task<int> PredictAsync(PredictRequest request, CancellationToken cancellation)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        TorchRuntime.Initialize(request.Threads);
+        var texts = new List<(string Name, string Text)>();
+        texts.AddRange(request.Texts.Select((t, i) => ($"text {i + 1}", t)));
+        if (request.File is { } file)
+        {
+            IEnumerable<string> files = Directory.Exists(file) ? Directory.GetFiles(file).Order(StringComparer.Ordinal) : [file];
+            foreach (string path in files)
+            {
+                string content = File.ReadAllText(path);
+                // A mail (headers, empty line, body) is classified by its body, like the training data.
+                bool mail = content.StartsWith("From ", StringComparison.Ordinal) || content.StartsWith("Return-Path:", StringComparison.Ordinal);
+                texts.Add((path, mail ? SampleReaders.MailBody(content) : content));
+            }
+        }
+        if (texts.Count == 0)
+        {
+            progress.Log("Nothing to classify: give texts as arguments or --file.");
+            return Task.FromResult(1);
+        }
+        ClassifierArtifact artifact = ClassifierArtifact.Open(request.Model);
+        using var model = artifact.LoadModel();
+        var predictions = artifact.CreatePredictor(model).Predict(texts.Select(t => t.Text).ToList());
+        foreach (var (item, prediction) in texts.Zip(predictions))
+        {
+            string probabilities = string.Join(", ", artifact.Card.ClassNames!.Select((c, i) => FormattableString.Invariant($"{c} {prediction.Probabilities[i]:F4}")));
+            progress.Log($"{prediction.ClassName}\t{probabilities}\t{item.Name}");
+        }
+        return Task.FromResult(0);
+    }
 
     /// <inheritdoc />
-    public Task<int> EvaluateAsync(EvaluateRequest request, CancellationToken cancellation) => NotYet("evaluate");
+    public Task<int> EvaluateAsync(EvaluateRequest request, CancellationToken cancellation)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        TorchRuntime.Initialize(request.Threads);
+        ClassifierArtifact artifact = ClassifierArtifact.Open(request.Model);
+        TextDataset corpus = TextDataset.Load(request.Corpus);
+        if (corpus.Vocabulary.Hash != artifact.Vocabulary.Hash)
+        {
+            progress.Log($"The corpus in '{request.Corpus}' was numericalized with another vocabulary than the classifier's; re-run tokenize with --vocabulary-from {request.Model}.");
+            return Task.FromResult(2);
+        }
+        using var model = artifact.LoadModel();
+        ClassifierEvaluation evaluation = artifact.CreatePredictor(model).Evaluate(corpus.Subset(corpus.Validation));
+        progress.Log(evaluation.Metrics.ToMarkdown());
+        progress.Log(FormattableString.Invariant($"validation loss {evaluation.Loss:F4}"));
+        foreach (TopLoss loss in evaluation.TopLosses.Take(5))
+        {
+            progress.Log(FormattableString.Invariant($"top loss: document {corpus.Validation[loss.Index]} actual {artifact.Card.ClassNames![loss.Actual]} predicted {artifact.Card.ClassNames[loss.Predicted]} p={loss.Probability:F3} loss={loss.Loss:F3}"));
+        }
+        return Task.FromResult(0);
+    }
 
     /// <inheritdoc />
-    public Task<int> GenerateAsync(GenerateRequest request, CancellationToken cancellation) => NotYet("generate");
+    public Task<int> GenerateAsync(GenerateRequest request, CancellationToken cancellation)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        TorchRuntime.Initialize(request.Threads);
+        LanguageModelArtifact artifact = LanguageModelArtifact.Open(request.Model);
+        using var model = artifact.LoadModel();
+        var tokenizer = new FastaiTokenizer();
+        int[] prompt = tokenizer.Numericalize(request.Prompt, artifact.Vocabulary);
+        int[] generated = LanguageModelGenerator.Generate(model, prompt, request.Words,
+            new GenerationOptions(request.Temperature, Seed: request.Seed));
+        progress.Log(TextDecoding.Decode(prompt.Concat(generated).Select(id => artifact.Vocabulary[id])));
+        return Task.FromResult(0);
+    }
 
     /// <inheritdoc />
     public Task<int> DemoAsync(DemoRequest request, CancellationToken cancellation)
     {
         ArgumentNullException.ThrowIfNull(request);
         int threads = TorchRuntime.Initialize(request.Threads);
-        progress.Log($"libtorch loaded ({threads} intra-op thread(s)).");
-        return NotYet("demo");
+        (string brown, string mails) = SampleLocations.Resolve(request.Samples);
+        progress.Log($"libtorch loaded ({threads} intra-op thread(s)); Brown from {brown}, SpamAssassin from {mails}.");
+        UlmfitDemo.Run(brown, mails, request.Output, UlmfitPreset.Named(request.Preset), progress, request.SampleEfficiency);
+        return Task.FromResult(0);
     }
 
-    private Task<int> NotYet(string command)
+    private static UlmfitPreset WithOverrides(UlmfitPreset preset, LanguageModelRequest request) => preset with
     {
-        progress.Log($"fasttext {command}: not wired to the pipeline in this build yet.");
-        return Task.FromResult(3);
-    }
+        PretrainEpochs = request.Epochs ?? preset.PretrainEpochs,
+        PretrainLearningRate = request.LearningRate ?? preset.PretrainLearningRate,
+        FineTuneEpochs = request.Epochs ?? preset.FineTuneEpochs,
+        FineTuneLearningRate = request.LearningRate ?? preset.FineTuneLearningRate,
+    };
+
 }

@@ -30,9 +30,3 @@ public sealed record EpochSummary(
 /// <param name="Losses">Smoothed training loss after each batch.</param>
 /// <param name="ValidLosses">Validation loss at the end of each epoch, placed at that epoch's last batch.</param>
 public sealed record LossCurve(string Name, IReadOnlyList<double> Losses, IReadOnlyList<(int Batch, double Loss)> ValidLosses);
-
-/// <summary>The learning-rate finder's sweep (fastai's <c>lr_find</c>): loss against learning rate.</summary>
-/// <param name="LearningRates">Learning rate of each step, increasing exponentially.</param>
-/// <param name="Losses">Smoothed loss after each step.</param>
-/// <param name="Suggested">The suggested learning rate (steepest descent, or minimum / 10).</param>
-public sealed record LearningRateFinderResult(IReadOnlyList<double> LearningRates, IReadOnlyList<double> Losses, double Suggested);

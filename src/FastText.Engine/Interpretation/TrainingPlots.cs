@@ -58,21 +58,20 @@ public static class TrainingPlots
     /// The learning-rate finder's loss against a log-scaled learning rate, with the suggestion marked
     /// (fastai's <c>lr_find</c> plot).
     /// </summary>
-    public static void SaveLearningRateFinder(string path, LearningRateFinderResult result, string title = "Learning-rate finder")
+    public static void SaveLearningRateFinder(string path, Training.LearningRateFinderResult result, string title = "Learning-rate finder")
     {
         ArgumentNullException.ThrowIfNull(result);
-        if (result.LearningRates.Count != result.Losses.Count)
-        {
-            throw new ArgumentException($"{result.LearningRates.Count} learning rates for {result.Losses.Count} losses.", nameof(result));
-        }
         var plot = new Plot();
         // ScottPlot has no log axis: plot log10(lr) and label the ticks as powers of ten.
-        double[] xs = result.LearningRates.Select(Math.Log10).ToArray();
-        var line = plot.Add.Scatter(xs, result.Losses.ToArray());
+        double[] xs = result.Points.Select(p => Math.Log10(p.LearningRate)).ToArray();
+        var line = plot.Add.Scatter(xs, result.Points.Select(p => p.SmoothedLoss).ToArray());
         line.MarkerSize = 0;
         line.LegendText = "smoothed loss";
-        var marker = plot.Add.VerticalLine(Math.Log10(result.Suggested));
-        marker.LegendText = $"suggested {result.Suggested:0.##e+0}";
+        var minimum = plot.Add.VerticalLine(Math.Log10(result.MinimumDividedBy10));
+        minimum.LegendText = FormattableString.Invariant($"lr_min {result.MinimumDividedBy10:0.##e+0}");
+        var steep = plot.Add.VerticalLine(Math.Log10(result.Steepest));
+        steep.LegendText = FormattableString.Invariant($"lr_steep {result.Steepest:0.##e+0}");
+        steep.LinePattern = LinePattern.Dashed;
         plot.Axes.Bottom.TickGenerator = new ScottPlot.TickGenerators.NumericAutomatic
         {
             LabelFormatter = x => Math.Pow(10, x).ToString("0.#e+0", System.Globalization.CultureInfo.InvariantCulture),

@@ -121,7 +121,9 @@ public sealed class ClassifierModelTests
         using var model = new TextClassifier(new TinyRecurrentEncoder(), 2, new ClassifierOptions(Bptt: 4));
         var groups = model.ParameterGroups();
         Assert.Equal(5, groups.Count);
-        Assert.Equal(model.parameters().Count(), groups.Sum(g => g.Count));
+        Assert.Equal(model.parameters().Count(), groups.Sum(g => g.Parameters.Count));
+        Assert.Equal(model.state_dict().Keys.Where(k => !k.Contains("running", StringComparison.Ordinal) && !k.Contains("num_batches", StringComparison.Ordinal)).Order(), groups.SelectMany(g => g.Parameters.Select(p => p.Name)).Order());
+        Assert.All(groups[^1].Parameters.Where(p => p.Name.Contains(".0.", StringComparison.Ordinal)), p => Assert.True(p.TrainWhenFrozen && !p.WeightDecay));
         var keys = model.state_dict().Keys.ToList();
         Assert.Contains("0.module.encoder.weight", keys);
         Assert.Contains("1.layers.0.2.weight", keys);

@@ -1,3 +1,4 @@
+using FastText.Engine.Models;
 using FastText.Engine.Models.Classifier;
 using TorchSharp;
 using TorchSharp.Modules;
@@ -70,10 +71,10 @@ internal sealed class TinyRecurrentEncoder : nn.Module<Tensor, Tensor>, IRecurre
         return have == rows ? s : have > rows ? s.narrow(1, 0, rows) : nn.functional.pad(s, [0, 0, 0, rows - have]);
     }
 
-    public IReadOnlyList<IReadOnlyList<Parameter>> LayerGroups()
+    public IReadOnlyList<ParameterGroup> ParameterGroups()
     {
-        var groups = new List<IReadOnlyList<Parameter>> { encoder.parameters().ToList() };
-        groups.AddRange(rnns.Select(r => (IReadOnlyList<Parameter>)r.parameters().ToList()));
+        var groups = new List<ParameterGroup> { new("embedding", [new NamedParameter("encoder.weight", encoder.weight!)]) };
+        groups.AddRange(rnns.Select((r, l) => new ParameterGroup($"rnn{l}", r.named_parameters().Select(p => new NamedParameter($"rnns.{l}.{p.name}", p.parameter)).ToArray())));
         return groups;
     }
 

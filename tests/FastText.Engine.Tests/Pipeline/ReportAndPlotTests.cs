@@ -14,7 +14,7 @@ public sealed class ReportAndPlotTests : IDisposable
         string losses = Path.Combine(folder, "plots", "losses.png");
         TrainingPlots.SaveLossCurves(losses, [curve, curve with { Name = "classifier" }]);
         string finder = Path.Combine(folder, "lr.png");
-        TrainingPlots.SaveLearningRateFinder(finder, new LearningRateFinderResult([1e-5, 1e-4, 1e-3, 1e-2, 1e-1], [5, 4.8, 4.0, 3.9, 9], 1e-3));
+        TrainingPlots.SaveLearningRateFinder(finder, new FastText.Engine.Training.LearningRateFinderResult([(1e-6, 5.1), (1e-5, 5.0), (1e-4, 4.8), (1e-3, 4.0), (1e-2, 3.9), (1e-1, 9), (1, 20), (2, 30), (3, 40), (4, 50), (5, 60)]));
         foreach (string path in new[] { losses, finder })
         {
             byte[] bytes = File.ReadAllBytes(path);

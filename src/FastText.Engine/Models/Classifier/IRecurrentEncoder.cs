@@ -1,5 +1,4 @@
 using TorchSharp;
-using TorchSharp.Modules;
 using static TorchSharp.torch;
 
 namespace FastText.Engine.Models.Classifier;
@@ -30,6 +29,7 @@ public interface IRecurrentEncoder
     /// </summary>
     Tensor Encode(Tensor ids);
 
-    /// <summary>Parameter groups in fastai's order for a classifier: [embedding], [rnn 0], [rnn 1], … (no duplicates).</summary>
-    IReadOnlyList<IReadOnlyList<Parameter>> LayerGroups();
+    /// <summary>Parameter groups in fastai's order for a classifier: [embedding], [rnn 0], [rnn 1], … (no duplicates;
+    /// names are the encoder's own state-dict keys).</summary>
+    IReadOnlyList<ParameterGroup> ParameterGroups();
 }

@@ -1,5 +1,6 @@
 using TorchSharp;
 using TorchSharp.Modules;
+using FastText.Engine.Models;
 using static TorchSharp.torch;
 
 namespace FastText.Engine.Models.Classifier;
@@ -47,21 +48,62 @@ public sealed class TextClassifier : nn.Module<Tensor, Tensor>
     public int ClassCount => head.ClassCount;
 
     /// <inheritdoc />
-    public override Tensor forward(Tensor ids)
+    public override Tensor forward(Tensor ids) => ForwardWithOutput(ids).Logits;
+
+    /// <summary>
+    /// Logits plus the sentence encoder's padded output (rows, kept, E) — fastai's classifier returns both so AR/TAR can
+    /// regularize the (un-dropped) encoder output during training.
+    /// </summary>
+    public (Tensor Logits, Tensor Output) ForwardWithOutput(Tensor ids)
     {
         using var scope = NewDisposeScope();
         (Tensor output, Tensor mask) = sentenceEncoder.call(ids);
-        return head.call(output, mask).MoveToOuterDisposeScope();
+        Tensor logits = head.call(output, mask);
+        return (logits.MoveToOuterDisposeScope(), output.MoveToOuterDisposeScope());
+    }
+
+    /// <summary>
+    /// Builds the ULMFiT classifier on a fresh AWD-LSTM encoder (fastai <c>get_text_classifier</c>): the encoder gets the
+    /// classifier dropouts (<see cref="AwdLstmConfig.Classifier"/> sizes from <paramref name="config"/>, scaled by
+    /// <paramref name="dropMultiplier"/>), the head's first dropout is the scaled <c>output_p</c>.
+    /// </summary>
+    public static TextClassifier Create(int vocabularySize, AwdLstmConfig config, int classCount, double dropMultiplier = 0.5, int bptt = 72, int? maxLength = null)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        AwdLstmConfig classifier = (AwdLstmConfig.Classifier with
+        {
+            EmbeddingSize = config.EmbeddingSize,
+            HiddenSize = config.HiddenSize,
+            Layers = config.Layers,
+            PadToken = config.PadToken,
+        }).WithDropoutMultiplier(dropMultiplier);
+        var encoder = new AwdLstmEncoder(vocabularySize, classifier);
+        return new TextClassifier(new AwdLstmClassifierEncoder(encoder), classCount,
+            new ClassifierOptions(bptt, maxLength ?? bptt * 20, classifier.OutputDropout));
     }
 
     /// <summary>
     /// The five ULMFiT parameter groups (fastai's <c>awd_lstm_clas_split</c>): [embedding], [rnn 0], [rnn 1], [rnn 2],
     /// [head] — one more group per extra encoder layer. Used for gradual unfreezing and discriminative learning rates.
     /// </summary>
-    public IReadOnlyList<IReadOnlyList<Parameter>> ParameterGroups()
+    public IReadOnlyList<ParameterGroup> ParameterGroups()
     {
-        var groups = new List<IReadOnlyList<Parameter>>(sentenceEncoder.Encoder.LayerGroups());
-        groups.Add(head.parameters().ToList());
+        var groups = sentenceEncoder.Encoder.ParameterGroups()
+            .Select(g => g with { Parameters = g.Parameters.Select(p => p with { Name = "0.module." + p.Name }).ToArray() })
+            .ToList();
+        // fastai: BatchNorm parameters are never decayed and stay trainable when frozen (train_bn); the Linears have no bias.
+        groups.Add(new ParameterGroup("head", head.named_parameters().Select(p =>
+        {
+            bool norm = p.name.EndsWith(".bias", StringComparison.Ordinal) || IsBatchNorm(p.name);
+            return new NamedParameter("1." + p.name, p.parameter, WeightDecay: !norm, TrainWhenFrozen: norm);
+        }).ToArray()));
         return groups;
+    }
+
+    // Head keys: layers.{block}.{index}.weight; index 0 is always the BatchNorm1d.
+    private static bool IsBatchNorm(string name)
+    {
+        string[] parts = name.Split('.');
+        return parts.Length == 4 && parts[2] == "0";
     }
 }
