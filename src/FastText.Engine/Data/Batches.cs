@@ -51,7 +51,7 @@ public sealed class LanguageModelBatch : IDisposable
     public Tensor Targets { get; }
 
     /// <summary>This batch's sequence length.</summary>
-    public int SequenceLength => (int)Inputs.shape[1];
+    public int SequenceLength => (int)Inputs.size(1);
 
     /// <summary>The loader's configured sequence length (bptt); with variable BPTT the trainer scales the learning rate
     /// by <see cref="SequenceLength"/> / <see cref="NominalSequenceLength"/>.</summary>
@@ -133,7 +133,7 @@ public sealed class ClassifierBatch : IDisposable
     public int ChunkLength { get; }
 
     /// <summary>Padded width of this batch (columns of <see cref="Inputs"/>).</summary>
-    public int Width => (int)Inputs.shape[1];
+    public int Width => (int)Inputs.size(1);
 
     /// <summary>
     /// The padding mask fastai's <c>SentenceEncoder</c> builds (<c>ids == pad_idx</c>): bool, (rows, width), true at pads.

@@ -125,12 +125,58 @@ internal sealed class ClassifierBatchPlanner
         Array.Sort(keys, items, start, count);
     }
 
-    /// <summary>Padded width of a batch whose longest row has <paramref name="longestRow"/> tokens.</summary>
-    public static int Width(int longestRow, int sequenceLength, ClassifierPadding padding) => padding switch
+    /// <summary>Padded width of a batch whose rows have <paramref name="rowLengths"/> tokens (longest first).</summary>
+    public static int Width(ReadOnlySpan<int> rowLengths, int sequenceLength, ClassifierPadding padding)
     {
-        ClassifierPadding.AlignedChunks => checked((longestRow + sequenceLength - 1) / sequenceLength * sequenceLength),
-        _ => longestRow,
-    };
+        int longest = 0;
+        foreach (int length in rowLengths)
+        {
+            longest = Math.Max(longest, length);
+        }
+        int aligned = checked((longest + sequenceLength - 1) / sequenceLength * sequenceLength);
+        switch (padding)
+        {
+            case ClassifierPadding.FastaiCompatible:
+                return longest;
+            case ClassifierPadding.AlignedChunks:
+                return aligned;
+            default:
+                // The narrowest width ≥ longest at which the layout keeps the encoder's invariants; the aligned width
+                // always does, so the search ends there at the latest (at most seq_len candidates × rows).
+                for (int width = longest; width < aligned; width++)
+                {
+                    if (IsChunkSafe(rowLengths, width, sequenceLength))
+                    {
+                        return width;
+                    }
+                }
+                return aligned;
+        }
+    }
+
+    /// <summary>
+    /// Whether <paramref name="width"/> columns, with each row's text starting at
+    /// <see cref="FrontPadding"/>, satisfy what fastai's sentence encoder and pooling assume: every row's text ends
+    /// inside the final chunk (so at each chunk start the rows holding text form a prefix of the longest-first batch),
+    /// and no front pad lies in the last seq_len columns (so "pads in the last window" counts trailing pads only).
+    /// </summary>
+    internal static bool IsChunkSafe(ReadOnlySpan<int> rowLengths, int width, int sequenceLength)
+    {
+        int lastChunkStart = width == 0 ? 0 : (width - 1) / sequenceLength * sequenceLength;
+        foreach (int length in rowLengths)
+        {
+            if (length == 0)
+            {
+                continue;
+            }
+            int front = FrontPadding(width, length, sequenceLength);
+            if (front + length <= lastChunkStart || (width >= sequenceLength && front > width - sequenceLength))
+            {
+                return false;
+            }
+        }
+        return true;
+    }
 
     /// <summary>Pads in front of a row of <paramref name="length"/> tokens in a batch of <paramref name="width"/> columns.</summary>
     public static int FrontPadding(int width, int length, int sequenceLength) => (width - length) / sequenceLength * sequenceLength;

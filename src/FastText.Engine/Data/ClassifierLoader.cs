@@ -37,6 +37,7 @@ public sealed class ClassifierLoader : IBatchSource<ClassifierBatch>, IDisposabl
     private readonly LoaderDevice device;
     private readonly ClassifierBatchPlanner planner;
     private readonly int[] scratch;
+    private readonly int[] rowLengthScratch;
     private readonly SlotPool<Slot> pool;
     private int active;
     private bool disposed;
@@ -61,11 +62,12 @@ public sealed class ClassifierLoader : IBatchSource<ClassifierBatch>, IDisposabl
         lengths = new int[this.documents.Length];
         for (int i = 0; i < lengths.Length; i++)
         {
-            lengths[i] = corpus.DocumentLength(this.documents[i]);
+            lengths[i] = Math.Min(corpus.DocumentLength(this.documents[i]), this.options.MaximumLength ?? int.MaxValue);
         }
         device = LoaderDevice.Resolve(this.options.Device);
         planner = new ClassifierBatchPlanner(lengths, this.options);
         scratch = new int[Math.Max(1, planner.Longest)];
+        rowLengthScratch = new int[this.options.BatchSize];
         pool = new SlotPool<Slot>(p => new Slot(this, p));
     }
 
@@ -89,19 +91,19 @@ public sealed class ClassifierLoader : IBatchSource<ClassifierBatch>, IDisposabl
     {
         var own = new ClassifierBatchPlanner(lengths, options);
         int count = own.Plan(epoch);
+        var rowLengths = new int[options.BatchSize];
         long pads = 0, total = 0;
         for (int b = 0; b < count; b++)
         {
             int rows = own.RowsOf(b);
-            int longest = 0;
             long text = 0;
             for (int r = 0; r < rows; r++)
             {
                 int length = lengths[own.Positions[b * options.BatchSize + r]];
-                longest = Math.Max(longest, length);
+                rowLengths[r] = length;
                 text += length;
             }
-            long cells = (long)rows * ClassifierBatchPlanner.Width(longest, options.SequenceLength, options.Padding);
+            long cells = (long)rows * ClassifierBatchPlanner.Width(rowLengths.AsSpan(0, rows), options.SequenceLength, options.Padding);
             pads += cells - text;
             total += cells;
         }
@@ -171,13 +173,13 @@ public sealed class ClassifierLoader : IBatchSource<ClassifierBatch>, IDisposabl
     {
         int rows = planner.RowsOf(batch);
         ReadOnlySpan<int> positions = planner.Positions.AsSpan(batch * options.BatchSize, rows);
-        int longest = 0;
-        foreach (int position in positions)
+        Span<int> rowLengths = rowLengthScratch.AsSpan(0, rows);
+        for (int r = 0; r < rows; r++)
         {
-            longest = Math.Max(longest, lengths[position]);
+            rowLengths[r] = lengths[positions[r]];
         }
         int sequenceLength = options.SequenceLength;
-        int width = ClassifierBatchPlanner.Width(longest, sequenceLength, options.Padding);
+        int width = ClassifierBatchPlanner.Width(rowLengths, sequenceLength, options.Padding);
         slot.Prepare(rows, width);
         Span<long> inputs = slot.Inputs!.Span[..(rows * width)];
         Span<long> labels = slot.Labels.Span[..rows];
@@ -258,7 +260,8 @@ public sealed class ClassifierLoader : IBatchSource<ClassifierBatch>, IDisposabl
             {
                 // Views of the old buffer die with it. Doubling bounds the number of regrowths during warm-up; the
                 // cap is the largest batch this loader can build.
-                long largest = (long)owner.options.BatchSize * ClassifierBatchPlanner.Width(owner.planner.Longest, owner.options.SequenceLength, owner.options.Padding);
+                int sequenceLength = owner.options.SequenceLength;
+                long largest = (long)owner.options.BatchSize * ((owner.planner.Longest + sequenceLength - 1) / sequenceLength * sequenceLength);
                 int capacity = (int)Math.Min(Math.Max(needed, 2L * (Inputs?.Capacity ?? 0)), Math.Max(needed, Math.Min(largest, int.MaxValue)));
                 ClearCache();
                 Inputs?.Dispose();

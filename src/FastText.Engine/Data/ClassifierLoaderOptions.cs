@@ -16,6 +16,14 @@ public enum ClassifierPadding
     AlignedChunks,
 
     /// <summary>
+    /// The same fix at a lower cost: the narrowest width ≥ the longest row at which, with fastai's front/back rule,
+    /// every row's text still starts on a chunk boundary and ends inside the final chunk, and no front pad falls in
+    /// the last seq_len columns — exactly the invariants <see cref="AlignedChunks"/> guarantees (it is never wider).
+    /// With bucketed batches most rows are within a few tokens of each other, so this saves most of the rounding.
+    /// </summary>
+    MinimalChunkSafe,
+
+    /// <summary>
     /// fastai's original layout (width = the longest row, same front/back rule). With it a longer row can already be in
     /// its trailing pads at a chunk start while a shorter row below still holds text; the encoder then skips the shorter
     /// row's last tokens (#3379). Kept for parity tests: fastai's published classifier results were produced with it.
@@ -60,6 +68,14 @@ public sealed record ClassifierLoaderOptions
     /// <summary>Batch grouping; default <see cref="ClassifierOrder.Sorted"/>.</summary>
     public ClassifierOrder Order { get; init; } = ClassifierOrder.Sorted;
 
+    /// <summary>
+    /// Longest document kept, in tokens; longer ones are cut to their first <c>MaximumLength</c> tokens. Null (default)
+    /// keeps whole documents as fastai does. A cap keeps one huge outlier (e.g. a mail with an encoded attachment)
+    /// from padding its whole batch to its length; fastai's sentence encoder pools only the last 72·20 = 1440
+    /// positions anyway, though it runs the LSTM over everything.
+    /// </summary>
+    public int? MaximumLength { get; init; }
+
     /// <summary>The pad id (fastai <c>xxpad</c> = 1).</summary>
     public int PadId { get; init; } = 1;
 
@@ -86,6 +102,10 @@ public sealed record ClassifierLoaderOptions
         if (SequenceLength < 1)
         {
             throw new ArgumentOutOfRangeException(nameof(SequenceLength), SequenceLength, "The sequence length must be at least 1.");
+        }
+        if (MaximumLength is < 1)
+        {
+            throw new ArgumentOutOfRangeException(nameof(MaximumLength), MaximumLength, "The maximum length must be at least 1 token.");
         }
         if (PrefetchDepth < 0)
         {

@@ -46,6 +46,7 @@ internal sealed class Prefetcher<TSlot> : IDisposable where TSlot : class, IDisp
         this.total = total;
         this.fill = fill;
         this.cancellation = cancellation;
+        pool.EnsureCount(depth + 2);
         registration = cancellation.Register(static state =>
         {
             object lockObject = state!;
@@ -106,8 +107,9 @@ internal sealed class Prefetcher<TSlot> : IDisposable where TSlot : class, IDisp
                         }
                         if (count < ready.Length)
                         {
-                            // Grow only if the consumer holds every slot and nothing is queued: it cannot release one
-                            // before it gets another batch, so waiting would deadlock.
+                            // The pool starts with depth + 2 slots (queued + one with the trainer + one being
+                            // filled). Grow only if the consumer holds every slot and nothing is queued: it cannot
+                            // release one before it gets another batch, so waiting would deadlock.
                             slot = pool.RentLocked(grow: count == 0);
                             if (slot is not null)
                             {

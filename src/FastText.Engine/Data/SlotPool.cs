@@ -11,7 +11,7 @@ internal sealed class SlotPool<TSlot> : IDisposable where TSlot : class, IDispos
 {
     private readonly Func<SlotPool<TSlot>, TSlot> create;
     private readonly List<TSlot> all = new();
-    private readonly Stack<TSlot> free = new();
+    private readonly Queue<TSlot> free = new(); // FIFO: every slot takes turns, so all warm up in the first epoch
     private readonly HashSet<TSlot> leased = new(ReferenceEqualityComparer.Instance);
     private bool disposed;
 
@@ -32,6 +32,9 @@ internal sealed class SlotPool<TSlot> : IDisposable where TSlot : class, IDispos
         }
     }
 
+    /// <summary>Slots created so far; caller holds <see cref="Gate"/>.</summary>
+    public int CountLocked => all.Count;
+
     /// <summary>Takes a free slot, creating one if none is free. Caller must not hold <see cref="Gate"/> if creation may be slow — creation is cheap (lazy buffers).</summary>
     public TSlot Rent()
     {
@@ -45,7 +48,7 @@ internal sealed class SlotPool<TSlot> : IDisposable where TSlot : class, IDispos
     public TSlot? RentLocked(bool grow)
     {
         ObjectDisposedException.ThrowIf(disposed, this);
-        if (!free.TryPop(out TSlot? slot))
+        if (!free.TryDequeue(out TSlot? slot))
         {
             if (!grow)
             {
@@ -56,6 +59,22 @@ internal sealed class SlotPool<TSlot> : IDisposable where TSlot : class, IDispos
         }
         leased.Add(slot);
         return slot;
+    }
+
+    /// <summary>Creates free slots until there are <paramref name="count"/> in all (done once, before an epoch's
+    /// producer starts, so steady-state batches never meet a fresh slot).</summary>
+    public void EnsureCount(int count)
+    {
+        lock (Gate)
+        {
+            ObjectDisposedException.ThrowIf(disposed, this);
+            while (all.Count < count)
+            {
+                TSlot slot = create(this);
+                all.Add(slot);
+                free.Enqueue(slot);
+            }
+        }
     }
 
     /// <summary>Returns a leased slot; a second return of the same lease is ignored (double dispose of a batch).</summary>
@@ -79,7 +98,7 @@ internal sealed class SlotPool<TSlot> : IDisposable where TSlot : class, IDispos
             slot.Dispose();
             return;
         }
-        free.Push(slot);
+        free.Enqueue(slot);
         Monitor.PulseAll(Gate);
     }
 
@@ -93,7 +112,7 @@ internal sealed class SlotPool<TSlot> : IDisposable where TSlot : class, IDispos
                 return;
             }
             disposed = true;
-            while (free.TryPop(out TSlot? slot))
+            while (free.TryDequeue(out TSlot? slot))
             {
                 slot.Dispose();
             }
