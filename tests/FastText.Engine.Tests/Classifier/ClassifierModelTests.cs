@@ -123,9 +123,10 @@ public sealed class ClassifierModelTests
         Assert.Equal(5, groups.Count);
         Assert.Equal(model.parameters().Count(), groups.Sum(g => g.Parameters.Count));
         Assert.Equal(model.state_dict().Keys.Where(k => !k.Contains("running", StringComparison.Ordinal) && !k.Contains("num_batches", StringComparison.Ordinal)).Order(), groups.SelectMany(g => g.Parameters.Select(p => p.Name)).Order());
-        Assert.All(groups[^1].Parameters.Where(p => p.Name.Contains(".0.", StringComparison.Ordinal)), p => Assert.True(p.TrainWhenFrozen && !p.WeightDecay));
+        Assert.All(groups[^1].Parameters, p => Assert.Equal(p.Name.Split('.')[3] == "0", p.TrainWhenFrozen && !p.WeightDecay)); // 1.layers.{block}.0 = BatchNorm
         var keys = model.state_dict().Keys.ToList();
         Assert.Contains("0.module.encoder.weight", keys);
+        Assert.All(keys, k => Assert.True(k.StartsWith("0.module.", StringComparison.Ordinal) || k.StartsWith("1.layers.", StringComparison.Ordinal), k));
         Assert.Contains("1.layers.0.2.weight", keys);
 
         // Two separable classes (token 5 vs token 6) are learned in a few steps.

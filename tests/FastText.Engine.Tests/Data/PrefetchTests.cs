@@ -6,7 +6,7 @@ namespace FastText.Engine.Tests.Data;
 
 public sealed class PrefetchTests
 {
-    private static LanguageModelLoader LanguageModel(int prefetch, Text.ITokenCorpus? corpus = null) =>
+    private static LanguageModelLoader LanguageModel(int prefetch, FastText.Engine.Text.ITokenCorpus? corpus = null) =>
         new(corpus ?? TestCorpora.WithLengths(Enumerable.Repeat(100, 40).ToArray()),
             new LanguageModelLoaderOptions { BatchSize = 4, SequenceLength = 10, PrefetchDepth = prefetch, Seed = 2 });
 

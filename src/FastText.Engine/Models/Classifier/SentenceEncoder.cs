@@ -20,7 +20,9 @@ namespace FastText.Engine.Models.Classifier;
 /// </remarks>
 public sealed class SentenceEncoder : nn.Module<Tensor, (Tensor Output, Tensor PadMask)>
 {
-    private readonly IRecurrentEncoder encoder;
+    // Held in an array so TorchSharp's reflection-based registration never adds it a second time under the field's
+    // name: the encoder's module is registered once, as "module" (fastai's key).
+    private readonly IRecurrentEncoder[] encoderHolder;
 
     /// <summary>Wraps <paramref name="encoder"/>; its <see cref="IRecurrentEncoder.Module"/> is registered as <c>module</c>.</summary>
     /// <param name="encoder">The language model's encoder.</param>
@@ -31,14 +33,14 @@ public sealed class SentenceEncoder : nn.Module<Tensor, (Tensor Output, Tensor P
         ArgumentNullException.ThrowIfNull(encoder);
         ArgumentOutOfRangeException.ThrowIfLessThan(bptt, 1);
         ArgumentOutOfRangeException.ThrowIfLessThan(maxLength, 1);
-        this.encoder = encoder;
+        encoderHolder = [encoder];
         Bptt = bptt;
         MaxLength = maxLength;
         register_module("module", encoder.Module);
     }
 
     /// <summary>The wrapped encoder.</summary>
-    public IRecurrentEncoder Encoder => encoder;
+    public IRecurrentEncoder Encoder => encoderHolder[0];
 
     /// <summary>Chunk length.</summary>
     public int Bptt { get; }
@@ -56,6 +58,7 @@ public sealed class SentenceEncoder : nn.Module<Tensor, (Tensor Output, Tensor P
         }
         long rows = ids.shape[0], width = ids.shape[1];
         using var scope = NewDisposeScope();
+        IRecurrentEncoder encoder = encoderHolder[0];
         encoder.ResetState();
         Tensor padMask = ids.eq(encoder.PaddingId);                                   // (rows, width)
         long[] firstReal = padMask.logical_not().to(ScalarType.Int64).argmax(1).data<long>().ToArray();
