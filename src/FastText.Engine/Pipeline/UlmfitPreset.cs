@@ -25,7 +25,7 @@ public sealed record UlmfitPreset
     /// <summary>Minimum token count for the vocabulary.</summary>
     public int MinFrequency { get; init; } = 3;
 
-    /// <summary>Tokens kept per document (0 = all).</summary>
+    /// <summary>Tokens kept per labelled document (0 = all).</summary>
     public int MaxTokensPerDocument { get; init; }
 
     /// <summary>Brown files read for pretraining (null = all 500).</summary>
@@ -145,6 +145,8 @@ public sealed record UlmfitPreset
     };
 
     /// <summary>Dataset options of this preset for a language-model corpus or a labelled one.</summary>
+    /// <remarks>The token cap applies to labelled corpora only: it bounds the classifier's cost per mail, while the
+    /// language-model corpora stay whole (a cap would throw away most of each Brown file).</remarks>
     public TextDatasetOptions Data(bool labelled) => new(MaxVocabulary, MinFrequency,
-        labelled ? ClassifierValidationShare : LanguageModelValidationShare, Seed, MaxTokensPerDocument);
+        labelled ? ClassifierValidationShare : LanguageModelValidationShare, Seed, labelled ? MaxTokensPerDocument : 0);
 }
