@@ -71,8 +71,8 @@ internal sealed class ProgressCallback : LearnerCallback
         var summary = new EpochSummary(stage, epochs.Count, result.TrainLoss, result.ValidationLoss, accuracy, result.Seconds,
             result.TrainTokensPerSecond, paddingWaste?.Invoke(), languageModel);
         epochs.Add(summary);
-        progress.Log(FormattableString.Invariant(
-            $"  {stage} epoch {summary.Epoch}: train_loss {summary.TrainLoss:F4} valid_loss {summary.ValidLoss:F4} accuracy {accuracy:F4}")
+        progress.Log(FormattableString.Invariant($"  {stage} epoch {summary.Epoch}: train_loss {summary.TrainLoss:F4}")
+            + (double.IsNaN(summary.ValidLoss) ? "" : FormattableString.Invariant($" valid_loss {summary.ValidLoss:F4} accuracy {accuracy:F4}"))
             + (languageModel ? FormattableString.Invariant($" perplexity {summary.Perplexity:F2}") : "")
             + FormattableString.Invariant($" · {RunReport.FormatDuration(summary.Seconds)} · {summary.TokensPerSecond:N0} tok/s")
             + (summary.PaddingWaste is double w ? FormattableString.Invariant($" · padding {w * 100:F1}%") : ""));
