@@ -69,6 +69,32 @@ public sealed class PipelineTests : IDisposable
     }
 
     [Fact]
+    public void Shipped_mail_sample_reads_with_labels_and_its_own_split()
+    {
+        string archive = Path.Combine(RepositoryRoot(), "samples", "spam-assassin.tar.gz");
+        var mails = SampleReaders.Read(new FastText.Engine.Text.TarGzDocumentSource(archive), maxDocuments: 300, seed: 1);
+        Assert.Equal(300, mails.Count);
+        Assert.Equal(["ham", "spam"], mails.Select(m => m.ClassName).Distinct().Order());
+        Assert.Contains(mails, m => m.IsValidation == true);
+        Assert.Contains(mails, m => m.IsValidation == false);
+        TextDataset data = TextDataset.Create(mails, UlmfitPreset.Tiny.Data(labelled: true));
+        Assert.Equal(mails.Count(m => m.IsValidation == true), data.Validation.Count);
+        Assert.All(Enumerable.Range(0, data.DocumentCount), d => Assert.InRange(data.Document(d).Length, 1, UlmfitPreset.Tiny.MaxTokensPerDocument));
+    }
+
+    private static string RepositoryRoot()
+    {
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+        {
+            if (File.Exists(Path.Combine(dir.FullName, "FastText.Engine.sln")))
+            {
+                return dir.FullName;
+            }
+        }
+        throw new DirectoryNotFoundException("repository root");
+    }
+
+    [Fact]
     public void Decoding_applies_case_and_repeat_rules_to_one_item_only()
     {
         Assert.Equal("Hello WORLD !!!! again again again x",
