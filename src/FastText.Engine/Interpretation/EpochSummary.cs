@@ -29,4 +29,5 @@ public sealed record EpochSummary(
 /// <param name="Name">Legend text (the stage).</param>
 /// <param name="Losses">Smoothed training loss after each batch.</param>
 /// <param name="ValidLosses">Validation loss at the end of each epoch, placed at that epoch's last batch.</param>
-public sealed record LossCurve(string Name, IReadOnlyList<double> Losses, IReadOnlyList<(int Batch, double Loss)> ValidLosses);
+/// <param name="IsLanguageModel">A language-model stage (plotted apart from classifier stages, whose losses are ~10× smaller).</param>
+public sealed record LossCurve(string Name, IReadOnlyList<double> Losses, IReadOnlyList<(int Batch, double Loss)> ValidLosses, bool IsLanguageModel = false);

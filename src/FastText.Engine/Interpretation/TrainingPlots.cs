@@ -50,7 +50,7 @@ public static class TrainingPlots
         plot.Title(title);
         plot.XLabel("batch");
         plot.YLabel("loss");
-        plot.ShowLegend();
+        plot.ShowLegend(Alignment.UpperRight);
         Save(plot, path);
     }
 

@@ -32,7 +32,7 @@ internal sealed class ProgressCallback : LearnerCallback
         this.paddingWaste = paddingWaste;
     }
 
-    public LossCurve Curve => new(stage, losses, validLosses);
+    public LossCurve Curve => new(stage, losses, validLosses, languageModel);
 
     public IReadOnlyList<EpochSummary> Epochs => epochs;
 

@@ -298,10 +298,14 @@ public sealed class UlmfitPipeline
     /// <summary>Writes the loss-curve plot and <c>report.md</c> into the run folder.</summary>
     public string SaveReport()
     {
-        if (curves.Count > 0)
+        foreach (var (languageModel, file, title) in new[] { (true, "losses-lm.png", "Language models"), (false, "losses-classifier.png", "Classifier") })
         {
-            TrainingPlots.SaveLossCurves(Path.Combine(RunFolder, "plots", "losses.png"), curves, "Training loss by stage");
-            Report.AddImage("Training loss by stage (validation loss at epoch ends)", "plots/losses.png");
+            var selected = curves.Where(c => c.IsLanguageModel == languageModel && !c.Name.StartsWith("batching", StringComparison.Ordinal)).ToList();
+            if (selected.Count > 0)
+            {
+                TrainingPlots.SaveLossCurves(Path.Combine(RunFolder, "plots", file), selected, $"{title}: smoothed training loss by phase");
+                Report.AddImage($"{title}: training loss by phase (validation loss at epoch ends)", "plots/" + file);
+            }
         }
         string path = Path.Combine(RunFolder, "report.md");
         Report.Save(path);

@@ -48,7 +48,8 @@ public sealed class PipelineTests : IDisposable
             run.Report.Epochs.Select(e => e.Stage).Distinct());
         Assert.Equal(1 + 1 + 1 + 2 + 6, run.Report.Epochs.Count); // pretrain 1, fine-tune frozen 1 + unfrozen 1, classifier 2 + 6
         Assert.Contains("perplexity", File.ReadAllText(report), StringComparison.Ordinal);
-        Assert.True(File.Exists(Path.Combine(folder, "plots", "losses.png")));
+        Assert.True(File.Exists(Path.Combine(folder, "plots", "losses-lm.png")));
+        Assert.True(File.Exists(Path.Combine(folder, "plots", "losses-classifier.png")));
 
         // Every artifact reloads: corpus, vocabulary, language model, classifier (same predictions).
         TextDataset reloaded = TextDataset.Load(Path.Combine(folder, "corpus", "mails"));
