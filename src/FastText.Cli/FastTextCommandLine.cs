@@ -31,7 +31,7 @@ public static class FastTextCommandLine
         format.AcceptOnlyFromAmong("brown", "spam-assassin", "text", "lines");
         var output = new Option<string>("--out", "-o") { Description = "Output folder.", Required = true };
         var vocabularyFrom = new Option<string?>("--vocabulary-from") { Description = "Reuse the vocabulary of this tokenized corpus folder instead of building one." };
-        var tokenize = new Command("tokenize", "Tokenize texts with fastai's rules, build the vocabulary and write a memory-mapped corpus.")
+        var tokenize = new Command("tokenize", "Tokenize texts with fastai's rules, build the vocabulary, split, and save the corpus (vocab.txt + corpus.bin).")
         {
             input, format, output, vocabularyFrom, Preset,
         };
