@@ -112,7 +112,8 @@ public sealed record UlmfitPreset
         FineTuneLearningRate = 5e-3,
         ClassifierBatchSize = 32,
         ClassifierSequenceLength = 72,
-        ClassifierStages = [(-1, 1, 2e-2), (-2, 1, 1e-2), (-3, 1, 5e-3), (0, 1, 1e-3)],
+        // fastbook's recipe, with its two final unfrozen epochs.
+        ClassifierStages = [(-1, 1, 2e-2), (-2, 1, 1e-2), (-3, 1, 5e-3), (0, 2, 1e-3)],
     };
 
     /// <summary>Seconds, not minutes: for tests and smoke runs.</summary>
