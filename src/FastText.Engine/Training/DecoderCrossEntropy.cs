@@ -26,11 +26,11 @@ public readonly record struct DecoderLoss(Tensor Loss, Tensor BackwardLoss, Tens
 
 /// <summary>
 /// The tied decoder fused with softmax cross-entropy. A full fp32 (batch·seq × vocab) logits tensor is 2.46 GB at
-/// fastbook's bs 128 × 80 × 60008 — and autograd keeps it (and its softmax) alive until backward. The chunked form
-/// computes, per block of rows, logits → log-sum-exp → loss, and at once the gradient (softmax − one-hot)/N, from
-/// which it accumulates dX = G·W, dW = Gᵀ·X and db = Σ G. The graph then receives these through a surrogate
-/// <c>Σ X∘dX + Σ W∘dW + Σ b∘db</c>, whose gradients are exactly dX, dW, db. Matmuls run in the features' dtype
-/// (bf16 in mixed precision); softmax and the loss always in fp32.
+/// fastbook's bs 128 × 80 × 60008 — and autograd keeps it (and its log-softmax) alive until backward. The chunked form
+/// computes, per block of rows, logits → log-softmax (one fused kernel, fp32 output) → loss, and at once the gradient
+/// G = softmax − one-hot (in place), from which it accumulates dX = G·W, dW = Gᵀ·X and db = Σ G (scaled by 1/N once at
+/// the end). The graph then receives these through a surrogate <c>Σ X∘dX + Σ W∘dW + Σ b∘db</c>, whose gradients are
+/// exactly dX, dW, db. Matmuls run in the features' dtype (bf16 in mixed precision); softmax and the loss always in fp32.
 /// </summary>
 public static class DecoderCrossEntropy
 {
