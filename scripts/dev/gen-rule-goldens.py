@@ -50,12 +50,18 @@ cases = [
     "  the the the  ", "The the the the", "&amp; &amp &#39; &quot; &lt;b&gt; &copyright &#x1F600; &#128; &#0; &#xD800; &#99999999;",
     "&nbsp;&nbsp;a", "a\\nb \\\"quoted\\\"", "<unk> A @.@ b @-@ c", "wait....what", "a/b#c\\d", "A  B   C", "ÉLAN Élan CAFÉ",
     "I A IT'S OK", "McDONALD iPHONE HeLLo", "\tTAB\nNEW LINE", "😀😀😀 🎉🎉", "ééé ...... !!!!!!!!!!!!", "1 1 1 1 1", "a-a a-a a-a",
-    "word\u00a0WORD\u3000Word", "\x1c\x1d x", "_ _ _ __ __ __", "A.B.C. D.E", "HELLO, WORLD!", "Ok OK oK", "x\ny\nz\n\n\n",
+    "word\u00a0WORD\u3000Word", "\\nbsp;x", "<brnbsp;/>y", "<br nbsp;/>", "&amp;#39; #3#39;9; a&nbsp;&amp;b", "x\\\\n \\\\\"q",
+    "<<br />unk> <unk>;", "nbsp;nbsp;;", "&#quot;", "&#146;s \\n\\n <br /><br />", "a;b;c; #36;5", "\x1c\x1d x", "_ _ _ __ __ __", "A.B.C. D.E", "HELLO, WORLD!", "Ok OK oK", "x\ny\nz\n\n\n",
 ]
 rng = random.Random(1234)
-alphabet = list("aAbBzZ  \n\t01.,!?'\"-/#\\&;:()éÉß©…😀_") + ['&amp;', '&copy;', '<br />', '...', 'very ', 'the ', 'THE ', 'Word ', ' @.@ ']
+alphabet = list("aAbBzZ  \n\t01.,!?'\"-/#\\&;:()éÉß©…😀_<>n") + ['&amp;', '&copy;', '<br />', '...', 'very ', 'the ', 'THE ', 'Word ', ' @.@ ', 'nbsp;', '#39;', 'quot;', '<unk>', '\\n', 'br', ' /']
 for _ in range(3000):
     cases.append(''.join(rng.choice(alphabet) for _ in range(rng.randint(0, 40))))
+# Longer texts over a tiny vocabulary: word repetitions across 32-character blocks (the vectorized scan's path).
+words = ['very', 'the', 'a', 'Go', 'go', 'GO', 'no!', 'x-y', 'ah', '10', 'é', 'and/or', '...', 'so', 'the,']
+seps = [' ', ' ', ' ', '  ', '\n', '\t', ' \n ']
+for _ in range(800):
+    cases.append(''.join(rng.choice(words) + rng.choice(seps) for _ in range(rng.randint(5, 60))))
 for corpus in sys.argv[1:]:
     for path in sorted(pathlib.Path(corpus).rglob('*'))[:60]:
         if path.is_file() and path.suffix != '.json':

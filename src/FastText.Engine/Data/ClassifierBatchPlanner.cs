@@ -155,25 +155,31 @@ internal sealed class ClassifierBatchPlanner
     }
 
     /// <summary>
-    /// Whether <paramref name="width"/> columns, with each row's text starting at
-    /// <see cref="FrontPadding"/>, satisfy what fastai's sentence encoder and pooling assume: every row's text ends
-    /// inside the final chunk (so at each chunk start the rows holding text form a prefix of the longest-first batch),
-    /// and no front pad lies in the last seq_len columns (so "pads in the last window" counts trailing pads only).
+    /// Whether <paramref name="width"/> columns, with each row's text starting at <see cref="FrontPadding"/> (a chunk
+    /// boundary), satisfy what fastai's sentence encoder and pooling assume of a longest-first batch:
+    /// (1) at every chunk start the rows holding text form a prefix of the batch — since text starts never decrease
+    /// down the batch, this holds exactly when every row's text reaches past the last chunk start of each shorter row
+    /// below it (the #3379 failure is a longer row already in its trailing pads there);
+    /// (2) all trailing pads lie in the last seq_len columns (true by construction: fewer than seq_len of them) and no
+    /// front pad does, so "pads in the last window" counts trailing pads only and locates the last token.
     /// </summary>
     internal static bool IsChunkSafe(ReadOnlySpan<int> rowLengths, int width, int sequenceLength)
     {
-        int lastChunkStart = width == 0 ? 0 : (width - 1) / sequenceLength * sequenceLength;
-        foreach (int length in rowLengths)
+        int lastChunkStartBelow = -1; // the largest last-chunk start among the rows below the current one
+        for (int r = rowLengths.Length - 1; r >= 0; r--)
         {
+            int length = rowLengths[r];
             if (length == 0)
             {
                 continue;
             }
             int front = FrontPadding(width, length, sequenceLength);
-            if (front + length <= lastChunkStart || (width >= sequenceLength && front > width - sequenceLength))
+            int end = front + length;
+            if ((width >= sequenceLength && front > width - sequenceLength) || end <= lastChunkStartBelow)
             {
                 return false;
             }
+            lastChunkStartBelow = Math.Max(lastChunkStartBelow, (end - 1) / sequenceLength * sequenceLength);
         }
         return true;
     }

@@ -22,7 +22,8 @@ public readonly record struct PaddingReport(long PadTokens, long TotalTokens)
 /// first, the last (partial) batch stays last and is dropped, the batches in between are visited in random order. So
 /// within every batch rows run longest → shortest, which the sentence encoder relies on.</para>
 /// <para><b>Padding.</b> Pad id 1 placed first so every row's text starts on a multiple of seq_len; by default the
-/// width is rounded up to a multiple of seq_len to fix fastai #3379 (see <see cref="ClassifierPadding"/>).
+/// width is the narrowest that avoids fastai #3379 (fastai's own width whenever that is safe; never more than the
+/// width rounded up to a multiple of seq_len), see <see cref="ClassifierPadding"/>.
 /// <see cref="ClassifierBatch.Lengths"/>, <see cref="ClassifierBatch.TextStarts"/> and
 /// <see cref="ClassifierBatch.PadTokens"/> describe the layout; <see cref="LastEpochPadding"/> sums the waste.</para>
 /// <para>Labels come from <see cref="ITokenCorpus.Label"/>. Buffers are pooled as in <see cref="LanguageModelLoader"/>:
@@ -214,7 +215,9 @@ public sealed class ClassifierLoader : IBatchSource<ClassifierBatch>, IDisposabl
     /// <summary>Pooled host buffers for one batch, plus cached batch objects per (rows, width).</summary>
     private sealed class Slot : IDisposable
     {
-        private const int CacheLimit = 64;
+        // Widths are arbitrary with minimal chunk-safe padding, so a slot may meet hundreds of shapes before it has
+        // seen them all; a view pair + batch object costs a few hundred bytes, so even the limit is a few MB per slot.
+        private const int CacheLimit = 4096;
         private readonly ClassifierLoader owner;
         private readonly Dictionary<(int Rows, int Width), ClassifierBatch> cache = new();
         private readonly Dictionary<int, (int[] Lengths, int[] TextStarts)> arrays = new();

@@ -10,8 +10,8 @@ namespace FastText.Engine.Data;
 /// </summary>
 /// <remarks>
 /// <para>Speed: the stream is never materialised. Each epoch computes prefix sums of the (permuted) document lengths;
-/// each row of a batch binary-searches its start and copies straight from the corpus (the memory-mapped file) into a
-/// pooled buffer that the batch's tensors wrap without copying. After warm-up an epoch allocates only its per-epoch
+/// each row keeps a cursor into them (a binary search only at the epoch's first batch) and copies straight from the
+/// corpus (the memory-mapped file) into a pooled buffer that the batch's tensors wrap without copying. After warm-up an epoch allocates only its per-epoch
 /// objects (enumerator, prefetch thread); batches allocate nothing.</para>
 /// <para>Ids are int64: libtorch 2.10's embedding accepts int32 indices but <c>cross_entropy</c> rejects int32
 /// targets ("expected scalar type Long but found Int"), so the corpus's int32 ids are widened while copying.</para>
@@ -75,7 +75,7 @@ public sealed class LanguageModelLoader : IBatchSource<LanguageModelBatch>, IDis
 
     /// <summary>Batches per epoch with the fixed sequence length (fastai <c>n_batches</c>). With
     /// <see cref="LanguageModelLoaderOptions.VariableSequenceLength"/> an epoch's exact count is
-    /// <see cref="CountBatches"/> (about 2.6 % more, as the mean length is 0.975 · seq_len).</summary>
+    /// <see cref="CountBatches"/> (a few percent more: the mean drawn length is about 0.97 · seq_len).</summary>
     public int BatchCount => Layout.BatchCount;
 
     /// <summary>Time the trainer spent blocked waiting for the prefetcher in the last completed epoch (zero without prefetch).</summary>

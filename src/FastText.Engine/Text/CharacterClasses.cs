@@ -216,6 +216,24 @@ internal static class CharacterClasses
         }
     }
 
+    /// <summary>The index of the first whitespace character at or after <paramref name="start"/> (or the length).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static int SkipNonSpace(ReadOnlySpan<char> text, int start)
+    {
+        int i = start;
+        while (i < text.Length)
+        {
+            char c = text[i];
+            // Printable ASCII ('!'..'~') is never whitespace: one compare for the common case.
+            if ((uint)(c - '!') > '~' - '!' && IsSpace(c))
+            {
+                break;
+            }
+            i++;
+        }
+        return i;
+    }
+
     /// <summary>Index of the first character that is not Python whitespace, or -1.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static int IndexOfNonSpace(ReadOnlySpan<char> text)

@@ -29,6 +29,12 @@ public sealed record CorpusBuildOptions
     /// <summary>Prepend <c>xxbos</c> to every document (fastai's default).</summary>
     public bool AddBeginningOfStream { get; init; } = true;
 
+    /// <summary>
+    /// Creates the tokenizer each thread uses (default: <see cref="FastaiTokenizer"/> with
+    /// <see cref="AddBeginningOfStream"/>); e.g. <c>() =&gt; new SubwordTokenizer(model)</c> for subword mode.
+    /// </summary>
+    public Func<IDocumentTokenizer>? TokenizerFactory { get; init; }
+
     /// <summary>Raw bytes per work item handed to a thread (documents are never split).</summary>
     public int BatchBytes { get; init; } = 1 << 20;
 }
@@ -198,7 +204,7 @@ public static class CorpusBuilder
         {
             workers[w] = Task.Factory.StartNew(() =>
             {
-                var tokenizer = new FastaiTokenizer(options.AddBeginningOfStream);
+                IDocumentTokenizer tokenizer = options.TokenizerFactory?.Invoke() ?? new FastaiTokenizer(options.AddBeginningOfStream);
                 while (work.Reader.WaitToReadAsync(cancel.Token).AsTask().GetAwaiter().GetResult())
                 {
                     while (work.Reader.TryRead(out Batch? batch))
@@ -289,7 +295,7 @@ public static class CorpusBuilder
         public readonly ManualResetEventSlim Done = new(false);
         public Exception? Error;
 
-        public void Tokenize(FastaiTokenizer tokenizer)
+        public void Tokenize(IDocumentTokenizer tokenizer)
         {
             var sink = new LocalSink(this);
             foreach (TextDocument document in Documents)

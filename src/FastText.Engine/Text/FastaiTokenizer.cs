@@ -1,4 +1,3 @@
-using System.Buffers;
 using System.Text;
 using System.Text.Unicode;
 
@@ -15,7 +14,7 @@ namespace FastText.Engine.Text;
 /// characters become spaces and are counted, a leading byte-order mark is dropped, and lowercasing uses simple
 /// one-to-one case mapping (see <see cref="TextRules"/>).
 /// </remarks>
-public sealed class FastaiTokenizer
+public sealed class FastaiTokenizer : IDocumentTokenizer
 {
     private readonly TextRules rules = new();
     private readonly WordSplitter splitter = new();
@@ -94,18 +93,10 @@ public sealed class FastaiTokenizer
         }
         else
         {
-            written = 0;
-            int position = 0;
-            while (position < utf8.Length)
-            {
-                OperationStatus status = Rune.DecodeFromUtf8(utf8[position..], out Rune rune, out int consumed);
-                if (status != OperationStatus.Done)
-                {
-                    invalid++; // rune is U+FFFD, consumed covers the maximal invalid subpart (as Python's 'replace')
-                }
-                written += rune.EncodeToUtf16(target[written..]);
-                position += consumed;
-            }
+            // Vectorized replacement (one U+FFFD per maximal invalid subpart, as Python's 'replace'); the number of
+            // repairs is the growth in U+FFFD characters.
+            Utf8.ToUtf16(utf8, target, out _, out written, replaceInvalidSequences: true);
+            invalid = target[..written].Count('\uFFFD') - utf8.Count("\uFFFD"u8);
         }
         destination.Advance(written);
         Span<char> text = destination.Written;

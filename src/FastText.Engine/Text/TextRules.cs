@@ -25,7 +25,10 @@ internal sealed class TextRules
         ("<br />", "\n"), ("\\\"", "\""), ("<unk>", SpecialTokens.Unknown), (" @.@ ", "."), (" @-@ ", "-"), ("...", " …"),
     ];
 
+    private const int FirstLateReplacement = 10; // " @.@ ", " @-@ ", "..."
+
     private static readonly System.Buffers.SearchValues<char> HtmlKeys = System.Buffers.SearchValues.Create(";\\<@");
+    private static readonly System.Buffers.SearchValues<char> EarlyKeys = System.Buffers.SearchValues.Create(";\\<");
 
     private readonly CharBuffer first = new();
     private readonly CharBuffer second = new();
@@ -36,20 +39,31 @@ internal sealed class TextRules
         CharBuffer? current = null; // null: still the caller's text
         ReadOnlySpan<char> view = text;
 
-        // Every pattern but "..." holds one of ';', '\\', '<', '@', and no replacement creates those characters, so
-        // one vectorized search usually rules out twelve of the thirteen passes.
-        bool anyKey = view.IndexOfAny(HtmlKeys) >= 0;
-        foreach ((string from, string to) in HtmlReplacements)
+        // fix_html's first ten replacements all hold ';', '\\' or '<': one scan over those characters replaces them
+        // (exactly like ten sequential str.replace passes, see FixHtmlCore); the last three need '@' or "...".
+        if (view.IndexOfAny(HtmlKeys) >= 0)
         {
-            if (!anyKey && from != "...")
+            Step(FixHtmlCore(view, Other(current)), ref current, ref view);
+            for (int r = FirstLateReplacement; r < HtmlReplacements.Length; r++)
             {
-                continue;
+                (string from, string to) = HtmlReplacements[r];
+                int index = view.IndexOf(from, StringComparison.Ordinal);
+                if (index >= 0)
+                {
+                    CharBuffer target = Other(current);
+                    ReplaceAll(view, index, from, to, target);
+                    current = target;
+                    view = target.Written;
+                }
             }
-            int index = view.IndexOf(from, StringComparison.Ordinal);
+        }
+        else
+        {
+            int index = view.IndexOf("...", StringComparison.Ordinal);
             if (index >= 0)
             {
                 CharBuffer target = Other(current);
-                ReplaceAll(view, index, from, to, target);
+                ReplaceAll(view, index, "...", " …", target);
                 current = target;
                 view = target.Written;
             }
@@ -72,6 +86,101 @@ internal sealed class TextRules
             view = current.Written;
         }
     }
+
+    /// <summary>
+    /// The first ten <c>fix_html</c> replacements (<c>#39; amp; #146; nbsp; #36; \n quot; &lt;br /&gt; \" &lt;unk&gt;</c>) in
+    /// one left-to-right scan. Equivalent to the sequential passes because no replacement output can be part of a
+    /// later pattern except the space from <c>nbsp;</c> inside <c>&lt;br /&gt;</c> (handled by a final pass), and the
+    /// only overlap between patterns, <c>\nbsp;</c>, goes to the earlier <c>nbsp;</c> as in the sequence.
+    /// </summary>
+    internal static bool FixHtmlCore(ReadOnlySpan<char> text, CharBuffer destination)
+    {
+        destination.Clear();
+        bool changed = false;
+        bool spaceFromNbsp = false;
+        int copied = 0;
+        int position = 0;
+        while (position < text.Length)
+        {
+            int found = text[position..].IndexOfAny(EarlyKeys);
+            if (found < 0)
+            {
+                break;
+            }
+            int at = position + found;
+            int start = -1;
+            int end = at + 1;
+            string? replacement = null;
+            switch (text[at])
+            {
+                case ';':
+                    foreach ((string from, string to) in SemicolonReplacements)
+                    {
+                        int candidate = at + 1 - from.Length;
+                        if (candidate >= copied && text[candidate..end].SequenceEqual(from))
+                        {
+                            (start, replacement) = (candidate, to);
+                            spaceFromNbsp |= from == "nbsp;";
+                            break;
+                        }
+                    }
+                    break;
+                case '\\':
+                    if (at + 1 < text.Length && text[at + 1] == 'n' && !text[(at + 1)..].StartsWith("nbsp;", StringComparison.Ordinal))
+                    {
+                        (start, end, replacement) = (at, at + 2, "\n");
+                    }
+                    else if (at + 1 < text.Length && text[at + 1] == '"')
+                    {
+                        (start, end, replacement) = (at, at + 2, "\"");
+                    }
+                    break;
+                default: // '<'
+                    if (text[at..].StartsWith("<br />", StringComparison.Ordinal))
+                    {
+                        (start, end, replacement) = (at, at + 6, "\n");
+                    }
+                    else if (text[at..].StartsWith("<unk>", StringComparison.Ordinal))
+                    {
+                        (start, end, replacement) = (at, at + 5, SpecialTokens.Unknown);
+                    }
+                    break;
+            }
+            if (replacement is not null)
+            {
+                destination.Append(text[copied..start]);
+                destination.Append(replacement);
+                copied = end;
+                changed = true;
+                position = end;
+            }
+            else
+            {
+                position = at + 1;
+            }
+        }
+        if (!changed)
+        {
+            return false;
+        }
+        destination.Append(text[copied..]);
+        if (spaceFromNbsp)
+        {
+            ReadOnlySpan<char> written = destination.Written;
+            int index = written.IndexOf("<br />", StringComparison.Ordinal);
+            if (index >= 0)
+            {
+                var again = new CharBuffer(written.Length);
+                ReplaceAll(written, index, "<br />", "\n", again);
+                destination.Clear();
+                destination.Append(again.Written);
+            }
+        }
+        return true;
+    }
+
+    private static readonly (string From, string To)[] SemicolonReplacements =
+        [("#39;", "'"), ("amp;", "&"), ("#146;", "'"), ("nbsp;", " "), ("#36;", "$"), ("quot;", "'")];
 
     /// <summary>Python <c>str.replace(from, to)</c> starting at the first known match.</summary>
     internal static void ReplaceAll(ReadOnlySpan<char> text, int index, string from, string to, CharBuffer destination)
@@ -194,67 +303,139 @@ internal sealed class TextRules
     internal static bool ReplaceWordRepetitions(ReadOnlySpan<char> text, CharBuffer destination)
     {
         // A match needs two identical whitespace-delimited runs in a row (the word and its first repeat), so the
-        // exact matcher only runs where consecutive runs are equal.
-        bool changed = false;
-        int copied = 0;
-        int searchFrom = 0;       // the previous match consumed everything before this
-        int previousStart = -1;   // the previous run, when it may start a match
-        int previousEnd = -1;
-        ulong previousHash = 0;
-        int i = 0;
-        while (i < text.Length)
+        // exact matcher only runs where consecutive runs agree. Run boundaries come from a whitespace bitmask,
+        // 32 characters per step, so the common case costs a few vector instructions per block.
+        var state = new RepetitionScan { PreviousStart = -1, RunStart = -1 };
+        int position = 0;
+        while (position < text.Length)
         {
-            // One scalar pass: skip whitespace, then hash the run (cheap equality filter for consecutive runs).
-            while (i < text.Length && CharacterClasses.IsSpace(text[i]))
+            int blockLength = Math.Min(32, text.Length - position);
+            uint mask = blockLength == 32 ? SpaceMask32(text, position) : SpaceMaskScalar(text, position, blockLength);
+            uint before = state.RunStart >= 0 ? 0u : 1u; // the character before the block was whitespace (or the start)
+            uint transitions = mask ^ ((mask << 1) | before);
+            if (blockLength < 32)
             {
-                i++;
+                transitions &= (1u << blockLength) - 1;
             }
-            if (i == text.Length)
+            int restartAt = -1;
+            while (transitions != 0)
             {
-                break;
-            }
-            int runStart = i;
-            ulong hash = 0;
-            do
-            {
-                hash = (hash * 31) + text[i];
-                i++;
-            }
-            while (i < text.Length && !CharacterClasses.IsSpace(text[i]));
-            int runEnd = i;
-            if (previousStart >= 0 && hash == previousHash && runEnd - runStart == previousEnd - previousStart
-                && text[runStart..runEnd].SequenceEqual(text[previousStart..previousEnd])
-                && TryMatchWordRepetition(text, previousStart, out int end, out int count, out int wordEnd, out int delimiterStart))
-            {
-                if (!changed)
+                int bit = BitOperations.TrailingZeroCount(transitions);
+                transitions &= transitions - 1;
+                int at = position + bit;
+                if (((mask >> bit) & 1) == 0)
                 {
-                    destination.Clear();
-                    changed = true;
+                    state.RunStart = at;
                 }
-                int matchStart = previousStart == 0 ? 0 : previousStart - 1; // (?:\s|^) consumes the whitespace before
-                destination.Append(text[copied..matchStart]);
-                destination.Append(" xxwrep ");
-                destination.Append(count);
-                destination.Append(' ');
-                destination.Append(text[previousStart..wordEnd]);
-                destination.Append(' ');
-                destination.Append(text[delimiterStart..end]);
-                copied = end;
-                searchFrom = end;
-                previousStart = -1;
-                i = end;
+                else
+                {
+                    restartAt = EndRun(text, ref state, at, destination);
+                    if (restartAt >= 0)
+                    {
+                        break;
+                    }
+                }
+            }
+            if (restartAt >= 0)
+            {
+                position = restartAt;
+                state.RunStart = restartAt < text.Length && !CharacterClasses.IsSpace(text[restartAt]) ? restartAt : -1;
                 continue;
             }
-            bool eligible = runStart == 0 ? searchFrom == 0 : runStart - 1 >= searchFrom;
-            previousStart = eligible ? runStart : -1;
-            previousEnd = runEnd;
-            previousHash = hash;
+            position += blockLength;
         }
-        if (changed)
+        if (state.RunStart >= 0)
         {
-            destination.Append(text[copied..]);
+            EndRun(text, ref state, text.Length, destination);
         }
-        return changed;
+        if (state.Changed)
+        {
+            destination.Append(text[state.Copied..]);
+        }
+        return state.Changed;
+    }
+
+    private struct RepetitionScan
+    {
+        public bool Changed;
+        public int Copied;
+        public int SearchFrom;    // the previous match consumed everything before this
+        public int PreviousStart; // the previous run, when it may start a match
+        public int PreviousEnd;
+        public int RunStart;      // the run being scanned, or -1 between runs
+    }
+
+    // Called at the end of each run; returns where to resume after a replacement, or -1.
+    private static int EndRun(ReadOnlySpan<char> text, ref RepetitionScan state, int runEnd, CharBuffer destination)
+    {
+        int runStart = state.RunStart;
+        state.RunStart = -1;
+        int previousStart = state.PreviousStart;
+        if (previousStart >= 0 && runEnd - runStart == state.PreviousEnd - previousStart && text[runStart] == text[previousStart]
+            && text[runStart..runEnd].SequenceEqual(text[previousStart..state.PreviousEnd])
+            && TryMatchWordRepetition(text, previousStart, out int end, out int count, out int wordEnd, out int delimiterStart))
+        {
+            if (!state.Changed)
+            {
+                destination.Clear();
+                state.Changed = true;
+            }
+            int matchStart = previousStart == 0 ? 0 : previousStart - 1; // (?:\s|^) consumes the whitespace before
+            destination.Append(text[state.Copied..matchStart]);
+            destination.Append(" xxwrep ");
+            destination.Append(count);
+            destination.Append(' ');
+            destination.Append(text[previousStart..wordEnd]);
+            destination.Append(' ');
+            destination.Append(text[delimiterStart..end]);
+            state.Copied = end;
+            state.SearchFrom = end;
+            state.PreviousStart = -1;
+            state.PreviousEnd = -1;
+            return end;
+        }
+        bool eligible = runStart == 0 ? state.SearchFrom == 0 : runStart - 1 >= state.SearchFrom;
+        state.PreviousStart = eligible ? runStart : -1;
+        state.PreviousEnd = runEnd;
+        return -1;
+    }
+
+    // Bit j set when text[start + j] is Python whitespace, for 32 characters.
+    private static uint SpaceMask32(ReadOnlySpan<char> text, int start)
+    {
+        ReadOnlySpan<ushort> units = MemoryMarshal.Cast<char, ushort>(text.Slice(start, 32));
+        if (Vector256.IsHardwareAccelerated)
+        {
+            ref ushort first = ref MemoryMarshal.GetReference(units);
+            Vector256<ushort> low = Vector256.LoadUnsafe(ref first);
+            Vector256<ushort> high = Vector256.LoadUnsafe(ref first, 16);
+            if (((low | high) & Vector256.Create((ushort)0xFF80)) == Vector256<ushort>.Zero)
+            {
+                return SpaceMask16(low) | (SpaceMask16(high) << 16);
+            }
+        }
+        return SpaceMaskScalar(text, start, 32);
+    }
+
+    private static uint SpaceMask16(Vector256<ushort> chars)
+    {
+        // ASCII whitespace for Python: 9–13 and 28–32.
+        Vector256<ushort> space = Vector256.LessThanOrEqual(chars - Vector256.Create((ushort)9), Vector256.Create((ushort)4))
+            | Vector256.LessThanOrEqual(chars - Vector256.Create((ushort)28), Vector256.Create((ushort)4));
+        return space.ExtractMostSignificantBits();
+    }
+
+    private static uint SpaceMaskScalar(ReadOnlySpan<char> text, int start, int length)
+    {
+        uint mask = 0;
+        for (int j = 0; j < length; j++)
+        {
+            if (CharacterClasses.IsSpace(text[start + j]))
+            {
+                mask |= 1u << j;
+            }
+        }
+        return mask;
     }
 
     private static bool TryMatchWordRepetition(ReadOnlySpan<char> text, int wordStart, out int end, out int count, out int wordEnd, out int delimiterStart)

@@ -88,8 +88,7 @@ public sealed class Vocabulary
     {
         ArgumentNullException.ThrowIfNull(counts);
         ArgumentOutOfRangeException.ThrowIfLessThan(maximumSize, SpecialTokens.All.Count);
-        var list = counts.Select((pair, order) => (pair.Key, pair.Value, order)).ToList();
-        return BuildSorted(list.Select(e => (e.Key, e.Value)).ToList(), minimumFrequency, maximumSize);
+        return BuildSorted(counts.Select(pair => (pair.Key, pair.Value)).ToList(), minimumFrequency, maximumSize);
     }
 
     internal static Vocabulary Build(TokenTable table, long[] counts, int minimumFrequency, int maximumSize)

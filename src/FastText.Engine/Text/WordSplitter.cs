@@ -69,16 +69,17 @@ internal sealed partial class WordSplitter
                 // One pass finds the word's end and what kinds of characters it holds.
                 int start = i;
                 CharacterClasses.Shape shape = CharacterClasses.Shape.None;
+                CharacterClasses.Shape kind = CharacterClasses.ShapeOf(c);
                 do
                 {
-                    shape |= CharacterClasses.ShapeOf(c);
+                    shape |= kind;
                     if (++i == text.Length)
                     {
                         break;
                     }
-                    c = text[i];
+                    kind = CharacterClasses.ShapeOf(text[i]);
                 }
-                while ((CharacterClasses.ShapeOf(c) & CharacterClasses.Shape.Space) == 0);
+                while (kind != CharacterClasses.Shape.Space);
                 ProcessWord(text[start..i], shape, ref sink, applyCaseRules);
             }
         }
@@ -465,21 +466,19 @@ internal sealed partial class WordSplitter
 
     private static int FindUnit(ReadOnlySpan<char> text)
     {
-        if (text.Length < 2 || text.IndexOfAnyInRange('0', '9') < 0)
+        // (?<=[0-9])(?:unit)$: no unit holds an ASCII digit, so the unit is exactly the tail after the last digit.
+        int lastDigit = text.LastIndexOfAnyInRange('0', '9');
+        if (lastDigit < 0 || lastDigit == text.Length - 1)
         {
             return 0;
         }
-        int best = 0;
-        foreach (string unit in Units)
-        {
-            if (unit.Length > best && text.Length > unit.Length && text.EndsWith(unit, StringComparison.Ordinal)
-                && CharacterClasses.IsDigit(text[text.Length - unit.Length - 1]))
-            {
-                best = unit.Length;
-            }
-        }
-        return best;
+        ReadOnlySpan<char> tail = text[(lastDigit + 1)..];
+        return tail.Length <= MaximumUnitLength && UnitLookup.Contains(tail) ? tail.Length : 0;
     }
+
+    private static readonly int MaximumUnitLength = Units.Max(u => u.Length);
+    private static readonly HashSet<string>.AlternateLookup<ReadOnlySpan<char>> UnitLookup =
+        new HashSet<string>(Units, StringComparer.Ordinal).GetAlternateLookup<ReadOnlySpan<char>>();
 
     /// <summary>spaCy's URL_MATCH: such a string stays one token instead of being split on infixes.</summary>
     internal static bool IsUrl(ReadOnlySpan<char> text) => text.Contains('.') && UrlPattern().IsMatch(text);

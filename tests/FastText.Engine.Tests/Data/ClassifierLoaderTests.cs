@@ -21,7 +21,7 @@ public sealed class ClassifierLoaderTests
                 Assert.Equal(ScalarType.Int64, batch.Labels.dtype);
                 int rows = (int)batch.Inputs.shape[0];
                 int width = batch.Width;
-                long[] ids = batch.Inputs.data<long>().ToArray();
+                long[] ids = width == 0 ? Array.Empty<long>() : batch.Inputs.data<long>().ToArray(); // TorchSharp's ToArray fails on empty tensors
                 long[] labels = batch.Labels.data<long>().ToArray();
                 Assert.Equal(rows, batch.Lengths.Length);
                 Assert.Equal(rows, labels.Length);
@@ -34,8 +34,9 @@ public sealed class ClassifierLoaderTests
                     int document = length == 0 ? -1 : (int)((row[start] - 2) / 10_000);
                     result[r] = new Row(document, length, start, labels[r], row);
                 }
-                using (var scope = torch.NewDisposeScope())
+                if (width > 0)
                 {
+                    using var scope = torch.NewDisposeScope();
                     bool[] mask = batch.CreatePaddingMask().data<bool>().ToArray();
                     Assert.Equal(ids.Select(id => id == 1), mask);
                 }
@@ -65,7 +66,7 @@ public sealed class ClassifierLoaderTests
     }
 
     [Fact]
-    public void Padding_reproduces_the_3379_example_in_fastai_mode_and_fixes_it_by_default()
+    public void Padding_reproduces_the_3379_example_in_fastai_mode_and_aligned_mode_fixes_it()
     {
         TorchTestSetup.Use();
         var corpus = TestCorpora.WithLengths(new[] { 84, 154, 77 }, labels: new[] { 0, 1, 0 });
@@ -80,7 +81,9 @@ public sealed class ClassifierLoaderTests
         Assert.Equal(1, compat.Rows[1].Ids[144]);
         Assert.NotEqual(1, compat.Rows[2].Ids[144]);
 
-        using var aligned = new ClassifierLoader(corpus, ClassifierLoaderOptions.Validation with { BatchSize = 3 });
+        Assert.Equal(ClassifierPadding.MinimalChunkSafe, ClassifierLoaderOptions.Validation.Padding);
+        Assert.Equal(ClassifierPadding.MinimalChunkSafe, ClassifierLoaderOptions.Training.Padding);
+        using var aligned = new ClassifierLoader(corpus, ClassifierLoaderOptions.Validation with { BatchSize = 3, Padding = ClassifierPadding.AlignedChunks });
         Batch fixedBatch = Collect(aligned, 0).Single();
         Assert.Equal(216, fixedBatch.Width); // ceil(154 / 72) · 72
         Assert.Equal(new[] { 0, 72, 72 }, fixedBatch.Rows.Select(r => r.TextStart)); // gaps 62, 132, 139
@@ -176,7 +179,7 @@ public sealed class ClassifierLoaderTests
         TorchTestSetup.Use();
         int[] lengths = TestCorpora.RandomLengths(3000, 10, 1500, seed: 12);
         var corpus = TestCorpora.WithLengths(lengths, labels: new int[lengths.Length]);
-        var options = new ClassifierLoaderOptions { BatchSize = 16, Seed = 2, PrefetchDepth = 0 };
+        var options = new ClassifierLoaderOptions { BatchSize = 16, Seed = 2, PrefetchDepth = 0, Padding = ClassifierPadding.AlignedChunks };
         using var aligned = new ClassifierLoader(corpus, options);
         using var minimal = new ClassifierLoader(corpus, options with { Padding = ClassifierPadding.MinimalChunkSafe });
         using var fastai = new ClassifierLoader(corpus, options with { Padding = ClassifierPadding.FastaiCompatible });
@@ -186,6 +189,27 @@ public sealed class ClassifierLoaderTests
         var alignedWidths = Collect(aligned, 0).Select(b => b.Width).ToArray();
         var minimalWidths = Collect(minimal, 0).Select(b => b.Width).ToArray();
         Assert.All(alignedWidths.Zip(minimalWidths), pair => Assert.True(pair.Second <= pair.First));
+    }
+
+    [Fact]
+    public void Minimal_chunk_safe_padding_is_fastai_layout_when_that_is_already_safe_and_widens_only_the_3379_case()
+    {
+        TorchTestSetup.Use();
+        // Gaps below seq_len: every row starts at column 0, fastai's layout is safe, nothing is widened.
+        var close = TestCorpora.WithLengths(new[] { 340, 300, 321, 288 }, labels: new int[4]);
+        using var closeLoader = new ClassifierLoader(close, ClassifierLoaderOptions.Validation with { BatchSize = 4, Padding = ClassifierPadding.MinimalChunkSafe });
+        Batch batch = Collect(closeLoader, 0).Single();
+        Assert.Equal(340, batch.Width);
+        Assert.All(batch.Rows, r => Assert.Equal(0, r.TextStart));
+        AssertChunkStartsFormPrefixes(batch);
+
+        // The #3379 example needs widening: 154 → the narrowest safe width.
+        var bug = TestCorpora.WithLengths(new[] { 84, 154, 77 }, labels: new int[3]);
+        using var bugLoader = new ClassifierLoader(bug, ClassifierLoaderOptions.Validation with { BatchSize = 3, Padding = ClassifierPadding.MinimalChunkSafe });
+        Batch widened = Collect(bugLoader, 0).Single();
+        Assert.InRange(widened.Width, 155, 216);
+        AssertChunkStartsFormPrefixes(widened);
+        AssertRowsHoldTheirDocuments(new[] { widened });
     }
 
     [Fact]
@@ -213,7 +237,7 @@ public sealed class ClassifierLoaderTests
         // Stable: equal lengths keep corpus order (documents 1, 2, 6 all have 9 tokens).
         Assert.Equal(new[] { 1, 2, 6, 4, 0, 5, 7, 3 }, batches.SelectMany(b => b.Rows).Select(r => r.Document));
         Assert.Equal(new[] { 3, 3, 2 }, batches.Select(b => b.Rows.Length));
-        Assert.Equal(new[] { 12, 8, 4 }, batches.Select(b => b.Width));
+        Assert.Equal(new[] { 9, 8, 2 }, batches.Select(b => b.Width)); // minimal chunk-safe: [7,5,3] needs 8 (at 7 the 3-token row's front pads would fall in the last window)
         AssertRowsHoldTheirDocuments(batches);
         Assert.Equal(Collect(loader, 3).SelectMany(b => b.Rows).Select(r => r.Document), batches.SelectMany(b => b.Rows).Select(r => r.Document));
     }
@@ -305,6 +329,19 @@ public sealed class ClassifierLoaderTests
         Assert.Equal(6, validation.Length);
         Assert.Equal(Enumerable.Range(0, 30), training.Concat(validation).Order());
         Assert.Equal(validation, DocumentSelection.RandomSplit(30, 0.2, seed: 3).Validation);
+    }
+
+    [Fact]
+    public void Empty_documents_give_empty_rows()
+    {
+        TorchTestSetup.Use();
+        var corpus = TestCorpora.WithLengths(new[] { 0, 3, 0 }, labels: new[] { 1, 0, 1 });
+        using var loader = new ClassifierLoader(corpus, ClassifierLoaderOptions.Validation with { BatchSize = 2, SequenceLength = 4 });
+        var batches = Collect(loader, 0);
+        Assert.Equal(new[] { 3, 0 }, batches.Select(b => b.Width));
+        Assert.Equal(new[] { 3, 0 }, batches[0].Rows.Select(r => r.Length));
+        Assert.Equal(3, batches[0].PadTokens);
+        Assert.Equal(new long[] { 1 }, batches[1].Rows.Select(r => r.Label));
     }
 
     [Fact]

@@ -123,10 +123,10 @@ public sealed class PrefetchTests
         Assert.True(loader.BatchCount > 20);
         Assert.Equal(0, allocated);
 
-        // Lengths ≤ seq_len: one batch shape, so every pooled slot has seen it after the first epoch (a slot meeting a
-        // new (rows, width) shape creates its views once: warm-up, bounded by slots × shapes).
+        // Aligned padding and lengths ≤ seq_len: one batch shape, so every pooled slot has seen it after the first epoch
+        // (a slot meeting a new (rows, width) shape creates its views once: warm-up, bounded by slots × shapes).
         var classifierCorpus = TestCorpora.WithLengths(TestCorpora.RandomLengths(400, 1, 72, seed: 1), labels: new int[400]);
-        using var classifier = new ClassifierLoader(classifierCorpus, new ClassifierLoaderOptions { BatchSize = 8, SequenceLength = 72, PrefetchDepth = prefetch });
+        using var classifier = new ClassifierLoader(classifierCorpus, new ClassifierLoaderOptions { BatchSize = 8, SequenceLength = 72, PrefetchDepth = prefetch, Padding = ClassifierPadding.AlignedChunks });
         for (int epoch = 0; epoch < 2; epoch++)
         {
             foreach (ClassifierBatch batch in classifier.Epoch(epoch))

@@ -84,6 +84,41 @@ public sealed class CorpusBuilderTests
     }
 
     [Fact]
+    public void A_damaged_archive_keeps_the_documents_before_the_damage_and_reports_it()
+    {
+        using var data = new CorpusTestData();
+        data.WriteImdb();
+        for (int i = 0; i < 50; i++)
+        {
+            data.File($"imdb/unsup/pad{i:D2}.txt", new string('x', 2000) + i);
+        }
+        byte[] archive = File.ReadAllBytes(data.TarGz("imdb"));
+        string damaged = data.File("damaged.tar.gz", archive[..(archive.Length * 2 / 3)]);
+        CorpusBuildResult result = CorpusBuilder.Build(new TarGzDocumentSource(damaged), Path.Combine(data.Root, "damaged.ftc"));
+        Assert.InRange(result.Documents, 1, 56);
+        SourceFailure failure = Assert.Single(result.Failures);
+        Assert.Contains("damaged.tar.gz", failure.Source, StringComparison.Ordinal);
+        using NumericalizedCorpus corpus = NumericalizedCorpus.Open(result.CorpusPath);
+        Assert.Equal(result.Documents, corpus.DocumentCount);
+    }
+
+    [Fact]
+    public void Views_select_documents_of_any_corpus()
+    {
+        var source = new InMemoryTokenCorpus([[2, 9], [2, 10, 11], [2]], [1, 0, 1], ["neg", "pos"]);
+        var view = new TokenCorpusView(source, [2, 0]);
+        Assert.Equal(2, view.DocumentCount);
+        Assert.Equal(3, view.TokenCount);
+        Assert.True(view.HasLabels);
+        Assert.Equal(1, view.DocumentLength(0));
+        Span<int> tokens = stackalloc int[2];
+        view.CopyTokens(1, 0, tokens);
+        Assert.Equal([2, 9], tokens.ToArray());
+        Assert.Equal(["neg", "pos"], view.ClassNames);
+        Assert.Throws<ArgumentOutOfRangeException>(() => new TokenCorpusView(source, [3]));
+    }
+
+    [Fact]
     public void Given_vocabulary_and_class_names_are_reused()
     {
         using var data = new CorpusTestData();

@@ -88,6 +88,10 @@ public sealed class TokenizerGoldenTests
     [InlineData("sci-fi", "sci|-|fi")]
     [InlineData("well--done", "well|--|done")]
     [InlineData("a©b", "a|©|b")]
+    [InlineData("3kg", "3|kg")]
+    [InlineData("2.5mm.", "2.5|mm|.")]
+    [InlineData("10km²", "10|km²")]
+    [InlineData("1990s", "1990s")]
     public void Word_splitting_follows_spacy_english(string word, string tokens)
     {
         var splitter = new WordSplitter();
