@@ -31,12 +31,16 @@ public static class FastTextCommandLine
         format.AcceptOnlyFromAmong("brown", "spam-assassin", "text", "lines");
         var output = new Option<string>("--out", "-o") { Description = "Output folder.", Required = true };
         var vocabularyFrom = new Option<string?>("--vocabulary-from") { Description = "Reuse the vocabulary of this tokenized corpus folder instead of building one." };
+        var noLabels = new Option<bool>("--no-labels") { Description = "Ignore labels (a language-model corpus: documents are kept whole)." };
         var tokenize = new Command("tokenize", "Tokenize texts with fastai's rules, build the vocabulary, split, and save the corpus (vocab.txt + corpus.bin).")
         {
-            input, format, output, vocabularyFrom, Preset,
+            input, format, output, vocabularyFrom, Preset, noLabels,
         };
         tokenize.SetAction((parse, cancel) => handlers.TokenizeAsync(new TokenizeRequest(
-            parse.GetValue(input)!, parse.GetValue(format)!, parse.GetValue(output)!, parse.GetValue(vocabularyFrom), parse.GetValue(Preset)!, parse.GetValue(Threads)), cancel));
+            parse.GetValue(input)!, parse.GetValue(format)!, parse.GetValue(output)!, parse.GetValue(vocabularyFrom), parse.GetValue(Preset)!, parse.GetValue(Threads))
+        {
+            NoLabels = parse.GetValue(noLabels),
+        }, cancel));
         root.Subcommands.Add(tokenize);
 
         // pretrain / fine-tune
@@ -123,7 +127,11 @@ public static class FastTextCommandLine
 }
 
 /// <summary>Arguments of <c>tokenize</c>.</summary>
-public sealed record TokenizeRequest(string[] Inputs, string Format, string Output, string? VocabularyFrom, string Preset, int? Threads);
+public sealed record TokenizeRequest(string[] Inputs, string Format, string Output, string? VocabularyFrom, string Preset, int? Threads)
+{
+    /// <summary>Drop labels (language-model corpus).</summary>
+    public bool NoLabels { get; init; }
+}
 
 /// <summary>Arguments of <c>pretrain</c> and <c>fine-tune</c>.</summary>
 public sealed record LanguageModelRequest(string Corpus, string? Pretrained, string Output, string Preset, int? Epochs, double? LearningRate, int? Threads);

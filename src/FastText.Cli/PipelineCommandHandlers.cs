@@ -31,7 +31,7 @@ public sealed class PipelineCommandHandlers : ICommandHandlers
                     => new TarGzDocumentSource(input),
                 _ => new FolderDocumentSource(input),
             };
-            texts.AddRange(SampleReaders.Read(source));
+            texts.AddRange(SampleReaders.Read(source).Select(t => request.NoLabels ? t with { ClassName = null } : t));
         }
         Vocabulary? vocabulary = request.VocabularyFrom is null ? null : Vocabulary.Load(Path.Combine(request.VocabularyFrom, "vocab.txt"));
         TextDataset dataset = TextDataset.Create(texts, preset.Data(labelled: texts.Any(t => t.ClassName is not null)), vocabulary, progress);
