@@ -75,6 +75,15 @@ public static class FastTextCommandLine
             parse.GetValue(corpus)!, parse.GetValue(encoder), parse.GetValue(output)!, parse.GetValue(Preset)!, parse.GetValue(labelled), parse.GetValue(Threads)), cancel));
         root.Subcommands.Add(trainClassifier);
 
+        var sizes = new Option<string>("--sizes") { Description = "Comma-separated labelled training set sizes; 'all' = the whole training split.", DefaultValueFactory = _ => "100,300,1000,all" };
+        var sampleEfficiency = new Command("sample-efficiency", "ULMFiT's sample-efficiency experiment: classifiers with and without the fine-tuned language model on growing labelled subsets.")
+        {
+            corpus, encoder, output, Preset, sizes,
+        };
+        sampleEfficiency.SetAction((parse, cancel) => handlers.SampleEfficiencyAsync(new SampleEfficiencyRequest(
+            parse.GetValue(corpus)!, parse.GetValue(encoder), parse.GetValue(output)!, parse.GetValue(Preset)!, parse.GetValue(sizes)!, parse.GetValue(Threads)), cancel));
+        root.Subcommands.Add(sampleEfficiency);
+
         // predict / evaluate / generate
         var model = new Option<string>("--model", "-m") { Description = "Model folder (classifier for predict/evaluate, language model for generate).", Required = true };
         var texts = new Argument<string[]>("text") { Description = "Texts to classify (or use --file).", Arity = ArgumentArity.ZeroOrMore };
@@ -139,6 +148,9 @@ public sealed record LanguageModelRequest(string Corpus, string? Pretrained, str
 /// <summary>Arguments of <c>train-classifier</c>.</summary>
 public sealed record ClassifierRequest(string Corpus, string? Encoder, string Output, string Preset, int? Labelled, int? Threads);
 
+/// <summary>Arguments of <c>sample-efficiency</c>.</summary>
+public sealed record SampleEfficiencyRequest(string Corpus, string? Encoder, string Output, string Preset, string Sizes, int? Threads);
+
 /// <summary>Arguments of <c>predict</c>.</summary>
 public sealed record PredictRequest(string Model, string[] Texts, string? File, int? Threads);
 
@@ -172,6 +184,9 @@ public interface ICommandHandlers
 
     /// <summary>Runs <c>train-classifier</c>.</summary>
     Task<int> TrainClassifierAsync(ClassifierRequest request, CancellationToken cancellation);
+
+    /// <summary>Runs <c>sample-efficiency</c>.</summary>
+    Task<int> SampleEfficiencyAsync(SampleEfficiencyRequest request, CancellationToken cancellation);
 
     /// <summary>Runs <c>predict</c>.</summary>
     Task<int> PredictAsync(PredictRequest request, CancellationToken cancellation);

@@ -87,6 +87,39 @@ public sealed class PipelineCommandHandlers : ICommandHandlers
     }
 
     /// <inheritdoc />
+    public Task<int> SampleEfficiencyAsync(SampleEfficiencyRequest request, CancellationToken cancellation)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        TorchRuntime.Initialize(request.Threads);
+        if (request.Encoder is null)
+        {
+            progress.Log("sample-efficiency needs --encoder: the fine-tuned language model the ULMFiT classifiers start from.");
+            return Task.FromResult(1);
+        }
+        List<int?> sizes = [];
+        foreach (string item in request.Sizes.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        {
+            if (item == "all")
+            {
+                sizes.Add(null);
+            }
+            else if (int.TryParse(item, System.Globalization.CultureInfo.InvariantCulture, out int n) && n > 0)
+            {
+                sizes.Add(n);
+            }
+            else
+            {
+                progress.Log($"--sizes: '{item}' is neither a positive number nor 'all'.");
+                return Task.FromResult(1);
+            }
+        }
+        var run = new UlmfitPipeline(request.Output, UlmfitPreset.Named(request.Preset), progress);
+        run.CompareSampleEfficiency(TextDataset.Load(request.Corpus), LanguageModelArtifact.Open(request.Encoder), sizes);
+        progress.Log($"report: {run.SaveReport()}");
+        return Task.FromResult(0);
+    }
+
+    /// <inheritdoc />
     public Task<int> PredictAsync(PredictRequest request, CancellationToken cancellation)
     {
         ArgumentNullException.ThrowIfNull(request);

@@ -141,9 +141,12 @@ public sealed class UlmfitPipeline
     /// <param name="trainingExamples">Use only this many training documents (seeded random, stratified), or all.</param>
     /// <param name="save">Write the artifact.</param>
     /// <param name="order">Batch order (<see cref="ClassifierOrder.Sorted"/> = fastai's SortedDL bucketing).</param>
+    /// <param name="epochScale">Multiplies every phase's epochs (the sample-efficiency runs give small training sets
+    /// more epochs so every run gets a comparable number of optimizer steps).</param>
     public ClassifierResult TrainClassifier(TextDataset labelled, LanguageModelArtifact? languageModel, string name = "classifier",
-        int? trainingExamples = null, bool save = true, ClassifierOrder order = ClassifierOrder.Sorted)
+        int? trainingExamples = null, bool save = true, ClassifierOrder order = ClassifierOrder.Sorted, int epochScale = 1)
     {
+        ArgumentOutOfRangeException.ThrowIfLessThan(epochScale, 1);
         ArgumentNullException.ThrowIfNull(labelled);
         if (labelled.ClassNames.Count < 2)
         {
@@ -192,7 +195,8 @@ public sealed class UlmfitPipeline
             {
                 for (int s = 0; s < Preset.ClassifierStages.Count; s++)
                 {
-                    var (freezeTo, epochs, rate) = Preset.ClassifierStages[s];
+                    var (freezeTo, stageEpochs, rate) = Preset.ClassifierStages[s];
+                    int epochs = stageEpochs * epochScale;
                     learner.FreezeTo(freezeTo);
                     LearningRates rates = s == 0 ? LearningRates.Uniform(rate) : LearningRates.Slice(rate / Math.Pow(DiscriminativeFactor, 4), rate);
                     Fit(FormattableString.Invariant($"{name} · {(freezeTo == 0 ? "unfreeze()" : $"freeze_to({freezeTo})")} · lr {rates}"), epochs, rates);
@@ -202,7 +206,7 @@ public sealed class UlmfitPipeline
             {
                 learner.Unfreeze();
                 LearningRates rates = LearningRates.Uniform(Preset.ClassifierStages[0].LearningRate / 4);
-                Fit(FormattableString.Invariant($"{name} · from scratch · lr {rates}"), Preset.ClassifierStages.Sum(s => s.Epochs), rates);
+                Fit(FormattableString.Invariant($"{name} · from scratch · lr {rates}"), Preset.ClassifierStages.Sum(s => s.Epochs) * epochScale, rates);
             }
             double seconds = clock.Elapsed.TotalSeconds;
             foreach (ProgressCallback phase in phases)
@@ -261,10 +265,12 @@ public sealed class UlmfitPipeline
     }
 
     /// <summary>
-    /// ULMFiT's sample-efficiency experiment: classifiers with and without the fine-tuned language model on the first
-    /// <paramref name="sizes"/> labelled training mails (null = all), evaluated on the same validation split.
+    /// ULMFiT's sample-efficiency experiment: classifiers with and without the fine-tuned language model on seeded,
+    /// stratified subsets of <paramref name="sizes"/> labelled training mails (null = all), evaluated on the same
+    /// validation split. Smaller subsets get proportionally more epochs (at most <paramref name="maxEpochScale"/>×) so
+    /// that each run takes a comparable number of optimizer steps; the recipe is otherwise the preset's.
     /// </summary>
-    public IReadOnlyList<SampleEfficiencyPoint> CompareSampleEfficiency(TextDataset labelled, LanguageModelArtifact languageModel, IReadOnlyList<int?> sizes)
+    public IReadOnlyList<SampleEfficiencyPoint> CompareSampleEfficiency(TextDataset labelled, LanguageModelArtifact languageModel, IReadOnlyList<int?> sizes, int maxEpochScale = 8)
     {
         ArgumentNullException.ThrowIfNull(labelled);
         ArgumentNullException.ThrowIfNull(sizes);
@@ -274,7 +280,9 @@ public sealed class UlmfitPipeline
             foreach (bool pretrained in new[] { true, false })
             {
                 string name = FormattableString.Invariant($"sample-efficiency {(size is int s ? s.ToString(CultureInfo.InvariantCulture) : "all")} {(pretrained ? "ULMFiT" : "scratch")}");
-                using ClassifierResult result = TrainClassifier(labelled, pretrained ? languageModel : null, name, size, save: false);
+                int available = labelled.Training.Count;
+                int scale = size is int n && n < available ? Math.Clamp((int)Math.Round((double)available / n), 1, maxEpochScale) : 1;
+                using ClassifierResult result = TrainClassifier(labelled, pretrained ? languageModel : null, name, size, save: false, epochScale: scale);
                 points.Add(new SampleEfficiencyPoint(result.TrainingExamples, pretrained, result.Evaluation.Metrics.Accuracy, result.Seconds));
             }
         }
