@@ -78,7 +78,7 @@ public sealed class PipelineCommandHandlers : ICommandHandlers
         var run = new UlmfitPipeline(request.Output, UlmfitPreset.Named(request.Preset), progress);
         TextDataset corpus = TextDataset.Load(request.Corpus);
         LanguageModelArtifact? encoder = request.Encoder is null ? null : LanguageModelArtifact.Open(request.Encoder);
-        using ClassifierResult result = run.TrainClassifier(corpus, encoder, name: ".", trainingExamples: request.Labelled);
+        using ClassifierResult result = run.TrainClassifier(corpus, encoder, trainingExamples: request.Labelled, artifact: ".");
         run.Report.AddSection("Validation", result.Evaluation.Metrics.ToMarkdown());
         run.SaveReport();
         progress.Log(result.Evaluation.Metrics.ToMarkdown());

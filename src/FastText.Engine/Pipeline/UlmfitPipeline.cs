@@ -141,10 +141,11 @@ public sealed class UlmfitPipeline
     /// <param name="trainingExamples">Use only this many training documents (seeded random, stratified), or all.</param>
     /// <param name="save">Write the artifact.</param>
     /// <param name="order">Batch order (<see cref="ClassifierOrder.Sorted"/> = fastai's SortedDL bucketing).</param>
+    /// <param name="artifact">Artifact name when it differs from the stage name ("." = the run folder itself).</param>
     /// <param name="epochScale">Multiplies every phase's epochs (the sample-efficiency runs give small training sets
     /// more epochs so every run gets a comparable number of optimizer steps).</param>
     public ClassifierResult TrainClassifier(TextDataset labelled, LanguageModelArtifact? languageModel, string name = "classifier",
-        int? trainingExamples = null, bool save = true, ClassifierOrder order = ClassifierOrder.Sorted, int epochScale = 1)
+        int? trainingExamples = null, bool save = true, ClassifierOrder order = ClassifierOrder.Sorted, int epochScale = 1, string? artifact = null)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(epochScale, 1);
         ArgumentNullException.ThrowIfNull(labelled);
@@ -215,11 +216,11 @@ public sealed class UlmfitPipeline
             }
             ClassifierPredictor predictor = CreatePredictor(model, labelled);
             ClassifierEvaluation evaluation = predictor.Evaluate(labelled.Subset(labelled.Validation));
-            ClassifierArtifact? artifact = save
-                ? ClassifierArtifact.Save(ArtifactFolder(name), model, LanguageModelConfig, labelled.Vocabulary,
+            ClassifierArtifact? saved = save
+                ? ClassifierArtifact.Save(ArtifactFolder(artifact ?? name), model, LanguageModelConfig, labelled.Vocabulary,
                     labelled.ClassNames, Preset.ClassifierDropMultiplier, labelled.MaxTokens)
                 : null;
-            return new ClassifierResult(model, predictor, evaluation, phases.SelectMany(p => p.Epochs).ToList(), training.Count, seconds, artifact);
+            return new ClassifierResult(model, predictor, evaluation, phases.SelectMany(p => p.Epochs).ToList(), training.Count, seconds, saved);
         }
         catch
         {
