@@ -356,7 +356,7 @@ public sealed class UlmfitPipeline
     private void FindLearningRate<TBatch>(Learner<TBatch> learner, string stage) where TBatch : IDisposable
     {
         progress.Log($"learning-rate finder ({stage})…");
-        Training.LearningRateFinderResult result = learner.FindLearningRate(iterations: Math.Min(100, Math.Max(20, learner.Training.BatchCount)));
+        Training.LearningRateFinderResult result = learner.FindLearningRate(iterations: Math.Min(60, Math.Max(20, learner.Training.BatchCount)));
         TrainingPlots.SaveLearningRateFinder(Path.Combine(RunFolder, "plots", "lr-finder.png"), result, $"Learning-rate finder: {stage}");
         Report.AddImage($"Learning-rate finder ({stage})", "plots/lr-finder.png");
         Report.AddSetting($"lr_find ({stage})", FormattableString.Invariant($"lr_min {result.MinimumDividedBy10:0.##e+0}, lr_steep {result.Steepest:0.##e+0}"));
