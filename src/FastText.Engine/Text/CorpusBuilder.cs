@@ -211,7 +211,7 @@ public static class CorpusBuilder
                     {
                         try
                         {
-                            batch.Tokenize(tokenizer);
+                            batch.Tokenize(tokenizer, options.Vocabulary);
                         }
                         catch (Exception error)
                         {
@@ -295,8 +295,20 @@ public static class CorpusBuilder
         public readonly ManualResetEventSlim Done = new(false);
         public Exception? Error;
 
-        public void Tokenize(IDocumentTokenizer tokenizer)
+        /// <summary>With a known vocabulary the ids are final; otherwise they index this batch's own token table.</summary>
+        public void Tokenize(IDocumentTokenizer tokenizer, Vocabulary? vocabulary)
         {
+            if (vocabulary is not null)
+            {
+                var final = new VocabularySink(this, vocabulary);
+                foreach (TextDocument document in Documents)
+                {
+                    int before = IdCount;
+                    Reports.Add(tokenizer.TokenizeUtf8(document.Utf8.Span, ref final));
+                    Lengths.Add(IdCount - before);
+                }
+                return;
+            }
             var sink = new LocalSink(this);
             foreach (TextDocument document in Documents)
             {
@@ -333,6 +345,11 @@ public static class CorpusBuilder
         public void Add(ReadOnlySpan<char> token) => batch.Append(batch.Local.GetOrAdd(token));
     }
 
+    private readonly struct VocabularySink(Batch batch, Vocabulary vocabulary) : ITokenSink
+    {
+        public void Add(ReadOnlySpan<char> token) => batch.Append(vocabulary.IdOf(token));
+    }
+
     /// <summary>The single-threaded, in-order part: global ids, counts, labels, statistics.</summary>
     private sealed class MergeState(CorpusBuildOptions options)
     {
@@ -352,26 +369,27 @@ public static class CorpusBuilder
 
         public void Merge(Batch batch, CorpusFileWriter writer, FileStream? spill)
         {
-            if (remap.Length < batch.Local.Count)
-            {
-                remap = new int[Math.Max(batch.Local.Count, remap.Length * 2)];
-            }
             Vocabulary? vocabulary = options.Vocabulary;
-            for (int local = 0; local < batch.Local.Count; local++)
-            {
-                remap[local] = vocabulary is null ? Global.GetOrAdd(batch.Local[local]) : vocabulary.IdOf(batch.Local[local]);
-            }
-            if (vocabulary is null && Counts.Length < Global.Count)
-            {
-                Array.Resize(ref Counts, Math.Max(Global.Count, Counts.Length * 2));
-            }
             Span<int> ids = batch.Ids.AsSpan(0, batch.IdCount);
-            for (int i = 0; i < ids.Length; i++)
+            if (vocabulary is null)
             {
-                int id = remap[ids[i]];
-                ids[i] = id;
-                if (vocabulary is null)
+                // Batch-local ids → corpus-wide provisional ids (first occurrence order), counted for the vocabulary.
+                if (remap.Length < batch.Local.Count)
                 {
+                    remap = new int[Math.Max(batch.Local.Count, remap.Length * 2)];
+                }
+                for (int local = 0; local < batch.Local.Count; local++)
+                {
+                    remap[local] = Global.GetOrAdd(batch.Local[local]);
+                }
+                if (Counts.Length < Global.Count)
+                {
+                    Array.Resize(ref Counts, Math.Max(Global.Count, Counts.Length * 2));
+                }
+                for (int i = 0; i < ids.Length; i++)
+                {
+                    int id = remap[ids[i]];
+                    ids[i] = id;
                     Counts[id]++;
                 }
             }

@@ -6,7 +6,7 @@ namespace FastText.Engine.Text;
 /// Subword tokenization (fastai's <c>SentencePieceTokenizer</c> route) through a Microsoft.ML.Tokenizers model
 /// (SentencePiece <c>.model</c>, BPE <c>vocab.json</c> + <c>merges.txt</c>, …): fastai's eight rules run first,
 /// then the model splits the resulting text; the special tokens (<c>xxbos</c>, <c>xxmaj</c>, …) stay whole when
-/// the model declares them as special tokens. The corpus builder then counts and numericalizes the pieces like words.
+/// the model knows them (special tokens of a BPE model, user-defined symbols of a SentencePiece model). The corpus builder then counts and numericalizes the pieces like words.
 /// </summary>
 /// <remarks>
 /// Microsoft.ML.Tokenizers returns a string per piece, so this mode allocates per token (the word mode does not).
@@ -28,7 +28,11 @@ public sealed class SubwordTokenizer : IDocumentTokenizer
         rules = new FastaiTokenizer(addBeginningOfStream);
     }
 
-    /// <summary>A SentencePiece model (<c>.model</c> file) with fastai's special tokens registered as atomic.</summary>
+    /// <summary>
+    /// A SentencePiece model (<c>.model</c> file). fastai trains its SentencePiece models with the special tokens as
+    /// user-defined symbols, which SentencePiece keeps whole; no beginning/end-of-sentence pieces are added (the rules
+    /// already start every document with <c>xxbos</c>).
+    /// </summary>
     public static SubwordTokenizer FromSentencePiece(Stream modelProto, bool addBeginningOfStream = true)
     {
         ArgumentNullException.ThrowIfNull(modelProto);

@@ -11,22 +11,33 @@ namespace FastText.Engine.Text;
 /// </summary>
 internal sealed class TokenTable
 {
+    // Buckets hold (hash, id + 1) side by side so a probe touches one cache line; token text lives in one arena.
+    private struct Bucket
+    {
+        public uint Hash;
+        public int IdPlusOne; // 0 = empty
+    }
+
+    private struct Token
+    {
+        public int Start;
+        public int Length;
+    }
+
     private char[] chars;
     private int charCount;
-    private int[] starts;
-    private int[] lengths;
+    private Token[] tokens;
     private uint[] hashes;
-    private int[] buckets; // id + 1, 0 = empty
+    private Bucket[] buckets;
     private int mask;
 
     public TokenTable(int capacity = 1024)
     {
         int size = (int)BitOperations.RoundUpToPowerOf2((uint)Math.Max(16, capacity * 2));
-        buckets = new int[size];
+        buckets = new Bucket[size];
         mask = size - 1;
-        starts = new int[Math.Max(16, capacity)];
-        lengths = new int[starts.Length];
-        hashes = new uint[starts.Length];
+        tokens = new Token[Math.Max(16, capacity)];
+        hashes = new uint[tokens.Length];
         chars = new char[Math.Max(256, capacity * 8)];
     }
 
@@ -34,7 +45,7 @@ internal sealed class TokenTable
     public int Count { get; private set; }
 
     /// <summary>The text of token <paramref name="id"/> (valid until the next add).</summary>
-    public ReadOnlySpan<char> this[int id] => chars.AsSpan(starts[id], lengths[id]);
+    public ReadOnlySpan<char> this[int id] => chars.AsSpan(tokens[id].Start, tokens[id].Length);
 
     /// <summary>The id of <paramref name="token"/>, or -1.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -44,18 +55,24 @@ internal sealed class TokenTable
         int bucket = (int)hash & mask;
         while (true)
         {
-            int entry = buckets[bucket];
-            if (entry == 0)
+            Bucket entry = buckets[bucket];
+            if (entry.IdPlusOne == 0)
             {
                 return -1;
             }
-            int id = entry - 1;
-            if (hashes[id] == hash && lengths[id] == token.Length && chars.AsSpan(starts[id], lengths[id]).SequenceEqual(token))
+            if (entry.Hash == hash && Matches(entry.IdPlusOne - 1, token))
             {
-                return id;
+                return entry.IdPlusOne - 1;
             }
             bucket = (bucket + 1) & mask;
         }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private bool Matches(int id, ReadOnlySpan<char> token)
+    {
+        Token stored = tokens[id];
+        return stored.Length == token.Length && chars.AsSpan(stored.Start, stored.Length).SequenceEqual(token);
     }
 
     /// <summary>The id of <paramref name="token"/>, adding it when new.</summary>
@@ -65,15 +82,14 @@ internal sealed class TokenTable
         int bucket = (int)hash & mask;
         while (true)
         {
-            int entry = buckets[bucket];
-            if (entry == 0)
+            Bucket entry = buckets[bucket];
+            if (entry.IdPlusOne == 0)
             {
                 break;
             }
-            int id = entry - 1;
-            if (hashes[id] == hash && lengths[id] == token.Length && chars.AsSpan(starts[id], lengths[id]).SequenceEqual(token))
+            if (entry.Hash == hash && Matches(entry.IdPlusOne - 1, token))
             {
-                return id;
+                return entry.IdPlusOne - 1;
             }
             bucket = (bucket + 1) & mask;
         }
@@ -83,23 +99,20 @@ internal sealed class TokenTable
     private int Add(ReadOnlySpan<char> token, uint hash, int bucket)
     {
         int id = Count;
-        if (id == starts.Length)
+        if (id == tokens.Length)
         {
-            int grown = starts.Length * 2;
-            Array.Resize(ref starts, grown);
-            Array.Resize(ref lengths, grown);
-            Array.Resize(ref hashes, grown);
+            Array.Resize(ref tokens, tokens.Length * 2);
+            Array.Resize(ref hashes, hashes.Length * 2);
         }
         if (charCount + token.Length > chars.Length)
         {
             Array.Resize(ref chars, Math.Max(chars.Length * 2, charCount + token.Length));
         }
         token.CopyTo(chars.AsSpan(charCount));
-        starts[id] = charCount;
-        lengths[id] = token.Length;
+        tokens[id] = new Token { Start = charCount, Length = token.Length };
         hashes[id] = hash;
         charCount += token.Length;
-        buckets[bucket] = id + 1;
+        buckets[bucket] = new Bucket { Hash = hash, IdPlusOne = id + 1 };
         Count = id + 1;
         if (Count * 2 > buckets.Length)
         {
@@ -110,16 +123,16 @@ internal sealed class TokenTable
 
     private void Rehash()
     {
-        buckets = new int[buckets.Length * 2];
+        buckets = new Bucket[buckets.Length * 2];
         mask = buckets.Length - 1;
         for (int id = 0; id < Count; id++)
         {
             int bucket = (int)hashes[id] & mask;
-            while (buckets[bucket] != 0)
+            while (buckets[bucket].IdPlusOne != 0)
             {
                 bucket = (bucket + 1) & mask;
             }
-            buckets[bucket] = id + 1;
+            buckets[bucket] = new Bucket { Hash = hashes[id], IdPlusOne = id + 1 };
         }
     }
 

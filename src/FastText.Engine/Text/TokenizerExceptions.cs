@@ -28,8 +28,10 @@ internal static class TokenizerExceptions
         return id < 0 ? null : Data.Parts[id];
     }
 
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
     private static int CharClass(char c) => (uint)(c - 'a') < 26 ? c - 'a' : 26;
 
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
     private static int FilterIndex(int length, char first, char last) => (((length * 27) + CharClass(first)) * 27) + CharClass(last);
 
     private static bool[] BuildCandidates()

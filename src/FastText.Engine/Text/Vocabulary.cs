@@ -22,6 +22,7 @@ public sealed class Vocabulary
     private readonly string[] tokens;
     private readonly TokenTable table;
     private readonly int[] tableToId;
+    private readonly bool identity; // table entry == id (no duplicates): skip the indirection on lookups
 
     private Vocabulary(string[] tokens)
     {
@@ -36,6 +37,11 @@ public sealed class Vocabulary
             }
             int entry = table.GetOrAdd(tokens[id]);
             tableToId[entry] = id; // a duplicated token maps to its last position, like fastai's dict comprehension
+        }
+        identity = true;
+        for (int entry = 0; entry < table.Count; entry++)
+        {
+            identity &= tableToId[entry] == entry;
         }
         Hash = ComputeHash(tokens);
     }
@@ -56,7 +62,7 @@ public sealed class Vocabulary
     public int IdOf(ReadOnlySpan<char> token)
     {
         int entry = table.Find(token);
-        return entry < 0 ? SpecialTokens.UnknownId : tableToId[entry];
+        return entry < 0 ? SpecialTokens.UnknownId : identity ? entry : tableToId[entry];
     }
 
     /// <summary>Whether <paramref name="token"/> has its own id.</summary>

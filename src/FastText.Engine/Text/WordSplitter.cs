@@ -1,4 +1,7 @@
+using System.Numerics;
 using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
 using System.Text.RegularExpressions;
 
 namespace FastText.Engine.Text;
@@ -38,6 +41,142 @@ internal sealed partial class WordSplitter
     /// <c>xxbos</c> comes first.
     /// </summary>
     public void Split<TSink>(ReadOnlySpan<char> text, ref TSink sink, bool applyCaseRules, bool addBeginningOfStream)
+        where TSink : ITokenSink, allows ref struct
+    {
+        text = TextRules.Strip(text);
+        if (addBeginningOfStream)
+        {
+            sink.Add(SpecialTokens.BeginningOfStream);
+        }
+        // Word boundaries and word shapes come from per-block bitmasks (32 characters per step, vectorized for
+        // ASCII), so the per-character work is a few vector instructions and each word costs a few bit operations.
+        // After Strip the text starts and ends with a non-space character.
+        int wordStart = -1;
+        int spaceStart = 0;
+        CharacterClasses.Shape wordShape = CharacterClasses.Shape.None;
+        int position = 0;
+        while (position < text.Length)
+        {
+            int length = Math.Min(32, text.Length - position);
+            BlockMasks masks = ComputeMasks(text, position, length);
+            uint valid = length == 32 ? uint.MaxValue : (1u << length) - 1;
+            uint before = wordStart >= 0 ? 0u : 1u;
+            uint transitions = (masks.Space ^ ((masks.Space << 1) | before)) & valid;
+            int segmentStart = 0;
+            while (transitions != 0)
+            {
+                int bit = BitOperations.TrailingZeroCount(transitions);
+                transitions &= transitions - 1;
+                int at = position + bit;
+                if (((masks.Space >> bit) & 1) == 0)
+                {
+                    // A word starts: first the whitespace run before it (spaCy: a leading ' ' belongs to the previous token).
+                    if (at > spaceStart && (at - spaceStart > 1 || text[spaceStart] != ' '))
+                    {
+                        int runStart = text[spaceStart] == ' ' ? spaceStart + 1 : spaceStart;
+                        EmitWhitespace(text[runStart..at], ref sink);
+                    }
+                    wordStart = at;
+                    wordShape = CharacterClasses.Shape.None;
+                    segmentStart = bit;
+                }
+                else
+                {
+                    wordShape |= masks.ShapeOf(segmentStart, bit);
+                    ProcessWord(text[wordStart..at], wordShape, ref sink, applyCaseRules);
+                    wordStart = -1;
+                    spaceStart = at;
+                }
+            }
+            if (wordStart >= 0)
+            {
+                wordShape |= masks.ShapeOf(segmentStart, length);
+            }
+            position += length;
+        }
+        if (wordStart >= 0)
+        {
+            ProcessWord(text[wordStart..], wordShape, ref sink, applyCaseRules);
+        }
+    }
+
+    /// <summary>Per-character class bits of one block of up to 32 characters.</summary>
+    private readonly struct BlockMasks(uint space, uint lower, uint upper, uint other, uint nonAscii)
+    {
+        public uint Space { get; } = space;
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public CharacterClasses.Shape ShapeOf(int from, int to)
+        {
+            uint range = (to == 32 ? uint.MaxValue : (1u << to) - 1) & ~((1u << from) - 1);
+            CharacterClasses.Shape shape = CharacterClasses.Shape.None;
+            if ((lower & range) != 0)
+            {
+                shape |= CharacterClasses.Shape.Lower;
+            }
+            if ((upper & range) != 0)
+            {
+                shape |= CharacterClasses.Shape.Upper;
+            }
+            if ((other & range) != 0)
+            {
+                shape |= CharacterClasses.Shape.OtherAscii;
+            }
+            if ((nonAscii & range) != 0)
+            {
+                shape |= CharacterClasses.Shape.NonAscii;
+            }
+            return shape;
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static BlockMasks ComputeMasks(ReadOnlySpan<char> text, int start, int length)
+    {
+        if (length == 32 && Vector256.IsHardwareAccelerated)
+        {
+            ref ushort first = ref Unsafe.As<char, ushort>(ref MemoryMarshal.GetReference(text[start..]));
+            Vector256<ushort> low = Vector256.LoadUnsafe(ref first);
+            Vector256<ushort> high = Vector256.LoadUnsafe(ref first, 16);
+            if (((low | high) & Vector256.Create((ushort)0xFF80)) == Vector256<ushort>.Zero)
+            {
+                (uint spaceLow, uint lowerLow, uint upperLow) = Classify(low);
+                (uint spaceHigh, uint lowerHigh, uint upperHigh) = Classify(high);
+                uint space = spaceLow | (spaceHigh << 16);
+                uint lower = lowerLow | (lowerHigh << 16);
+                uint upper = upperLow | (upperHigh << 16);
+                return new BlockMasks(space, lower, upper, ~(space | lower | upper), 0);
+            }
+        }
+        uint s = 0, l = 0, u = 0, o = 0, n = 0;
+        for (int j = 0; j < length; j++)
+        {
+            uint bit = 1u << j;
+            switch (CharacterClasses.ShapeOf(text[start + j]))
+            {
+                case CharacterClasses.Shape.Space: s |= bit; break;
+                case CharacterClasses.Shape.Lower: l |= bit; break;
+                case CharacterClasses.Shape.Upper: u |= bit; break;
+                case CharacterClasses.Shape.OtherAscii: o |= bit; break;
+                default: n |= bit; break;
+            }
+        }
+        return new BlockMasks(s, l, u, o, n);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static (uint Space, uint Lower, uint Upper) Classify(Vector256<ushort> chars)
+    {
+        // Python whitespace in ASCII: 9–13 and 28–32.
+        Vector256<ushort> space = Vector256.LessThanOrEqual(chars - Vector256.Create((ushort)9), Vector256.Create((ushort)4))
+            | Vector256.LessThanOrEqual(chars - Vector256.Create((ushort)28), Vector256.Create((ushort)4));
+        Vector256<ushort> lower = Vector256.LessThanOrEqual(chars - Vector256.Create((ushort)'a'), Vector256.Create((ushort)25));
+        Vector256<ushort> upper = Vector256.LessThanOrEqual(chars - Vector256.Create((ushort)'A'), Vector256.Create((ushort)25));
+        return (space.ExtractMostSignificantBits(), lower.ExtractMostSignificantBits(), upper.ExtractMostSignificantBits());
+    }
+
+    /// <summary>The character-by-character reference for <see cref="Split"/> (tests compare the two).</summary>
+    internal void SplitScalar<TSink>(ReadOnlySpan<char> text, ref TSink sink, bool applyCaseRules, bool addBeginningOfStream)
         where TSink : ITokenSink, allows ref struct
     {
         text = TextRules.Strip(text);
@@ -104,7 +243,38 @@ internal sealed partial class WordSplitter
         where TSink : ITokenSink, allows ref struct
     {
         ReadOnlySpan<char> lowered = original;
-        if (applyCaseRules && (shape & (CharacterClasses.Shape.Upper | CharacterClasses.Shape.NonAscii)) != 0)
+        if (applyCaseRules && (shape & (CharacterClasses.Shape.Upper | CharacterClasses.Shape.NonAscii)) == CharacterClasses.Shape.Upper)
+        {
+            // ASCII word with capitals: classify (rules 6–7) and lowercase in one loop.
+            word.Clear();
+            Span<char> copy = word.GetSpan(original.Length);
+            int capitals = 0;
+            for (int k = 0; k < original.Length; k++)
+            {
+                char c = original[k];
+                if ((uint)(c - 'A') <= 'Z' - 'A')
+                {
+                    capitals++;
+                    c = (char)(c | 0x20);
+                }
+                copy[k] = c;
+            }
+            word.Advance(original.Length);
+            if (original.Length > 1 && (uint)(original[0] - 'A') <= 'Z' - 'A')
+            {
+                if ((shape & CharacterClasses.Shape.Lower) == 0)
+                {
+                    sink.Add(SpecialTokens.AllCaps);
+                }
+                else if (capitals == 1)
+                {
+                    sink.Add(SpecialTokens.Capitalized);
+                }
+            }
+            lowered = copy;
+            shape = (shape & ~CharacterClasses.Shape.Upper) | CharacterClasses.Shape.Lower;
+        }
+        else if (applyCaseRules && (shape & CharacterClasses.Shape.NonAscii) != 0)
         {
             string? marker = TextRules.CaseMarker(original);
             if (marker is not null)
@@ -161,23 +331,22 @@ internal sealed partial class WordSplitter
         int prefixes = 0;
         int suffixes = 0;
         int lastSize = -1;
+        // Every iteration ends by checking the remaining span against the exceptions (the check spaCy also makes at
+        // the top of the next iteration), so 'restSpecial' always describes the current remainder.
+        string[]? restSpecial = null;
         while (high > low && high - low != lastSize)
         {
             ReadOnlySpan<char> current = text[low..high];
-            if (TokenizerExceptions.Find(current) is not null)
-            {
-                break;
-            }
             lastSize = current.Length;
             int prefix = FindPrefix(current);
-            if (prefix != 0 && prefix < current.Length && TokenizerExceptions.Find(current[prefix..]) is not null)
+            if (prefix != 0 && prefix < current.Length && (restSpecial = TokenizerExceptions.Find(current[prefix..])) is not null)
             {
                 Push(prefixStarts, prefixLengths, ref prefixes, low, prefix);
                 low += prefix;
                 break;
             }
             int suffix = FindSuffix(current[prefix..]);
-            if (suffix != 0 && suffix < current.Length && TokenizerExceptions.Find(current[..^suffix]) is not null)
+            if (suffix != 0 && suffix < current.Length && (restSpecial = TokenizerExceptions.Find(current[..^suffix])) is not null)
             {
                 Push(suffixStarts, suffixLengths, ref suffixes, high - suffix, suffix);
                 high -= suffix;
@@ -193,7 +362,8 @@ internal sealed partial class WordSplitter
                 Push(suffixStarts, suffixLengths, ref suffixes, high - suffix, suffix);
                 high -= suffix;
             }
-            if (high > low && TokenizerExceptions.Find(text[low..high]) is not null)
+            restSpecial = high > low ? TokenizerExceptions.Find(text[low..high]) : null;
+            if (restSpecial is not null)
             {
                 break;
             }
@@ -205,15 +375,13 @@ internal sealed partial class WordSplitter
         }
         if (high > low)
         {
-            ReadOnlySpan<char> rest = text[low..high];
-            special = TokenizerExceptions.Find(rest);
-            if (special is not null)
+            if (restSpecial is not null)
             {
-                EmitAll(special, ref sink);
+                EmitAll(restSpecial, ref sink);
             }
             else
             {
-                SplitInfixes(rest, ref sink);
+                SplitInfixes(text[low..high], ref sink);
             }
         }
         for (int s = suffixes - 1; s >= 0; s--)
@@ -466,14 +634,23 @@ internal sealed partial class WordSplitter
 
     private static int FindUnit(ReadOnlySpan<char> text)
     {
-        // (?<=[0-9])(?:unit)$: no unit holds an ASCII digit, so the unit is exactly the tail after the last digit.
-        int lastDigit = text.LastIndexOfAnyInRange('0', '9');
+        // (?<=[0-9])(?:unit)$: no unit holds an ASCII digit, so the unit is exactly the tail after the last digit,
+        // which must lie within the longest unit's length of the end.
+        int lastDigit = -1;
+        for (int i = text.Length - 1; i >= 0 && i >= text.Length - 1 - MaximumUnitLength; i--)
+        {
+            if (char.IsAsciiDigit(text[i]))
+            {
+                lastDigit = i;
+                break;
+            }
+        }
         if (lastDigit < 0 || lastDigit == text.Length - 1)
         {
             return 0;
         }
         ReadOnlySpan<char> tail = text[(lastDigit + 1)..];
-        return tail.Length <= MaximumUnitLength && UnitLookup.Contains(tail) ? tail.Length : 0;
+        return UnitLookup.Contains(tail) ? tail.Length : 0;
     }
 
     private static readonly int MaximumUnitLength = Units.Max(u => u.Length);

@@ -131,6 +131,15 @@ public sealed class CorpusBuilderTests
         Assert.Equal(["pos", "neg"], corpus.ClassNames);
         Assert.Equal(1, corpus.Label(0)); // test/neg
         Assert.Same(language.Vocabulary, classifier.Vocabulary);
+        using (NumericalizedCorpus languageCorpus = NumericalizedCorpus.Open(language.CorpusPath))
+        {
+            // Direct numericalization with a given vocabulary gives the same ids as counting + remapping.
+            Assert.Equal(languageCorpus.DocumentCount, corpus.DocumentCount);
+            for (int d = 0; d < corpus.DocumentCount; d++)
+            {
+                Assert.Equal(Tokens(languageCorpus, d), Tokens(corpus, d));
+            }
+        }
         var other = Vocabulary.FromTokens([.. SpecialTokens.All, "x"]);
         Assert.Contains("different vocabulary", Assert.Throws<InvalidDataException>(() => NumericalizedCorpus.Open(path, other)).Message, StringComparison.Ordinal);
     }

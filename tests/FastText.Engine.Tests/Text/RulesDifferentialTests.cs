@@ -72,3 +72,38 @@ public sealed class RulesDifferentialTests
         return builder.ToString();
     }
 }
+
+/// <summary>The block-mask word scanner against the character-by-character reference.</summary>
+public sealed class SplitterScannerTests
+{
+    [Fact]
+    public void Vectorized_split_equals_the_scalar_reference_on_random_text()
+    {
+        var random = new Random(42);
+        string[] pieces = ["the", "The", "THE", "a", "I", "don't", "U.S.", "x-y", "10%", "$5", "é", "Éa", "😀", "ß", "(", ")", ",", ".", "...", "word,", "http://x.io", "\u00a0", "\u2003", "\u3000"];
+        string[] spaces = [" ", " ", " ", "  ", "\n", "\n\n", "\t", " \n ", "\r\n", "\u001c", "\u0085"];
+        var splitter = new WordSplitter();
+        for (int n = 0; n < 3000; n++)
+        {
+            var text = new System.Text.StringBuilder();
+            int words = random.Next(0, 40);
+            for (int w = 0; w < words; w++)
+            {
+                text.Append(pieces[random.Next(pieces.Length)]);
+                if (random.Next(4) == 0)
+                {
+                    text.Append(pieces[random.Next(pieces.Length)]);
+                }
+                text.Append(spaces[random.Next(spaces.Length)]);
+            }
+            foreach (bool caseRules in new[] { true, false })
+            {
+                var fast = new TokenizerGoldenTests.CollectingSink();
+                var reference = new TokenizerGoldenTests.CollectingSink();
+                splitter.Split(text.ToString(), ref fast, caseRules, true);
+                splitter.SplitScalar(text.ToString(), ref reference, caseRules, true);
+                Assert.Equal(reference.Tokens, fast.Tokens);
+            }
+        }
+    }
+}

@@ -78,6 +78,16 @@ public sealed class VocabularyTests
     }
 
     [Fact]
+    public void Given_token_lists_map_duplicates_to_their_last_position_and_xxfake_to_xxunk()
+    {
+        var vocabulary = Vocabulary.FromTokens(["xxunk", "a", "xxfake", "b", "a"]);
+        Assert.Equal(4, vocabulary.IdOf("a"));
+        Assert.Equal(3, vocabulary.IdOf("b"));
+        Assert.Equal(0, vocabulary.IdOf("xxfake"));
+        Assert.Equal(0, vocabulary.IdOf("c"));
+    }
+
+    [Fact]
     public void Numericalize_maps_unknown_words_to_xxunk()
     {
         var vocabulary = Vocabulary.Build([C("hello", 5), C("world", 5)]);
