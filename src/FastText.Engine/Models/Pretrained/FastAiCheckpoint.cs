@@ -1,0 +1,298 @@
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace FastText.Engine.Models.Pretrained;
+
+/// <summary>What an import did: vocabulary matching counts and the keys it dropped or ignored.</summary>
+/// <param name="Matched">New tokens whose rows came from the pretrained vocabulary (0 without vocabulary matching).</param>
+/// <param name="New">New tokens given the mean pretrained row and bias.</param>
+/// <param name="DroppedStaleKeys">Legacy <c>…module.weight_hh_l0</c> copies dropped (fastai <c>clean_raw_keys</c>).</param>
+/// <param name="IgnoredKeys">Source keys not loaded because the target has no such key and loading was not strict.</param>
+/// <param name="LoadedKeys">Target keys written.</param>
+public sealed record PretrainedImportReport(int Matched, int New, IReadOnlyList<string> DroppedStaleKeys,
+    IReadOnlyList<string> IgnoredKeys, IReadOnlyList<string> LoadedKeys);
+
+/// <summary>
+/// A fastai checkpoint ready to load: canonical fastai keys (aliases and stale copies removed), embedding and decoder
+/// bias already matched to the new vocabulary. Owns its tensors.
+/// </summary>
+public sealed class FastAiPretrainedWeights : IDisposable
+{
+    private readonly PyTorchStateDictionary file;
+    private readonly List<Tensor> owned;
+
+    internal FastAiPretrainedWeights(PyTorchStateDictionary file, Dictionary<string, Tensor> tensors,
+        List<Tensor> owned, IReadOnlyList<string>? pretrainedVocabulary, int matched, int added,
+        IReadOnlyList<string> droppedStaleKeys)
+    {
+        this.file = file;
+        this.owned = owned;
+        Tensors = tensors;
+        PretrainedVocabulary = pretrainedVocabulary;
+        Matched = matched;
+        New = added;
+        DroppedStaleKeys = droppedStaleKeys;
+    }
+
+    /// <summary>The checkpoint file.</summary>
+    public string Path => file.Path;
+
+    /// <summary>Tensors by canonical fastai key (see <see cref="FastAiKeyMap"/>), in the file's order.</summary>
+    public IReadOnlyDictionary<string, Tensor> Tensors { get; }
+
+    /// <summary>The vocabulary the checkpoint was trained with, when a vocabulary file was given.</summary>
+    public IReadOnlyList<string>? PretrainedVocabulary { get; }
+
+    /// <summary>New tokens found in the pretrained vocabulary.</summary>
+    public int Matched { get; }
+
+    /// <summary>New tokens given the mean pretrained row and bias.</summary>
+    public int New { get; }
+
+    /// <summary>Keys fastai's <c>clean_raw_keys</c> would drop.</summary>
+    public IReadOnlyList<string> DroppedStaleKeys { get; }
+
+    /// <summary>Disposes the tensors read from the file and the matched ones.</summary>
+    public void Dispose()
+    {
+        foreach (var tensor in owned)
+        {
+            tensor.Dispose();
+        }
+        file.Dispose();
+    }
+}
+
+/// <summary>
+/// Import of fastai / PyTorch AWD-LSTM language-model checkpoints (the WikiText-103 <c>.pth</c> + <c>.pkl</c> pair,
+/// <c>learn.save</c> files, <c>save_encoder</c> files) into the engine's state dict by name, with vocabulary
+/// matching, and export of the engine's weights back to that format for <c>torch.load</c> / fastai's
+/// <c>learn.load</c> / <c>language_model_learner(pretrained_fnames=…)</c>.
+/// </summary>
+/// <remarks>
+/// fastai loads pretrained tensors by position (zipping key orders); this loads them by name through
+/// <see cref="FastAiKeyMap"/>, so a layout mismatch is an error naming the key instead of silently wrong weights.
+/// </remarks>
+public static class FastAiCheckpoint
+{
+    /// <summary>
+    /// Reads a fastai checkpoint and, when <paramref name="vocabularyPath"/> and <paramref name="vocabulary"/> are
+    /// given, re-indexes the embedding (and its aliases) and the decoder bias for <paramref name="vocabulary"/>
+    /// (fastai <c>match_embeds</c>). Accepts a bare state dict or <c>{'model': …, 'opt': …}</c>.
+    /// </summary>
+    /// <param name="weightsPath">The <c>.pth</c> file.</param>
+    /// <param name="vocabularyPath">fastai's pickled vocabulary list for those weights, or null to skip matching.</param>
+    /// <param name="vocabulary">The vocabulary of the model being initialised, or null to skip matching.</param>
+    /// <param name="keyMap">The key layout; default <see cref="FastAiKeyMap.LanguageModel"/> with 3 layers.</param>
+    public static FastAiPretrainedWeights Read(string weightsPath, string? vocabularyPath = null,
+        IReadOnlyList<string>? vocabulary = null, FastAiKeyMap? keyMap = null)
+    {
+        if ((vocabularyPath is null) != (vocabulary is null))
+        {
+            throw new ArgumentException("Vocabulary matching needs both the pretrained vocabulary file and the new vocabulary.",
+                vocabularyPath is null ? nameof(vocabularyPath) : nameof(vocabulary));
+        }
+        keyMap ??= FastAiKeyMap.LanguageModel();
+        var pretrainedVocabulary = vocabularyPath is null ? null : FastAiVocabularyFile.Read(vocabularyPath);
+        var file = PyTorchCheckpointFile.Read(weightsPath);
+        var owned = new List<Tensor>();
+        try
+        {
+            var source = file.Tensors;
+            var dropped = new List<string>();
+            var tensors = new Dictionary<string, Tensor>(StringComparer.Ordinal);
+            foreach (var (key, tensor) in file.Entries)
+            {
+                if (FastAiKeyMap.IsStaleRawCopy(key, source.ContainsKey))
+                {
+                    dropped.Add(key);
+                }
+                else if (!keyMap.Aliases.ContainsKey(key))
+                {
+                    tensors[key] = tensor;
+                }
+            }
+            int matched = 0, added = 0;
+            if (pretrainedVocabulary is not null && vocabulary is not null)
+            {
+                var embedding = tensors.GetValueOrDefault(keyMap.EmbeddingKey) ?? throw new PretrainedWeightsException(
+                    weightsPath, keyMap.EmbeddingKey, "missing: the embedding matrix is needed to match vocabularies");
+                if (embedding.dim() != 2 || embedding.shape[0] != pretrainedVocabulary.Count)
+                {
+                    throw new PretrainedWeightsException(weightsPath, keyMap.EmbeddingKey,
+                        $"shape [{string.Join(", ", embedding.shape)}] does not fit the {pretrainedVocabulary.Count} tokens of " +
+                        $"{vocabularyPath}");
+                }
+                Tensor? bias = keyMap.DecoderBiasKey is { } biasKey ? tensors.GetValueOrDefault(biasKey) : null;
+                var match = EmbeddingMatcher.MatchEmbeddings(embedding, bias, pretrainedVocabulary, vocabulary);
+                owned.Add(match.Weights);
+                // fastai writes the matched matrix to the embedding and to the tied decoder weight (and to
+                // encoder_dp.emb, which is an alias here); the decoder weight of an untied source is replaced too.
+                tensors[keyMap.EmbeddingKey] = match.Weights;
+                if (tensors.ContainsKey("1.decoder.weight"))
+                {
+                    tensors["1.decoder.weight"] = match.Weights;
+                }
+                if (match.Bias is not null)
+                {
+                    owned.Add(match.Bias);
+                    tensors[keyMap.DecoderBiasKey!] = match.Bias;
+                }
+                matched = match.Matched;
+                added = match.New;
+            }
+            return new FastAiPretrainedWeights(file, tensors, owned, pretrainedVocabulary, matched, added, dropped);
+        }
+        catch
+        {
+            foreach (var tensor in owned)
+            {
+                tensor.Dispose();
+            }
+            file.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// Copies <paramref name="weights"/> into <paramref name="target"/> (an engine state dict, e.g.
+    /// <c>model.state_dict()</c>) by name through <paramref name="keyMap"/>, in place and without gradient.
+    /// </summary>
+    /// <param name="weights">From <see cref="Read"/>.</param>
+    /// <param name="target">Engine key → the model's own tensor (parameters and buffers), written in place.</param>
+    /// <param name="keyMap">The key layout; default <see cref="FastAiKeyMap.LanguageModel"/> with 3 layers.</param>
+    /// <param name="strict">When true (fastai <c>load_encoder</c>'s behaviour), a target key without a source
+    /// tensor or a source tensor without a target key is an error; when false they are reported instead (e.g. to
+    /// load a language model's encoder part into a classifier).</param>
+    /// <exception cref="PretrainedWeightsException">Missing/unexpected key (strict) or a shape mismatch.</exception>
+    public static PretrainedImportReport LoadInto(FastAiPretrainedWeights weights, IReadOnlyDictionary<string, Tensor> target,
+        FastAiKeyMap? keyMap = null, bool strict = true)
+    {
+        ArgumentNullException.ThrowIfNull(weights);
+        ArgumentNullException.ThrowIfNull(target);
+        keyMap ??= FastAiKeyMap.LanguageModel();
+        string path = weights.Path;
+        var plan = new List<(string EngineKey, Tensor Destination, Tensor Source)>();
+        var used = new HashSet<string>(StringComparer.Ordinal);
+        var missing = new List<string>();
+        foreach (var (engineKey, destination) in target)
+        {
+            string? fastAiKey = keyMap.ToFastAi(engineKey);
+            if (fastAiKey is null)
+            {
+                fastAiKey = keyMap.Aliases.GetValueOrDefault(engineKey);
+            }
+            if (fastAiKey is null || !weights.Tensors.TryGetValue(fastAiKey, out Tensor? source))
+            {
+                missing.Add(engineKey);
+                continue;
+            }
+            if (!destination.shape.SequenceEqual(source.shape))
+            {
+                throw new PretrainedWeightsException(path, fastAiKey,
+                    $"shape [{string.Join(", ", source.shape)}] in the checkpoint, [{string.Join(", ", destination.shape)}] " +
+                    $"in the model (engine key '{engineKey}')");
+            }
+            used.Add(fastAiKey);
+            plan.Add((engineKey, destination, source));
+        }
+        var ignored = weights.Tensors.Keys.Where(k => !used.Contains(k) && !IsTiedDecoderCopy(k, weights, used, keyMap))
+            .ToList();
+        if (strict && missing.Count > 0)
+        {
+            throw new PretrainedWeightsException(path, missing[0],
+                $"the model has {missing.Count} key(s) the checkpoint lacks: {string.Join(", ", missing)}");
+        }
+        if (strict && ignored.Count > 0)
+        {
+            throw new PretrainedWeightsException(path, ignored[0],
+                $"the checkpoint has {ignored.Count} key(s) the model lacks: {string.Join(", ", ignored)}");
+        }
+        using (torch.no_grad())
+        {
+            foreach (var (_, destination, source) in plan)
+            {
+                destination.copy_(source);
+            }
+        }
+        return new PretrainedImportReport(weights.Matched, weights.New, weights.DroppedStaleKeys, ignored,
+            plan.Select(p => p.EngineKey).ToList());
+    }
+
+    /// <summary>
+    /// Writes <paramref name="stateDictionary"/> (engine keys) as a fastai language-model checkpoint: fastai's keys
+    /// in fastai's order, <c>0.encoder_dp.emb.weight</c> and (when tied) <c>1.decoder.weight</c> as entries sharing the
+    /// embedding's storage, exactly like <c>torch.save(learn.model.state_dict())</c>; plus the pickled vocabulary list.
+    /// Both files are written atomically.
+    /// </summary>
+    /// <param name="stateDictionary">Engine key → tensor (e.g. <c>model.state_dict()</c>).</param>
+    /// <param name="vocabulary">The model's vocabulary (id = position); its size must equal the embedding rows.</param>
+    /// <param name="weightsPath">Target <c>.pth</c>.</param>
+    /// <param name="vocabularyPath">Target <c>.pkl</c>, or null to skip it.</param>
+    /// <param name="keyMap">The key layout; default <see cref="FastAiKeyMap.LanguageModel"/> with 3 layers.</param>
+    /// <exception cref="PretrainedWeightsException">A key outside the layout, a missing key, or a vocabulary size mismatch.</exception>
+    public static void Write(IEnumerable<KeyValuePair<string, Tensor>> stateDictionary, IReadOnlyList<string> vocabulary,
+        string weightsPath, string? vocabularyPath = null, FastAiKeyMap? keyMap = null)
+    {
+        ArgumentNullException.ThrowIfNull(stateDictionary);
+        ArgumentNullException.ThrowIfNull(vocabulary);
+        ArgumentException.ThrowIfNullOrEmpty(weightsPath);
+        keyMap ??= FastAiKeyMap.LanguageModel();
+        var byFastAiKey = new Dictionary<string, Tensor>(StringComparer.Ordinal);
+        foreach (var (engineKey, tensor) in stateDictionary)
+        {
+            string fastAiKey = keyMap.ToFastAi(engineKey) ?? (keyMap.Aliases.ContainsKey(engineKey) ? engineKey : null)
+                ?? throw new PretrainedWeightsException(weightsPath, engineKey,
+                    "the engine key has no fastai equivalent in the key map (wrong layer count or not a language model?)");
+            byFastAiKey[fastAiKey] = tensor;
+        }
+        var embedding = byFastAiKey.GetValueOrDefault(keyMap.EmbeddingKey) ?? throw new PretrainedWeightsException(
+            weightsPath, keyMap.EmbeddingKey, "missing from the state dict to export");
+        if (embedding.dim() != 2 || embedding.shape[0] != vocabulary.Count)
+        {
+            throw new PretrainedWeightsException(weightsPath, keyMap.EmbeddingKey,
+                $"shape [{string.Join(", ", embedding.shape)}] does not fit the vocabulary of {vocabulary.Count} tokens");
+        }
+        var ordered = new List<KeyValuePair<string, Tensor>>();
+        foreach (var (fastAiKey, _) in keyMap.Entries)
+        {
+            var tensor = byFastAiKey.GetValueOrDefault(fastAiKey);
+            if (tensor is null && fastAiKey == "1.decoder.weight")
+            {
+                tensor = embedding; // tied decoder not listed separately by the engine
+            }
+            if (tensor is null)
+            {
+                throw new PretrainedWeightsException(weightsPath, fastAiKey, "missing from the state dict to export");
+            }
+            ordered.Add(new(fastAiKey, tensor));
+            if (fastAiKey == keyMap.EmbeddingKey)
+            {
+                foreach (var (alias, canonical) in keyMap.Aliases)
+                {
+                    if (canonical == fastAiKey)
+                    {
+                        ordered.Add(new(alias, byFastAiKey.GetValueOrDefault(alias) ?? tensor));
+                    }
+                }
+            }
+        }
+        PyTorchCheckpointFile.Write(weightsPath, ordered);
+        if (vocabularyPath is not null)
+        {
+            FastAiVocabularyFile.Write(vocabularyPath, vocabulary);
+        }
+    }
+
+    private static bool AllEqual(Tensor first, Tensor second)
+    {
+        using var scope = torch.NewDisposeScope();
+        return first.eq(second).all().item<bool>();
+    }
+
+    /// <summary>A tied decoder weight the target lists only once (as the embedding) is not an unexpected key.</summary>
+    private static bool IsTiedDecoderCopy(string key, FastAiPretrainedWeights weights, HashSet<string> used, FastAiKeyMap keyMap) =>
+        key == "1.decoder.weight" && used.Contains(keyMap.EmbeddingKey) &&
+        weights.Tensors.TryGetValue(key, out var decoder) && weights.Tensors.TryGetValue(keyMap.EmbeddingKey, out var embedding) &&
+        (ReferenceEquals(decoder, embedding) || (decoder.shape.SequenceEqual(embedding.shape) && AllEqual(decoder, embedding)));
+}
