@@ -149,6 +149,8 @@ def make():
     torch.save({"model": wrapped_sd, "opt": opt}, os.path.join(HERE, "fastai_lm_wrapped.pth"))
     # 3. The legacy (pre-1.6, non-zip) serialization, as found in older checkpoints.
     torch.save(sd, os.path.join(HERE, "fastai_lm_legacy.pth"), _use_new_zipfile_serialization=False)
+    # 4. fastai's save_encoder: the AWD_LSTM's own state dict (keys without the leading "0.").
+    torch.save(model[0].state_dict(), os.path.join(HERE, "fastai_encoder.pth"))
     # fastai pickles the vocabulary list with pickle's default protocol.
     with open(os.path.join(HERE, "fastai_vocab.pkl"), "wb") as f:
         pickle.dump(OLD_VOCAB, f)
@@ -160,6 +162,7 @@ def make():
         "new_vocab": NEW_VOCAB,
         "sizes": {"vocab": len(OLD_VOCAB), "embedding": EMB, "hidden": HID, "layers": LAYERS},
         "keys": list(sd.keys()),
+        "encoder_keys": list(model[0].state_dict().keys()),
         "tensors": {k: describe(v) for k, v in sd.items()},
         "encoder_row_10": sd["0.encoder.weight"][10].tolist(),
         "rnn1_weight_ih_0_3": sd["0.rnns.1.module.weight_ih_l0"][0, 3].item(),

@@ -175,6 +175,28 @@ public sealed class FastAiCheckpointTests : IDisposable
     }
 
     [Fact]
+    public void A_save_encoder_file_loads_strictly_through_the_encoder_key_map_and_exports_back()
+    {
+        TorchTestSetup.Use();
+        using var scope = torch.NewDisposeScope();
+        var map = FastAiKeyMap.Encoder(layers: 3);
+        var encoder = EngineStateDictionary(16, false).Where(e => e.Key.StartsWith("0.", StringComparison.Ordinal))
+            .ToDictionary(e => e.Key[2..], e => e.Value);
+        using (var weights = FastAiCheckpoint.Read(Fixture.File("fastai_encoder.pth"), keyMap: map))
+        {
+            var report = FastAiCheckpoint.LoadInto(weights, encoder, map);
+            Assert.Equal(13, report.LoadedKeys.Count);
+        }
+        Assert.Equal(Fixture.Floats(Expected.GetProperty("encoder_row_10")), Fixture.Values(encoder["encoder.weight"][10]));
+
+        string pth = Path.Combine(folder, "encoder.pth");
+        FastAiCheckpoint.Write(encoder, Fixture.Strings(Expected.GetProperty("old_vocab")), pth, keyMap: map);
+        using var raw = PyTorchCheckpointFile.Read(pth);
+        Assert.Equal(Fixture.Strings(Expected.GetProperty("encoder_keys")), raw.Keys);
+        Assert.True(raw.SharesTensor("encoder.weight", "encoder_dp.emb.weight"));
+    }
+
+    [Fact]
     public void Export_refuses_keys_outside_the_layout_and_a_vocabulary_of_the_wrong_size()
     {
         TorchTestSetup.Use();
