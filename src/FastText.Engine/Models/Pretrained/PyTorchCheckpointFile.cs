@@ -180,25 +180,21 @@ public static class PyTorchCheckpointFile
                 root = new PickleReader(pickle, path, id => StorageReference(id, path, legacy: false)).Load();
             }
             var (items, wrapped) = StateDictionaryItems(root, path);
-            var storageCache = new Dictionary<string, byte[]>(StringComparer.Ordinal);
             return Materialize(path, PyTorchCheckpointFormat.Zip, wrapped, items, storage =>
             {
-                if (!storageCache.TryGetValue(storage.Key, out byte[]? bytes))
+                var entry = archive.GetEntry(prefix + "data/" + storage.Key) ?? throw new PretrainedWeightsException(
+                    path, null, $"storage record '{prefix}data/{storage.Key}' is missing from the archive");
+                long expected = checked(storage.ElementCount * storage.DataType.ElementSize);
+                if (entry.Length != expected)
                 {
-                    var entry = archive.GetEntry(prefix + "data/" + storage.Key) ?? throw new PretrainedWeightsException(
-                        path, null, $"storage record '{prefix}data/{storage.Key}' is missing from the archive");
-                    long expected = checked(storage.ElementCount * storage.DataType.ElementSize);
-                    if (entry.Length != expected)
-                    {
-                        throw new PretrainedWeightsException(path, null,
-                            $"storage record '{entry.FullName}' has {entry.Length} bytes, expected {expected}");
-                    }
-                    bytes = GC.AllocateUninitializedArray<byte>(checked((int)expected));
-                    using var data = entry.Open();
-                    data.ReadExactly(bytes);
-                    storageCache[storage.Key] = bytes;
+                    throw new PretrainedWeightsException(path, null,
+                        $"storage record '{entry.FullName}' has {entry.Length} bytes, expected {expected}");
                 }
-                return bytes;
+                // Read straight into the tensor's memory: no managed copy of the (possibly 100 MB) storage.
+                var whole = torch.empty(storage.ElementCount, storage.DataType.ScalarType).DetachFromDisposeScope();
+                using var data = entry.Open();
+                data.ReadExactly(whole.bytes);
+                return whole;
             });
         }
     }
@@ -238,7 +234,7 @@ public static class PyTorchCheckpointFile
         {
             needed.TryAdd(tensor.Storage.Key, tensor.Storage);
         }
-        var storages = new Dictionary<string, byte[]>(StringComparer.Ordinal);
+        var storages = new Dictionary<string, Tensor>(StringComparer.Ordinal);
         Span<byte> countBytes = stackalloc byte[8];
         foreach (object? keyObject in keys)
         {
@@ -252,9 +248,9 @@ public static class PyTorchCheckpointFile
                     throw new PretrainedWeightsException(path, null,
                         $"storage '{key}' holds {count} elements, the pickle expects {storage.ElementCount}");
                 }
-                byte[] bytes = GC.AllocateUninitializedArray<byte>(checked((int)(count * storage.DataType.ElementSize)));
-                buffered.ReadExactly(bytes);
-                storages[key] = bytes;
+                var whole = torch.empty(count, storage.DataType.ScalarType).DetachFromDisposeScope();
+                storages[key] = whole;
+                buffered.ReadExactly(whole.bytes);
             }
             else if (referenced.TryGetValue(key, out var unused))
             {
@@ -266,9 +262,10 @@ public static class PyTorchCheckpointFile
                 throw new PretrainedWeightsException(path, null, $"storage '{key}' is not referenced by the pickle");
             }
         }
+        // Materialize disposes the storages it asks for; the rest were never created.
         return Materialize(path, PyTorchCheckpointFormat.Legacy, wrapped, items, storage => storages.TryGetValue(
-            storage.Key, out byte[]? bytes)
-            ? bytes
+            storage.Key, out Tensor? whole)
+            ? whole
             : throw new PretrainedWeightsException(path, null, $"storage '{storage.Key}' is missing from the file"));
     }
 
@@ -321,10 +318,13 @@ public static class PyTorchCheckpointFile
         return (items, wrapped);
     }
 
+    /// <summary>Creates one tensor per distinct view; views of a whole storage share its memory. The storage loader
+    /// returns a storage's elements as a 1-D tensor and is called once per storage key.</summary>
     private static PyTorchStateDictionary Materialize(string path, PyTorchCheckpointFormat format, bool wrapped,
-        List<(string Key, PickleTensor Tensor)> items, Func<PickleStorage, byte[]> storageBytes)
+        List<(string Key, PickleTensor Tensor)> items, Func<PickleStorage, Tensor> loadStorage)
     {
         var tensors = new List<KeyValuePair<string, Tensor>>(items.Count);
+        var wholeByKey = new Dictionary<string, Tensor>(StringComparer.Ordinal);
         var byView = new Dictionary<(string, long, string, string), Tensor>();
         try
         {
@@ -335,7 +335,12 @@ public static class PyTorchCheckpointFile
                     string.Join(',', description.Shape), string.Join(',', description.Strides));
                 if (!byView.TryGetValue(view, out Tensor? tensor))
                 {
-                    tensor = CreateTensor(path, key, description, storageBytes(storage));
+                    if (!wholeByKey.TryGetValue(storage.Key, out Tensor? whole))
+                    {
+                        whole = loadStorage(storage);
+                        wholeByKey[storage.Key] = whole;
+                    }
+                    tensor = CreateView(path, key, description, whole);
                     byView[view] = tensor;
                 }
                 tensors.Add(new(key, tensor));
@@ -349,15 +354,26 @@ public static class PyTorchCheckpointFile
             }
             throw;
         }
+        finally
+        {
+            // Only the wrappers: views that share a storage keep its memory alive.
+            foreach (var whole in wholeByKey.Values)
+            {
+                whole.Dispose();
+            }
+        }
         return new PyTorchStateDictionary(path, format, wrapped, tensors);
     }
 
-    private static Tensor CreateTensor(string path, string key, PickleTensor description, byte[] storageBytes)
+    private static Tensor CreateView(string path, string key, PickleTensor description, Tensor whole)
     {
-        var type = description.Storage.DataType;
-        long storageCount = storageBytes.Length / type.ElementSize;
+        long storageCount = whole.numel();
         long offset = description.Storage.ElementOffset + description.StorageOffset;
         long lastElement = offset;
+        if (description.Shape.Length != description.Strides.Length)
+        {
+            throw new PretrainedWeightsException(path, key, "size and stride have different lengths");
+        }
         for (int i = 0; i < description.Shape.Length; i++)
         {
             if (description.Shape[i] < 0 || description.Strides[i] < 0)
@@ -371,15 +387,13 @@ public static class PyTorchCheckpointFile
             }
             lastElement += (description.Shape[i] - 1) * description.Strides[i];
         }
-        if (description.Shape.Length != description.Strides.Length || lastElement >= storageCount)
+        if (lastElement >= storageCount || offset > storageCount)
         {
             throw new PretrainedWeightsException(path, key,
                 $"shape [{string.Join(", ", description.Shape)}] with strides [{string.Join(", ", description.Strides)}] " +
                 $"at offset {offset} does not fit its storage of {storageCount} elements");
         }
         using var scope = torch.NewDisposeScope();
-        var whole = torch.empty(storageCount, type.ScalarType);
-        storageBytes.AsSpan().CopyTo(whole.bytes);
         var tensor = whole.as_strided(description.Shape, description.Strides, offset);
         // A view covering less than its storage is copied so the rest of the storage can be freed.
         var result = tensor.numel() == storageCount && tensor.is_contiguous() ? tensor : tensor.contiguous();
