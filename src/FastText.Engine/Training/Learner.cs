@@ -1,0 +1,527 @@
+using System.Diagnostics;
+using System.Globalization;
+using FastText.Engine.Data;
+using FastText.Engine.Models;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace FastText.Engine.Training;
+
+/// <summary>Optimizer and loop settings (fastai defaults for text learners).</summary>
+/// <param name="WeightDecay">Decoupled weight decay (fastai <c>wd</c>, 0.01); not applied to parameters flagged without decay.</param>
+/// <param name="Beta2">Adam β2 (fastai <c>sqr_mom</c>, 0.99).</param>
+/// <param name="Epsilon">Adam ε (fastai <c>eps</c>, 1e-5).</param>
+/// <param name="GradientClip">Max global gradient norm, or null (fastai text learners: none).</param>
+/// <param name="LossScaler">Dynamic loss scaling (fp16 on GPU), or null.</param>
+public sealed record LearnerOptions(double WeightDecay = 0.01, double Beta2 = 0.99, double Epsilon = 1e-5,
+    double? GradientClip = null, DynamicLossScaler? LossScaler = null);
+
+/// <summary>Per-fit options.</summary>
+/// <param name="Schedule">One-cycle shape (fastai defaults for text learners).</param>
+/// <param name="CheckpointPath">When set, an atomic checkpoint is written after every epoch.</param>
+/// <param name="Resume">When true and <paramref name="CheckpointPath"/> holds a checkpoint of this same fit, continue after its last epoch.</param>
+public sealed record FitOptions(OneCycleSchedule? Schedule = null, string? CheckpointPath = null, bool Resume = false);
+
+/// <summary>
+/// fastai's <c>Learner</c> for one task: Adam (= AdamW, β2 0.99, ε 1e-5, wd 0.01), one-cycle per parameter group,
+/// discriminative learning rates, freezing, validation metrics, a learning-rate finder and exact-resume checkpoints.
+/// </summary>
+/// <typeparam name="TBatch">Batch type (<see cref="LanguageModelBatch"/> or <see cref="ClassifierBatch"/>).</typeparam>
+public sealed class Learner<TBatch> : IDisposable where TBatch : IDisposable
+{
+    private readonly ILearnerTask<TBatch> task;
+    private readonly IReadOnlyList<ParameterGroup> groups;
+    private readonly List<EpochResult> history = new();
+    private readonly SmoothedLoss smoothed = new();
+    private AdamW? optimizer;
+    private List<(int Group, AdamW.ParamGroup Optimizer)> optimizerGroups = new();
+    private List<Parameter> trainable = new();
+    private int completedEpochs;
+
+    /// <summary>Creates a learner; all groups start trainable (call <see cref="Freeze"/> after loading pretrained weights).</summary>
+    public Learner(ILearnerTask<TBatch> task, IBatchSource<TBatch> training, IBatchSource<TBatch>? validation = null,
+        LearnerOptions? options = null, IReadOnlyList<IMetric>? metrics = null)
+    {
+        this.task = task ?? throw new ArgumentNullException(nameof(task));
+        Training = training ?? throw new ArgumentNullException(nameof(training));
+        Validation = validation;
+        Options = options ?? new LearnerOptions();
+        Metrics = metrics ?? Array.Empty<IMetric>();
+        groups = Deduplicate(task.ParameterGroups);
+        FreezeTo(0);
+    }
+
+    /// <summary>The task (model, loss).</summary>
+    public ILearnerTask<TBatch> Task => task;
+
+    /// <summary>Training batches.</summary>
+    public IBatchSource<TBatch> Training { get; }
+
+    /// <summary>Validation batches, or null.</summary>
+    public IBatchSource<TBatch>? Validation { get; }
+
+    /// <summary>Optimizer settings.</summary>
+    public LearnerOptions Options { get; }
+
+    /// <summary>Validation metrics.</summary>
+    public IReadOnlyList<IMetric> Metrics { get; }
+
+    /// <summary>Loop hooks, called in list order.</summary>
+    public IList<LearnerCallback> Callbacks { get; } = new List<LearnerCallback>();
+
+    /// <summary>Every epoch's results since the learner was created (or restored).</summary>
+    public IReadOnlyList<EpochResult> History => history;
+
+    /// <summary>Parameter groups (deduplicated: a tied matrix appears once).</summary>
+    public IReadOnlyList<ParameterGroup> ParameterGroups => groups;
+
+    /// <summary>Index of the first trainable group (0 = unfrozen).</summary>
+    public int FrozenUpTo { get; private set; }
+
+    /// <summary>Epochs trained in total (seeds the loaders' shuffling so consecutive fits see new orders).</summary>
+    public int CompletedEpochs => completedEpochs;
+
+    /// <summary>The parameters the optimizer currently updates (unique).</summary>
+    public IReadOnlyList<Parameter> TrainableParameters => trainable;
+
+    /// <summary>fastai <c>freeze_to(n)</c>: groups before n stop training (negative n counts from the end); the optimizer is
+    /// recreated, which clears Adam's state as fastai does. Parameters flagged <c>TrainWhenFrozen</c> stay trainable.</summary>
+    public void FreezeTo(int group)
+    {
+        int n = group < 0 ? groups.Count + group : group;
+        if (n < 0 || n >= groups.Count)
+        {
+            throw new ArgumentOutOfRangeException(nameof(group), group, $"There are {groups.Count} parameter groups.");
+        }
+        FrozenUpTo = n;
+        for (int g = 0; g < groups.Count; g++)
+        {
+            foreach (NamedParameter p in groups[g].Parameters)
+            {
+                bool train = g >= n || p.TrainWhenFrozen;
+                p.Parameter.requires_grad = train;
+                if (!train)
+                {
+                    p.Parameter.grad = null;   // no stale gradient, so nothing decays or moves it
+                }
+            }
+        }
+        CreateOptimizer();
+    }
+
+    /// <summary>fastai <c>freeze()</c>: only the last group trains.</summary>
+    public void Freeze() => FreezeTo(-1);
+
+    /// <summary>fastai <c>unfreeze()</c>: every group trains.</summary>
+    public void Unfreeze() => FreezeTo(0);
+
+    /// <summary>
+    /// fastai <c>fit_one_cycle(epochs, lr_max)</c>. Returns this fit's epochs. With a checkpoint path every epoch is saved;
+    /// with <see cref="FitOptions.Resume"/> a matching checkpoint is continued.
+    /// </summary>
+    public IReadOnlyList<EpochResult> FitOneCycle(int epochs, LearningRates maxLearningRate, FitOptions? fit = null, CancellationToken cancellation = default)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(epochs, 1);
+        ArgumentNullException.ThrowIfNull(maxLearningRate);
+        fit ??= new FitOptions();
+        OneCycleSchedule schedule = fit.Schedule ?? OneCycleSchedule.Default;
+        double[] maxRates = maxLearningRate.For(groups.Count);
+        int batches = Training.BatchCount;
+        if (batches < 1)
+        {
+            throw new InvalidOperationException("The training source yields no batches.");
+        }
+        string signature = FormattableString.Invariant($"one-cycle epochs={epochs} lr={maxLearningRate} {schedule.Signature()} batches={batches} {Options with { LossScaler = null }}");
+        var context = new LearnerContext { Epochs = epochs, Iterations = (long)epochs * batches };
+        int startEpoch = 0;
+        smoothed.Reset();
+        if (fit.Resume && fit.CheckpointPath is not null && File.Exists(fit.CheckpointPath))
+        {
+            startEpoch = LoadCheckpoint(fit.CheckpointPath, signature);
+            context.Iteration = (long)startEpoch * batches;
+        }
+        var results = new List<EpochResult>();
+        Call(c => c.BeforeFit(context));
+        task.ResetState();
+        for (int epoch = startEpoch; epoch < epochs && !context.StopNow; epoch++)
+        {
+            context.Epoch = epoch;
+            Call(c => c.BeforeEpoch(context));
+            var clock = Stopwatch.StartNew();
+            long tokens = TrainEpoch(context, schedule, maxRates, cancellation);
+            double trainSeconds = clock.Elapsed.TotalSeconds;
+            if (context.StopNow)
+            {
+                break;
+            }
+            var (validLoss, metrics) = ValidateCore(context);
+            completedEpochs++;
+            var result = new EpochResult(epoch, smoothed.Value, validLoss, metrics, clock.Elapsed.TotalSeconds, tokens / Math.Max(trainSeconds, 1e-9));
+            history.Add(result);
+            results.Add(result);
+            context.LastEpoch = result;
+            if (fit.CheckpointPath is not null)
+            {
+                SaveCheckpoint(fit.CheckpointPath, signature, epoch + 1);
+            }
+            Call(c => c.AfterEpoch(context));
+            if (context.StopAfterEpoch)
+            {
+                break;
+            }
+        }
+        task.ResetState();
+        Call(c => c.AfterFit(context));
+        return results;
+    }
+
+    /// <summary>fastai <c>fine_tune</c>: frozen one-cycle (pct 0.99) at slice(lr), then unfrozen at slice(lr/2/100, lr/2), pct 0.3, div 5.</summary>
+    public IReadOnlyList<EpochResult> FineTune(int epochs, double baseLearningRate = 2e-3, int frozenEpochs = 1, double learningRateMultiplier = 100)
+    {
+        var results = new List<EpochResult>();
+        Freeze();
+        results.AddRange(FitOneCycle(frozenEpochs, LearningRates.Slice(baseLearningRate), new FitOptions(new OneCycleSchedule(PctStart: 0.99))));
+        baseLearningRate /= 2;
+        Unfreeze();
+        results.AddRange(FitOneCycle(epochs, LearningRates.Slice(baseLearningRate / learningRateMultiplier, baseLearningRate),
+            new FitOptions(new OneCycleSchedule(PctStart: 0.3, Div: 5))));
+        return results;
+    }
+
+    /// <summary>Runs the validation set (state reset first) and returns the row-weighted loss and the metrics.</summary>
+    public (double Loss, IReadOnlyDictionary<string, double> Metrics) Validate()
+    {
+        var result = ValidateCore(new LearnerContext());
+        task.ResetState();
+        return result;
+    }
+
+    // ---------------------------------------------------------------------------------------------------------------
+    // The loop.
+
+    private long TrainEpoch(LearnerContext context, OneCycleSchedule schedule, double[] maxRates, CancellationToken cancellation)
+    {
+        task.Model.train();
+        task.ResetState();
+        Call(c => c.BeforeTrain(context));
+        long tokens = 0;
+        var rates = new double[groups.Count];
+        foreach (TBatch batch in Training.Epoch(completedEpochs, cancellation))
+        {
+            using (batch)
+            {
+                double position = (double)context.Iteration / context.Iterations;
+                double factor = schedule.LearningRateFactor(position);
+                for (int g = 0; g < rates.Length; g++)
+                {
+                    rates[g] = maxRates[g] * factor;
+                }
+                tokens += TrainBatch(batch, rates, schedule.Momentum(position), context);
+            }
+            if (context.StopNow)
+            {
+                break;
+            }
+        }
+        Call(c => c.AfterTrain(context));
+        return tokens;
+    }
+
+    // One iteration, fastai 2.0 order: hyper-parameters → predict + loss (+AR/TAR) → backward → (unscale, clip) → step → zero grads → record.
+    private long TrainBatch(TBatch batch, double[] rates, double momentum, LearnerContext context)
+    {
+        using var scope = torch.NewDisposeScope();
+        ApplyHyperParameters(rates, momentum);
+        context.LearningRates = rates;
+        context.Momentum = momentum;
+        Call(c => c.BeforeBatch(context));
+
+        BatchOutput output = task.Step(batch, training: true);
+        context.Output = output;
+        Call(c => c.AfterLoss(context));
+        Tensor backward = Options.LossScaler is { } scaler ? scaler.ScaleLoss(output.BackwardLoss) : output.BackwardLoss;
+        backward.backward();
+        Call(c => c.AfterBackward(context));
+        bool step = Options.LossScaler?.UnscaleOrSkip(trainable) ?? true;
+        if (step && Options.GradientClip is { } clip)
+        {
+            torch.nn.utils.clip_grad_norm_(trainable, clip);
+        }
+        if (step)
+        {
+            optimizer!.step();
+        }
+        context.StepSkipped = !step;
+        Call(c => c.AfterStep(context));
+        optimizer!.zero_grad();
+
+        double loss = output.Loss.item<float>();
+        smoothed.Add(loss);
+        context.BatchLoss = loss;
+        context.SmoothedLoss = smoothed.Value;
+        context.Iteration++;
+        Call(c => c.AfterBatch(context));
+        context.Output = null;
+        return output.Tokens;
+    }
+
+    /// <summary>
+    /// fastai <c>lr_find</c>: trains with the learning rate growing exponentially from <paramref name="start"/> to
+    /// <paramref name="end"/> over <paramref name="iterations"/> batches (β1 0.9), recording the smoothed loss; stops
+    /// early when it exceeds 4× its minimum. Model, optimizer and RNG are restored afterwards.
+    /// </summary>
+    public LearningRateFinderResult FindLearningRate(double start = 1e-7, double end = 10, int iterations = 100, bool stopOnDivergence = true)
+    {
+        if (!(start > 0 && end > start) || iterations < 2)
+        {
+            throw new ArgumentOutOfRangeException(nameof(iterations), "Need 0 < start < end and at least 2 iterations.");
+        }
+        string snapshot = Path.Combine(Path.GetTempPath(), $"fasttext-lrfind-{Environment.ProcessId}-{Guid.NewGuid():N}.ckpt");
+        SaveCheckpoint(snapshot);
+        var points = new List<(double, double)>();
+        try
+        {
+            var context = new LearnerContext { Epochs = 1, Iterations = iterations };
+            smoothed.Reset();
+            task.Model.train();
+            task.ResetState();
+            var rates = new double[groups.Count];
+            double best = double.PositiveInfinity;
+            int epoch = completedEpochs;
+            while (points.Count < iterations)
+            {
+                foreach (TBatch batch in Training.Epoch(epoch++))
+                {
+                    using (batch)
+                    {
+                        if (points.Count >= iterations)
+                        {
+                            continue;
+                        }
+                        double rate = start * Math.Pow(end / start, (double)points.Count / (iterations - 1));
+                        Array.Fill(rates, rate);
+                        TrainBatch(batch, rates, 0.9, context);
+                        double loss = smoothed.Value;
+                        points.Add((rate, loss));
+                        best = Math.Min(best, loss);
+                        if (stopOnDivergence && (double.IsNaN(loss) || loss > 4 * best))
+                        {
+                            iterations = points.Count;
+                        }
+                    }
+                }
+            }
+        }
+        finally
+        {
+            LoadCheckpoint(snapshot);
+            File.Delete(snapshot);
+        }
+        return new LearningRateFinderResult(points);
+    }
+
+    private (double Loss, IReadOnlyDictionary<string, double> Metrics) ValidateCore(LearnerContext context)
+    {
+        var metrics = new Dictionary<string, double>(StringComparer.Ordinal);
+        if (Validation is null)
+        {
+            return (double.NaN, metrics);
+        }
+        task.Model.eval();
+        task.ResetState();
+        Call(c => c.BeforeValidate(context));
+        double lossSum = 0, accuracySum = 0, rows = 0;
+        bool counted = false;
+        using (torch.no_grad())
+        {
+            foreach (TBatch batch in Validation.Epoch(0))
+            {
+                using (batch)
+                using (var scope = torch.NewDisposeScope())
+                {
+                    BatchOutput output = task.Step(batch, training: false);
+                    // fastai averages per-batch values weighted by rows, not tokens.
+                    lossSum += output.Loss.item<float>() * output.Rows;
+                    if (output.Correct is { } correct && output.Predictions > 0)
+                    {
+                        accuracySum += (double)correct.item<long>() / output.Predictions * output.Rows;
+                        counted = true;
+                    }
+                    rows += output.Rows;
+                }
+            }
+        }
+        double loss = rows > 0 ? lossSum / rows : double.NaN;
+        double accuracy = counted ? accuracySum / rows : double.NaN;
+        foreach (IMetric metric in Metrics)
+        {
+            metrics[metric.Name] = metric.Compute(loss, accuracy);
+        }
+        Call(c => c.AfterValidate(context));
+        task.Model.train();
+        return (loss, metrics);
+    }
+
+    private void ApplyHyperParameters(double[] rates, double momentum)
+    {
+        foreach (var (group, parameters) in optimizerGroups)
+        {
+            parameters.LearningRate = rates[group];
+            parameters.Betas = (momentum, Options.Beta2);
+        }
+    }
+
+    private void CreateOptimizer()
+    {
+        optimizer?.Dispose();
+        optimizerGroups = new List<(int, AdamW.ParamGroup)>();
+        trainable = new List<Parameter>();
+        for (int g = 0; g < groups.Count; g++)
+        {
+            // Two optimizer groups per layer group: with and without decay (fastai: no decay on norm layers and Linear biases).
+            foreach (bool decay in new[] { true, false })
+            {
+                var members = groups[g].Parameters.Where(p => p.WeightDecay == decay && p.Parameter.requires_grad).Select(p => p.Parameter).ToList();
+                if (members.Count == 0)
+                {
+                    continue;
+                }
+                trainable.AddRange(members);
+                var options = new AdamW.Options { LearningRate = 1e-3, beta1 = 0.9, beta2 = Options.Beta2, eps = Options.Epsilon, weight_decay = decay ? Options.WeightDecay : 0 };
+                optimizerGroups.Add((g, new AdamW.ParamGroup(members, options)));
+            }
+        }
+        if (optimizerGroups.Count == 0)
+        {
+            throw new InvalidOperationException("No trainable parameters: every group is frozen.");
+        }
+        optimizer = torch.optim.AdamW(optimizerGroups.Select(o => o.Optimizer), lr: 1e-3, beta1: 0.9, beta2: Options.Beta2,
+            eps: Options.Epsilon, weight_decay: Options.WeightDecay);
+    }
+
+    // A tied matrix listed in two groups would get two Adam states and be decayed twice (torchsharp-notes §12):
+    // keep its first occurrence, identified by storage address.
+    private static IReadOnlyList<ParameterGroup> Deduplicate(IReadOnlyList<ParameterGroup> source)
+    {
+        var seen = new HashSet<(IntPtr, long)>();
+        var result = new List<ParameterGroup>();
+        foreach (ParameterGroup group in source)
+        {
+            var kept = group.Parameters.Where(p => seen.Add(Identity(p.Parameter))).ToArray();
+            result.Add(group with { Parameters = kept });
+        }
+        return result;
+    }
+
+    internal static (IntPtr, long) Identity(Tensor t) => t.dtype switch
+    {
+        ScalarType.Float32 => (t.storage<float>().data_ptr(), t.storage_offset()),
+        _ => (t.Handle, 0),
+    };
+
+    private void Call(Action<LearnerCallback> action)
+    {
+        foreach (LearnerCallback callback in Callbacks)
+        {
+            action(callback);
+        }
+    }
+
+    // ---------------------------------------------------------------------------------------------------------------
+    // Checkpoints: model, optimizer, schedule position, smoothed loss, history, RNG, loader position (epoch counter).
+
+    private sealed record CheckpointHeader(string Kind, string Fingerprint, string FitSignature, int EpochsDoneInFit,
+        int CompletedEpochs, int FrozenUpTo, double SmoothedAverage, int SmoothedCount, double? LossScale, int LossScaleClean,
+        long LossScaleSkipped, List<EpochResult> History);
+
+    /// <summary>Writes a checkpoint (temporary file + rename) that <see cref="LoadCheckpoint(string)"/> restores exactly.</summary>
+    public void SaveCheckpoint(string path) => SaveCheckpoint(path, "", 0);
+
+    /// <summary>Restores a checkpoint written by this task's architecture and vocabulary; fails clearly otherwise.</summary>
+    public void LoadCheckpoint(string path) => LoadCheckpoint(path, null);
+
+    private void SaveCheckpoint(string path, string signature, int epochsDone)
+    {
+        DynamicLossScaler? scaler = Options.LossScaler;
+        var header = new CheckpointHeader("learner-checkpoint", task.Fingerprint, signature, epochsDone, completedEpochs, FrozenUpTo,
+            smoothed.Average, smoothed.Count, scaler?.Scale, scaler?.CleanSteps ?? 0, scaler?.SkippedSteps ?? 0, history.ToList());
+        using Tensor rng = torch.get_rng_state();
+        var tensors = task.Model.state_dict().Select(kv => new KeyValuePair<string, Tensor>("model." + kv.Key, kv.Value))
+            .Append(new KeyValuePair<string, Tensor>("rng", rng));
+        TensorArchive.Write(path, header, tensors, writer => optimizer!.save_state_dict(writer));
+    }
+
+    private int LoadCheckpoint(string path, string? signature)
+    {
+        CheckpointHeader? checkedHeader = null;
+        var (header, tensors) = TensorArchive.Read<CheckpointHeader>(path, (header, reader) =>
+        {
+            CheckHeader(header, path, signature);
+            checkedHeader = header;
+            FreezeTo(header.FrozenUpTo);                 // same optimizer layout as when saved
+            optimizer!.load_state_dict(reader);
+        });
+        try
+        {
+            if (checkedHeader is null)
+            {
+                throw new InvalidDataException($"Checkpoint '{path}' has no optimizer state.");
+            }
+            var model = tensors.Where(kv => kv.Key.StartsWith("model.", StringComparison.Ordinal))
+                .ToDictionary(kv => kv.Key["model.".Length..], kv => kv.Value, StringComparer.Ordinal);
+            TensorArchive.LoadInto(task.Model, model, path);
+            if (!tensors.TryGetValue("rng", out Tensor? rng))
+            {
+                throw new InvalidDataException($"Checkpoint '{path}' has no RNG state.");
+            }
+            torch.set_rng_state(rng);
+            smoothed.Restore(header.SmoothedAverage, header.SmoothedCount);
+            completedEpochs = header.CompletedEpochs;
+            history.Clear();
+            history.AddRange(header.History);
+            if (Options.LossScaler is { } scaler && header.LossScale is { } scale)
+            {
+                scaler.Restore(scale, header.LossScaleClean, header.LossScaleSkipped);
+            }
+            task.ResetState();
+            return header.EpochsDoneInFit;
+        }
+        finally
+        {
+            foreach (Tensor t in tensors.Values)
+            {
+                t.Dispose();
+            }
+        }
+    }
+
+    private void CheckHeader(CheckpointHeader header, string path, string? signature)
+    {
+        if (header.Kind != "learner-checkpoint")
+        {
+            throw new InvalidDataException($"'{path}' is a {header.Kind} file, not a learner checkpoint.");
+        }
+        if (header.Fingerprint != task.Fingerprint)
+        {
+            throw new InvalidDataException($"Checkpoint '{path}' was written for '{header.Fingerprint}'; this learner's model is '{task.Fingerprint}'. "
+                + "A checkpoint only resumes the same architecture and vocabulary.");
+        }
+        if (signature is not null && header.FitSignature != signature)
+        {
+            throw new InvalidDataException($"Checkpoint '{path}' belongs to another fit ('{header.FitSignature}'); this call is '{signature}'. "
+                + "Resume with the same epochs, learning rates, schedule and data, or delete the checkpoint.");
+        }
+        if (header.FrozenUpTo < 0 || header.FrozenUpTo >= groups.Count)
+        {
+            throw new InvalidDataException($"Checkpoint '{path}' freezes up to group {header.FrozenUpTo}; the model has {groups.Count} groups.");
+        }
+    }
+
+    /// <inheritdoc />
+    public void Dispose()
+    {
+        optimizer?.Dispose();
+        optimizer = null;
+    }
+}

@@ -1,0 +1,107 @@
+namespace FastText.Engine.Training;
+
+/// <summary>
+/// A hook into the training loop, fastai-style: override the events you need. The loop calls, in order:
+/// BeforeFit → (BeforeEpoch → BeforeTrain → (BeforeBatch → AfterLoss → AfterBackward → AfterStep → AfterBatch)* →
+/// AfterTrain → BeforeValidate → AfterValidate → AfterEpoch)* → AfterFit.
+/// </summary>
+public abstract class LearnerCallback
+{
+    /// <summary>Start of a fit.</summary>
+    public virtual void BeforeFit(LearnerContext context) { }
+
+    /// <summary>Start of an epoch.</summary>
+    public virtual void BeforeEpoch(LearnerContext context) { }
+
+    /// <summary>Before the training pass (model in train mode, state reset).</summary>
+    public virtual void BeforeTrain(LearnerContext context) { }
+
+    /// <summary>Before a training batch (schedule already applied).</summary>
+    public virtual void BeforeBatch(LearnerContext context) { }
+
+    /// <summary>After forward + loss (<see cref="LearnerContext.Output"/> is set).</summary>
+    public virtual void AfterLoss(LearnerContext context) { }
+
+    /// <summary>After backward, before clipping and the optimizer step.</summary>
+    public virtual void AfterBackward(LearnerContext context) { }
+
+    /// <summary>After the optimizer step (or its skip on overflow).</summary>
+    public virtual void AfterStep(LearnerContext context) { }
+
+    /// <summary>End of a training batch (<see cref="LearnerContext.BatchLoss"/> is set).</summary>
+    public virtual void AfterBatch(LearnerContext context) { }
+
+    /// <summary>End of the training pass.</summary>
+    public virtual void AfterTrain(LearnerContext context) { }
+
+    /// <summary>Before validation (model in eval mode, state reset).</summary>
+    public virtual void BeforeValidate(LearnerContext context) { }
+
+    /// <summary>After validation.</summary>
+    public virtual void AfterValidate(LearnerContext context) { }
+
+    /// <summary>End of an epoch (<see cref="LearnerContext.LastEpoch"/> is set, checkpoint written).</summary>
+    public virtual void AfterEpoch(LearnerContext context) { }
+
+    /// <summary>End of a fit.</summary>
+    public virtual void AfterFit(LearnerContext context) { }
+}
+
+/// <summary>What the loop exposes to callbacks.</summary>
+public sealed class LearnerContext
+{
+    /// <summary>Epoch index within the current fit.</summary>
+    public int Epoch { get; internal set; }
+
+    /// <summary>Epochs of the current fit.</summary>
+    public int Epochs { get; internal set; }
+
+    /// <summary>Training iterations done in this fit.</summary>
+    public long Iteration { get; internal set; }
+
+    /// <summary>Training iterations of the whole fit.</summary>
+    public long Iterations { get; internal set; }
+
+    /// <summary>The current batch's output (valid until <see cref="LearnerCallback.AfterBatch"/> returns).</summary>
+    public BatchOutput? Output { get; internal set; }
+
+    /// <summary>The current training batch's reported loss.</summary>
+    public double BatchLoss { get; internal set; }
+
+    /// <summary>Smoothed training loss.</summary>
+    public double SmoothedLoss { get; internal set; }
+
+    /// <summary>Learning rate per parameter group for the current batch.</summary>
+    public IReadOnlyList<double> LearningRates { get; internal set; } = Array.Empty<double>();
+
+    /// <summary>β1 of the current batch.</summary>
+    public double Momentum { get; internal set; }
+
+    /// <summary>Whether the optimizer step of this batch was skipped (loss-scale overflow).</summary>
+    public bool StepSkipped { get; internal set; }
+
+    /// <summary>The most recent finished epoch.</summary>
+    public EpochResult? LastEpoch { get; internal set; }
+
+    /// <summary>Set to stop the fit after the current batch (fastai <c>CancelFitException</c>); the epoch is not completed.</summary>
+    public bool StopNow { get; set; }
+
+    /// <summary>Set to stop the fit after the current epoch (after its checkpoint is written).</summary>
+    public bool StopAfterEpoch { get; set; }
+}
+
+/// <summary>Prints fastai's results table, one line per epoch.</summary>
+public sealed class ConsoleProgress : LearnerCallback
+{
+    private readonly TextWriter writer;
+
+    /// <summary>Writes to <paramref name="writer"/> (standard output by default).</summary>
+    public ConsoleProgress(TextWriter? writer = null) => this.writer = writer ?? Console.Out;
+
+    /// <inheritdoc />
+    public override void AfterEpoch(LearnerContext context)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        writer.WriteLine(context.LastEpoch?.ToString());
+    }
+}

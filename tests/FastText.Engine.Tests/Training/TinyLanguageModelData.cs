@@ -1,0 +1,89 @@
+using FastText.Engine.Data;
+using FastText.Engine.Models;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace FastText.Engine.Tests.Training;
+
+/// <summary>An in-test language-model loader with fastai's layout: the stream cut into <c>rows</c> contiguous rows,
+/// read <c>bptt</c> columns at a time; targets shifted by one. Deterministic, optionally rotated per epoch.</summary>
+internal sealed class TinyLanguageModelData : IBatchSource<LanguageModelBatch>
+{
+    private readonly long[] stream;
+    private readonly int rows;
+    private readonly int bptt;
+    private readonly bool rotatePerEpoch;
+    private readonly int rowLength;
+
+    public TinyLanguageModelData(long[] stream, int rows, int bptt, bool rotatePerEpoch = false)
+    {
+        this.stream = stream;
+        this.rows = rows;
+        this.bptt = bptt;
+        this.rotatePerEpoch = rotatePerEpoch;
+        rowLength = (stream.Length - 1) / rows;
+    }
+
+    public int BatchCount => (rowLength + bptt - 1) / bptt;
+
+    public int EpochsRequested { get; private set; }
+
+    public IEnumerable<LanguageModelBatch> Epoch(int epoch, CancellationToken cancellation = default)
+    {
+        EpochsRequested++;
+        int shift = rotatePerEpoch ? epoch * 7 % stream.Length : 0;
+        for (int b = 0; b < BatchCount; b++)
+        {
+            int length = Math.Min(bptt, rowLength - b * bptt);
+            var inputs = new long[rows * length];
+            var targets = new long[rows * length];
+            for (int r = 0; r < rows; r++)
+            {
+                for (int t = 0; t < length; t++)
+                {
+                    int at = r * rowLength + b * bptt + t;
+                    inputs[r * length + t] = stream[(at + shift) % stream.Length];
+                    targets[r * length + t] = stream[(at + 1 + shift) % stream.Length];
+                }
+            }
+            yield return new LanguageModelBatch(
+                torch.tensor(inputs, new long[] { rows, length }).DetachFromDisposeScope(),
+                torch.tensor(targets, new long[] { rows, length }).DetachFromDisposeScope(), bptt);
+        }
+    }
+
+    /// <summary>A learnable stream: a few repeated "sentences" over a small vocabulary.</summary>
+    public static long[] PatternStream(int length, int vocabulary, int seed = 1)
+    {
+        var random = new Random(seed);
+        var sentences = Enumerable.Range(0, 6).Select(_ => Enumerable.Range(0, random.Next(4, 9)).Select(_ => (long)random.Next(9, vocabulary)).Prepend(2L).ToArray()).ToArray();
+        var result = new List<long>(length);
+        while (result.Count < length)
+        {
+            result.AddRange(sentences[random.Next(sentences.Length)]);
+        }
+        return result.Take(length).ToArray();
+    }
+}
+
+internal static class TinyModels
+{
+    public static AwdLstmConfig Config(int layers = 3) => new(EmbeddingSize: 8, HiddenSize: 16, Layers: layers);
+
+    public static AwdLstmLanguageModel LanguageModel(int vocabulary = 40, int seed = 0, AwdLstmConfig? config = null)
+    {
+        torch.manual_seed(seed);
+        return new AwdLstmLanguageModel(vocabulary, config ?? Config());
+    }
+
+    public static Dictionary<string, Tensor> Snapshot(nn.Module module) =>
+        module.state_dict().ToDictionary(kv => kv.Key, kv => kv.Value.detach().clone());
+}
+
+/// <summary>Tests that rely on torch's global RNG (seeded runs compared bit for bit) must not share the process with
+/// tests drawing from it concurrently.</summary>
+[CollectionDefinition(Name, DisableParallelization = true)]
+public sealed class SequentialTorchCollection
+{
+    public const string Name = "Sequential torch RNG";
+}
