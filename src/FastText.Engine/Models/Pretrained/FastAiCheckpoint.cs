@@ -290,6 +290,76 @@ public static class FastAiCheckpoint
         return first.eq(second).all().item<bool>();
     }
 
+    /// <summary>
+    /// Starts <paramref name="model"/> from a fastai language-model checkpoint — e.g. fastai's WikiText-103 weights
+    /// (<c>lstm_fwd.pth</c> + <c>itos_wt103.pkl</c>) or a <c>learn.save</c> file — by name, with fastai's
+    /// <c>match_embeds</c>: each token of <paramref name="vocabulary"/> takes its pretrained embedding row and decoder
+    /// bias, new tokens the mean row and bias. Then resets the model's state.
+    /// </summary>
+    /// <param name="model">The engine model (its layer sizes must equal the checkpoint's).</param>
+    /// <param name="weightsPath">The <c>.pth</c> (zip or legacy; bare state dict or <c>{'model': …}</c>).</param>
+    /// <param name="vocabularyPath">The pickled vocabulary list the weights were trained with.</param>
+    /// <param name="vocabulary">The model's vocabulary; null when it is the pretrained one (plain reload).</param>
+    /// <returns>How many tokens were matched and how many were new.</returns>
+    /// <exception cref="PretrainedWeightsException">A file is not a checkpoint / vocabulary list.</exception>
+    /// <exception cref="InvalidDataException">The checkpoint's keys or shapes do not match the model (message names
+    /// the file and keys; raised by <see cref="ModelWeights.LoadPretrained(AwdLstmLanguageModel, IReadOnlyDictionary{string, Tensor}, IReadOnlyList{string}, IReadOnlyList{string}, string)"/>).</exception>
+    public static VocabularyMatch ImportLanguageModel(AwdLstmLanguageModel model, string weightsPath, string vocabularyPath,
+        IReadOnlyList<string>? vocabulary = null)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        var pretrainedVocabulary = FastAiVocabularyFile.Read(vocabularyPath);
+        using var state = PyTorchCheckpointFile.Read(weightsPath);
+        return ModelWeights.LoadPretrained(model, state.Tensors, pretrainedVocabulary, vocabulary ?? pretrainedVocabulary,
+            weightsPath);
+    }
+
+    /// <summary>
+    /// Writes <paramref name="model"/> as fastai would save it (<c>torch.save(learn.model.state_dict())</c>: fastai's
+    /// keys and order, tied/duplicate entries sharing one storage) plus its pickled vocabulary list, so PyTorch can
+    /// <c>torch.load</c> it and fastai can use the pair as <c>pretrained_fnames</c> or load it with <c>learn.load</c>.
+    /// </summary>
+    /// <param name="model">The engine model.</param>
+    /// <param name="vocabulary">Its vocabulary (id = position).</param>
+    /// <param name="weightsPath">Target <c>.pth</c>, written atomically.</param>
+    /// <param name="vocabularyPath">Target <c>.pkl</c>, written atomically; null to skip.</param>
+    public static void ExportLanguageModel(AwdLstmLanguageModel model, IReadOnlyList<string> vocabulary, string weightsPath,
+        string? vocabularyPath = null)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        var map = FastAiKeyMap.LanguageModel(model.Config.Layers, model.Config.OutputBias);
+        using var scope = torch.NewDisposeScope();
+        Write(model.state_dict(), vocabulary, weightsPath, vocabularyPath, map);
+    }
+
+    /// <summary>
+    /// Loads a fastai <c>save_encoder</c> file (the AWD_LSTM's state dict) into <paramref name="encoder"/> by name,
+    /// strictly (fastai <c>load_encoder</c>), then resets its state. The vocabulary must be the one it was trained with.
+    /// </summary>
+    /// <exception cref="PretrainedWeightsException">Not a checkpoint, or a missing/unexpected key or shape mismatch.</exception>
+    public static PretrainedImportReport ImportEncoder(AwdLstmEncoder encoder, string encoderPath)
+    {
+        ArgumentNullException.ThrowIfNull(encoder);
+        var map = FastAiKeyMap.Encoder(encoder.Config.Layers);
+        using var scope = torch.NewDisposeScope();
+        using var weights = Read(encoderPath, keyMap: map);
+        var report = LoadInto(weights, encoder.state_dict(), map);
+        encoder.Reset();
+        return report;
+    }
+
+    /// <summary>Writes <paramref name="encoder"/> as fastai's <c>save_encoder</c> does (keys without <c>0.</c>).</summary>
+    /// <param name="encoder">The engine encoder.</param>
+    /// <param name="vocabulary">Its vocabulary; only checked against the embedding rows (fastai stores none with an encoder).</param>
+    /// <param name="encoderPath">Target <c>.pth</c>, written atomically.</param>
+    public static void ExportEncoder(AwdLstmEncoder encoder, IReadOnlyList<string> vocabulary, string encoderPath)
+    {
+        ArgumentNullException.ThrowIfNull(encoder);
+        var map = FastAiKeyMap.Encoder(encoder.Config.Layers);
+        using var scope = torch.NewDisposeScope();
+        Write(encoder.state_dict(), vocabulary, encoderPath, null, map);
+    }
+
     /// <summary>A tied decoder weight the target lists only once (as the embedding) is not an unexpected key.</summary>
     private static bool IsTiedDecoderCopy(string key, FastAiPretrainedWeights weights, HashSet<string> used, FastAiKeyMap keyMap) =>
         key == "1.decoder.weight" && used.Contains(keyMap.EmbeddingKey) &&
