@@ -143,6 +143,81 @@ public sealed class PyTorchCheckpointFileTests : IDisposable
         Assert.Contains("not found", error.Message, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("fastai_lm.pth")]
+    [InlineData("fastai_lm_legacy.pth")]
+    [InlineData("fastai_lm_wrapped.pth")]
+    [InlineData("fastai_vocab.pkl")]
+    public void Every_truncation_of_a_fixture_fails_with_a_pretrained_weights_error(string file)
+    {
+        TorchTestSetup.Use();
+        byte[] bytes = File.ReadAllBytes(Fixture.File(file));
+        string path = Path.Combine(folder, "cut_" + file);
+        for (int length = 0; length < bytes.Length; length += Math.Max(1, bytes.Length / 97))
+        {
+            File.WriteAllBytes(path, bytes[..length]);
+            var error = Record.Exception(() =>
+            {
+                if (file.EndsWith(".pkl", StringComparison.Ordinal))
+                {
+                    FastAiVocabularyFile.Read(path);
+                }
+                else
+                {
+                    PyTorchCheckpointFile.Read(path).Dispose();
+                }
+            });
+            Assert.True(error is PretrainedWeightsException, $"{length} bytes: {error?.GetType().Name ?? "no error"}: {error?.Message}");
+        }
+    }
+
+    [Theory]
+    [InlineData("fastai_lm.pth")]
+    [InlineData("fastai_lm_legacy.pth")]
+    [InlineData("fastai_vocab.pkl")]
+    public void A_corrupted_byte_anywhere_gives_either_a_result_or_a_pretrained_weights_error(string file)
+    {
+        TorchTestSetup.Use();
+        byte[] original = File.ReadAllBytes(Fixture.File(file));
+        string path = Path.Combine(folder, "bad_" + file);
+        var random = new Random(5);
+        for (int trial = 0; trial < 300; trial++)
+        {
+            byte[] bytes = (byte[])original.Clone();
+            int position = random.Next(bytes.Length);
+            bytes[position] ^= (byte)random.Next(1, 256);
+            File.WriteAllBytes(path, bytes);
+            var error = Record.Exception(() =>
+            {
+                if (file.EndsWith(".pkl", StringComparison.Ordinal))
+                {
+                    FastAiVocabularyFile.Read(path);
+                }
+                else
+                {
+                    PyTorchCheckpointFile.Read(path).Dispose();
+                }
+            });
+            Assert.True(error is null or PretrainedWeightsException,
+                $"byte {position}: {error?.GetType().Name}: {error?.Message}\n{error?.StackTrace}");
+        }
+    }
+
+    [Fact]
+    public void A_flipped_bit_inside_a_stored_weight_is_detected_by_its_checksum()
+    {
+        TorchTestSetup.Use();
+        byte[] bytes = File.ReadAllBytes(Fixture.Checkpoint);
+        int header = FindLocalHeader(bytes, "fastai_lm/data/0");
+        int data = header + 30 + BitConverter.ToUInt16(bytes, header + 26) + BitConverter.ToUInt16(bytes, header + 28);
+        bytes[data + 5] ^= 0x40;
+        string path = Path.Combine(folder, "flipped.pth");
+        File.WriteAllBytes(path, bytes);
+        var error = Assert.Throws<PretrainedWeightsException>(() => PyTorchCheckpointFile.Read(path));
+        Assert.Contains("fastai_lm/data/0", error.Message, StringComparison.Ordinal);
+        Assert.Contains("CRC-32", error.Message, StringComparison.Ordinal);
+    }
+
     [Fact]
     public void A_value_that_is_not_a_tensor_is_reported_with_its_key()
     {

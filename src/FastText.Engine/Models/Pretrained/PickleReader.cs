@@ -352,9 +352,12 @@ internal sealed class PickleReader
         long length = width == 4
             ? BinaryPrimitives.ReadUInt32LittleEndian(ReadBytes(4))
             : BinaryPrimitives.ReadInt64LittleEndian(ReadBytes(8));
-        return length is >= 0 and <= int.MaxValue
-            ? (int)length
-            : throw Error($"a {length}-byte string or bytes object is larger than this reader supports");
+        if (length is < 0 or > int.MaxValue || (stream.CanSeek && length > stream.Length - stream.Position))
+        {
+            // Checked before allocating, so a corrupt length cannot request gigabytes.
+            throw Error($"a {length}-byte string or bytes object runs past the end of the pickle");
+        }
+        return (int)length;
     }
 
     private ReadOnlySpan<byte> ReadBytes(int count)

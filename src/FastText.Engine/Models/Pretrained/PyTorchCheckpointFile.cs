@@ -176,6 +176,7 @@ public static class PyTorchCheckpointFile
                 {
                     entryStream.CopyTo(pickle);
                 }
+                CheckCrc(path, pickleEntry, pickle.GetBuffer().AsSpan(0, (int)pickle.Length));
                 pickle.Position = 0;
                 root = new PickleReader(pickle, path, id => StorageReference(id, path, legacy: false)).Load();
             }
@@ -192,8 +193,11 @@ public static class PyTorchCheckpointFile
                 }
                 // Read straight into the tensor's memory: no managed copy of the (possibly 100 MB) storage.
                 var whole = torch.empty(storage.ElementCount, storage.DataType.ScalarType).DetachFromDisposeScope();
-                using var data = entry.Open();
-                data.ReadExactly(whole.bytes);
+                using (var data = entry.Open())
+                {
+                    data.ReadExactly(whole.bytes);
+                }
+                CheckCrc(path, entry, whole.bytes);
                 return whole;
             });
         }
@@ -241,6 +245,10 @@ public static class PyTorchCheckpointFile
             string key = keyObject as string ?? throw new PretrainedWeightsException(path, null, "non-string storage key");
             buffered.ReadExactly(countBytes);
             long count = BinaryPrimitives.ReadInt64LittleEndian(countBytes);
+            if (count < 0 || count > (buffered.Length - buffered.Position) / (referenced.GetValueOrDefault(key)?.DataType.ElementSize ?? 1))
+            {
+                throw new PretrainedWeightsException(path, null, $"storage '{key}' claims {count} elements, more than the file holds");
+            }
             if (needed.TryGetValue(key, out var storage))
             {
                 if (count < storage.ElementCount)
@@ -398,6 +406,18 @@ public static class PyTorchCheckpointFile
         // A view covering less than its storage is copied so the rest of the storage can be freed.
         var result = tensor.numel() == storageCount && tensor.is_contiguous() ? tensor : tensor.contiguous();
         return result.MoveToOuterDisposeScope().DetachFromDisposeScope();
+    }
+
+    /// <summary>.NET's zip reader does not verify checksums of stored entries; a flipped bit in a weight would pass
+    /// silently, so compare against the archive's CRC-32 (one extra pass over the bytes).</summary>
+    private static void CheckCrc(string path, ZipArchiveEntry entry, ReadOnlySpan<byte> data)
+    {
+        uint actual = StoredZipWriter.Crc32.Compute(data);
+        if (actual != entry.Crc32)
+        {
+            throw new PretrainedWeightsException(path, null,
+                $"record '{entry.FullName}' is damaged (CRC-32 {actual:x8}, the archive says {entry.Crc32:x8})");
+        }
     }
 
     private static long[] ContiguousStrides(long[] shape)
