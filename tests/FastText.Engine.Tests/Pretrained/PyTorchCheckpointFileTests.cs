@@ -204,6 +204,29 @@ public sealed class PyTorchCheckpointFileTests : IDisposable
     }
 
     [Fact]
+    public void Crc32_matches_the_zip_standard_check_values_at_every_length()
+    {
+        // The standard check value of CRC-32/ISO-HDLC; then lengths around the 8-byte stride against a bitwise reference.
+        Assert.Equal(0xCBF43926u, FastText.Engine.Models.Pretrained.StoredZipWriter.Crc32.Compute("123456789"u8));
+        var random = new Random(3);
+        for (int length = 0; length < 40; length++)
+        {
+            byte[] data = new byte[length];
+            random.NextBytes(data);
+            uint reference = 0xFFFFFFFF;
+            foreach (byte value in data)
+            {
+                reference ^= value;
+                for (int k = 0; k < 8; k++)
+                {
+                    reference = (reference & 1) != 0 ? 0xEDB88320 ^ (reference >> 1) : reference >> 1;
+                }
+            }
+            Assert.Equal(~reference, FastText.Engine.Models.Pretrained.StoredZipWriter.Crc32.Compute(data));
+        }
+    }
+
+    [Fact]
     public void A_flipped_bit_inside_a_stored_weight_is_detected_by_its_checksum()
     {
         TorchTestSetup.Use();

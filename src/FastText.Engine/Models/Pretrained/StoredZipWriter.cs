@@ -89,24 +89,36 @@ internal sealed class StoredZipWriter(Stream stream, string path)
         stream.Write(end);
     }
 
-    /// <summary>CRC-32 (IEEE 802.3, reflected, as zip uses), table-driven.</summary>
+    /// <summary>CRC-32 (IEEE 802.3, reflected, as zip uses), slicing-by-8: eight table lookups per 8 bytes instead
+    /// of one per byte, because every weight byte of a checkpoint passes through it on read and on write.</summary>
     internal static class Crc32
     {
-        private static readonly uint[] Table = BuildTable();
+        private static readonly uint[] Tables = BuildTables();
 
         public static uint Compute(ReadOnlySpan<byte> data)
         {
             uint crc = 0xFFFFFFFF;
+            var tables = Tables.AsSpan();
+            while (data.Length >= 8)
+            {
+                uint low = BinaryPrimitives.ReadUInt32LittleEndian(data) ^ crc;
+                uint high = BinaryPrimitives.ReadUInt32LittleEndian(data[4..]);
+                crc = tables[(7 * 256) + (int)(low & 0xFF)] ^ tables[(6 * 256) + (int)((low >> 8) & 0xFF)]
+                    ^ tables[(5 * 256) + (int)((low >> 16) & 0xFF)] ^ tables[(4 * 256) + (int)(low >> 24)]
+                    ^ tables[(3 * 256) + (int)(high & 0xFF)] ^ tables[(2 * 256) + (int)((high >> 8) & 0xFF)]
+                    ^ tables[256 + (int)((high >> 16) & 0xFF)] ^ tables[(int)(high >> 24)];
+                data = data[8..];
+            }
             foreach (byte value in data)
             {
-                crc = Table[(crc ^ value) & 0xFF] ^ (crc >> 8);
+                crc = tables[(int)((crc ^ value) & 0xFF)] ^ (crc >> 8);
             }
             return ~crc;
         }
 
-        private static uint[] BuildTable()
+        private static uint[] BuildTables()
         {
-            var table = new uint[256];
+            var tables = new uint[8 * 256];
             for (uint i = 0; i < 256; i++)
             {
                 uint c = i;
@@ -114,9 +126,17 @@ internal sealed class StoredZipWriter(Stream stream, string path)
                 {
                     c = (c & 1) != 0 ? 0xEDB88320 ^ (c >> 1) : c >> 1;
                 }
-                table[i] = c;
+                tables[i] = c;
             }
-            return table;
+            for (int t = 1; t < 8; t++)
+            {
+                for (int i = 0; i < 256; i++)
+                {
+                    uint previous = tables[((t - 1) * 256) + i];
+                    tables[(t * 256) + i] = (previous >> 8) ^ tables[(int)(previous & 0xFF)];
+                }
+            }
+            return tables;
         }
     }
 }
