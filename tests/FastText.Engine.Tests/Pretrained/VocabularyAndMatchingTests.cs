@@ -26,6 +26,23 @@ public sealed class VocabularyAndMatchingTests : IDisposable
         Assert.Equal(tokens, FastAiVocabularyFile.Read(path));
     }
 
+    [Theory]
+    [InlineData(0, "(lp0\nVxxunk\np1\naVthe\np2\naVna\u00efve\np3\naV\\u65e5\\U0001f642\\u005c\np4\na.")]
+    [InlineData(1, "]q\u0000(X\u0005\u0000\u0000\u0000xxunkq\u0001X\u0003\u0000\u0000\u0000theq\u0002X\u0006\u0000\u0000\u0000na\u00c3\u00afveq\u0003e.")]
+    [InlineData(4, "\u0080\u0004\u0095\u001c\u0000\u0000\u0000\u0000\u0000\u0000\u0000]\u0094(\u008c\u0005xxunk\u0094\u008c\u0003the\u0094\u008c\u0006na\u00c3\u00afve\u0094e.")]
+    public void Reads_vocabularies_pickled_with_any_protocol(int protocol, string latin1Bytes)
+    {
+        // Bytes printed by CPython 3.11's pickle.dumps(['xxunk', 'the', 'naïve', ...], protocol).
+        string path = Path.Combine(folder, $"protocol{protocol}.pkl");
+        File.WriteAllBytes(path, System.Text.Encoding.Latin1.GetBytes(latin1Bytes));
+        var tokens = FastAiVocabularyFile.Read(path);
+        Assert.Equal(["xxunk", "the", "naïve"], tokens.Take(3));
+        if (protocol == 0)
+        {
+            Assert.Equal("日🙂\\", tokens[3]);
+        }
+    }
+
     [Fact]
     public void A_checkpoint_given_as_vocabulary_fails_clearly()
     {

@@ -18,11 +18,12 @@ public static class FastAiVocabularyFile
         }
         using var stream = new BufferedStream(File.OpenRead(path), 1 << 16);
         int first = stream.ReadByte();
-        if (first != 0x80)
+        if (first is 'P' or -1 || first is not (0x80 or '(' or ']'))
         {
+            // Binary pickles start with PROTO (0x80); protocols 0 and 1 start a list with MARK or EMPTY_LIST.
             throw new PretrainedWeightsException(path, null, first == 'P'
                 ? "this is a zip archive (a torch.save checkpoint?), not a pickled vocabulary list"
-                : "not a binary pickle (a fastai vocabulary .pkl starts with byte 0x80)");
+                : "not a pickled vocabulary list (a fastai vocabulary .pkl is a Python pickle of a list of strings)");
         }
         stream.Position = 0;
         object? value = new PickleReader(stream, path).Load();

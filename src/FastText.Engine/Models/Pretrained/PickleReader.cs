@@ -107,7 +107,7 @@ internal sealed class PickleReader
             case (byte)'X': stack.Add(ReadUtf8(ReadLength(4))); break; // BINUNICODE
             case 0x8c: stack.Add(ReadUtf8(ReadByte())); break; // SHORT_BINUNICODE
             case 0x8d: stack.Add(ReadUtf8(ReadLength(8))); break; // BINUNICODE8
-            case (byte)'V': stack.Add(Unescape(ReadLine())); break; // UNICODE (protocol 0, raw-unicode-escape)
+            case (byte)'V': stack.Add(RawUnicodeUnescape(ReadLine())); break; // UNICODE (protocol 0)
             // Python 2 str: bytes that Python 3 decodes as latin-1 by default.
             case (byte)'T': stack.Add(Encoding.Latin1.GetString(ReadBytes(ReadLength(4)))); break; // BINSTRING
             case (byte)'U': stack.Add(Encoding.Latin1.GetString(ReadBytes(ReadByte()))); break; // SHORT_BINSTRING
@@ -418,6 +418,32 @@ internal sealed class PickleReader
 
     private static string ParseQuotedString(string text) =>
         text.Length >= 2 && (text[0] == '\'' || text[0] == '"') ? Unescape(text[1..^1]) : text;
+
+    /// <summary>Python's raw-unicode-escape: latin-1 bytes (already one char each) plus <c>\uXXXX</c> and
+    /// <c>\UXXXXXXXX</c>; a literal backslash is itself written as <c>\u005c</c>.</summary>
+    private static string RawUnicodeUnescape(string text)
+    {
+        if (!text.Contains('\\', StringComparison.Ordinal))
+        {
+            return text;
+        }
+        var builder = new StringBuilder(text.Length);
+        for (int i = 0; i < text.Length; i++)
+        {
+            int digits = text[i] == '\\' && i + 1 < text.Length ? text[i + 1] switch { 'u' => 4, 'U' => 8, _ => 0 } : 0;
+            if (digits > 0 && i + 2 + digits <= text.Length &&
+                int.TryParse(text.AsSpan(i + 2, digits), NumberStyles.HexNumber, CultureInfo.InvariantCulture, out int code))
+            {
+                builder.Append(char.ConvertFromUtf32(code));
+                i += 1 + digits;
+            }
+            else
+            {
+                builder.Append(text[i]);
+            }
+        }
+        return builder.ToString();
+    }
 
     private static string Unescape(string text) => text.Contains('\\', StringComparison.Ordinal)
         ? System.Text.RegularExpressions.Regex.Unescape(text)
