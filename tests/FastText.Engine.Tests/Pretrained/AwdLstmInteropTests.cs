@@ -106,14 +106,45 @@ public sealed class AwdLstmInteropTests : IDisposable
     }
 
     [Fact]
+    public void An_untied_model_exports_its_own_decoder_weight_and_reloads_exactly()
+    {
+        TorchTestSetup.Use();
+        using var scope = torch.NewDisposeScope();
+        var vocabulary = Fixture.Strings(Fixture.Expected.Value.GetProperty("old_vocab"));
+        using var model = new AwdLstmLanguageModel(16, FixtureConfig with { TieWeights = false });
+        string pth = Path.Combine(folder, "untied.pth"), pkl = Path.Combine(folder, "untied.pkl");
+        FastAiCheckpoint.ExportLanguageModel(model, vocabulary, pth, pkl);
+        using (var raw = PyTorchCheckpointFile.Read(pth))
+        {
+            Assert.False(raw.SharesTensor("0.encoder.weight", "1.decoder.weight"));
+            Assert.True(raw.SharesTensor("0.encoder.weight", "0.encoder_dp.emb.weight"));
+        }
+        using var reloaded = new AwdLstmLanguageModel(16, FixtureConfig with { TieWeights = false });
+        Assert.Equal(new VocabularyMatch(16, 0), FastAiCheckpoint.ImportLanguageModel(reloaded, pth, pkl));
+        var before = model.state_dict();
+        Assert.Contains("1.decoder.weight", before.Keys);
+        foreach (var (key, tensor) in reloaded.state_dict())
+        {
+            Assert.True(Fixture.AllEqual(before[key], tensor), key);
+        }
+    }
+
+    [Fact]
     public void A_checkpoint_with_other_layer_sizes_is_refused_naming_the_file()
     {
         TorchTestSetup.Use();
         using var scope = torch.NewDisposeScope();
         using var model = new AwdLstmLanguageModel(16, FixtureConfig with { HiddenSize = 10 });
-        var error = Assert.Throws<InvalidDataException>(() =>
+        var exact = Assert.Throws<PretrainedWeightsException>(() =>
             FastAiCheckpoint.ImportLanguageModel(model, Fixture.Checkpoint, Fixture.Vocabulary));
-        Assert.Contains(Fixture.Checkpoint, error.Message, StringComparison.Ordinal);
-        Assert.Contains("0.rnns.0.weight_hh_l0_raw", error.Message, StringComparison.Ordinal);
+        Assert.Contains(Fixture.Checkpoint, exact.Message, StringComparison.Ordinal);
+        Assert.Equal("0.rnns.0.weight_hh_l0_raw", exact.Key);
+        Assert.Contains("[48, 12] in the checkpoint, [40, 10] in the model", exact.Message, StringComparison.Ordinal);
+
+        using var matching = new AwdLstmLanguageModel(NewVocabulary.Length, FixtureConfig with { HiddenSize = 10 });
+        var matched = Assert.Throws<InvalidDataException>(() =>
+            FastAiCheckpoint.ImportLanguageModel(matching, Fixture.Checkpoint, Fixture.Vocabulary, NewVocabulary));
+        Assert.Contains(Fixture.Checkpoint, matched.Message, StringComparison.Ordinal);
+        Assert.Contains("0.rnns.0.weight_hh_l0_raw", matched.Message, StringComparison.Ordinal);
     }
 }

@@ -299,19 +299,36 @@ public static class FastAiCheckpoint
     /// <param name="model">The engine model (its layer sizes must equal the checkpoint's).</param>
     /// <param name="weightsPath">The <c>.pth</c> (zip or legacy; bare state dict or <c>{'model': …}</c>).</param>
     /// <param name="vocabularyPath">The pickled vocabulary list the weights were trained with.</param>
-    /// <param name="vocabulary">The model's vocabulary; null when it is the pretrained one (plain reload).</param>
+    /// <param name="vocabulary">The model's vocabulary; null or equal to the pretrained one for an exact reload (every
+    /// tensor by name, fastai <c>learn.load</c>), otherwise rows are matched by token.</param>
     /// <returns>How many tokens were matched and how many were new.</returns>
-    /// <exception cref="PretrainedWeightsException">A file is not a checkpoint / vocabulary list.</exception>
-    /// <exception cref="InvalidDataException">The checkpoint's keys or shapes do not match the model (message names
+    /// <exception cref="PretrainedWeightsException">A file is not a checkpoint / vocabulary list, or (exact reload) a key
+    /// or shape does not match.</exception>
+    /// <exception cref="InvalidDataException">With vocabulary matching: the checkpoint's keys or shapes do not match the model (message names
     /// the file and keys; raised by <see cref="ModelWeights.LoadPretrained(AwdLstmLanguageModel, IReadOnlyDictionary{string, Tensor}, IReadOnlyList{string}, IReadOnlyList{string}, string)"/>).</exception>
     public static VocabularyMatch ImportLanguageModel(AwdLstmLanguageModel model, string weightsPath, string vocabularyPath,
         IReadOnlyList<string>? vocabulary = null)
     {
         ArgumentNullException.ThrowIfNull(model);
         var pretrainedVocabulary = FastAiVocabularyFile.Read(vocabularyPath);
+        if (vocabulary is null || vocabulary.SequenceEqual(pretrainedVocabulary, StringComparer.Ordinal))
+        {
+            // Same vocabulary: an exact reload (fastai learn.load), which keeps an untied decoder's own weight —
+            // match_embeds would overwrite it with the embedding.
+            if (pretrainedVocabulary.Count != model.VocabularySize)
+            {
+                throw new PretrainedWeightsException(vocabularyPath, null,
+                    $"{pretrainedVocabulary.Count} tokens, but the model has {model.VocabularySize} embedding rows");
+            }
+            var map = FastAiKeyMap.LanguageModel(model.Config.Layers, model.Config.OutputBias);
+            using var scope = torch.NewDisposeScope();
+            using var weights = Read(weightsPath, keyMap: map);
+            LoadInto(weights, model.state_dict(), map);
+            model.Reset();
+            return new VocabularyMatch(pretrainedVocabulary.Count, 0);
+        }
         using var state = PyTorchCheckpointFile.Read(weightsPath);
-        return ModelWeights.LoadPretrained(model, state.Tensors, pretrainedVocabulary, vocabulary ?? pretrainedVocabulary,
-            weightsPath);
+        return ModelWeights.LoadPretrained(model, state.Tensors, pretrainedVocabulary, vocabulary, weightsPath);
     }
 
     /// <summary>
