@@ -87,6 +87,49 @@ class LinearDecoder(nn.Module):
         return self.decoder(x)
 
 
+class SentenceEncoder(nn.Module):
+    """fastai's SentenceEncoder: the AWD_LSTM is its `module` (classifier keys `0.module.…`)."""
+
+    def __init__(self, module):
+        super().__init__()
+        self.module = module
+
+
+class LinBnDrop(nn.Sequential):
+    """fastai's LinBnDrop(n_in, n_out, bn=True, p, act): BatchNorm1d, Dropout, Linear without bias, activation."""
+
+    def __init__(self, n_in, n_out, p, act=None):
+        layers = [nn.BatchNorm1d(n_in), nn.Dropout(p), nn.Linear(n_in, n_out, bias=False)]
+        if act is not None:
+            layers.append(act)
+        super().__init__(*layers)
+
+
+class PoolingLinearClassifier(nn.Module):
+    def __init__(self, dims, ps):
+        super().__init__()
+        acts = [nn.ReLU(inplace=True)] * (len(dims) - 2) + [None]
+        self.layers = nn.Sequential(*[LinBnDrop(i, o, p, a) for i, o, p, a in zip(dims[:-1], dims[1:], ps, acts)])
+
+
+CLASSIFIER_FEATURES, CLASSES = 6, 2
+
+
+def build_classifier(vocab_size):
+    model = nn.Sequential(SentenceEncoder(AWD_LSTM(vocab_size)),
+                          PoolingLinearClassifier([3 * EMB, CLASSIFIER_FEATURES, CLASSES], [0.2, 0.1]))
+    with torch.no_grad():
+        for name, buffer in model.named_buffers():
+            # Non-default BatchNorm statistics, so loading them is observable.
+            if name.endswith("running_mean"):
+                buffer.uniform_(-1, 1)
+            elif name.endswith("running_var"):
+                buffer.uniform_(0.5, 2)
+            elif name.endswith("num_batches_tracked"):
+                buffer.fill_(7)
+    return model.eval()
+
+
 def build_model(vocab_size):
     model = nn.Sequential(AWD_LSTM(vocab_size), None)
     model[1] = LinearDecoder(vocab_size, model[0].encoder)
@@ -151,6 +194,10 @@ def make():
     torch.save(sd, os.path.join(HERE, "fastai_lm_legacy.pth"), _use_new_zipfile_serialization=False)
     # 4. fastai's save_encoder: the AWD_LSTM's own state dict (keys without the leading "0.").
     torch.save(model[0].state_dict(), os.path.join(HERE, "fastai_encoder.pth"))
+    # 5. A text classifier's state dict (text_classifier_learner: SentenceEncoder + PoolingLinearClassifier).
+    classifier = build_classifier(len(OLD_VOCAB))
+    classifier_sd = classifier.state_dict()
+    torch.save(classifier_sd, os.path.join(HERE, "fastai_classifier.pth"))
     # fastai pickles the vocabulary list with pickle's default protocol.
     with open(os.path.join(HERE, "fastai_vocab.pkl"), "wb") as f:
         pickle.dump(OLD_VOCAB, f)
@@ -163,6 +210,8 @@ def make():
         "sizes": {"vocab": len(OLD_VOCAB), "embedding": EMB, "hidden": HID, "layers": LAYERS},
         "keys": list(sd.keys()),
         "encoder_keys": list(model[0].state_dict().keys()),
+        "classifier_keys": list(classifier_sd.keys()),
+        "classifier_tensors": {k: describe(v) for k, v in classifier_sd.items()},
         "tensors": {k: describe(v) for k, v in sd.items()},
         "encoder_row_10": sd["0.encoder.weight"][10].tolist(),
         "rnn1_weight_ih_0_3": sd["0.rnns.1.module.weight_ih_l0"][0, 3].item(),
@@ -205,11 +254,34 @@ def verify():
     checks["ok"] = (not checks["strict_load_missing"] and not checks["strict_load_unexpected"]
                     and checks["encoder_dp_shares_storage"] and checks["decoder_shares_storage"]
                     and checks["max_abs_diff_vs_pytorch_match_embeds"] == 0.0 and vocab == NEW_VOCAB)
+    checks["classifier"] = verify_classifier()
+    checks["ok"] = checks["ok"] and checks["classifier"]["ok"]
     with open(os.path.join(HERE, "engine_export_pytorch_check.json"), "w") as f:
         json.dump(checks, f, indent=1)
     print(json.dumps({k: checks[k] for k in checks if k not in ("eval_logits", "keys", "vocab")}, indent=1))
     if not checks["ok"]:
         sys.exit(1)
+
+
+def verify_classifier():
+    """Our export of the classifier fixture must load strictly into fastai's classifier tree with the same values."""
+    sd = torch.load(os.path.join(HERE, "engine_classifier_export.pth"), weights_only=True)
+    original = torch.load(os.path.join(HERE, "fastai_classifier.pth"), weights_only=True)
+    model = build_classifier(len(OLD_VOCAB))
+    result = model.load_state_dict(sd, strict=True)
+    checks = {
+        "keys_in_fastai_order": list(sd.keys()) == list(original.keys()),
+        "strict_load_missing": list(result.missing_keys),
+        "strict_load_unexpected": list(result.unexpected_keys),
+        "encoder_dp_shares_storage":
+            sd["0.module.encoder.weight"].data_ptr() == sd["0.module.encoder_dp.emb.weight"].data_ptr(),
+        "all_equal": all(torch.equal(sd[k], original[k]) and sd[k].dtype == original[k].dtype for k in original),
+        "num_batches_tracked": sd["1.layers.0.0.num_batches_tracked"].item(),
+    }
+    checks["ok"] = (checks["keys_in_fastai_order"] and not checks["strict_load_missing"]
+                    and not checks["strict_load_unexpected"] and checks["encoder_dp_shares_storage"]
+                    and checks["all_equal"])
+    return checks
 
 
 if __name__ == "__main__":

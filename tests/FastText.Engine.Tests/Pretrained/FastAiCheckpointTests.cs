@@ -167,6 +167,10 @@ public sealed class FastAiCheckpointTests : IDisposable
         Assert.True(check.GetProperty("encoder_dp_shares_storage").GetBoolean());
         Assert.True(check.GetProperty("decoder_shares_storage").GetBoolean());
         Assert.Equal(NewVocabulary, Fixture.Strings(check.GetProperty("vocab")));
+        var classifier = check.GetProperty("classifier");
+        Assert.True(classifier.GetProperty("ok").GetBoolean());
+        Assert.True(classifier.GetProperty("all_equal").GetBoolean());
+        Assert.Equal(7, classifier.GetProperty("num_batches_tracked").GetInt32());
 
         // PyTorch's forward on our export equals TorchSharp's forward on the same file.
         using var weights = FastAiCheckpoint.Read(Fixture.File("engine_export.pth"));
@@ -194,6 +198,48 @@ public sealed class FastAiCheckpointTests : IDisposable
         using var raw = PyTorchCheckpointFile.Read(pth);
         Assert.Equal(Fixture.Strings(Expected.GetProperty("encoder_keys")), raw.Keys);
         Assert.True(raw.SharesTensor("encoder.weight", "encoder_dp.emb.weight"));
+    }
+
+    [Fact]
+    public void A_fastai_classifier_state_dict_loads_by_name_and_exports_back_in_fastais_layout()
+    {
+        TorchTestSetup.Use();
+        using var scope = torch.NewDisposeScope();
+        // The engine classifier mirrors fastai's keys (0.module.… encoder, 1.layers.… head) without the alias entry.
+        var described = Expected.GetProperty("classifier_tensors");
+        var target = new Dictionary<string, Tensor>(StringComparer.Ordinal);
+        foreach (var property in described.EnumerateObject().Where(p => !p.Name.EndsWith("encoder_dp.emb.weight", StringComparison.Ordinal)))
+        {
+            var dtype = property.Value.GetProperty("dtype").GetString() == "int64" ? ScalarType.Int64 : ScalarType.Float32;
+            target[property.Name] = torch.zeros(Fixture.Longs(property.Value.GetProperty("shape")), dtype);
+        }
+
+        var report = FastAiCheckpoint.ImportStateDictionary(target, Fixture.File("fastai_classifier.pth"));
+        Assert.Empty(report.IgnoredKeys);
+        Assert.Equal(25, report.LoadedKeys.Count);
+        foreach (var (key, tensor) in target)
+        {
+            var description = described.GetProperty(key);
+            float[] values = Fixture.Values(tensor);
+            Assert.Equal(Fixture.Floats(description.GetProperty("first")), values.Take(4).ToArray());
+            Assert.Equal(description.GetProperty("sum").GetDouble(), values.Sum(v => (double)v), 9);
+        }
+        Assert.Equal(7L, target["1.layers.1.0.num_batches_tracked"].item<long>());
+
+        string pth = Path.Combine(folder, "classifier.pth");
+        FastAiCheckpoint.ExportStateDictionary(target, pth);
+        using (var raw = PyTorchCheckpointFile.Read(pth))
+        {
+            Assert.Equal(Fixture.Strings(Expected.GetProperty("classifier_keys")), raw.Keys);
+            Assert.True(raw.SharesTensor("0.module.encoder.weight", "0.module.encoder_dp.emb.weight"));
+            Assert.Equal(ScalarType.Int64, raw.Tensors["1.layers.0.0.num_batches_tracked"].dtype);
+        }
+        if (Environment.GetEnvironmentVariable(RegenerateVariable) == "1")
+        {
+            File.Copy(pth, Fixture.File("engine_classifier_export.pth"), overwrite: true);
+        }
+        // PyTorch loaded this exact file strictly into fastai's classifier (engine_export_pytorch_check.json).
+        Assert.Equal(File.ReadAllBytes(Fixture.File("engine_classifier_export.pth")), File.ReadAllBytes(pth));
     }
 
     [Fact]

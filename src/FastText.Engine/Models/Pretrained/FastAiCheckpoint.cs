@@ -234,10 +234,15 @@ public static class FastAiCheckpoint
     public static void Write(IEnumerable<KeyValuePair<string, Tensor>> stateDictionary, IReadOnlyList<string> vocabulary,
         string weightsPath, string? vocabularyPath = null, FastAiKeyMap? keyMap = null)
     {
-        ArgumentNullException.ThrowIfNull(stateDictionary);
         ArgumentNullException.ThrowIfNull(vocabulary);
+        WriteCore(stateDictionary, vocabulary, weightsPath, vocabularyPath, keyMap ?? FastAiKeyMap.LanguageModel());
+    }
+
+    private static void WriteCore(IEnumerable<KeyValuePair<string, Tensor>> stateDictionary, IReadOnlyList<string>? vocabulary,
+        string weightsPath, string? vocabularyPath, FastAiKeyMap keyMap)
+    {
+        ArgumentNullException.ThrowIfNull(stateDictionary);
         ArgumentException.ThrowIfNullOrEmpty(weightsPath);
-        keyMap ??= FastAiKeyMap.LanguageModel();
         var byFastAiKey = new Dictionary<string, Tensor>(StringComparer.Ordinal);
         foreach (var (engineKey, tensor) in stateDictionary)
         {
@@ -246,12 +251,18 @@ public static class FastAiCheckpoint
                     "the engine key has no fastai equivalent in the key map (wrong layer count or not a language model?)");
             byFastAiKey[fastAiKey] = tensor;
         }
-        var embedding = byFastAiKey.GetValueOrDefault(keyMap.EmbeddingKey) ?? throw new PretrainedWeightsException(
-            weightsPath, keyMap.EmbeddingKey, "missing from the state dict to export");
-        if (embedding.dim() != 2 || embedding.shape[0] != vocabulary.Count)
+        var embedding = byFastAiKey.GetValueOrDefault(keyMap.EmbeddingKey);
+        if (vocabulary is not null)
         {
-            throw new PretrainedWeightsException(weightsPath, keyMap.EmbeddingKey,
-                $"shape [{string.Join(", ", embedding.shape)}] does not fit the vocabulary of {vocabulary.Count} tokens");
+            if (embedding is null)
+            {
+                throw new PretrainedWeightsException(weightsPath, keyMap.EmbeddingKey, "missing from the state dict to export");
+            }
+            if (embedding.dim() != 2 || embedding.shape[0] != vocabulary.Count)
+            {
+                throw new PretrainedWeightsException(weightsPath, keyMap.EmbeddingKey,
+                    $"shape [{string.Join(", ", embedding.shape)}] does not fit the vocabulary of {vocabulary.Count} tokens");
+            }
         }
         var ordered = new List<KeyValuePair<string, Tensor>>();
         foreach (var (fastAiKey, _) in keyMap.Entries)
@@ -266,19 +277,17 @@ public static class FastAiCheckpoint
                 throw new PretrainedWeightsException(weightsPath, fastAiKey, "missing from the state dict to export");
             }
             ordered.Add(new(fastAiKey, tensor));
-            if (fastAiKey == keyMap.EmbeddingKey)
+            foreach (var (alias, canonical) in keyMap.Aliases)
             {
-                foreach (var (alias, canonical) in keyMap.Aliases)
+                if (canonical == fastAiKey)
                 {
-                    if (canonical == fastAiKey)
-                    {
-                        ordered.Add(new(alias, byFastAiKey.GetValueOrDefault(alias) ?? tensor));
-                    }
+                    // fastai's EmbeddingDropout holds the same matrix: written as a second entry of the same storage.
+                    ordered.Add(new(alias, byFastAiKey.GetValueOrDefault(alias) ?? tensor));
                 }
             }
         }
         PyTorchCheckpointFile.Write(weightsPath, ordered);
-        if (vocabularyPath is not null)
+        if (vocabularyPath is not null && vocabulary is not null)
         {
             FastAiVocabularyFile.Write(vocabularyPath, vocabulary);
         }
@@ -375,6 +384,55 @@ public static class FastAiCheckpoint
         var map = FastAiKeyMap.Encoder(encoder.Config.Layers);
         using var scope = torch.NewDisposeScope();
         Write(encoder.state_dict(), vocabulary, encoderPath, null, map);
+    }
+
+    /// <summary>
+    /// Loads any fastai / PyTorch state dict into <paramref name="module"/> by name, for engine modules whose keys mirror
+    /// fastai's (language model, encoder, classifier <c>0.module.…</c> / <c>1.layers.…</c>): fastai's alias entries
+    /// (<c>…encoder_dp.emb.weight</c>, a tied <c>1.decoder.weight</c>) and stale <c>…module.weight_hh_l0</c> copies are
+    /// accepted. No vocabulary matching: the module must have the checkpoint's vocabulary (fastai <c>learn.load</c>).
+    /// </summary>
+    /// <param name="module">The engine module; its tensors are overwritten in place.</param>
+    /// <param name="path">The <c>.pth</c> (zip or legacy; bare state dict or <c>{'model': …}</c>).</param>
+    /// <param name="strict">Whether missing or unexpected keys are errors (otherwise reported).</param>
+    /// <exception cref="PretrainedWeightsException">Not a checkpoint, or a key or shape mismatch.</exception>
+    public static PretrainedImportReport ImportStateDictionary(nn.Module module, string path, bool strict = true)
+    {
+        ArgumentNullException.ThrowIfNull(module);
+        using var scope = torch.NewDisposeScope();
+        return ImportStateDictionary(module.state_dict(), path, strict);
+    }
+
+    /// <summary>As <see cref="ImportStateDictionary(nn.Module, string, bool)"/>, into a state dict (engine key → the
+    /// tensor to overwrite in place).</summary>
+    public static PretrainedImportReport ImportStateDictionary(IReadOnlyDictionary<string, Tensor> target, string path,
+        bool strict = true)
+    {
+        ArgumentNullException.ThrowIfNull(target);
+        var map = FastAiKeyMap.ForEngineKeys(target.Keys);
+        using var weights = Read(path, keyMap: map);
+        return LoadInto(weights, target, map, strict);
+    }
+
+    /// <summary>
+    /// Writes <paramref name="module"/>'s state dict under its own (fastai-mirroring) keys, adding fastai's alias entries
+    /// that share storage (<c>…encoder_dp.emb.weight</c>, a tied <c>1.decoder.weight</c>), so the file loads strictly
+    /// into the corresponding fastai model with <c>load_state_dict</c>.
+    /// </summary>
+    /// <param name="module">The engine module.</param>
+    /// <param name="path">Target <c>.pth</c>, written atomically.</param>
+    public static void ExportStateDictionary(nn.Module module, string path)
+    {
+        ArgumentNullException.ThrowIfNull(module);
+        using var scope = torch.NewDisposeScope();
+        ExportStateDictionary(module.state_dict(), path);
+    }
+
+    /// <summary>As <see cref="ExportStateDictionary(nn.Module, string)"/>, for a state dict (engine key → tensor).</summary>
+    public static void ExportStateDictionary(IReadOnlyDictionary<string, Tensor> stateDictionary, string path)
+    {
+        ArgumentNullException.ThrowIfNull(stateDictionary);
+        WriteCore(stateDictionary, null, path, null, FastAiKeyMap.ForEngineKeys(stateDictionary.Keys));
     }
 
     /// <summary>A tied decoder weight the target lists only once (as the embedding) is not an unexpected key.</summary>

@@ -84,6 +84,38 @@ public sealed class FastAiKeyMap
         return new FastAiKeyMap(entries, aliases, "encoder.weight", null);
     }
 
+    /// <summary>
+    /// The identity table for any engine module whose keys mirror fastai's (language model, encoder, or the
+    /// classifier's <c>0.module.…</c> / <c>1.layers.…</c>): every engine key is its own fastai key; each
+    /// <c>…encoder.weight</c> gets fastai's <c>…encoder_dp.emb.weight</c> alias; a tied language model
+    /// (<c>0.encoder.weight</c> + <c>1.decoder.bias</c> without <c>1.decoder.weight</c>) gets <c>1.decoder.weight</c>.
+    /// </summary>
+    /// <param name="engineKeys">The module's state-dict keys, in its order.</param>
+    public static FastAiKeyMap ForEngineKeys(IEnumerable<string> engineKeys)
+    {
+        ArgumentNullException.ThrowIfNull(engineKeys);
+        var keys = engineKeys.ToList();
+        var entries = new List<(string, string)>(keys.Count + 1);
+        var aliases = new Dictionary<string, string>(StringComparer.Ordinal);
+        string? embedding = null;
+        bool tiedDecoder = keys.Contains("0.encoder.weight") && keys.Contains("1.decoder.bias") && !keys.Contains("1.decoder.weight");
+        foreach (string key in keys)
+        {
+            if (tiedDecoder && key == "1.decoder.bias")
+            {
+                entries.Add(("1.decoder.weight", "1.decoder.weight"));
+            }
+            entries.Add((key, key));
+            if (key == "encoder.weight" || key.EndsWith(".encoder.weight", StringComparison.Ordinal))
+            {
+                aliases[key[..^"encoder.weight".Length] + "encoder_dp.emb.weight"] = key;
+                embedding ??= key;
+            }
+        }
+        return new FastAiKeyMap(entries, aliases, embedding ?? "0.encoder.weight",
+            keys.Contains("1.decoder.bias") ? "1.decoder.bias" : null);
+    }
+
     /// <summary>The engine key for a canonical fastai key, or null when the key is not in the table.</summary>
     public string? ToEngine(string fastAiKey) => fastAiToEngine.GetValueOrDefault(fastAiKey);
 
