@@ -22,14 +22,26 @@ public interface IBatchSource<out TBatch> where TBatch : IDisposable
 public sealed class LanguageModelBatch : IDisposable
 {
     private readonly Action? release;
+    private readonly bool ownsTensors;
 
     /// <summary>Creates a batch; <paramref name="release"/> runs once on dispose, after the tensors are disposed.</summary>
     public LanguageModelBatch(Tensor inputs, Tensor targets, int nominalSequenceLength, Action? release = null)
+        : this(inputs, targets, nominalSequenceLength, release, ownsTensors: true)
+    {
+    }
+
+    /// <summary>
+    /// Creates a batch whose tensors may belong to a loader's buffer pool (<paramref name="ownsTensors"/> false): then
+    /// dispose only runs <paramref name="release"/>, which hands the tensors (views of a pinned, reused buffer) back to
+    /// the pool so the same batch object and tensors serve again without allocating.
+    /// </summary>
+    internal LanguageModelBatch(Tensor inputs, Tensor targets, int nominalSequenceLength, Action? release, bool ownsTensors)
     {
         Inputs = inputs;
         Targets = targets;
         NominalSequenceLength = nominalSequenceLength;
         this.release = release;
+        this.ownsTensors = ownsTensors;
     }
 
     /// <summary>Token ids, (rows, sequence length), int64.</summary>
@@ -39,7 +51,7 @@ public sealed class LanguageModelBatch : IDisposable
     public Tensor Targets { get; }
 
     /// <summary>This batch's sequence length.</summary>
-    public int SequenceLength => (int)Inputs.shape[1];
+    public int SequenceLength => (int)Inputs.size(1);
 
     /// <summary>The loader's configured sequence length (bptt); with variable BPTT the trainer scales the learning rate
     /// by <see cref="SequenceLength"/> / <see cref="NominalSequenceLength"/>.</summary>
@@ -48,8 +60,11 @@ public sealed class LanguageModelBatch : IDisposable
     /// <inheritdoc />
     public void Dispose()
     {
-        Inputs.Dispose();
-        Targets.Dispose();
+        if (ownsTensors)
+        {
+            Inputs.Dispose();
+            Targets.Dispose();
+        }
         release?.Invoke();
     }
 }
@@ -59,15 +74,44 @@ public sealed class LanguageModelBatch : IDisposable
 public sealed class ClassifierBatch : IDisposable
 {
     private readonly Action? release;
+    private readonly bool ownsTensors;
 
     /// <summary>Creates a batch; <paramref name="release"/> runs once on dispose, after the tensors are disposed.</summary>
+    /// <remarks><see cref="TextStarts"/> is left empty and <see cref="ChunkLength"/> 0 (layout unknown).</remarks>
     public ClassifierBatch(Tensor inputs, Tensor labels, int[] lengths, long padTokens, Action? release = null)
+        : this(inputs, labels, lengths, Array.Empty<int>(), 0, padTokens, release, ownsTensors: true)
     {
+    }
+
+    /// <summary>Creates a batch with its padding layout; <paramref name="release"/> runs once on dispose, after the tensors are disposed.</summary>
+    /// <param name="inputs">Padded ids, (rows, width), int64.</param>
+    /// <param name="labels">Class index per row, (rows), int64.</param>
+    /// <param name="lengths">Unpadded length of each row.</param>
+    /// <param name="textStarts">Column where each row's text begins (all columns before it are pads).</param>
+    /// <param name="chunkLength">The sequence length (fastai <c>seq_len</c>) the padding aligns text to.</param>
+    /// <param name="padTokens">Number of pad tokens in <paramref name="inputs"/>.</param>
+    /// <param name="release">Runs once on dispose.</param>
+    public ClassifierBatch(Tensor inputs, Tensor labels, int[] lengths, int[] textStarts, int chunkLength, long padTokens, Action? release = null)
+        : this(inputs, labels, lengths, textStarts, chunkLength, padTokens, release, ownsTensors: true)
+    {
+    }
+
+    /// <summary>
+    /// Creates a batch whose tensors and arrays may belong to a loader's buffer pool (<paramref name="ownsTensors"/>
+    /// false): then dispose only runs <paramref name="release"/>, which returns them to the pool for reuse.
+    /// </summary>
+    internal ClassifierBatch(Tensor inputs, Tensor labels, int[] lengths, int[] textStarts, int chunkLength, long padTokens, Action? release, bool ownsTensors)
+    {
+        ArgumentNullException.ThrowIfNull(lengths);
+        ArgumentNullException.ThrowIfNull(textStarts);
         Inputs = inputs;
         Labels = labels;
         Lengths = lengths;
+        TextStarts = textStarts;
+        ChunkLength = chunkLength;
         PadTokens = padTokens;
         this.release = release;
+        this.ownsTensors = ownsTensors;
     }
 
     /// <summary>Token ids, (rows, padded width), int64, pad id 1 placed first (see the classifier loader for the layout).</summary>
@@ -80,13 +124,35 @@ public sealed class ClassifierBatch : IDisposable
     public int[] Lengths { get; }
 
     /// <summary>Number of pad tokens in <see cref="Inputs"/>.</summary>
-    public long PadTokens { get; }
+    public long PadTokens { get; private set; }
+
+    /// <summary>Column where each row's text begins (columns before it hold pads); empty when the layout is unknown.</summary>
+    public int[] TextStarts { get; }
+
+    /// <summary>The sequence length (fastai <c>seq_len</c>, default 72) that every row's text start is aligned to; 0 when unknown.</summary>
+    public int ChunkLength { get; }
+
+    /// <summary>Padded width of this batch (columns of <see cref="Inputs"/>).</summary>
+    public int Width => (int)Inputs.size(1);
+
+    /// <summary>
+    /// The padding mask fastai's <c>SentenceEncoder</c> builds (<c>ids == pad_idx</c>): bool, (rows, width), true at pads.
+    /// A new tensor: the caller disposes it (or lets its dispose scope do so).
+    /// </summary>
+    /// <param name="padId">The pad id (fastai <c>xxpad</c> = 1).</param>
+    public Tensor CreatePaddingMask(long padId = 1) => Inputs.eq(padId);
+
+    /// <summary>Updates the per-batch figure of a pooled batch object before it is handed out again.</summary>
+    internal void Reuse(long padTokens) => PadTokens = padTokens;
 
     /// <inheritdoc />
     public void Dispose()
     {
-        Inputs.Dispose();
-        Labels.Dispose();
+        if (ownsTensors)
+        {
+            Inputs.Dispose();
+            Labels.Dispose();
+        }
         release?.Invoke();
     }
 }

@@ -48,19 +48,22 @@ public static class LanguageModelGenerator
                 for (int i = 0; i < count; i++)
                 {
                     using var scope = torch.NewDisposeScope();
-                    Tensor probabilities = (last! / options.Temperature).softmax(0);
+                    // Masks are applied to logits (−∞), not by zeroing probabilities: at low temperature every other
+                    // probability can underflow to 0, and zeroing the one survivor would leave nothing to sample.
+                    Tensor logits = last!.clone();
                     if (options.NoUnknown)
                     {
-                        probabilities[options.UnknownToken] = 0;
+                        logits[options.UnknownToken] = float.NegativeInfinity;
                     }
                     if (options.MinimumProbability is { } minimum)
                     {
-                        Tensor kept = probabilities.where(probabilities >= minimum, 0);
-                        if (kept.sum().item<float>() > 0)
+                        Tensor tooRare = logits.softmax(0) < minimum;          // fastai applies min_p at temperature 1
+                        if (!tooRare.all().item<bool>())
                         {
-                            probabilities = kept;
+                            logits.masked_fill_(tooRare, float.NegativeInfinity);
                         }
                     }
+                    Tensor probabilities = (logits / options.Temperature).softmax(0);   // ≡ p^(1/T), renormalised
                     long next = torch.multinomial(probabilities, 1, generator: generator).item<long>();
                     result[i] = (int)next;
                     last.Dispose();

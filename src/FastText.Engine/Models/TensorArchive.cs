@@ -115,7 +115,7 @@ internal static class TensorArchive
         using Tensor contiguous = tensor.detach().contiguous();
         writer.Write(name);
         writer.Write((int)contiguous.dtype);
-        writer.Write(contiguous.dim());
+        writer.Write((int)contiguous.dim());
         foreach (long d in contiguous.shape)
         {
             writer.Write(d);

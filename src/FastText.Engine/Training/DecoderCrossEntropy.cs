@@ -154,7 +154,7 @@ public static class DecoderCrossEntropy
                 g.div_(n);                                                    // mean reduction
                 if (dB is not null)
                 {
-                    dB.add_(g.sum(0));
+                    dB.add_(g.sum(0L));   // 0L: a bare 0 binds to sum(ScalarType?)
                 }
                 Tensor gc = dtype == ScalarType.Float32 ? g : g.to(dtype);
                 if (dX is not null)

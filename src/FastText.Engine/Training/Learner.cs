@@ -266,6 +266,16 @@ public sealed class Learner<TBatch> : IDisposable where TBatch : IDisposable
         return output.Tokens;
     }
 
+    /// <summary>One training iteration outside a fit (benchmarks): every group at <paramref name="learningRate"/>.</summary>
+    internal double StepOnce(TBatch batch, double learningRate, double momentum)
+    {
+        var rates = new double[groups.Count];
+        Array.Fill(rates, learningRate);
+        var context = new LearnerContext { Epochs = 1, Iterations = 1 };
+        TrainBatch(batch, rates, momentum, context);
+        return context.BatchLoss;
+    }
+
     /// <summary>
     /// fastai <c>lr_find</c>: trains with the learning rate growing exponentially from <paramref name="start"/> to
     /// <paramref name="end"/> over <paramref name="iterations"/> batches (β1 0.9), recording the smoothed loss; stops

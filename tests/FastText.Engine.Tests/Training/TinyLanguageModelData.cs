@@ -55,8 +55,9 @@ internal sealed class TinyLanguageModelData : IBatchSource<LanguageModelBatch>
     /// <summary>A learnable stream: a few repeated "sentences" over a small vocabulary.</summary>
     public static long[] PatternStream(int length, int vocabulary, int seed = 1)
     {
-        var random = new Random(seed);
-        var sentences = Enumerable.Range(0, 6).Select(_ => Enumerable.Range(0, random.Next(4, 9)).Select(_ => (long)random.Next(9, vocabulary)).Prepend(2L).ToArray()).ToArray();
+        var fixedSentences = new Random(12345);
+        var sentences = Enumerable.Range(0, 6).Select(_ => Enumerable.Range(0, fixedSentences.Next(4, 9)).Select(_ => (long)fixedSentences.Next(9, vocabulary)).Prepend(2L).ToArray()).ToArray();
+        var random = new Random(seed);   // the order of the sentences
         var result = new List<long>(length);
         while (result.Count < length)
         {
@@ -75,6 +76,8 @@ internal static class TinyModels
         torch.manual_seed(seed);
         return new AwdLstmLanguageModel(vocabulary, config ?? Config());
     }
+
+    public static bool Same(Tensor a, Tensor b) => a.shape.SequenceEqual(b.shape) && a.eq(b).all().item<bool>();
 
     public static Dictionary<string, Tensor> Snapshot(nn.Module module) =>
         module.state_dict().ToDictionary(kv => kv.Key, kv => kv.Value.detach().clone());

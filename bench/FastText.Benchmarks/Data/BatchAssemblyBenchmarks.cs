@@ -1,0 +1,115 @@
+using BenchmarkDotNet.Attributes;
+using FastText.Benchmarks.Infrastructure;
+using FastText.Engine.Data;
+using FastText.Engine.Native;
+using FastText.Engine.Text;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace FastText.Benchmarks.Data;
+
+/// <summary>
+/// Language-model batch assembly: corpus (int32) → pooled int64 buffers wrapped by tensors, one batch per operation,
+/// epochs restarting as needed over a 16M-token corpus (the per-epoch objects are amortised over ~1,700–3,500 batches).
+/// MB/s counts the int64 input ids of a batch (targets are written too, so bytes written are twice that).
+/// Baseline in the same run: what a straightforward port does per batch — new long[] buffers, fill, then
+/// <c>torch.tensor</c> copies.
+/// </summary>
+public class BatchAssemblyBenchmarks
+{
+    private InMemoryTokenCorpus corpus = null!;
+    private LanguageModelLoader loader = null!;
+    private IEnumerator<LanguageModelBatch>? batches;
+    private int epoch;
+    private readonly int[] starts = new int[256];
+    private int naivePosition;
+
+    /// <summary>Batch shape and loader mode.</summary>
+    public sealed record Shape(string Name, int Rows, int SequenceLength, int Prefetch) : IWorkload
+    {
+        /// <inheritdoc />
+        public double TokensPerOperation => (double)Rows * SequenceLength;
+
+        /// <inheritdoc />
+        public double FlopsPerOperation => 0;
+
+        /// <inheritdoc />
+        public double BytesPerOperation => 8.0 * Rows * SequenceLength;
+
+        /// <inheritdoc />
+        public override string ToString() => Name;
+    }
+
+    /// <summary>fastai's default LM batch (64 × 72) and fastbook's (128 × 80), filled on the caller's thread or prefetched.</summary>
+    public static IEnumerable<Shape> Shapes => new[]
+    {
+        new Shape("64x72 sync", 64, 72, 0),
+        new Shape("64x72 prefetch2", 64, 72, 2),
+        new Shape("128x80 sync", 128, 80, 0),
+    };
+
+    /// <summary>The case.</summary>
+    [ParamsSource(nameof(Shapes))]
+    public Shape Case { get; set; } = null!;
+
+    [GlobalSetup]
+    public void Setup()
+    {
+        TorchRuntime.Initialize();
+        corpus = SyntheticCorpus.Create(16_000_000, 20, 3000, 60_000, seed: 1);
+        loader = new LanguageModelLoader(corpus, new LanguageModelLoaderOptions { BatchSize = Case.Rows, SequenceLength = Case.SequenceLength, PrefetchDepth = Case.Prefetch, Seed = 3 });
+        var random = new Random(5);
+        for (int i = 0; i < starts.Length; i++)
+        {
+            starts[i] = random.Next(corpus.DocumentCount);
+        }
+    }
+
+    /// <summary>Next batch from the pooled loader (disposed at once, as a trainer would after its step).</summary>
+    [Benchmark]
+    public long LoaderBatch()
+    {
+        if (batches is null || !batches.MoveNext())
+        {
+            batches?.Dispose();
+            batches = loader.Epoch(epoch++).GetEnumerator();
+            batches.MoveNext();
+        }
+        LanguageModelBatch batch = batches.Current;
+        long length = batch.SequenceLength;
+        batch.Dispose();
+        return length;
+    }
+
+    /// <summary>Baseline: fresh arrays per batch, corpus reads, widening, and two copying tensor factories.</summary>
+    [Benchmark(Baseline = true)]
+    public long NaiveBatch()
+    {
+        int rows = Case.Rows, length = Case.SequenceLength;
+        var inputs = new long[rows * length];
+        var targets = new long[rows * length];
+        var window = new int[length + 1];
+        for (int r = 0; r < rows; r++)
+        {
+            int document = starts[(naivePosition + r) % starts.Length];
+            int take = Math.Min(window.Length, corpus.DocumentLength(document));
+            corpus.CopyTokens(document, 0, window.AsSpan(0, take));
+            for (int j = 0; j < length; j++)
+            {
+                inputs[r * length + j] = window[j];
+                targets[r * length + j] = window[j + 1];
+            }
+        }
+        naivePosition++;
+        using Tensor x = torch.tensor(inputs, new long[] { rows, length });
+        using Tensor y = torch.tensor(targets, new long[] { rows, length });
+        return x.size(1) + y.size(0);
+    }
+
+    [GlobalCleanup]
+    public void Cleanup()
+    {
+        batches?.Dispose();
+        loader.Dispose();
+    }
+}

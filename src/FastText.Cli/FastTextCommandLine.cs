@@ -1,0 +1,166 @@
+using System.CommandLine;
+
+namespace FastText.Cli;
+
+/// <summary>
+/// The <c>fasttext</c> command tree: tokenize → pretrain → fine-tune → train-classifier → predict / generate / evaluate,
+/// and <c>demo</c>, which runs the whole ULMFiT recipe on the shipped samples.
+/// </summary>
+public static class FastTextCommandLine
+{
+    /// <summary>Torch intra-op threads, shared by every command that runs a model.</summary>
+    public static readonly Option<int?> Threads = new("--threads")
+    {
+        Description = "Torch intra-op threads (default: FASTTEXT_TORCH_THREADS or the core count).",
+        Recursive = true,
+    };
+
+    /// <summary>Preset name (small: about ten minutes on 2 cores; large: fastai's sizes for real runs).</summary>
+    public static readonly Option<string> Preset = MakePreset();
+
+    /// <summary>Builds the command tree.</summary>
+    public static RootCommand Build(ICommandHandlers handlers)
+    {
+        ArgumentNullException.ThrowIfNull(handlers);
+        var root = new RootCommand("FastText.Engine: ULMFiT text models (AWD-LSTM language model → fine-tuning → classifier) on TorchSharp.");
+        root.Options.Add(Threads);
+
+        // tokenize
+        var input = new Option<string[]>("--input", "-i") { Description = "Files or folders to read (Brown word/TAG files, SpamAssassin mails, or plain text).", Required = true, AllowMultipleArgumentsPerToken = true };
+        var format = new Option<string>("--format") { Description = "Input format: brown, spam-assassin, text (one document per file) or lines (one document per line).", DefaultValueFactory = _ => "text" };
+        format.AcceptOnlyFromAmong("brown", "spam-assassin", "text", "lines");
+        var output = new Option<string>("--out", "-o") { Description = "Output folder.", Required = true };
+        var vocabularyFrom = new Option<string?>("--vocabulary-from") { Description = "Reuse the vocabulary of this tokenized corpus folder instead of building one." };
+        var tokenize = new Command("tokenize", "Tokenize texts with fastai's rules, build the vocabulary and write a memory-mapped corpus.")
+        {
+            input, format, output, vocabularyFrom, Preset,
+        };
+        tokenize.SetAction((parse, cancel) => handlers.TokenizeAsync(new TokenizeRequest(
+            parse.GetValue(input)!, parse.GetValue(format)!, parse.GetValue(output)!, parse.GetValue(vocabularyFrom), parse.GetValue(Preset)!, parse.GetValue(Threads)), cancel));
+        root.Subcommands.Add(tokenize);
+
+        // pretrain / fine-tune
+        var corpus = new Option<string>("--corpus", "-c") { Description = "Tokenized corpus folder (from `tokenize`).", Required = true };
+        var epochs = new Option<int?>("--epochs") { Description = "Epochs (default: the preset's)." };
+        var learningRate = new Option<double?>("--lr") { Description = "Maximum learning rate of the one-cycle schedule (default: the preset's)." };
+        var pretrain = new Command("pretrain", "Train an AWD-LSTM language model from scratch on a general corpus (the role of fastai's WikiText-103 model).")
+        {
+            corpus, output, Preset, epochs, learningRate,
+        };
+        pretrain.SetAction((parse, cancel) => handlers.PretrainAsync(new LanguageModelRequest(
+            parse.GetValue(corpus)!, null, parse.GetValue(output)!, parse.GetValue(Preset)!, parse.GetValue(epochs), parse.GetValue(learningRate), parse.GetValue(Threads)), cancel));
+        root.Subcommands.Add(pretrain);
+
+        var pretrained = new Option<string>("--pretrained", "-p") { Description = "Language-model folder to start from (from `pretrain`); vocabularies are matched by token.", Required = true };
+        var fineTune = new Command("fine-tune", "Fine-tune a pretrained language model on the task's texts (frozen epoch, then unfrozen), save its encoder.")
+        {
+            corpus, pretrained, output, Preset, epochs, learningRate,
+        };
+        fineTune.SetAction((parse, cancel) => handlers.FineTuneAsync(new LanguageModelRequest(
+            parse.GetValue(corpus)!, parse.GetValue(pretrained), parse.GetValue(output)!, parse.GetValue(Preset)!, parse.GetValue(epochs), parse.GetValue(learningRate), parse.GetValue(Threads)), cancel));
+        root.Subcommands.Add(fineTune);
+
+        // train-classifier
+        var encoder = new Option<string?>("--encoder", "-e") { Description = "Fine-tuned language-model folder whose encoder starts the classifier (omit to train from scratch)." };
+        var labelled = new Option<int?>("--labelled") { Description = "Use only the first N labelled training documents (sample-efficiency runs)." };
+        var trainClassifier = new Command("train-classifier", "Train the ULMFiT classifier with gradual unfreezing and 2.6× discriminative learning rates.")
+        {
+            corpus, encoder, output, Preset, labelled,
+        };
+        trainClassifier.SetAction((parse, cancel) => handlers.TrainClassifierAsync(new ClassifierRequest(
+            parse.GetValue(corpus)!, parse.GetValue(encoder), parse.GetValue(output)!, parse.GetValue(Preset)!, parse.GetValue(labelled), parse.GetValue(Threads)), cancel));
+        root.Subcommands.Add(trainClassifier);
+
+        // predict / evaluate / generate
+        var model = new Option<string>("--model", "-m") { Description = "Model folder (classifier for predict/evaluate, language model for generate).", Required = true };
+        var texts = new Argument<string[]>("text") { Description = "Texts to classify (or use --file).", Arity = ArgumentArity.ZeroOrMore };
+        var file = new Option<string?>("--file", "-f") { Description = "Classify each file given (a mail or a text file); a folder means every file in it." };
+        var predict = new Command("predict", "Class probabilities for texts.") { model, texts, file };
+        predict.SetAction((parse, cancel) => handlers.PredictAsync(new PredictRequest(
+            parse.GetValue(model)!, parse.GetValue(texts) ?? [], parse.GetValue(file), parse.GetValue(Threads)), cancel));
+        root.Subcommands.Add(predict);
+
+        var evaluate = new Command("evaluate", "Accuracy, F1, confusion matrix and top losses of a classifier on a labelled corpus's validation split.") { model, corpus };
+        evaluate.SetAction((parse, cancel) => handlers.EvaluateAsync(new EvaluateRequest(
+            parse.GetValue(model)!, parse.GetValue(corpus)!, parse.GetValue(Threads)), cancel));
+        root.Subcommands.Add(evaluate);
+
+        var prompt = new Argument<string>("prompt") { Description = "Text to continue." };
+        var words = new Option<int>("--words", "-n") { Description = "Tokens to generate.", DefaultValueFactory = _ => 40 };
+        var temperature = new Option<double>("--temperature", "-t") { Description = "Sampling temperature (fastbook: 0.75).", DefaultValueFactory = _ => 0.75 };
+        var seed = new Option<int?>("--seed") { Description = "Random seed for sampling." };
+        var generate = new Command("generate", "Continue a prompt with a language model (fastai's LMLearner.predict).") { model, prompt, words, temperature, seed };
+        generate.SetAction((parse, cancel) => handlers.GenerateAsync(new GenerateRequest(
+            parse.GetValue(model)!, parse.GetValue(prompt)!, parse.GetValue(words), parse.GetValue(temperature), parse.GetValue(seed), parse.GetValue(Threads)), cancel));
+        root.Subcommands.Add(generate);
+
+        // demo
+        var demoOutput = new Option<string>("--out", "-o") { Description = "Run folder (artifacts, report.md, plots).", DefaultValueFactory = _ => "runs/demo" };
+        var compare = new Option<bool>("--sample-efficiency") { Description = "Also train classifiers with and without LM pretraining on 100/300/1000/all labelled mails." };
+        var samples = new Option<string?>("--samples") { Description = "Samples folder (default: the repository's samples/)." };
+        var demo = new Command("demo", "The whole ULMFiT recipe on the shipped samples: pretrain on Brown → fine-tune on SpamAssassin → ham/spam classifier → report and plots.")
+        {
+            demoOutput, Preset, compare, samples,
+        };
+        demo.SetAction((parse, cancel) => handlers.DemoAsync(new DemoRequest(
+            parse.GetValue(demoOutput)!, parse.GetValue(Preset)!, parse.GetValue(compare), parse.GetValue(samples), parse.GetValue(Threads)), cancel));
+        root.Subcommands.Add(demo);
+        return root;
+    }
+
+    private static Option<string> MakePreset()
+    {
+        var option = new Option<string>("--preset") { Description = "small (≈10 min on 2 cores) or large (fastai's sizes).", DefaultValueFactory = _ => "small" };
+        option.AcceptOnlyFromAmong("small", "large", "tiny");
+        return option;
+    }
+}
+
+/// <summary>Arguments of <c>tokenize</c>.</summary>
+public sealed record TokenizeRequest(string[] Inputs, string Format, string Output, string? VocabularyFrom, string Preset, int? Threads);
+
+/// <summary>Arguments of <c>pretrain</c> and <c>fine-tune</c>.</summary>
+public sealed record LanguageModelRequest(string Corpus, string? Pretrained, string Output, string Preset, int? Epochs, double? LearningRate, int? Threads);
+
+/// <summary>Arguments of <c>train-classifier</c>.</summary>
+public sealed record ClassifierRequest(string Corpus, string? Encoder, string Output, string Preset, int? Labelled, int? Threads);
+
+/// <summary>Arguments of <c>predict</c>.</summary>
+public sealed record PredictRequest(string Model, string[] Texts, string? File, int? Threads);
+
+/// <summary>Arguments of <c>evaluate</c>.</summary>
+public sealed record EvaluateRequest(string Model, string Corpus, int? Threads);
+
+/// <summary>Arguments of <c>generate</c>.</summary>
+public sealed record GenerateRequest(string Model, string Prompt, int Words, double Temperature, int? Seed, int? Threads);
+
+/// <summary>Arguments of <c>demo</c>.</summary>
+public sealed record DemoRequest(string Output, string Preset, bool SampleEfficiency, string? Samples, int? Threads);
+
+/// <summary>What each command does; the real implementation calls the library's pipeline, tests substitute a recorder.</summary>
+public interface ICommandHandlers
+{
+    /// <summary>Runs <c>tokenize</c>.</summary>
+    Task<int> TokenizeAsync(TokenizeRequest request, CancellationToken cancellation);
+
+    /// <summary>Runs <c>pretrain</c>.</summary>
+    Task<int> PretrainAsync(LanguageModelRequest request, CancellationToken cancellation);
+
+    /// <summary>Runs <c>fine-tune</c>.</summary>
+    Task<int> FineTuneAsync(LanguageModelRequest request, CancellationToken cancellation);
+
+    /// <summary>Runs <c>train-classifier</c>.</summary>
+    Task<int> TrainClassifierAsync(ClassifierRequest request, CancellationToken cancellation);
+
+    /// <summary>Runs <c>predict</c>.</summary>
+    Task<int> PredictAsync(PredictRequest request, CancellationToken cancellation);
+
+    /// <summary>Runs <c>evaluate</c>.</summary>
+    Task<int> EvaluateAsync(EvaluateRequest request, CancellationToken cancellation);
+
+    /// <summary>Runs <c>generate</c>.</summary>
+    Task<int> GenerateAsync(GenerateRequest request, CancellationToken cancellation);
+
+    /// <summary>Runs <c>demo</c>.</summary>
+    Task<int> DemoAsync(DemoRequest request, CancellationToken cancellation);
+}

@@ -1,0 +1,179 @@
+using FastText.Engine.Native;
+using FastText.Engine.Pipeline;
+using FastText.Engine.Models;
+using FastText.Engine.Text;
+using FastText.Engine.Training.Classification;
+
+namespace FastText.Cli;
+
+/// <summary>The real command implementations: each one calls the library's ULMFiT pipeline.</summary>
+public sealed class PipelineCommandHandlers : ICommandHandlers
+{
+    private readonly IProgressSink progress;
+
+    /// <summary>Creates the handlers, reporting to <paramref name="progress"/>.</summary>
+    public PipelineCommandHandlers(IProgressSink progress) => this.progress = progress;
+
+    /// <inheritdoc />
+    public Task<int> TokenizeAsync(TokenizeRequest request, CancellationToken cancellation)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        UlmfitPreset preset = UlmfitPreset.Named(request.Preset);
+        var texts = new List<LabelledText>();
+        foreach (string input in request.Inputs)
+        {
+            texts.AddRange(request.Format switch
+            {
+                "brown" => SampleReaders.ReadBrown(input),
+                "spam-assassin" => SampleReaders.ReadSpamAssassin(input),
+                "lines" => File.ReadLines(input).Where(l => l.Length > 0).Select((l, i) => new LabelledText(l, null, $"{input}:{i + 1}")),
+                _ => Directory.Exists(input)
+                    ? Directory.GetFiles(input).Order(StringComparer.Ordinal).Select(f => new LabelledText(File.ReadAllText(f), null, f))
+                    : [new LabelledText(File.ReadAllText(input), null, input)],
+            });
+        }
+        Vocabulary? vocabulary = request.VocabularyFrom is null ? null : Vocabulary.Load(Path.Combine(request.VocabularyFrom, "vocab.txt"));
+        TextDataset dataset = TextDataset.Create(texts, preset.Data(labelled: texts.Any(t => t.ClassName is not null)), vocabulary, progress);
+        dataset.Save(request.Output);
+        progress.Log($"{dataset.DocumentCount:N0} documents, {dataset.Corpus.TokenCount:N0} tokens, vocabulary {dataset.Vocabulary.Count:N0}"
+            + (dataset.ClassNames.Count > 0 ? $", classes {string.Join('/', dataset.ClassNames)}" : "") + $" → {request.Output}");
+        return Task.FromResult(0);
+    }
+
+    /// <inheritdoc />
+    public Task<int> PretrainAsync(LanguageModelRequest request, CancellationToken cancellation)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        TorchRuntime.Initialize(request.Threads);
+        UlmfitPreset preset = WithOverrides(UlmfitPreset.Named(request.Preset), request);
+        var run = new UlmfitPipeline(request.Output, preset, progress);
+        TextDataset corpus = TextDataset.Load(request.Corpus);
+        LanguageModelArtifact artifact = run.Pretrain(corpus, name: ".");
+        run.SaveReport();
+        progress.Log($"language model → {artifact.Folder}");
+        return Task.FromResult(0);
+    }
+
+    /// <inheritdoc />
+    public Task<int> FineTuneAsync(LanguageModelRequest request, CancellationToken cancellation)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        TorchRuntime.Initialize(request.Threads);
+        UlmfitPreset preset = WithOverrides(UlmfitPreset.Named(request.Preset), request);
+        var run = new UlmfitPipeline(request.Output, preset, progress);
+        LanguageModelArtifact pretrained = LanguageModelArtifact.Open(request.Pretrained!);
+        TextDataset corpus = TextDataset.Load(request.Corpus);
+        LanguageModelArtifact artifact = run.FineTune(pretrained, corpus, name: ".");
+        run.SaveReport();
+        progress.Log($"fine-tuned language model and encoder → {artifact.Folder}");
+        return Task.FromResult(0);
+    }
+
+    /// <inheritdoc />
+    public Task<int> TrainClassifierAsync(ClassifierRequest request, CancellationToken cancellation)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        TorchRuntime.Initialize(request.Threads);
+        var run = new UlmfitPipeline(request.Output, UlmfitPreset.Named(request.Preset), progress);
+        TextDataset corpus = TextDataset.Load(request.Corpus);
+        LanguageModelArtifact? encoder = request.Encoder is null ? null : LanguageModelArtifact.Open(request.Encoder);
+        using ClassifierResult result = run.TrainClassifier(corpus, encoder, name: ".", trainingExamples: request.Labelled);
+        run.Report.AddSection("Validation", result.Evaluation.Metrics.ToMarkdown());
+        run.SaveReport();
+        progress.Log(result.Evaluation.Metrics.ToMarkdown());
+        progress.Log($"classifier → {result.Artifact?.Folder}");
+        return Task.FromResult(0);
+    }
+
+    /// <inheritdoc />
+    public Task<int> PredictAsync(PredictRequest request, CancellationToken cancellation)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        TorchRuntime.Initialize(request.Threads);
+        var texts = new List<(string Name, string Text)>();
+        texts.AddRange(request.Texts.Select((t, i) => ($"text {i + 1}", t)));
+        if (request.File is { } file)
+        {
+            IEnumerable<string> files = Directory.Exists(file) ? Directory.GetFiles(file).Order(StringComparer.Ordinal) : [file];
+            foreach (string path in files)
+            {
+                string content = File.ReadAllText(path);
+                // A mail (headers, empty line, body) is classified by its body, like the training data.
+                bool mail = content.StartsWith("From ", StringComparison.Ordinal) || content.StartsWith("Return-Path:", StringComparison.Ordinal);
+                texts.Add((path, mail ? SampleReaders.MailBody(content) : content));
+            }
+        }
+        if (texts.Count == 0)
+        {
+            progress.Log("Nothing to classify: give texts as arguments or --file.");
+            return Task.FromResult(1);
+        }
+        ClassifierArtifact artifact = ClassifierArtifact.Open(request.Model);
+        using var model = artifact.LoadModel();
+        var predictions = artifact.CreatePredictor(model).Predict(texts.Select(t => t.Text).ToList());
+        foreach (var (item, prediction) in texts.Zip(predictions))
+        {
+            string probabilities = string.Join(", ", artifact.Card.ClassNames!.Select((c, i) => FormattableString.Invariant($"{c} {prediction.Probabilities[i]:F4}")));
+            progress.Log($"{prediction.ClassName}\t{probabilities}\t{item.Name}");
+        }
+        return Task.FromResult(0);
+    }
+
+    /// <inheritdoc />
+    public Task<int> EvaluateAsync(EvaluateRequest request, CancellationToken cancellation)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        TorchRuntime.Initialize(request.Threads);
+        ClassifierArtifact artifact = ClassifierArtifact.Open(request.Model);
+        TextDataset corpus = TextDataset.Load(request.Corpus);
+        if (corpus.Vocabulary.Hash != artifact.Vocabulary.Hash)
+        {
+            progress.Log($"The corpus in '{request.Corpus}' was numericalized with another vocabulary than the classifier's; re-run tokenize with --vocabulary-from {request.Model}.");
+            return Task.FromResult(2);
+        }
+        using var model = artifact.LoadModel();
+        ClassifierEvaluation evaluation = artifact.CreatePredictor(model).Evaluate(corpus.Subset(corpus.Validation));
+        progress.Log(evaluation.Metrics.ToMarkdown());
+        progress.Log(FormattableString.Invariant($"validation loss {evaluation.Loss:F4}"));
+        foreach (TopLoss loss in evaluation.TopLosses.Take(5))
+        {
+            progress.Log(FormattableString.Invariant($"top loss: document {corpus.Validation[loss.Index]} actual {artifact.Card.ClassNames![loss.Actual]} predicted {artifact.Card.ClassNames[loss.Predicted]} p={loss.Probability:F3} loss={loss.Loss:F3}"));
+        }
+        return Task.FromResult(0);
+    }
+
+    /// <inheritdoc />
+    public Task<int> GenerateAsync(GenerateRequest request, CancellationToken cancellation)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        TorchRuntime.Initialize(request.Threads);
+        LanguageModelArtifact artifact = LanguageModelArtifact.Open(request.Model);
+        using var model = artifact.LoadModel();
+        var tokenizer = new FastaiTokenizer();
+        int[] prompt = tokenizer.Numericalize(request.Prompt, artifact.Vocabulary);
+        int[] generated = LanguageModelGenerator.Generate(model, prompt, request.Words,
+            new GenerationOptions(request.Temperature, Seed: request.Seed));
+        progress.Log(TextDecoding.Decode(prompt.Concat(generated).Select(id => artifact.Vocabulary[id])));
+        return Task.FromResult(0);
+    }
+
+    /// <inheritdoc />
+    public Task<int> DemoAsync(DemoRequest request, CancellationToken cancellation)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        int threads = TorchRuntime.Initialize(request.Threads);
+        (string brown, string mails) = SampleLocations.Resolve(request.Samples);
+        progress.Log($"libtorch loaded ({threads} intra-op thread(s)); Brown from {brown}, SpamAssassin from {mails}.");
+        UlmfitDemo.Run(brown, mails, request.Output, UlmfitPreset.Named(request.Preset), progress, request.SampleEfficiency);
+        return Task.FromResult(0);
+    }
+
+    private static UlmfitPreset WithOverrides(UlmfitPreset preset, LanguageModelRequest request) => preset with
+    {
+        PretrainEpochs = request.Epochs ?? preset.PretrainEpochs,
+        PretrainLearningRate = request.LearningRate ?? preset.PretrainLearningRate,
+        FineTuneEpochs = request.Epochs ?? preset.FineTuneEpochs,
+        FineTuneLearningRate = request.LearningRate ?? preset.FineTuneLearningRate,
+    };
+
+}

@@ -1,0 +1,320 @@
+using FastText.Engine.Text;
+using static TorchSharp.torch;
+
+namespace FastText.Engine.Data;
+
+/// <summary>Pad tokens and all tokens (pads included) over a set of batches.</summary>
+/// <param name="PadTokens">Pad tokens.</param>
+/// <param name="TotalTokens">All tokens of the padded batches.</param>
+public readonly record struct PaddingReport(long PadTokens, long TotalTokens)
+{
+    /// <summary>Pad tokens / all tokens (0 when there are none).</summary>
+    public double Share => TotalTokens == 0 ? 0 : (double)PadTokens / TotalTokens;
+}
+
+/// <summary>
+/// Classifier batches with fastai <c>SortedDL</c> order and chunk-aligned padding.
+/// </summary>
+/// <remarks>
+/// <para><b>Order.</b> Validation: all documents sorted longest → shortest (stable), cut into batches of bs; the last
+/// partial batch is kept. Training, each epoch: a random permutation; the first document of maximal length is swapped
+/// to the front; megabatches of 50·bs are each sorted longest first; cut into batches of bs; the first batch stays
+/// first, the last (partial) batch stays last and is dropped, the batches in between are visited in random order. So
+/// within every batch rows run longest → shortest, which the sentence encoder relies on.</para>
+/// <para><b>Padding.</b> Pad id 1 placed first so every row's text starts on a multiple of seq_len; by default the
+/// width is rounded up to a multiple of seq_len to fix fastai #3379 (see <see cref="ClassifierPadding"/>).
+/// <see cref="ClassifierBatch.Lengths"/>, <see cref="ClassifierBatch.TextStarts"/> and
+/// <see cref="ClassifierBatch.PadTokens"/> describe the layout; <see cref="LastEpochPadding"/> sums the waste.</para>
+/// <para>Labels come from <see cref="ITokenCorpus.Label"/>. Buffers are pooled as in <see cref="LanguageModelLoader"/>:
+/// dispose each batch (not its tensors); only one epoch may be enumerated at a time.</para>
+/// </remarks>
+public sealed class ClassifierLoader : IBatchSource<ClassifierBatch>, IDisposable
+{
+    private readonly ITokenCorpus corpus;
+    private readonly int[] documents;
+    private readonly int[] lengths;
+    private readonly ClassifierLoaderOptions options;
+    private readonly LoaderDevice device;
+    private readonly ClassifierBatchPlanner planner;
+    private readonly int[] scratch;
+    private readonly int[] rowLengthScratch;
+    private readonly SlotPool<Slot> pool;
+    private int active;
+    private bool disposed;
+    private long epochPads;
+    private long epochTokens;
+
+    /// <summary>Creates a loader over <paramref name="documents"/> of a labelled <paramref name="corpus"/> (all when null).</summary>
+    /// <param name="corpus">Numericalized, labelled documents.</param>
+    /// <param name="options">Batch size, seq_len, order, padding, seed, prefetch, device.</param>
+    /// <param name="documents">Indices of the documents to use (a split, or the first N labelled ones).</param>
+    public ClassifierLoader(ITokenCorpus corpus, ClassifierLoaderOptions? options = null, IReadOnlyList<int>? documents = null)
+    {
+        ArgumentNullException.ThrowIfNull(corpus);
+        if (!corpus.HasLabels)
+        {
+            throw new ArgumentException("A classifier loader needs a labelled corpus (ITokenCorpus.HasLabels is false).", nameof(corpus));
+        }
+        this.corpus = corpus;
+        this.options = options ?? ClassifierLoaderOptions.Training;
+        this.options.Validate();
+        this.documents = DocumentSelection.Resolve(corpus, documents, nameof(documents));
+        lengths = new int[this.documents.Length];
+        for (int i = 0; i < lengths.Length; i++)
+        {
+            lengths[i] = Math.Min(corpus.DocumentLength(this.documents[i]), this.options.MaximumLength ?? int.MaxValue);
+        }
+        device = LoaderDevice.Resolve(this.options.Device);
+        planner = new ClassifierBatchPlanner(lengths, this.options);
+        scratch = new int[Math.Max(1, planner.Longest)];
+        rowLengthScratch = new int[this.options.BatchSize];
+        pool = new SlotPool<Slot>(p => new Slot(this, p));
+    }
+
+    /// <inheritdoc />
+    public int BatchCount => planner.BatchCount;
+
+    /// <summary>The settings in force.</summary>
+    public ClassifierLoaderOptions Options => options;
+
+    /// <summary>Padding of the batches delivered in the last (or current) epoch.</summary>
+    public PaddingReport LastEpochPadding => new(Interlocked.Read(ref epochPads), Interlocked.Read(ref epochTokens));
+
+    /// <summary>Host buffer sets created so far (grows during warm-up only).</summary>
+    public int PooledBuffers => pool.Count;
+
+    /// <summary>
+    /// The padding <paramref name="epoch"/> would have, computed from lengths only (no batches are built). Uses its own
+    /// planner, so it may run while an epoch is being enumerated.
+    /// </summary>
+    public PaddingReport MeasurePadding(int epoch)
+    {
+        var own = new ClassifierBatchPlanner(lengths, options);
+        int count = own.Plan(epoch);
+        var rowLengths = new int[options.BatchSize];
+        long pads = 0, total = 0;
+        for (int b = 0; b < count; b++)
+        {
+            int rows = own.RowsOf(b);
+            long text = 0;
+            for (int r = 0; r < rows; r++)
+            {
+                int length = lengths[own.Positions[b * options.BatchSize + r]];
+                rowLengths[r] = length;
+                text += length;
+            }
+            long cells = (long)rows * ClassifierBatchPlanner.Width(rowLengths.AsSpan(0, rows), options.SequenceLength, options.Padding);
+            pads += cells - text;
+            total += cells;
+        }
+        return new PaddingReport(pads, total);
+    }
+
+    /// <inheritdoc />
+    public IEnumerable<ClassifierBatch> Epoch(int epoch, CancellationToken cancellation = default)
+    {
+        ObjectDisposedException.ThrowIf(disposed, this);
+        return EpochCore(epoch, cancellation);
+    }
+
+    private IEnumerable<ClassifierBatch> EpochCore(int epoch, CancellationToken cancellation)
+    {
+        if (Interlocked.CompareExchange(ref active, 1, 0) != 0)
+        {
+            throw new InvalidOperationException("An epoch of this classifier loader is still being enumerated; finish or dispose it before starting another.");
+        }
+        Interlocked.Exchange(ref epochPads, 0);
+        Interlocked.Exchange(ref epochTokens, 0);
+        try
+        {
+            int count = planner.Plan(epoch);
+            if (options.PrefetchDepth == 0)
+            {
+                for (int b = 0; b < count; b++)
+                {
+                    cancellation.ThrowIfCancellationRequested();
+                    Slot slot = pool.Rent();
+                    try
+                    {
+                        Fill(slot, b);
+                    }
+                    catch
+                    {
+                        pool.Return(slot);
+                        throw;
+                    }
+                    yield return Publish(slot);
+                }
+            }
+            else
+            {
+                using var prefetcher = new Prefetcher<Slot>(pool, options.PrefetchDepth, count, Fill, cancellation);
+                while (prefetcher.TryTake(out Slot? slot))
+                {
+                    yield return Publish(slot!);
+                }
+            }
+        }
+        finally
+        {
+            Volatile.Write(ref active, 0);
+        }
+    }
+
+    private ClassifierBatch Publish(Slot slot)
+    {
+        Interlocked.Add(ref epochPads, slot.PadTokens);
+        Interlocked.Add(ref epochTokens, (long)slot.Rows * slot.Width);
+        return slot.Publish();
+    }
+
+    /// <summary>Fills <paramref name="slot"/> with batch <paramref name="batch"/> of the planned epoch (producer thread).</summary>
+    private void Fill(Slot slot, int batch)
+    {
+        int rows = planner.RowsOf(batch);
+        ReadOnlySpan<int> positions = planner.Positions.AsSpan(batch * options.BatchSize, rows);
+        Span<int> rowLengths = rowLengthScratch.AsSpan(0, rows);
+        for (int r = 0; r < rows; r++)
+        {
+            rowLengths[r] = lengths[positions[r]];
+        }
+        int sequenceLength = options.SequenceLength;
+        int width = ClassifierBatchPlanner.Width(rowLengths, sequenceLength, options.Padding);
+        slot.Prepare(rows, width);
+        Span<long> inputs = slot.Inputs!.Span[..(rows * width)];
+        Span<long> labels = slot.Labels.Span[..rows];
+        long pad = options.PadId;
+        long pads = 0;
+        for (int r = 0; r < rows; r++)
+        {
+            int document = documents[positions[r]];
+            int length = lengths[positions[r]];
+            int front = ClassifierBatchPlanner.FrontPadding(width, length, sequenceLength);
+            Span<long> row = inputs.Slice(r * width, width);
+            row[..front].Fill(pad);
+            Span<int> text = scratch.AsSpan(0, length);
+            corpus.CopyTokens(document, 0, text);
+            TokenWidening.Widen(text, row.Slice(front, length));
+            row[(front + length)..].Fill(pad);
+            slot.Lengths[r] = length;
+            slot.TextStarts[r] = front;
+            labels[r] = corpus.Label(document);
+            pads += width - length;
+        }
+        slot.PadTokens = pads;
+    }
+
+    /// <inheritdoc />
+    public void Dispose()
+    {
+        disposed = true;
+        pool.Dispose();
+    }
+
+    /// <summary>Pooled host buffers for one batch, plus cached batch objects per (rows, width).</summary>
+    private sealed class Slot : IDisposable
+    {
+        private const int CacheLimit = 64;
+        private readonly ClassifierLoader owner;
+        private readonly Dictionary<(int Rows, int Width), ClassifierBatch> cache = new();
+        private readonly Dictionary<int, (int[] Lengths, int[] TextStarts)> arrays = new();
+        private readonly Action release;
+
+        public Slot(ClassifierLoader owner, SlotPool<Slot> pool)
+        {
+            this.owner = owner;
+            Labels = HostBuffer.Allocate(owner.options.BatchSize, owner.device.PinHostMemory);
+            release = owner.device.CopyToDevice
+                ? () =>
+                {
+                    owner.device.WaitForCopies();
+                    pool.Return(this);
+                }
+                : () => pool.Return(this);
+        }
+
+        /// <summary>Token buffer; grows (warm-up) to the largest rows × width this slot has held.</summary>
+        public HostBuffer? Inputs { get; private set; }
+
+        public HostBuffer Labels { get; }
+
+        public int Rows { get; private set; }
+
+        public int Width { get; private set; }
+
+        public long PadTokens { get; set; }
+
+        public int[] Lengths { get; private set; } = Array.Empty<int>();
+
+        public int[] TextStarts { get; private set; } = Array.Empty<int>();
+
+        /// <summary>Makes room for a rows × width batch and selects the per-row arrays of that row count.</summary>
+        public void Prepare(int rows, int width)
+        {
+            long needed = (long)rows * width;
+            if (needed > int.MaxValue)
+            {
+                throw new InvalidOperationException($"A classifier batch of {rows} rows × {width} columns exceeds 2^31 ids; lower the batch size.");
+            }
+            if (Inputs is null || Inputs.Capacity < needed)
+            {
+                // Views of the old buffer die with it. Doubling bounds the number of regrowths during warm-up; the
+                // cap is the largest batch this loader can build.
+                int sequenceLength = owner.options.SequenceLength;
+                long largest = (long)owner.options.BatchSize * ((owner.planner.Longest + sequenceLength - 1) / sequenceLength * sequenceLength);
+                int capacity = (int)Math.Min(Math.Max(needed, 2L * (Inputs?.Capacity ?? 0)), Math.Max(needed, Math.Min(largest, int.MaxValue)));
+                ClearCache();
+                Inputs?.Dispose();
+                Inputs = HostBuffer.Allocate(capacity, owner.device.PinHostMemory);
+            }
+            if (!arrays.TryGetValue(rows, out var pair))
+            {
+                pair = (new int[rows], new int[rows]);
+                arrays[rows] = pair;
+            }
+            (Lengths, TextStarts) = pair;
+            Rows = rows;
+            Width = width;
+        }
+
+        public ClassifierBatch Publish()
+        {
+            int chunk = owner.options.SequenceLength;
+            if (owner.device.CopyToDevice)
+            {
+                using Tensor hostInputs = Inputs!.View(Rows, Width);
+                using Tensor hostLabels = Labels.View(Rows);
+                return new ClassifierBatch(owner.device.Copy(hostInputs), owner.device.Copy(hostLabels), Lengths, TextStarts, chunk, PadTokens, release, ownsTensors: true);
+            }
+            if (cache.TryGetValue((Rows, Width), out ClassifierBatch? cached) && !cached.Inputs.IsInvalid && !cached.Labels.IsInvalid)
+            {
+                cached.Reuse(PadTokens);
+                return cached;
+            }
+            if (cached is not null || cache.Count >= CacheLimit)
+            {
+                ClearCache();
+            }
+            var batch = new ClassifierBatch(Inputs!.View(Rows, Width), Labels.View(Rows), Lengths, TextStarts, chunk, PadTokens, release, ownsTensors: false);
+            cache[(Rows, Width)] = batch;
+            return batch;
+        }
+
+        private void ClearCache()
+        {
+            foreach (ClassifierBatch batch in cache.Values)
+            {
+                batch.Inputs.Dispose();
+                batch.Labels.Dispose();
+            }
+            cache.Clear();
+        }
+
+        public void Dispose()
+        {
+            ClearCache();
+            Inputs?.Dispose();
+            Labels.Dispose();
+        }
+    }
+}

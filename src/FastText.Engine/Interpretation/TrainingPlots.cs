@@ -1,0 +1,117 @@
+using FastText.Engine.Pipeline;
+using ScottPlot;
+
+namespace FastText.Engine.Interpretation;
+
+/// <summary>PNG plots of a run (ScottPlot): loss curves, the learning-rate finder, sample efficiency. Files are written atomically.</summary>
+public static class TrainingPlots
+{
+    private const int Width = 900;
+    private const int Height = 540;
+
+    /// <summary>
+    /// Training loss per batch for each curve, one after another on a shared batch axis (so the stages of a run read
+    /// left to right), with validation losses as markers at each epoch end (fastai's <c>recorder.plot_loss</c>).
+    /// </summary>
+    /// <param name="path">PNG file to write.</param>
+    /// <param name="curves">The curves, in stage order.</param>
+    /// <param name="title">Plot title.</param>
+    public static void SaveLossCurves(string path, IReadOnlyList<LossCurve> curves, string title = "Loss")
+    {
+        ArgumentNullException.ThrowIfNull(curves);
+        var plot = new Plot();
+        int offset = 0;
+        foreach (LossCurve curve in curves)
+        {
+            if (curve.Losses.Count == 0)
+            {
+                continue;
+            }
+            double[] xs = new double[curve.Losses.Count];
+            for (int i = 0; i < xs.Length; i++)
+            {
+                xs[i] = offset + i + 1;
+            }
+            var train = plot.Add.Scatter(xs, curve.Losses.ToArray());
+            train.MarkerSize = 0;
+            train.LegendText = curve.Name + " (train)";
+            if (curve.ValidLosses.Count > 0)
+            {
+                var valid = plot.Add.Scatter(
+                    curve.ValidLosses.Select(v => (double)(offset + v.Batch)).ToArray(),
+                    curve.ValidLosses.Select(v => v.Loss).ToArray());
+                valid.LineWidth = 0;
+                valid.MarkerSize = 9;
+                valid.Color = train.Color;
+                valid.LegendText = curve.Name + " (valid)";
+            }
+            offset += curve.Losses.Count;
+        }
+        plot.Title(title);
+        plot.XLabel("batch");
+        plot.YLabel("loss");
+        plot.ShowLegend();
+        Save(plot, path);
+    }
+
+    /// <summary>
+    /// The learning-rate finder's loss against a log-scaled learning rate, with the suggestion marked
+    /// (fastai's <c>lr_find</c> plot).
+    /// </summary>
+    public static void SaveLearningRateFinder(string path, Training.LearningRateFinderResult result, string title = "Learning-rate finder")
+    {
+        ArgumentNullException.ThrowIfNull(result);
+        var plot = new Plot();
+        // ScottPlot has no log axis: plot log10(lr) and label the ticks as powers of ten.
+        double[] xs = result.Points.Select(p => Math.Log10(p.LearningRate)).ToArray();
+        var line = plot.Add.Scatter(xs, result.Points.Select(p => p.SmoothedLoss).ToArray());
+        line.MarkerSize = 0;
+        line.LegendText = "smoothed loss";
+        var minimum = plot.Add.VerticalLine(Math.Log10(result.MinimumDividedBy10));
+        minimum.LegendText = FormattableString.Invariant($"lr_min {result.MinimumDividedBy10:0.##e+0}");
+        var steep = plot.Add.VerticalLine(Math.Log10(result.Steepest));
+        steep.LegendText = FormattableString.Invariant($"lr_steep {result.Steepest:0.##e+0}");
+        steep.LinePattern = LinePattern.Dashed;
+        plot.Axes.Bottom.TickGenerator = new ScottPlot.TickGenerators.NumericAutomatic
+        {
+            LabelFormatter = x => Math.Pow(10, x).ToString("0.#e+0", System.Globalization.CultureInfo.InvariantCulture),
+        };
+        plot.Title(title);
+        plot.XLabel("learning rate (log scale)");
+        plot.YLabel("loss");
+        plot.ShowLegend();
+        Save(plot, path);
+    }
+
+    /// <summary>Accuracy against the number of labelled training examples, one line per variant (log-scaled x).</summary>
+    /// <param name="path">PNG file to write.</param>
+    /// <param name="series">Per variant: (labelled examples, accuracy) points.</param>
+    /// <param name="title">Plot title.</param>
+    public static void SaveSampleEfficiency(string path, IReadOnlyDictionary<string, IReadOnlyList<(int Examples, double Accuracy)>> series, string title = "Accuracy vs labelled examples")
+    {
+        ArgumentNullException.ThrowIfNull(series);
+        var plot = new Plot();
+        foreach ((string name, IReadOnlyList<(int Examples, double Accuracy)> points) in series)
+        {
+            var scatter = plot.Add.Scatter(points.Select(p => Math.Log10(p.Examples)).ToArray(), points.Select(p => p.Accuracy).ToArray());
+            scatter.LegendText = name;
+            scatter.MarkerSize = 8;
+        }
+        plot.Axes.Bottom.TickGenerator = new ScottPlot.TickGenerators.NumericAutomatic
+        {
+            LabelFormatter = x => Math.Round(Math.Pow(10, x)).ToString(System.Globalization.CultureInfo.InvariantCulture),
+        };
+        plot.Title(title);
+        plot.XLabel("labelled training examples (log scale)");
+        plot.YLabel("validation accuracy");
+        plot.ShowLegend();
+        Save(plot, path);
+    }
+
+    private static void Save(Plot plot, string path)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        byte[] png = plot.GetImageBytes(Width, Height, ImageFormat.Png);
+        AtomicFile.WriteAllBytes(path, png);
+    }
+}

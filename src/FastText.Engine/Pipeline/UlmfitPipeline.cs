@@ -1,0 +1,391 @@
+using System.Diagnostics;
+using System.Globalization;
+using FastText.Engine.Data;
+using FastText.Engine.Interpretation;
+using FastText.Engine.Models;
+using FastText.Engine.Models.Classifier;
+using FastText.Engine.Text;
+using FastText.Engine.Training;
+using FastText.Engine.Training.Classification;
+using TorchSharp;
+
+namespace FastText.Engine.Pipeline;
+
+/// <summary>
+/// fastai's high-level text workflow (fastbook chapter 10) in a few calls, each saving its artifact into the run folder:
+/// <code>
+/// var run = new UlmfitPipeline("runs/demo", UlmfitPreset.Small, progress);
+/// TextDataset english = run.Tokenize("brown", SampleReaders.ReadBrown(brownFolder));
+/// TextDataset mails = run.Tokenize("spam-assassin", SampleReaders.ReadSpamAssassin(mailFolder));
+/// LanguageModelArtifact general = run.Pretrain(english);             // the role of fastai's WikiText-103 model
+/// LanguageModelArtifact tuned = run.FineTune(general, mails);         // frozen epoch, then unfrozen
+/// ClassifierResult spam = run.TrainClassifier(mails, tuned);          // gradual unfreezing, 2.6× discriminative LRs
+/// Prediction p = spam.Predictor.Predict("Cheap meds, click here!!!");
+/// run.SaveReport();
+/// </code>
+/// </summary>
+public sealed class UlmfitPipeline
+{
+    /// <summary>ULMFiT's ratio between the learning rates of consecutive layer groups.</summary>
+    public const double DiscriminativeFactor = 2.6;
+
+    private readonly IProgressSink progress;
+    private readonly List<LossCurve> curves = [];
+
+    /// <summary>Creates a run writing into <paramref name="runFolder"/>.</summary>
+    public UlmfitPipeline(string runFolder, UlmfitPreset preset, IProgressSink? progress = null)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(runFolder);
+        RunFolder = Path.GetFullPath(runFolder);
+        Preset = preset ?? throw new ArgumentNullException(nameof(preset));
+        this.progress = progress ?? NullProgress.Instance;
+        Directory.CreateDirectory(RunFolder);
+        Report = new RunReport($"ULMFiT run ({preset.Name} preset)");
+        Report.AddSetting("preset", preset.Name);
+        Report.AddSetting("model", FormattableString.Invariant($"AWD-LSTM emb {preset.EmbeddingSize}, hidden {preset.HiddenSize}, {preset.Layers} layers"));
+        Report.AddSetting("torch threads", torch.get_num_threads().ToString(CultureInfo.InvariantCulture));
+    }
+
+    /// <summary>Where artifacts, the report and plots go.</summary>
+    public string RunFolder { get; }
+
+    /// <summary>Sizes and schedules.</summary>
+    public UlmfitPreset Preset { get; }
+
+    /// <summary>The report being built (epochs are added as they finish).</summary>
+    public RunReport Report { get; }
+
+    /// <summary>Training-loss curves of every stage so far.</summary>
+    public IReadOnlyList<LossCurve> Curves => curves;
+
+    /// <summary>The language-model sizes of the preset with its LM dropout multiplier.</summary>
+    public AwdLstmConfig LanguageModelConfig => (AwdLstmConfig.LanguageModel with
+    {
+        EmbeddingSize = Preset.EmbeddingSize,
+        HiddenSize = Preset.HiddenSize,
+        Layers = Preset.Layers,
+    }).WithDropoutMultiplier(Preset.LanguageModelDropMultiplier);
+
+    /// <summary>Tokenizes texts (fastai rules), builds or reuses a vocabulary, splits, and saves <c>corpus/&lt;name&gt;</c>.</summary>
+    public TextDataset Tokenize(string name, IReadOnlyList<LabelledText> texts, Vocabulary? vocabulary = null)
+    {
+        ArgumentNullException.ThrowIfNull(texts);
+        var clock = Stopwatch.StartNew();
+        TextDataset dataset = TextDataset.Create(texts, Preset.Data(labelled: texts.Count > 0 && texts[0].ClassName is not null), vocabulary, progress);
+        dataset.Save(Path.Combine(RunFolder, "corpus", name));
+        double seconds = clock.Elapsed.TotalSeconds;
+        string line = FormattableString.Invariant(
+            $"{dataset.DocumentCount:N0} documents, {dataset.Corpus.TokenCount:N0} tokens ({dataset.Training.Count:N0} train / {dataset.Validation.Count:N0} valid docs), vocabulary {dataset.Vocabulary.Count:N0}, tokenized in {seconds:F1} s ({dataset.Corpus.TokenCount / Math.Max(seconds, 1e-9):N0} tokens/s)");
+        Report.AddSetting($"corpus {name}", line);
+        progress.Log($"{name}: {line}");
+        return dataset;
+    }
+
+    /// <summary>Trains a language model from scratch (fastai <c>fit_one_cycle(epochs, lr)</c>) and saves <c>models/&lt;name&gt;</c>.</summary>
+    public LanguageModelArtifact Pretrain(TextDataset corpus, string name = "pretrained")
+    {
+        ArgumentNullException.ThrowIfNull(corpus);
+        torch.manual_seed(Preset.Seed);
+        using var model = new AwdLstmLanguageModel(corpus.Vocabulary.Count, LanguageModelConfig);
+        RunLanguageModel(model, corpus, "pretrain", learner =>
+            learner.FitOneCycle(Preset.PretrainEpochs, LearningRates.Uniform(Preset.PretrainLearningRate)));
+        return LanguageModelArtifact.Save(ArtifactFolder(name), model, corpus.Vocabulary, corpus.MaxTokens);
+    }
+
+    /// <summary>
+    /// Fine-tunes <paramref name="pretrained"/> on <paramref name="corpus"/> (its vocabulary matched token by token,
+    /// fastai <c>match_embeds</c>): one frozen cycle (only embedding/decoder), then unfrozen cycles; saves the model
+    /// and its encoder into <c>models/&lt;name&gt;</c>. Runs the learning-rate finder first when <paramref name="findLearningRate"/>.
+    /// </summary>
+    public LanguageModelArtifact FineTune(LanguageModelArtifact pretrained, TextDataset corpus, string name = "finetuned", bool findLearningRate = true)
+    {
+        ArgumentNullException.ThrowIfNull(pretrained);
+        ArgumentNullException.ThrowIfNull(corpus);
+        torch.manual_seed(Preset.Seed + 1);
+        using var model = new AwdLstmLanguageModel(corpus.Vocabulary.Count, LanguageModelConfig);
+        VocabularyMatch match = ModelWeights.LoadPretrained(model, pretrained.WeightsPath, corpus.Vocabulary.Tokens);
+        Report.AddSetting("vocabulary match", FormattableString.Invariant($"{match.Matched:N0} tokens from the pretrained model, {match.New:N0} new (mean embedding)"));
+        RunLanguageModel(model, corpus, "fine-tune", learner =>
+        {
+            learner.Freeze();
+            if (findLearningRate)
+            {
+                FindLearningRate(learner, "fine-tune (frozen)");
+            }
+            learner.FitOneCycle(Preset.FineTuneFrozenEpochs, LearningRates.Uniform(Preset.FineTuneFrozenLearningRate));
+            learner.Unfreeze();
+            learner.FitOneCycle(Preset.FineTuneEpochs, LearningRates.Uniform(Preset.FineTuneLearningRate));
+        });
+        return LanguageModelArtifact.Save(ArtifactFolder(name), model, corpus.Vocabulary, corpus.MaxTokens);
+    }
+
+    /// <summary>
+    /// Trains the ULMFiT classifier on <paramref name="labelled"/>. With <paramref name="languageModel"/>, its encoder is
+    /// loaded and the gradual-unfreezing recipe runs (head only at lr, then <c>freeze_to(-2)</c>, <c>-3</c>, unfrozen at
+    /// <c>slice(lr/2.6⁴, lr)</c>); without, the same number of epochs runs unfrozen in one cycle (freezing a random
+    /// encoder would only slow it down). Evaluates on the validation split and saves <c>models/&lt;name&gt;</c>.
+    /// </summary>
+    /// <param name="labelled">Labelled corpus (its validation split is the test set).</param>
+    /// <param name="languageModel">Fine-tuned language model whose encoder starts the classifier, or null.</param>
+    /// <param name="name">Stage and artifact name.</param>
+    /// <param name="trainingExamples">Use only this many training documents (seeded random, stratified), or all.</param>
+    /// <param name="save">Write the artifact.</param>
+    /// <param name="order">Batch order (<see cref="ClassifierOrder.Sorted"/> = fastai's SortedDL bucketing).</param>
+    public ClassifierResult TrainClassifier(TextDataset labelled, LanguageModelArtifact? languageModel, string name = "classifier",
+        int? trainingExamples = null, bool save = true, ClassifierOrder order = ClassifierOrder.Sorted)
+    {
+        ArgumentNullException.ThrowIfNull(labelled);
+        if (labelled.ClassNames.Count < 2)
+        {
+            throw new ArgumentException("The classifier needs a corpus with at least two classes.", nameof(labelled));
+        }
+        torch.manual_seed(Preset.Seed + 2);
+        TextClassifier model = TextClassifier.Create(labelled.Vocabulary.Count, LanguageModelConfig, labelled.ClassNames.Count,
+            Preset.ClassifierDropMultiplier, Preset.ClassifierSequenceLength);
+        try
+        {
+            if (languageModel is not null)
+            {
+                var encoder = ((AwdLstmClassifierEncoder)model.SentenceEncoder.Encoder).Encoder;
+                ModelWeights.LoadEncoder(encoder, languageModel.EncoderPath, labelled.Vocabulary.Tokens);
+            }
+            IReadOnlyList<int> training = trainingExamples is int n && n < labelled.Training.Count
+                ? SampleStratified(labelled, n, Preset.Seed) : labelled.Training;
+            var trainOptions = ClassifierLoaderOptions.Training with
+            {
+                BatchSize = Math.Min(Preset.ClassifierBatchSize, training.Count),
+                SequenceLength = Preset.ClassifierSequenceLength,
+                Seed = Preset.Seed,
+                Order = order,
+            };
+            var validOptions = ClassifierLoaderOptions.Validation with
+            {
+                BatchSize = Preset.ClassifierBatchSize,
+                SequenceLength = Preset.ClassifierSequenceLength,
+            };
+            using var trainLoader = new ClassifierLoader(labelled.Corpus, trainOptions, training);
+            using var validLoader = new ClassifierLoader(labelled.Corpus, validOptions, labelled.Validation);
+            using var learner = new Learner<ClassifierBatch>(new ClassifierTask(model), trainLoader, validLoader, metrics: [Metrics.Accuracy]);
+            var callback = new ProgressCallback(progress, name, trainLoader.BatchCount, languageModel: false,
+                () => trainLoader.LastEpochPadding.Share);
+            learner.Callbacks.Add(callback);
+            var clock = Stopwatch.StartNew();
+            if (languageModel is not null)
+            {
+                for (int s = 0; s < Preset.ClassifierStages.Count; s++)
+                {
+                    var (freezeTo, epochs, rate) = Preset.ClassifierStages[s];
+                    learner.FreezeTo(freezeTo);
+                    learner.FitOneCycle(epochs, s == 0 ? LearningRates.Uniform(rate)
+                        : LearningRates.Slice(rate / Math.Pow(DiscriminativeFactor, 4), rate));
+                }
+            }
+            else
+            {
+                learner.Unfreeze();
+                learner.FitOneCycle(Preset.ClassifierStages.Sum(s => s.Epochs), LearningRates.Uniform(Preset.ClassifierStages[0].LearningRate / 4));
+            }
+            double seconds = clock.Elapsed.TotalSeconds;
+            RecordStage(callback);
+            ClassifierPredictor predictor = CreatePredictor(model, labelled);
+            ClassifierEvaluation evaluation = predictor.Evaluate(labelled.Subset(labelled.Validation));
+            ClassifierArtifact? artifact = save
+                ? ClassifierArtifact.Save(ArtifactFolder(name), model, LanguageModelConfig, labelled.Vocabulary,
+                    labelled.ClassNames, Preset.ClassifierDropMultiplier, labelled.MaxTokens)
+                : null;
+            return new ClassifierResult(model, predictor, evaluation, callback.Epochs, training.Count, seconds, artifact);
+        }
+        catch
+        {
+            model.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// Times one classifier training epoch with fastai's length bucketing (SortedDL) and with random batches, on fresh
+    /// models in the same process (same data, same sizes), and reports the speed-up and padding of each.
+    /// </summary>
+    public BatchingComparison CompareBatching(TextDataset labelled)
+    {
+        ArgumentNullException.ThrowIfNull(labelled);
+        double Time(ClassifierOrder order, out double padding, out double tokensPerSecond)
+        {
+            torch.manual_seed(Preset.Seed + 3);
+            using TextClassifier model = TextClassifier.Create(labelled.Vocabulary.Count, LanguageModelConfig, labelled.ClassNames.Count,
+                Preset.ClassifierDropMultiplier, Preset.ClassifierSequenceLength);
+            var options = ClassifierLoaderOptions.Training with
+            {
+                BatchSize = Preset.ClassifierBatchSize,
+                SequenceLength = Preset.ClassifierSequenceLength,
+                Seed = Preset.Seed,
+                Order = order,
+            };
+            using var loader = new ClassifierLoader(labelled.Corpus, options, labelled.Training);
+            using var learner = new Learner<ClassifierBatch>(new ClassifierTask(model), loader);
+            var callback = new ProgressCallback(progress, $"batching: {order}", loader.BatchCount, languageModel: false);
+            learner.Callbacks.Add(callback);
+            EpochResult result = learner.FitOneCycle(1, LearningRates.Uniform(1e-3))[0];
+            padding = loader.LastEpochPadding.Share;
+            tokensPerSecond = result.TrainTokensPerSecond;
+            return result.Seconds;
+        }
+        double sorted = Time(ClassifierOrder.Sorted, out double sortedPadding, out double sortedRate);
+        double random = Time(ClassifierOrder.Random, out double randomPadding, out double randomRate);
+        var comparison = new BatchingComparison(sorted, random, sortedPadding, randomPadding, sortedRate, randomRate);
+        Report.AddSection("Classifier epoch: length bucketing vs random batches", comparison.ToMarkdown());
+        progress.Log(FormattableString.Invariant($"bucketing {sorted:F1} s vs random {random:F1} s per classifier epoch: {comparison.Speedup:F2}×"));
+        return comparison;
+    }
+
+    /// <summary>
+    /// ULMFiT's sample-efficiency experiment: classifiers with and without the fine-tuned language model on the first
+    /// <paramref name="sizes"/> labelled training mails (null = all), evaluated on the same validation split.
+    /// </summary>
+    public IReadOnlyList<SampleEfficiencyPoint> CompareSampleEfficiency(TextDataset labelled, LanguageModelArtifact languageModel, IReadOnlyList<int?> sizes)
+    {
+        ArgumentNullException.ThrowIfNull(labelled);
+        ArgumentNullException.ThrowIfNull(sizes);
+        var points = new List<SampleEfficiencyPoint>();
+        foreach (int? size in sizes)
+        {
+            foreach (bool pretrained in new[] { true, false })
+            {
+                string name = FormattableString.Invariant($"sample-efficiency {(size is int s ? s.ToString(CultureInfo.InvariantCulture) : "all")} {(pretrained ? "ULMFiT" : "scratch")}");
+                using ClassifierResult result = TrainClassifier(labelled, pretrained ? languageModel : null, name, size, save: false);
+                points.Add(new SampleEfficiencyPoint(result.TrainingExamples, pretrained, result.Evaluation.Metrics.Accuracy, result.Seconds));
+            }
+        }
+        var table = new System.Text.StringBuilder("| labelled mails | ULMFiT (pretrained + fine-tuned LM) | from scratch | training time (ULMFiT / scratch) |\n|---|---|---|---|\n");
+        foreach (var group in points.GroupBy(p => p.Examples))
+        {
+            SampleEfficiencyPoint with = group.First(p => p.Pretrained), without = group.First(p => !p.Pretrained);
+            table.Append(CultureInfo.InvariantCulture, $"| {group.Key:N0} | {with.Accuracy * 100:F2}% | {without.Accuracy * 100:F2}% | {RunReport.FormatDuration(with.Seconds)} / {RunReport.FormatDuration(without.Seconds)} |\n");
+        }
+        Report.AddSection("Sample efficiency (validation accuracy)", table.ToString());
+        string plot = Path.Combine(RunFolder, "plots", "sample-efficiency.png");
+        TrainingPlots.SaveSampleEfficiency(plot, new Dictionary<string, IReadOnlyList<(int, double)>>
+        {
+            ["ULMFiT"] = points.Where(p => p.Pretrained).Select(p => (p.Examples, p.Accuracy)).ToList(),
+            ["from scratch"] = points.Where(p => !p.Pretrained).Select(p => (p.Examples, p.Accuracy)).ToList(),
+        });
+        Report.AddImage("Sample efficiency", "plots/sample-efficiency.png");
+        return points;
+    }
+
+    /// <summary>Writes the loss-curve plot and <c>report.md</c> into the run folder.</summary>
+    public string SaveReport()
+    {
+        if (curves.Count > 0)
+        {
+            TrainingPlots.SaveLossCurves(Path.Combine(RunFolder, "plots", "losses.png"), curves, "Training loss by stage");
+            Report.AddImage("Training loss by stage (validation loss at epoch ends)", "plots/losses.png");
+        }
+        string path = Path.Combine(RunFolder, "report.md");
+        Report.Save(path);
+        return path;
+    }
+
+    /// <summary>Folder of artifact <paramref name="name"/>: <c>models/&lt;name&gt;</c>, or the run folder itself for ".".</summary>
+    public string ArtifactFolder(string name) => name == "." ? RunFolder : Path.Combine(RunFolder, "models", name);
+
+    private void RunLanguageModel(AwdLstmLanguageModel model, TextDataset corpus, string stage, Action<Learner<LanguageModelBatch>> fit)
+    {
+        var trainOptions = LanguageModelLoaderOptions.Training with
+        {
+            BatchSize = Preset.LanguageModelBatchSize,
+            SequenceLength = Preset.LanguageModelSequenceLength,
+            Seed = Preset.Seed,
+        };
+        var validOptions = LanguageModelLoaderOptions.Validation with
+        {
+            BatchSize = Preset.LanguageModelBatchSize,
+            SequenceLength = Preset.LanguageModelSequenceLength,
+        };
+        using var train = new LanguageModelLoader(corpus.Corpus, trainOptions, corpus.Training);
+        using var valid = new LanguageModelLoader(corpus.Corpus, validOptions, corpus.Validation);
+        using var learner = new Learner<LanguageModelBatch>(new LanguageModelTask(model), train, valid, metrics: Metrics.LanguageModel);
+        var callback = new ProgressCallback(progress, stage, train.BatchCount, languageModel: true);
+        learner.Callbacks.Add(callback);
+        fit(learner);
+        RecordStage(callback);
+    }
+
+    private void FindLearningRate<TBatch>(Learner<TBatch> learner, string stage) where TBatch : IDisposable
+    {
+        using IProgressTask task = progress.Start($"learning-rate finder ({stage})", 0, "");
+        Training.LearningRateFinderResult result = learner.FindLearningRate(iterations: Math.Min(100, Math.Max(20, learner.Training.BatchCount)));
+        TrainingPlots.SaveLearningRateFinder(Path.Combine(RunFolder, "plots", "lr-finder.png"), result, $"Learning-rate finder: {stage}");
+        Report.AddImage($"Learning-rate finder ({stage})", "plots/lr-finder.png");
+        Report.AddSetting($"lr_find ({stage})", FormattableString.Invariant($"lr_min {result.MinimumDividedBy10:0.##e+0}, lr_steep {result.Steepest:0.##e+0}"));
+        progress.Log(FormattableString.Invariant($"lr_find ({stage}): lr_min {result.MinimumDividedBy10:0.##e+0}, lr_steep {result.Steepest:0.##e+0}"));
+    }
+
+    private void RecordStage(ProgressCallback callback)
+    {
+        curves.Add(callback.Curve);
+        foreach (EpochSummary epoch in callback.Epochs)
+        {
+            Report.AddEpoch(epoch);
+        }
+    }
+
+    private static ClassifierPredictor CreatePredictor(TextClassifier model, TextDataset labelled) =>
+        new(model, labelled.ClassNames, labelled.Numericalize);
+
+    private static int[] SampleStratified(TextDataset labelled, int count, int seed)
+    {
+        var random = new Random(seed);
+        int[] shuffled = labelled.Training.ToArray();
+        random.Shuffle(shuffled);
+        // Keep every class represented even in tiny samples: take round-robin over classes.
+        var byClass = shuffled.GroupBy(d => labelled.Corpus.Label(d)).Select(g => new Queue<int>(g)).ToList();
+        var chosen = new List<int>(count);
+        while (chosen.Count < count && byClass.Any(q => q.Count > 0))
+        {
+            foreach (Queue<int> queue in byClass)
+            {
+                if (chosen.Count < count && queue.Count > 0)
+                {
+                    chosen.Add(queue.Dequeue());
+                }
+            }
+        }
+        chosen.Sort();
+        return chosen.ToArray();
+    }
+}
+
+/// <summary>A trained classifier with its evaluation. Dispose to free the model.</summary>
+/// <param name="Model">The classifier (eval mode after training).</param>
+/// <param name="Predictor">Predicts raw texts.</param>
+/// <param name="Evaluation">Metrics on the validation split.</param>
+/// <param name="Epochs">Per-epoch results.</param>
+/// <param name="TrainingExamples">Labelled training documents used.</param>
+/// <param name="Seconds">Training wall time.</param>
+/// <param name="Artifact">The saved artifact, when saved.</param>
+public sealed record ClassifierResult(TextClassifier Model, ClassifierPredictor Predictor, ClassifierEvaluation Evaluation,
+    IReadOnlyList<EpochSummary> Epochs, int TrainingExamples, double Seconds, ClassifierArtifact? Artifact) : IDisposable
+{
+    /// <inheritdoc />
+    public void Dispose() => Model.Dispose();
+}
+
+/// <summary>One classifier epoch timed with fastai's length bucketing and with random batches.</summary>
+public sealed record BatchingComparison(double SortedSeconds, double RandomSeconds, double SortedPadding, double RandomPadding,
+    double SortedTokensPerSecond, double RandomTokensPerSecond)
+{
+    /// <summary>Random-batch epoch time ÷ bucketed epoch time.</summary>
+    public double Speedup => RandomSeconds / Math.Max(SortedSeconds, 1e-9);
+
+    /// <summary>Markdown table.</summary>
+    public string ToMarkdown() => FormattableString.Invariant(
+        $"| batching | epoch time | padding | tokens/s (padding included) |\n|---|---|---|---|\n| length buckets (SortedDL) | {SortedSeconds:F1} s | {SortedPadding * 100:F1}% | {SortedTokensPerSecond:N0} |\n| random | {RandomSeconds:F1} s | {RandomPadding * 100:F1}% | {RandomTokensPerSecond:N0} |\n\nSpeed-up of bucketing: **{Speedup:F2}×** (target ≥ 1.5×).");
+}
+
+/// <summary>One point of the sample-efficiency comparison.</summary>
+/// <param name="Examples">Labelled training documents.</param>
+/// <param name="Pretrained">Whether the classifier started from the fine-tuned language model.</param>
+/// <param name="Accuracy">Validation accuracy.</param>
+/// <param name="Seconds">Training time.</param>
+public sealed record SampleEfficiencyPoint(int Examples, bool Pretrained, double Accuracy, double Seconds);

@@ -1,0 +1,150 @@
+namespace FastText.Engine.Pipeline;
+
+/// <summary>
+/// Sizes and schedules of a whole ULMFiT run. <see cref="Large"/> is fastai's/fastbook's recipe; <see cref="Small"/>
+/// shrinks the model and data so the whole demo finishes in about ten minutes on two CPU cores; <see cref="Tiny"/> is
+/// for tests and smoke runs.
+/// </summary>
+public sealed record UlmfitPreset
+{
+    /// <summary>Preset name.</summary>
+    public required string Name { get; init; }
+
+    /// <summary>Embedding size (fastai <c>emb_sz</c>).</summary>
+    public int EmbeddingSize { get; init; } = 400;
+
+    /// <summary>Hidden size of the inner LSTM layers (fastai <c>n_hid</c>).</summary>
+    public int HiddenSize { get; init; } = 1152;
+
+    /// <summary>LSTM layers (fastai <c>n_layers</c>).</summary>
+    public int Layers { get; init; } = 3;
+
+    /// <summary>Vocabulary size limit.</summary>
+    public int MaxVocabulary { get; init; } = 60000;
+
+    /// <summary>Minimum token count for the vocabulary.</summary>
+    public int MinFrequency { get; init; } = 3;
+
+    /// <summary>Tokens kept per document (0 = all).</summary>
+    public int MaxTokensPerDocument { get; init; }
+
+    /// <summary>Brown files read for pretraining (null = all 500).</summary>
+    public int? PretrainDocuments { get; init; }
+
+    /// <summary>SpamAssassin mails read per group folder (null = all).</summary>
+    public int? MailsPerGroup { get; init; }
+
+    /// <summary>Language-model batch size (fastbook 128).</summary>
+    public int LanguageModelBatchSize { get; init; } = 128;
+
+    /// <summary>Language-model sequence length (fastbook 80).</summary>
+    public int LanguageModelSequenceLength { get; init; } = 80;
+
+    /// <summary>Pretraining epochs and maximum learning rate.</summary>
+    public int PretrainEpochs { get; init; } = 10;
+
+    /// <summary>Pretraining maximum learning rate.</summary>
+    public double PretrainLearningRate { get; init; } = 5e-3;
+
+    /// <summary>Dropout multiplier of the language model (fastbook 0.3).</summary>
+    public double LanguageModelDropMultiplier { get; init; } = 0.3;
+
+    /// <summary>Frozen fine-tuning epochs (only the embedding/decoder group trains; fastbook 1 at 2e-2).</summary>
+    public int FineTuneFrozenEpochs { get; init; } = 1;
+
+    /// <summary>Frozen fine-tuning maximum learning rate.</summary>
+    public double FineTuneFrozenLearningRate { get; init; } = 2e-2;
+
+    /// <summary>Unfrozen fine-tuning epochs (fastbook 10 at 2e-3).</summary>
+    public int FineTuneEpochs { get; init; } = 10;
+
+    /// <summary>Unfrozen fine-tuning maximum learning rate.</summary>
+    public double FineTuneLearningRate { get; init; } = 2e-3;
+
+    /// <summary>Classifier batch size (fastbook 128).</summary>
+    public int ClassifierBatchSize { get; init; } = 128;
+
+    /// <summary>Classifier chunk length (fastai <c>seq_len</c> 72).</summary>
+    public int ClassifierSequenceLength { get; init; } = 72;
+
+    /// <summary>Classifier dropout multiplier (fastai 0.5).</summary>
+    public double ClassifierDropMultiplier { get; init; } = 0.5;
+
+    /// <summary>
+    /// The gradual-unfreezing recipe (fastbook): (freeze_to, epochs, top learning rate); each stage uses
+    /// <c>slice(lr / 2.6⁴, lr)</c> except the first, head-only one.
+    /// </summary>
+    public IReadOnlyList<(int FreezeTo, int Epochs, double LearningRate)> ClassifierStages { get; init; } =
+        [(-1, 1, 2e-2), (-2, 1, 1e-2), (-3, 1, 5e-3), (0, 2, 1e-3)];
+
+    /// <summary>Validation share of the language-model corpora.</summary>
+    public double LanguageModelValidationShare { get; init; } = 0.1;
+
+    /// <summary>Validation share of the labelled mails.</summary>
+    public double ClassifierValidationShare { get; init; } = 0.2;
+
+    /// <summary>Seed of splits, shuffles and initialisation.</summary>
+    public int Seed { get; init; } = 42;
+
+    /// <summary>fastai's sizes and fastbook's schedules: for real runs (hours on a CPU).</summary>
+    public static UlmfitPreset Large { get; } = new() { Name = "large" };
+
+    /// <summary>
+    /// About ten minutes on two cores for the whole demo: a 3-layer AWD-LSTM of 64/256, mails capped at 400 tokens,
+    /// a quarter of Brown, one epoch per stage.
+    /// </summary>
+    public static UlmfitPreset Small { get; } = new()
+    {
+        Name = "small",
+        EmbeddingSize = 64,
+        HiddenSize = 256,
+        Layers = 3,
+        MaxVocabulary = 12000,
+        MaxTokensPerDocument = 400,
+        PretrainDocuments = 120,
+        MailsPerGroup = 500,
+        LanguageModelBatchSize = 32,
+        LanguageModelSequenceLength = 64,
+        PretrainEpochs = 2,
+        PretrainLearningRate = 1e-2,
+        FineTuneFrozenEpochs = 1,
+        FineTuneEpochs = 1,
+        FineTuneLearningRate = 5e-3,
+        ClassifierBatchSize = 32,
+        ClassifierSequenceLength = 64,
+        ClassifierStages = [(-1, 1, 2e-2), (-2, 1, 1e-2), (-3, 1, 5e-3), (0, 1, 1e-3)],
+    };
+
+    /// <summary>Seconds, not minutes: for tests and smoke runs.</summary>
+    public static UlmfitPreset Tiny { get; } = Small with
+    {
+        Name = "tiny",
+        EmbeddingSize = 16,
+        HiddenSize = 32,
+        Layers = 2,
+        MaxVocabulary = 2000,
+        MinFrequency = 2,
+        MaxTokensPerDocument = 120,
+        PretrainDocuments = 6,
+        MailsPerGroup = 30,
+        LanguageModelBatchSize = 8,
+        LanguageModelSequenceLength = 16,
+        PretrainEpochs = 1,
+        ClassifierBatchSize = 8,
+        ClassifierSequenceLength = 16,
+        ClassifierStages = [(-1, 1, 2e-2), (0, 1, 1e-3)],
+    };
+
+    /// <summary>The preset called <paramref name="name"/> (small, large or tiny).</summary>
+    public static UlmfitPreset Named(string name) => name?.ToUpperInvariant() switch
+    {
+        "SMALL" => Small,
+        "LARGE" => Large,
+        "TINY" => Tiny,
+        _ => throw new ArgumentException($"Unknown preset '{name}' (small, large, tiny).", nameof(name)),
+    };
+
+    /// <summary>Dataset options of this preset for a language-model corpus or a labelled one.</summary>
+    public TextDatasetOptions Data(bool labelled) => new(MaxVocabulary, MinFrequency,
+        labelled ? ClassifierValidationShare : LanguageModelValidationShare, Seed, MaxTokensPerDocument);
+}

@@ -1,0 +1,138 @@
+using System.Buffers;
+using System.Text;
+using System.Text.Unicode;
+
+namespace FastText.Engine.Text;
+
+/// <summary>
+/// fastai's default English tokenization (<c>Tokenizer(SpacyTokenizer())</c> with <c>defaults.text_proc_rules</c>
+/// and <c>defaults.text_postproc_rules</c>): the eight rules, spaCy-style word splitting, <c>replace_space</c>.
+/// Produces the same tokens as fastai for the worked examples of the reference, without a string per token.
+/// </summary>
+/// <remarks>
+/// Holds reusable buffers, so an instance is not thread-safe: use one per thread (they are cheap).
+/// Deliberate differences from fastai: invalid UTF-8 is replaced by U+FFFD and counted (fastai raises), NUL
+/// characters become spaces and are counted, a leading byte-order mark is dropped, and lowercasing uses simple
+/// one-to-one case mapping (see <see cref="TextRules"/>).
+/// </remarks>
+public sealed class FastaiTokenizer
+{
+    private readonly TextRules rules = new();
+    private readonly WordSplitter splitter = new();
+    private readonly CharBuffer decoded = new(1 << 16);
+
+    /// <summary>Creates a tokenizer.</summary>
+    /// <param name="addBeginningOfStream">Prepend <c>xxbos</c> to every document (fastai's default).</param>
+    public FastaiTokenizer(bool addBeginningOfStream = true) => AddBeginningOfStream = addBeginningOfStream;
+
+    /// <summary>Whether every document starts with <c>xxbos</c>.</summary>
+    public bool AddBeginningOfStream { get; }
+
+    /// <summary>Tokenizes <paramref name="text"/> into a new list of strings (convenient; allocates per token).</summary>
+    public IReadOnlyList<string> Tokenize(string text)
+    {
+        ArgumentNullException.ThrowIfNull(text);
+        var sink = new ListSink();
+        Tokenize(text.AsSpan(), ref sink);
+        return sink.Tokens;
+    }
+
+    /// <summary>Tokenizes <paramref name="text"/>, handing each token to <paramref name="sink"/> (no allocation per token).</summary>
+    public void Tokenize<TSink>(ReadOnlySpan<char> text, ref TSink sink)
+        where TSink : ITokenSink, allows ref struct
+    {
+        ReadOnlySpan<char> ruled = rules.ApplyUpToSpaces(text);
+        splitter.Split(ruled, ref sink, applyCaseRules: true, AddBeginningOfStream);
+    }
+
+    /// <summary>
+    /// Decodes UTF-8 <paramref name="utf8"/> (replacing invalid sequences, turning NUL into spaces) and tokenizes it.
+    /// </summary>
+    /// <returns>What was repaired while decoding.</returns>
+    public DecodeReport TokenizeUtf8<TSink>(ReadOnlySpan<byte> utf8, ref TSink sink)
+        where TSink : ITokenSink, allows ref struct
+    {
+        DecodeReport report = DecodeUtf8(utf8, decoded);
+        Tokenize(decoded.Written, ref sink);
+        return report;
+    }
+
+    /// <summary>The document string after all eight rules (what fastai hands to spaCy), e.g. <c>"xxbos xxmaj hello"</c>.</summary>
+    public string ApplyRules(string text)
+    {
+        ArgumentNullException.ThrowIfNull(text);
+        ReadOnlySpan<char> ruled = rules.ApplyUpToSpaces(text);
+        var result = new CharBuffer(ruled.Length + 16);
+        TextRules.ApplyCaseRules(ruled, result, AddBeginningOfStream);
+        return result.Written.ToString();
+    }
+
+    /// <summary>Tokenizes <paramref name="text"/> and maps each token to its id in <paramref name="vocabulary"/> (fastai <c>Numericalize</c>).</summary>
+    public int[] Numericalize(string text, Vocabulary vocabulary)
+    {
+        ArgumentNullException.ThrowIfNull(text);
+        ArgumentNullException.ThrowIfNull(vocabulary);
+        var sink = new IdListSink(vocabulary);
+        Tokenize(text.AsSpan(), ref sink);
+        return sink.Ids.ToArray();
+    }
+
+    /// <summary>Decodes UTF-8 into <paramref name="destination"/> with the repairs described on the class.</summary>
+    internal static DecodeReport DecodeUtf8(ReadOnlySpan<byte> utf8, CharBuffer destination)
+    {
+        destination.Clear();
+        if (utf8.StartsWith("\uFEFF"u8))
+        {
+            utf8 = utf8[3..];
+        }
+        int invalid = 0;
+        Span<char> target = destination.GetSpan(utf8.Length);
+        int written;
+        if (Utf8.IsValid(utf8))
+        {
+            written = Encoding.UTF8.GetChars(utf8, target);
+        }
+        else
+        {
+            written = 0;
+            int position = 0;
+            while (position < utf8.Length)
+            {
+                OperationStatus status = Rune.DecodeFromUtf8(utf8[position..], out Rune rune, out int consumed);
+                if (status != OperationStatus.Done)
+                {
+                    invalid++; // rune is U+FFFD, consumed covers the maximal invalid subpart (as Python's 'replace')
+                }
+                written += rune.EncodeToUtf16(target[written..]);
+                position += consumed;
+            }
+        }
+        destination.Advance(written);
+        Span<char> text = destination.Written;
+        int nul = text.Count('\0');
+        if (nul > 0)
+        {
+            text.Replace('\0', ' ');
+        }
+        return new DecodeReport(invalid, nul);
+    }
+
+    private sealed class ListSink : ITokenSink
+    {
+        public List<string> Tokens { get; } = [];
+
+        public void Add(ReadOnlySpan<char> token) => Tokens.Add(token.ToString());
+    }
+
+    private sealed class IdListSink(Vocabulary vocabulary) : ITokenSink
+    {
+        public List<int> Ids { get; } = [];
+
+        public void Add(ReadOnlySpan<char> token) => Ids.Add(vocabulary.IdOf(token));
+    }
+}
+
+/// <summary>Repairs made while decoding one document.</summary>
+/// <param name="InvalidSequences">Invalid UTF-8 sequences replaced by U+FFFD.</param>
+/// <param name="NulCharacters">NUL characters turned into spaces.</param>
+public readonly record struct DecodeReport(int InvalidSequences, int NulCharacters);

@@ -1,0 +1,428 @@
+namespace FastText.Engine.Text;
+
+/// <summary>
+/// fastai's default pre-processing rules (<c>defaults.text_proc_rules</c>) as linear passes over a char buffer:
+/// <c>fix_html</c>, <c>replace_rep</c>, <c>replace_wrep</c>, <c>spec_add_spaces</c>, <c>rm_useless_spaces</c>, then
+/// <c>replace_all_caps</c>, <c>replace_maj</c>, <c>lowercase</c>. Each pass first searches (vectorized) for
+/// anything to do and copies nothing when the text is already clean.
+/// </summary>
+/// <remarks>
+/// Semantics are those of the Python regexes (see ulmfit-reference §2), evaluated on code points with Python's
+/// <c>\s</c>/<c>\w</c> classes. Rules 6–8 are fused into <see cref="WordSplitter"/> on the hot path; the string form
+/// here (<see cref="ApplyCaseRules"/>) exists for inspection and golden tests.
+/// Known differences from Python: lowercasing is Unicode simple case mapping (one char to one char), so Python's
+/// special cases (<c>'İ'.lower()</c> → two code points, final sigma <c>ς</c>) are not reproduced.
+/// </remarks>
+internal sealed class TextRules
+{
+    private static readonly (string From, string To)[] HtmlReplacements =
+    [
+        ("#39;", "'"), ("amp;", "&"), ("#146;", "'"), ("nbsp;", " "), ("#36;", "$"), ("\\n", "\n"), ("quot;", "'"),
+        ("<br />", "\n"), ("\\\"", "\""), ("<unk>", SpecialTokens.Unknown), (" @.@ ", "."), (" @-@ ", "-"), ("...", " …"),
+    ];
+
+    private readonly CharBuffer first = new();
+    private readonly CharBuffer second = new();
+
+    /// <summary>Applies rules 1–5; the result is valid until the next call.</summary>
+    public ReadOnlySpan<char> ApplyUpToSpaces(ReadOnlySpan<char> text)
+    {
+        CharBuffer? current = null; // null: still the caller's text
+        ReadOnlySpan<char> view = text;
+
+        foreach ((string from, string to) in HtmlReplacements)
+        {
+            int index = view.IndexOf(from, StringComparison.Ordinal);
+            if (index >= 0)
+            {
+                CharBuffer target = Other(current);
+                ReplaceAll(view, index, from, to, target);
+                current = target;
+                view = target.Written;
+            }
+        }
+        Step(HtmlEntities.Unescape(view, Other(current)), ref current, ref view);
+        Step(ReplaceRepetitions(view, Other(current)), ref current, ref view);
+        Step(ReplaceWordRepetitions(view, Other(current)), ref current, ref view);
+        Step(AddSpacesAroundSpecialCharacters(view, Other(current)), ref current, ref view);
+        Step(RemoveUselessSpaces(view, Other(current)), ref current, ref view);
+        return view;
+    }
+
+    private CharBuffer Other(CharBuffer? current) => ReferenceEquals(current, first) ? second : first;
+
+    private void Step(bool changed, ref CharBuffer? current, ref ReadOnlySpan<char> view)
+    {
+        if (changed)
+        {
+            current = Other(current);
+            view = current.Written;
+        }
+    }
+
+    /// <summary>Python <c>str.replace(from, to)</c> starting at the first known match.</summary>
+    internal static void ReplaceAll(ReadOnlySpan<char> text, int index, string from, string to, CharBuffer destination)
+    {
+        destination.Clear();
+        int copied = 0;
+        while (index >= 0)
+        {
+            destination.Append(text[copied..index]);
+            destination.Append(to);
+            copied = index + from.Length;
+            int next = text[copied..].IndexOf(from, StringComparison.Ordinal);
+            index = next < 0 ? -1 : copied + next;
+        }
+        destination.Append(text[copied..]);
+    }
+
+    /// <summary>
+    /// <c>replace_rep</c>: <c>(\S)(\1{2,})</c> → <c> xxrep N c </c> (N = total count), on code points.
+    /// </summary>
+    internal static bool ReplaceRepetitions(ReadOnlySpan<char> text, CharBuffer destination)
+    {
+        int start = FindRepetitionCandidate(text);
+        if (start < 0)
+        {
+            return false;
+        }
+        destination.Clear();
+        destination.Append(text[..start]);
+        int i = start;
+        while (i < text.Length)
+        {
+            int codePoint = CharacterClasses.CodePointAt(text, i, out int length);
+            ReadOnlySpan<char> unit = text.Slice(i, length);
+            int j = i + length;
+            int count = 1;
+            if (!CharacterClasses.IsSpace(codePoint))
+            {
+                while (j + length <= text.Length && text.Slice(j, length).SequenceEqual(unit))
+                {
+                    count++;
+                    j += length;
+                }
+            }
+            if (count >= 3)
+            {
+                destination.Append(" xxrep ");
+                destination.Append(count);
+                destination.Append(' ');
+                destination.Append(unit);
+                destination.Append(' ');
+            }
+            else
+            {
+                destination.Append(text[i..j]);
+            }
+            i = j;
+        }
+        return true;
+    }
+
+    // First index where a code point may repeat three times (exact check follows), or -1.
+    private static int FindRepetitionCandidate(ReadOnlySpan<char> text)
+    {
+        for (int i = 0; i + 2 < text.Length; i++)
+        {
+            char c = text[i];
+            if (c == text[i + 1] && c == text[i + 2] && !CharacterClasses.IsSpace(c))
+            {
+                return i;
+            }
+            if (char.IsHighSurrogate(c) && i + 5 < text.Length && c == text[i + 2] && c == text[i + 4]
+                && text[i + 1] == text[i + 3] && text[i + 1] == text[i + 5])
+            {
+                return i;
+            }
+        }
+        return -1;
+    }
+
+    /// <summary>
+    /// <c>replace_wrep</c>: <c>(?:\s|^)(\w+)\s+((?:\1\s+)+)\1(\s|\W|$)</c> → <c> xxwrep N w E</c> with fastai's
+    /// replacement <c>f' {TK_WREP} {len(cc.split())+2} {c} {e}'</c>, including the regex's backtracking.
+    /// </summary>
+    internal static bool ReplaceWordRepetitions(ReadOnlySpan<char> text, CharBuffer destination)
+    {
+        bool changed = false;
+        int copied = 0;
+        int p = 0;
+        while (p < text.Length)
+        {
+            // Candidate starts: the string start, or a whitespace character (consumed by the match).
+            int wordStart;
+            if (CharacterClasses.IsSpace(text[p]))
+            {
+                wordStart = p + 1;
+            }
+            else if (p == 0)
+            {
+                wordStart = 0;
+            }
+            else
+            {
+                int next = text[p..].IndexOfAny(CharacterClasses.Spaces);
+                if (next < 0)
+                {
+                    break;
+                }
+                p += next;
+                continue;
+            }
+
+            if (TryMatchWordRepetition(text, wordStart, out int end, out int count, out int wordEnd, out int delimiterStart))
+            {
+                if (!changed)
+                {
+                    destination.Clear();
+                    changed = true;
+                }
+                destination.Append(text[copied..p]);
+                destination.Append(" xxwrep ");
+                destination.Append(count);
+                destination.Append(' ');
+                destination.Append(text[wordStart..wordEnd]);
+                destination.Append(' ');
+                destination.Append(text[delimiterStart..end]);
+                copied = end;
+                p = end;
+            }
+            else
+            {
+                p++;
+            }
+        }
+        if (changed)
+        {
+            destination.Append(text[copied..]);
+        }
+        return changed;
+    }
+
+    private static bool TryMatchWordRepetition(ReadOnlySpan<char> text, int wordStart, out int end, out int count, out int wordEnd, out int delimiterStart)
+    {
+        end = count = delimiterStart = 0;
+        // (\w+): must run to whitespace, so it is the maximal word-character run.
+        wordEnd = wordStart;
+        while (wordEnd < text.Length)
+        {
+            int codePoint = CharacterClasses.CodePointAt(text, wordEnd, out int length);
+            if (!CharacterClasses.IsWord(codePoint))
+            {
+                break;
+            }
+            wordEnd += length;
+        }
+        if (wordEnd == wordStart || wordEnd >= text.Length || !CharacterClasses.IsSpace(text[wordEnd]))
+        {
+            return false;
+        }
+        ReadOnlySpan<char> word = text[wordStart..wordEnd];
+        int position = SkipSpaces(text, wordEnd);
+
+        // ((?:\1\s+)+) greedy: repeats of the word each followed by whitespace.
+        int repeats = 0;
+        int lastRepeatStart = -1;
+        while (position + word.Length < text.Length && text.Slice(position, word.Length).SequenceEqual(word)
+               && CharacterClasses.IsSpace(text[position + word.Length]))
+        {
+            repeats++;
+            lastRepeatStart = position;
+            position = SkipSpaces(text, position + word.Length);
+        }
+        if (repeats == 0)
+        {
+            return false;
+        }
+        // \1(\s|\W|$) after all repeats.
+        if (position + word.Length <= text.Length && text.Slice(position, word.Length).SequenceEqual(word))
+        {
+            int after = position + word.Length;
+            if (after == text.Length)
+            {
+                count = repeats + 2;
+                delimiterStart = end = after;
+                return true;
+            }
+            int codePoint = CharacterClasses.CodePointAt(text, after, out int length);
+            if (!CharacterClasses.IsWord(codePoint))
+            {
+                count = repeats + 2;
+                delimiterStart = after;
+                end = after + length;
+                return true;
+            }
+        }
+        // Backtrack one repeat: the last repeat becomes the final \1, followed by its first whitespace character.
+        if (repeats >= 2)
+        {
+            count = repeats + 1;
+            delimiterStart = lastRepeatStart + word.Length;
+            end = delimiterStart + 1;
+            return true;
+        }
+        return false;
+    }
+
+    private static int SkipSpaces(ReadOnlySpan<char> text, int position)
+    {
+        while (position < text.Length && CharacterClasses.IsSpace(text[position]))
+        {
+            position++;
+        }
+        return position;
+    }
+
+    /// <summary><c>spec_add_spaces</c>: <c>([/#\\])</c> → <c> \1 </c>.</summary>
+    internal static bool AddSpacesAroundSpecialCharacters(ReadOnlySpan<char> text, CharBuffer destination)
+    {
+        int index = text.IndexOfAny('/', '#', '\\');
+        if (index < 0)
+        {
+            return false;
+        }
+        destination.Clear();
+        int copied = 0;
+        while (index >= 0)
+        {
+            destination.Append(text[copied..index]);
+            destination.Append(' ');
+            destination.Append(text[index]);
+            destination.Append(' ');
+            copied = index + 1;
+            int next = text[copied..].IndexOfAny('/', '#', '\\');
+            index = next < 0 ? -1 : copied + next;
+        }
+        destination.Append(text[copied..]);
+        return true;
+    }
+
+    /// <summary><c>rm_useless_spaces</c>: <c> {2,}</c> → one space (ASCII spaces only).</summary>
+    internal static bool RemoveUselessSpaces(ReadOnlySpan<char> text, CharBuffer destination)
+    {
+        int index = text.IndexOf("  ", StringComparison.Ordinal);
+        if (index < 0)
+        {
+            return false;
+        }
+        destination.Clear();
+        int copied = 0;
+        while (index >= 0)
+        {
+            destination.Append(text[copied..(index + 1)]);
+            int end = index + 2;
+            while (end < text.Length && text[end] == ' ')
+            {
+                end++;
+            }
+            copied = end;
+            int next = text[copied..].IndexOf("  ", StringComparison.Ordinal);
+            index = next < 0 ? -1 : copied + next;
+        }
+        destination.Append(text[copied..]);
+        return true;
+    }
+
+    /// <summary>
+    /// Rules 6–8 as a string: <c>replace_all_caps</c>, <c>replace_maj</c>, then <c>"xxbos " + lower(text).strip()</c>.
+    /// </summary>
+    internal static void ApplyCaseRules(ReadOnlySpan<char> text, CharBuffer destination, bool addBeginningOfStream)
+    {
+        destination.Clear();
+        var marked = new CharBuffer(text.Length + 16);
+        int i = 0;
+        while (i < text.Length)
+        {
+            if (CharacterClasses.IsSpace(text[i]))
+            {
+                marked.Append(text[i]);
+                i++;
+                continue;
+            }
+            int end = i;
+            while (end < text.Length && !CharacterClasses.IsSpace(text[end]))
+            {
+                end++;
+            }
+            ReadOnlySpan<char> word = text[i..end];
+            string? marker = CaseMarker(word);
+            if (marker is not null)
+            {
+                marked.Append(marker);
+                marked.Append(' ');
+            }
+            marked.Append(word);
+            i = end;
+        }
+        Span<char> lowered = marked.Written;
+        LowercaseInPlace(lowered);
+        ReadOnlySpan<char> stripped = Strip(lowered);
+        if (addBeginningOfStream)
+        {
+            destination.Append(SpecialTokens.BeginningOfStream);
+            destination.Append(' ');
+        }
+        destination.Append(stripped);
+    }
+
+    /// <summary>The marker rules 6–7 put before a whitespace-delimited word (or null).</summary>
+    internal static string? CaseMarker(ReadOnlySpan<char> word)
+    {
+        if (!char.IsAsciiLetterUpper(word[0]))
+        {
+            return null;
+        }
+        if (!CharacterClasses.HasMoreThanOneCodePoint(word))
+        {
+            return null; // 'I', 'A': lowercased, no marker
+        }
+        if (word.IndexOfAnyInRange('a', 'z') < 0)
+        {
+            return SpecialTokens.AllCaps;
+        }
+        return word[1..].IndexOfAnyInRange('A', 'Z') < 0 ? SpecialTokens.Capitalized : null;
+    }
+
+    /// <summary>Lowercases in place (Unicode simple case mapping; ASCII vectorized).</summary>
+    internal static void LowercaseInPlace(Span<char> text)
+    {
+        if (System.Text.Ascii.ToLowerInPlace(text, out int processed) == System.Buffers.OperationStatus.Done)
+        {
+            return;
+        }
+        for (int i = processed; i < text.Length; i++)
+        {
+            char c = text[i];
+            if (char.IsHighSurrogate(c) && i + 1 < text.Length && char.IsLowSurrogate(text[i + 1]))
+            {
+                var rune = System.Text.Rune.ToLowerInvariant(new System.Text.Rune(c, text[i + 1]));
+                if (rune.Utf16SequenceLength == 2)
+                {
+                    rune.EncodeToUtf16(text[i..]);
+                }
+                i++;
+            }
+            else
+            {
+                text[i] = char.ToLowerInvariant(c);
+            }
+        }
+    }
+
+    /// <summary>Python <c>str.strip()</c>.</summary>
+    internal static ReadOnlySpan<char> Strip(ReadOnlySpan<char> text)
+    {
+        int start = 0;
+        while (start < text.Length && CharacterClasses.IsSpace(text[start]))
+        {
+            start++;
+        }
+        int end = text.Length;
+        while (end > start && CharacterClasses.IsSpace(text[end - 1]))
+        {
+            end--;
+        }
+        return text[start..end];
+    }
+}

@@ -1,0 +1,93 @@
+using FastText.Engine.Models;
+using FastText.Engine.Models.Classifier;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace FastText.Engine.Tests.Classifier;
+
+/// <summary>A small stateful encoder (embedding + stacked LSTMs, no dropout) with fastai's state semantics, for tests.</summary>
+internal sealed class TinyRecurrentEncoder : nn.Module<Tensor, Tensor>, IRecurrentEncoder
+{
+    private readonly Embedding encoder;
+    private readonly ModuleList<LSTM> rnns;
+    private readonly int[] hidden;
+    private (Tensor H, Tensor C)[]? state;
+
+    public TinyRecurrentEncoder(int vocabulary = 20, int embedding = 6, int hiddenSize = 10, int layers = 3) : base(nameof(TinyRecurrentEncoder))
+    {
+        encoder = nn.Embedding(vocabulary, embedding, padding_idx: 1);
+        hidden = Enumerable.Range(0, layers).Select(l => l == layers - 1 ? embedding : hiddenSize).ToArray();
+        rnns = new ModuleList<LSTM>();
+        for (int l = 0; l < layers; l++)
+        {
+            rnns.Add(nn.LSTM(l == 0 ? embedding : hiddenSize, hidden[l], batchFirst: true));
+        }
+        RegisterComponents();
+    }
+
+    public nn.Module Module => this;
+
+    public long OutputSize => hidden[^1];
+
+    public int PaddingId => 1;
+
+    public int EncodeCalls { get; private set; }
+
+    public void ResetState()
+    {
+        DisposeState();
+        state = null;
+    }
+
+    public Tensor Encode(Tensor ids) => call(ids);
+
+    public override Tensor forward(Tensor ids)
+    {
+        EncodeCalls++;
+        long rows = ids.shape[0];
+        var previous = state;
+        var next = new (Tensor H, Tensor C)[rnns.Count];
+        Tensor x = encoder.call(ids);
+        for (int l = 0; l < rnns.Count; l++)
+        {
+            (Tensor H, Tensor C)? initial = null;
+            if (previous is not null)
+            {
+                initial = (Fit(previous[l].H, rows), Fit(previous[l].C, rows));
+            }
+            var (output, h, c) = rnns[l].call(x, initial);
+            x = output;
+            next[l] = (h.detach().DetachFromDisposeScope(), c.detach().DetachFromDisposeScope());
+        }
+        DisposeState();
+        state = next;
+        return x;
+    }
+
+    private static Tensor Fit(Tensor s, long rows)
+    {
+        long have = s.shape[1];
+        return have == rows ? s : have > rows ? s.narrow(1, 0, rows) : nn.functional.pad(s, [0, 0, 0, rows - have]);
+    }
+
+    public IReadOnlyList<ParameterGroup> ParameterGroups()
+    {
+        var groups = new List<ParameterGroup> { new("embedding", [new NamedParameter("encoder.weight", encoder.weight!)]) };
+        groups.AddRange(rnns.Select((r, l) => new ParameterGroup($"rnn{l}", r.named_parameters().Select(p => new NamedParameter($"rnns.{l}.{p.name}", p.parameter)).ToArray())));
+        return groups;
+    }
+
+    private void DisposeState()
+    {
+        if (state is null)
+        {
+            return;
+        }
+        foreach (var (h, c) in state)
+        {
+            h.Dispose();
+            c.Dispose();
+        }
+    }
+}

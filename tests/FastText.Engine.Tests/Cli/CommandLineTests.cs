@@ -1,0 +1,69 @@
+using System.CommandLine;
+using FastText.Cli;
+
+namespace FastText.Engine.Tests.Cli;
+
+public sealed class CommandLineTests
+{
+    [Fact]
+    public void Every_pipeline_command_is_present()
+    {
+        RootCommand root = FastTextCommandLine.Build(new Recorder());
+        Assert.Equal(["tokenize", "pretrain", "fine-tune", "train-classifier", "predict", "evaluate", "generate", "demo"],
+            root.Subcommands.Select(c => c.Name));
+    }
+
+    [Fact]
+    public void Options_reach_the_handler()
+    {
+        var recorder = new Recorder();
+        int code = FastTextCommandLine.Build(recorder)
+            .Parse(["tokenize", "-i", "a", "b", "--format", "brown", "-o", "out", "--threads", "1"]).Invoke();
+        Assert.Equal(0, code);
+        var request = Assert.IsType<TokenizeRequest>(recorder.Last);
+        Assert.Equal(["a", "b"], request.Inputs);
+        Assert.Equal("brown", request.Format);
+        Assert.Equal("out", request.Output);
+        Assert.Equal(1, request.Threads);
+        Assert.Equal("small", request.Preset);
+
+        FastTextCommandLine.Build(recorder).Parse(["generate", "-m", "lm", "I liked this movie because", "-n", "5"]).Invoke();
+        var generate = Assert.IsType<GenerateRequest>(recorder.Last);
+        Assert.Equal(("I liked this movie because", 5, 0.75), (generate.Prompt, generate.Words, generate.Temperature));
+
+        FastTextCommandLine.Build(recorder).Parse(["demo"]).Invoke();
+        Assert.Equal(new DemoRequest("runs/demo", "small", false, null, null), recorder.Last);
+    }
+
+    [Fact]
+    public void Invalid_arguments_fail_without_running()
+    {
+        var recorder = new Recorder();
+        var output = new StringWriter();
+        int code = FastTextCommandLine.Build(recorder).Parse(["tokenize", "-i", "a", "--format", "pdf", "-o", "x"])
+            .Invoke(new InvocationConfiguration { Output = output, Error = output });
+        Assert.NotEqual(0, code);
+        Assert.Null(recorder.Last);
+        Assert.Contains("pdf", output.ToString(), StringComparison.Ordinal);
+    }
+
+    private sealed class Recorder : ICommandHandlers
+    {
+        public object? Last { get; private set; }
+
+        private Task<int> Record(object request)
+        {
+            Last = request;
+            return Task.FromResult(0);
+        }
+
+        public Task<int> TokenizeAsync(TokenizeRequest request, CancellationToken cancellation) => Record(request);
+        public Task<int> PretrainAsync(LanguageModelRequest request, CancellationToken cancellation) => Record(request);
+        public Task<int> FineTuneAsync(LanguageModelRequest request, CancellationToken cancellation) => Record(request);
+        public Task<int> TrainClassifierAsync(ClassifierRequest request, CancellationToken cancellation) => Record(request);
+        public Task<int> PredictAsync(PredictRequest request, CancellationToken cancellation) => Record(request);
+        public Task<int> EvaluateAsync(EvaluateRequest request, CancellationToken cancellation) => Record(request);
+        public Task<int> GenerateAsync(GenerateRequest request, CancellationToken cancellation) => Record(request);
+        public Task<int> DemoAsync(DemoRequest request, CancellationToken cancellation) => Record(request);
+    }
+}

@@ -1,0 +1,62 @@
+using FastText.Engine.Interpretation;
+using FastText.Engine.Pipeline;
+
+namespace FastText.Engine.Tests.Pipeline;
+
+public sealed class ReportAndPlotTests : IDisposable
+{
+    private readonly string folder = Path.Combine(Path.GetTempPath(), "fasttext-report-" + Guid.NewGuid().ToString("N"));
+
+    [Fact]
+    public void Plots_are_written_as_png_files()
+    {
+        var curve = new LossCurve("fine-tune", [5.0, 4.5, 4.2, 4.0], [(2, 4.6), (4, 4.3)]);
+        string losses = Path.Combine(folder, "plots", "losses.png");
+        TrainingPlots.SaveLossCurves(losses, [curve, curve with { Name = "classifier" }]);
+        string finder = Path.Combine(folder, "lr.png");
+        TrainingPlots.SaveLearningRateFinder(finder, new FastText.Engine.Training.LearningRateFinderResult([(1e-6, 5.1), (1e-5, 5.0), (1e-4, 4.8), (1e-3, 4.0), (1e-2, 3.9), (1e-1, 9), (1, 20), (2, 30), (3, 40), (4, 50), (5, 60)]));
+        foreach (string path in new[] { losses, finder })
+        {
+            byte[] bytes = File.ReadAllBytes(path);
+            Assert.True(bytes.Length > 1000, $"{path} is {bytes.Length} bytes");
+            Assert.Equal([0x89, (byte)'P', (byte)'N', (byte)'G'], bytes.AsSpan(0, 4).ToArray());
+        }
+        Assert.Empty(Directory.GetFiles(folder, "*.tmp*", SearchOption.AllDirectories));
+    }
+
+    [Fact]
+    public void Report_groups_epochs_by_stage_with_perplexity_for_language_models_only()
+    {
+        var report = new RunReport("Demo");
+        report.AddSetting("preset", "small");
+        report.AddEpoch(new EpochSummary("fine-tune", 0, 4.12, 3.912788, 0.2996, 699, 12345, null, true));
+        report.AddEpoch(new EpochSummary("classifier", 0, 0.35, 0.18, 0.9293, 33, 54321, 0.125, false));
+        string text = report.ToMarkdown();
+        Assert.Contains("| 0 | 4.120000 | 3.912788 | 0.299600 | 50.038 | 11:39 | 12,345 |", text, StringComparison.Ordinal);
+        Assert.Contains("| 0 | 0.350000 | 0.180000 | 0.929300 | 00:33 | 54,321 | 12.5% |", text, StringComparison.Ordinal);
+        Assert.Equal(1, text.Split("perplexity").Length - 1);
+        string path = Path.Combine(folder, "report.md");
+        report.Save(path);
+        Assert.Equal(text, File.ReadAllText(path));
+    }
+
+    [Fact]
+    public void Atomic_write_replaces_the_whole_file_and_leaves_no_temporary()
+    {
+        string path = Path.Combine(folder, "a.txt");
+        AtomicFile.WriteAllText(path, "first version, longer");
+        AtomicFile.WriteAllText(path, "second");
+        Assert.Equal("second", File.ReadAllText(path));
+        Assert.Throws<InvalidOperationException>(() => AtomicFile.Write(path, _ => throw new InvalidOperationException()));
+        Assert.Equal("second", File.ReadAllText(path));
+        Assert.Single(Directory.GetFiles(folder));
+    }
+
+    public void Dispose()
+    {
+        if (Directory.Exists(folder))
+        {
+            Directory.Delete(folder, recursive: true);
+        }
+    }
+}

@@ -1,0 +1,142 @@
+using FastText.Engine.Training;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace FastText.Engine.Tests.Training;
+
+[Collection(SequentialTorchCollection.Name)]
+public sealed class DecoderAndScheduleTests
+{
+    [Theory]
+    [InlineData(1L << 30)]      // one chunk
+    [InlineData(16L * 4 * 37)]  // 16-row chunks: several, the last one partial
+    public void Chunked_decoder_loss_gives_the_plain_loss_gradients_and_accuracy(long chunkBytes)
+    {
+        TorchTestSetup.Use();
+        using var scope = torch.NewDisposeScope();
+        torch.manual_seed(11);
+        var (features1, weight1, bias1) = Inputs();
+        var (features2, weight2, bias2) = Inputs();
+        var targets = torch.randint(0, 37, new long[] { 45 }, dtype: ScalarType.Int64);
+
+        DecoderLoss plain = DecoderCrossEntropy.Compute(features1, weight1, bias1, targets, DecoderLossMode.Plain, training: true, accuracy: true);
+        DecoderLoss chunked = DecoderCrossEntropy.Compute(features2, weight2, bias2, targets, DecoderLossMode.Chunked, training: true, accuracy: true, chunkBytes);
+        plain.BackwardLoss.backward();
+        chunked.BackwardLoss.backward();
+
+        Assert.Equal(plain.Loss.item<float>(), chunked.Loss.item<float>(), 4);
+        Assert.Equal(plain.Correct!.item<long>(), chunked.Correct!.item<long>());
+        Assert.True(weight1.grad!.allclose(weight2.grad!, rtol: 1e-4, atol: 1e-6), $"{weight1.grad!.abs().sum().item<float>()} vs {weight2.grad!.abs().sum().item<float>()} diff {(weight1.grad! - weight2.grad!).abs().max().item<float>()}");
+        Assert.True(bias1.grad!.allclose(bias2.grad!, rtol: 1e-4, atol: 1e-6), $"{bias1.grad!.sum().item<float>()} vs {bias2.grad!.sum().item<float>()} diff {(bias1.grad! - bias2.grad!).abs().max().item<float>()} {string.Join(",", bias1.grad!.data<float>().ToArray().Take(5))} / {string.Join(",", bias2.grad!.data<float>().ToArray().Take(5))}");
+        Assert.True(features1.grad!.allclose(features2.grad!, rtol: 1e-4, atol: 1e-6));
+
+        static (Tensor, Parameter, Parameter) Inputs()
+        {
+            using var generator = new Generator(5);
+            var leaf = torch.randn(new long[] { 45, 6 }, generator: generator).requires_grad_(true);
+            var weight = new Parameter(torch.randn(new long[] { 37, 6 }, generator: generator));
+            var bias = new Parameter(torch.randn(new long[] { 37 }, generator: generator));
+            leaf.retain_grad();
+            return (leaf, weight, bias);
+        }
+    }
+
+    [Fact]
+    public void One_cycle_matches_fastai_figures()
+    {
+        var schedule = OneCycleSchedule.Default;
+        Assert.Equal(2e-3 / 25, 2e-3 * schedule.LearningRateFactor(0), 12);
+        Assert.Equal(2e-3, 2e-3 * schedule.LearningRateFactor(0.25), 12);
+        Assert.Equal(2e-8, 2e-3 * schedule.LearningRateFactor(1), 12);
+        Assert.Equal(0.8, schedule.Momentum(0), 12);
+        Assert.Equal(0.7, schedule.Momentum(0.25), 12);
+        Assert.Equal(0.75, schedule.Momentum(0.125), 12);
+        Assert.Equal(0.8, schedule.Momentum(1), 12);
+        // halfway through the annealing phase the lr is halfway between lr_max and lr_max/div_final
+        Assert.Equal((1 + 1e-5) / 2, schedule.LearningRateFactor(0.625), 12);
+    }
+
+    [Fact]
+    public void Learning_rate_slices_follow_fastai()
+    {
+        double[] rates = LearningRates.Slice(1e-2 / Math.Pow(2.6, 4), 1e-2).For(5);
+        double[] expected = { 2.188e-4, 5.690e-4, 1.479e-3, 3.846e-3, 1.0e-2 };
+        for (int i = 0; i < 5; i++)
+        {
+            Assert.Equal(expected[i], rates[i], expected[i] * 1e-3);
+        }
+        Assert.Equal(new[] { 1e-3, 1e-3, 1e-2 }, LearningRates.Slice(1e-2).For(3));
+        Assert.Equal(new[] { 3e-3, 3e-3 }, ((LearningRates)3e-3).For(2));
+    }
+
+    [Fact]
+    public void Smoothed_loss_is_fastais_debiased_moving_average()
+    {
+        var smoothed = new SmoothedLoss();
+        smoothed.Add(4);
+        Assert.Equal(4, smoothed.Value, 12);
+        smoothed.Add(2);
+        double raw = 0.98 * (0.02 * 4) + 0.02 * 2;
+        Assert.Equal(raw / (1 - 0.98 * 0.98), smoothed.Value, 12);
+    }
+
+    [Fact]
+    public void Loss_scaler_skips_and_halves_on_overflow_and_grows_after_clean_steps()
+    {
+        TorchTestSetup.Use();
+        using var scope = torch.NewDisposeScope();
+        var p = new Parameter(torch.ones(3));
+        var scaler = new DynamicLossScaler(initialScale: 1024, growthInterval: 3);
+
+        scaler.ScaleLoss((p * 2).sum()).backward();
+        Assert.True(scaler.UnscaleOrSkip(new[] { p }));
+        Assert.True(p.grad!.allclose(torch.full(3, 2.0f)));     // unscaled
+        Assert.Equal(1, scaler.CleanSteps);
+
+        p.grad!.zero_();
+        scaler.ScaleLoss((p * float.PositiveInfinity).sum()).backward();
+        Assert.False(scaler.UnscaleOrSkip(new[] { p }));
+        Assert.Equal(512, scaler.Scale);
+        Assert.Equal(0, scaler.CleanSteps);
+        Assert.Equal(1, scaler.SkippedSteps);
+        Assert.Equal(0, p.grad!.abs().sum().item<float>());
+
+        for (int i = 0; i < 3; i++)
+        {
+            p.grad!.zero_();
+            scaler.ScaleLoss(p.sum()).backward();
+            Assert.True(scaler.UnscaleOrSkip(new[] { p }));
+        }
+        Assert.Equal(1024, scaler.Scale);                       // grew after 3 clean steps
+        Assert.Equal(0, scaler.CleanSteps);
+    }
+
+    [Fact]
+    public void AdamW_with_fastai_settings_is_fastais_adam()
+    {
+        TorchTestSetup.Use();
+        using var scope = torch.NewDisposeScope();
+        var p = new Parameter(torch.tensor(new[] { 1.0f, -2.0f }));
+        using var optimizer = torch.optim.AdamW(new[] { p }, lr: 0.1, beta1: 0.8, beta2: 0.99, eps: 1e-5, weight_decay: 0.01);
+        double[] w = { 1, -2 }, m = new double[2], v = new double[2];
+        double[][] grads = { new[] { 0.5, -1.0 }, new[] { 0.25, 2.0 } };
+        for (int t = 1; t <= 2; t++)
+        {
+            optimizer.zero_grad();
+            (p * torch.tensor(grads[t - 1].Select(g => (float)g).ToArray())).sum().backward();
+            optimizer.step();
+            for (int i = 0; i < 2; i++)
+            {
+                double g = grads[t - 1][i];
+                w[i] *= 1 - 0.1 * 0.01;
+                m[i] = 0.8 * m[i] + 0.2 * g;
+                v[i] = 0.99 * v[i] + 0.01 * g * g;
+                w[i] -= 0.1 / (1 - Math.Pow(0.8, t)) * m[i] / (Math.Sqrt(v[i] / (1 - Math.Pow(0.99, t))) + 1e-5);
+            }
+        }
+        float[] actual = p.data<float>().ToArray();
+        Assert.Equal(w[0], actual[0], 5);
+        Assert.Equal(w[1], actual[1], 5);
+    }
+}
