@@ -113,6 +113,16 @@ class PoolingLinearClassifier(nn.Module):
 
 
 CLASSIFIER_FEATURES, CLASSES = 6, 2
+CLASSIFIER_IDS = [[2, 9, 15, 11, 4], [2, 12, 10, 9, 13]]  # no xxpad: one bptt chunk, nothing masked
+
+
+def classifier_logits(model, ids):
+    """fastai's classifier forward in eval mode for unpadded rows shorter than bptt: one AWD_LSTM chunk from zero
+    state, masked_concat_pool = [last, max, mean] over time, then the LinBnDrop blocks."""
+    with torch.no_grad():
+        out = model[0].module(torch.tensor(ids))
+        pooled = torch.cat([out[:, -1], out.max(dim=1)[0], out.mean(dim=1)], 1)
+        return model[1].layers(pooled)
 
 
 def build_classifier(vocab_size):
@@ -212,6 +222,8 @@ def make():
         "encoder_keys": list(model[0].state_dict().keys()),
         "classifier_keys": list(classifier_sd.keys()),
         "classifier_tensors": {k: describe(v) for k, v in classifier_sd.items()},
+        "classifier_ids": CLASSIFIER_IDS,
+        "classifier_eval_logits": classifier_logits(classifier, CLASSIFIER_IDS).tolist(),
         "tensors": {k: describe(v) for k, v in sd.items()},
         "encoder_row_10": sd["0.encoder.weight"][10].tolist(),
         "rnn1_weight_ih_0_3": sd["0.rnns.1.module.weight_ih_l0"][0, 3].item(),

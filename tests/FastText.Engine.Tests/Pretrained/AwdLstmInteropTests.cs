@@ -1,4 +1,5 @@
 using FastText.Engine.Models;
+using FastText.Engine.Models.Classifier;
 using FastText.Engine.Models.Pretrained;
 using FastText.Engine.Tests.Training;
 using TorchSharp;
@@ -126,6 +127,39 @@ public sealed class AwdLstmInteropTests : IDisposable
         foreach (var (key, tensor) in reloaded.state_dict())
         {
             Assert.True(Fixture.AllEqual(before[key], tensor), key);
+        }
+    }
+
+    [Fact]
+    public void The_engine_classifier_on_imported_fastai_classifier_weights_computes_pytorchs_logits()
+    {
+        TorchTestSetup.Use();
+        using var scope = torch.NewDisposeScope();
+        var expected = Fixture.Expected.Value;
+        var encoder = new AwdLstmEncoder(16, FixtureConfig);
+        using var model = new TextClassifier(new AwdLstmClassifierEncoder(encoder), 2, new ClassifierOptions(HiddenSizes: [6]));
+
+        var report = FastAiCheckpoint.ImportStateDictionary(model, Fixture.File("fastai_classifier.pth"));
+        Assert.Equal(25, report.LoadedKeys.Count);
+
+        model.eval();
+        var ids = expected.GetProperty("classifier_ids").EnumerateArray().Select(r => Fixture.Longs(r)).ToArray();
+        using (torch.no_grad())
+        {
+            var input = torch.tensor(ids.SelectMany(r => r).ToArray(), [ids.Length, ids[0].Length], ScalarType.Int64);
+            VocabularyAndMatchingTests.AssertClose(Fixture.Floats(expected.GetProperty("classifier_eval_logits")),
+                Fixture.Values(model.call(input)), 2e-6f);
+        }
+
+        // And back: the export holds fastai's keys (plus the encoder_dp alias) with the imported values.
+        string pth = Path.Combine(folder, "classifier.pth");
+        FastAiCheckpoint.ExportStateDictionary(model, pth);
+        using var raw = PyTorchCheckpointFile.Read(pth);
+        Assert.Equal(Fixture.Strings(expected.GetProperty("classifier_keys")).Order(), raw.Keys.Order());
+        using var original = PyTorchCheckpointFile.Read(Fixture.File("fastai_classifier.pth"));
+        foreach (var (key, tensor) in original.Entries)
+        {
+            Assert.True(Fixture.AllEqual(tensor, raw.Tensors[key]), key);
         }
     }
 
