@@ -1,6 +1,7 @@
 using FastText.Engine.Models;
 using FastText.Engine.Models.Classifier;
 using FastText.Engine.Models.Pretrained;
+using FastText.Engine.Pipeline;
 using FastText.Engine.Tests.Training;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -161,6 +162,30 @@ public sealed class AwdLstmInteropTests : IDisposable
         {
             Assert.True(Fixture.AllEqual(tensor, raw.Tensors[key]), key);
         }
+    }
+
+    [Fact]
+    public void Fastais_pretrained_pair_converts_to_a_pipeline_folder_and_back()
+    {
+        TorchTestSetup.Use();
+        using var scope = torch.NewDisposeScope();
+        string folderPath = Path.Combine(folder, "wt103");
+        var artifact = FastAiArtifacts.ImportLanguageModel(Fixture.Checkpoint, Fixture.Vocabulary, folderPath);
+        Assert.Equal(FixtureConfig.EmbeddingSize, artifact.Card.EmbeddingSize);
+        Assert.Equal(FixtureConfig.HiddenSize, artifact.Card.HiddenSize);
+        Assert.Equal(3, artifact.Card.Layers);
+        Assert.Equal(Fixture.Strings(Fixture.Expected.Value.GetProperty("old_vocab")), LanguageModelArtifact.Open(folderPath).Vocabulary.Tokens);
+
+        string pth = Path.Combine(folder, "back.pth"), pkl = Path.Combine(folder, "back.pkl");
+        FastAiArtifacts.ExportLanguageModel(LanguageModelArtifact.Open(folderPath), pth, pkl);
+        using var original = PyTorchCheckpointFile.Read(Fixture.Checkpoint);
+        using var back = PyTorchCheckpointFile.Read(pth);
+        Assert.Equal(original.Keys, back.Keys);
+        foreach (var (key, tensor) in original.Entries)
+        {
+            Assert.True(Fixture.AllEqual(tensor, back.Tensors[key]), key);
+        }
+        Assert.Equal(FastAiVocabularyFile.Read(Fixture.Vocabulary), FastAiVocabularyFile.Read(pkl));
     }
 
     [Fact]
