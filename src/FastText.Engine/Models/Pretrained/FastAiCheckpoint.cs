@@ -3,66 +3,6 @@ using static TorchSharp.torch;
 
 namespace FastText.Engine.Models.Pretrained;
 
-/// <summary>What an import did: vocabulary matching counts and the keys it dropped or ignored.</summary>
-/// <param name="Matched">New tokens whose rows came from the pretrained vocabulary (0 without vocabulary matching).</param>
-/// <param name="New">New tokens given the mean pretrained row and bias.</param>
-/// <param name="DroppedStaleKeys">Legacy <c>…module.weight_hh_l0</c> copies dropped (fastai <c>clean_raw_keys</c>).</param>
-/// <param name="IgnoredKeys">Source keys not loaded because the target has no such key and loading was not strict.</param>
-/// <param name="LoadedKeys">Target keys written.</param>
-public sealed record PretrainedImportReport(int Matched, int New, IReadOnlyList<string> DroppedStaleKeys,
-    IReadOnlyList<string> IgnoredKeys, IReadOnlyList<string> LoadedKeys);
-
-/// <summary>
-/// A fastai checkpoint ready to load: canonical fastai keys (aliases and stale copies removed), embedding and decoder
-/// bias already matched to the new vocabulary. Owns its tensors.
-/// </summary>
-public sealed class FastAiPretrainedWeights : IDisposable
-{
-    private readonly PyTorchStateDictionary file;
-    private readonly List<Tensor> owned;
-
-    internal FastAiPretrainedWeights(PyTorchStateDictionary file, Dictionary<string, Tensor> tensors,
-        List<Tensor> owned, IReadOnlyList<string>? pretrainedVocabulary, int matched, int added,
-        IReadOnlyList<string> droppedStaleKeys)
-    {
-        this.file = file;
-        this.owned = owned;
-        Tensors = tensors;
-        PretrainedVocabulary = pretrainedVocabulary;
-        Matched = matched;
-        New = added;
-        DroppedStaleKeys = droppedStaleKeys;
-    }
-
-    /// <summary>The checkpoint file.</summary>
-    public string Path => file.Path;
-
-    /// <summary>Tensors by canonical fastai key (see <see cref="FastAiKeyMap"/>), in the file's order.</summary>
-    public IReadOnlyDictionary<string, Tensor> Tensors { get; }
-
-    /// <summary>The vocabulary the checkpoint was trained with, when a vocabulary file was given.</summary>
-    public IReadOnlyList<string>? PretrainedVocabulary { get; }
-
-    /// <summary>New tokens found in the pretrained vocabulary.</summary>
-    public int Matched { get; }
-
-    /// <summary>New tokens given the mean pretrained row and bias.</summary>
-    public int New { get; }
-
-    /// <summary>Keys fastai's <c>clean_raw_keys</c> would drop.</summary>
-    public IReadOnlyList<string> DroppedStaleKeys { get; }
-
-    /// <summary>Disposes the tensors read from the file and the matched ones.</summary>
-    public void Dispose()
-    {
-        foreach (var tensor in owned)
-        {
-            tensor.Dispose();
-        }
-        file.Dispose();
-    }
-}
-
 /// <summary>
 /// Import of fastai / PyTorch AWD-LSTM language-model checkpoints (the WikiText-103 <c>.pth</c> + <c>.pkl</c> pair,
 /// <c>learn.save</c> files, <c>save_encoder</c> files) into the engine's state dict by name, with vocabulary
