@@ -72,6 +72,23 @@ internal static class Fixture
         return logits.MoveToOuterDisposeScope();
     }
 
-    private static string FindFolder([CallerFilePath] string source = "") =>
-        Path.GetFullPath(Path.Combine(Path.GetDirectoryName(source)!, "..", "Fixtures"));
+    /// <summary>Next to this source file; if the compiler mapped source paths (deterministic CI builds), found by
+    /// walking up from the test binaries (tests/FastText.Engine.Tests/bin/…).</summary>
+    private static string FindFolder([CallerFilePath] string source = "")
+    {
+        string besideSource = Path.GetFullPath(Path.Combine(Path.GetDirectoryName(source) ?? ".", "..", "Fixtures"));
+        if (Directory.Exists(besideSource))
+        {
+            return besideSource;
+        }
+        for (var folder = new DirectoryInfo(AppContext.BaseDirectory); folder is not null; folder = folder.Parent)
+        {
+            string candidate = Path.Combine(folder.FullName, "Fixtures");
+            if (System.IO.File.Exists(Path.Combine(candidate, "make_fastai_fixture.py")))
+            {
+                return candidate;
+            }
+        }
+        throw new DirectoryNotFoundException($"The fixture folder was not found beside {source} nor above {AppContext.BaseDirectory}.");
+    }
 }
