@@ -5,10 +5,16 @@ Needs only PyTorch (Debian 12: `apt-get install python3-torch`, PyTorch 1.13); f
 the modules below reproduce fastai v2's module tree (`SequentialRNN(AWD_LSTM, LinearDecoder)`), so `state_dict()`
 yields exactly fastai's key names, including the duplicated `0.encoder_dp.emb.weight` and the tied `1.decoder.weight`.
 
-    python3 make_fastai_fixture.py make     # writes the fixture files next to this script
-    python3 make_fastai_fixture.py verify   # loads engine_export.pth / engine_export_vocab.pkl (written by the C#
-                                            # exporter) in PyTorch and records what PyTorch saw in
-                                            # engine_export_pytorch_check.json
+    python3 make_fastai_fixture.py make     # writes the fixture files next to this script: language model (zip,
+                                            # {'model','opt'}-wrapped with a legacy key, legacy format), encoder,
+                                            # classifier, vocabulary, and fastai_lm_expected.json (values PyTorch
+                                            # computed: tensors, match_embeds, eval-mode LM and classifier logits)
+    python3 make_fastai_fixture.py verify   # loads engine_export.pth / engine_export_vocab.pkl and
+                                            # engine_classifier_export.pth (written by the C# exporter) in PyTorch and
+                                            # records what PyTorch saw in engine_export_pytorch_check.json
+
+`make` is deterministic (seeded) except for fastai_lm_legacy.pth, whose legacy format names storages by memory
+address: its bytes change, its values do not.
 
 The C# tests read these files; they never run Python.
 """
