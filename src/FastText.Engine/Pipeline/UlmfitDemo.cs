@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Text;
 using FastText.Engine.Interpretation;
+using FastText.Engine.Text;
 using FastText.Engine.Training.Classification;
 
 namespace FastText.Engine.Pipeline;
@@ -13,14 +14,14 @@ namespace FastText.Engine.Pipeline;
 public static class UlmfitDemo
 {
     /// <summary>Runs the demo; returns the report's path.</summary>
-    /// <param name="brownFolder">Folder with the Brown files.</param>
-    /// <param name="spamAssassinFolder">Folder with the SpamAssassin group folders.</param>
+    /// <param name="brown">Brown documents (e.g. <c>samples/brown.tar.gz</c>).</param>
+    /// <param name="spamAssassin">SpamAssassin mail bodies labelled ham/spam with their train/test split.</param>
     /// <param name="runFolder">Where artifacts, plots and the report go.</param>
     /// <param name="preset">Sizes and schedules.</param>
     /// <param name="progress">Progress sink.</param>
     /// <param name="sampleEfficiency">Also run the 100/300/1000/all comparison with and without the language model.</param>
     /// <param name="compareBatching">Also time a classifier epoch with bucketing vs random batches.</param>
-    public static string Run(string brownFolder, string spamAssassinFolder, string runFolder, UlmfitPreset preset, IProgressSink progress,
+    public static string Run(ITextDocumentSource brown, ITextDocumentSource spamAssassin, string runFolder, UlmfitPreset preset, IProgressSink progress,
         bool sampleEfficiency = false, bool compareBatching = true)
     {
         ArgumentNullException.ThrowIfNull(preset);
@@ -29,8 +30,8 @@ public static class UlmfitDemo
         var run = new UlmfitPipeline(runFolder, preset, progress);
 
         // The recipe itself: about a dozen lines.
-        TextDataset english = run.Tokenize("brown", SampleReaders.ReadBrown(brownFolder, preset.PretrainDocuments));
-        TextDataset mails = run.Tokenize("spam-assassin", SampleReaders.ReadSpamAssassin(spamAssassinFolder, preset.MailsPerGroup));
+        TextDataset english = run.Tokenize("brown", SampleReaders.Read(brown, preset.PretrainDocuments, preset.Seed).Select(t => t with { ClassName = null }).ToList());
+        TextDataset mails = run.Tokenize("spam-assassin", SampleReaders.Read(spamAssassin, preset.Mails, preset.Seed));
         LanguageModelArtifact general = run.Pretrain(english);
         LanguageModelArtifact tuned = run.FineTune(general, mails);
         using ClassifierResult classifier = run.TrainClassifier(mails, tuned);

@@ -166,9 +166,17 @@ public sealed class UlmfitPipeline
             using var trainLoader = new ClassifierLoader(labelled.Corpus, trainOptions, training);
             using var validLoader = new ClassifierLoader(labelled.Corpus, validOptions, labelled.Validation);
             using var learner = new Learner<ClassifierBatch>(new ClassifierTask(model), trainLoader, validLoader, metrics: [Metrics.Accuracy]);
-            var callback = new ProgressCallback(progress, name, trainLoader.BatchCount, languageModel: false,
-                () => trainLoader.LastEpochPadding.Share);
-            learner.Callbacks.Add(callback);
+            var phases = new List<ProgressCallback>();
+            // One callback per fit call, so the report shows one table per unfreezing phase like fastbook's.
+            void Fit(string phase, int epochs, LearningRates rates)
+            {
+                var callback = new ProgressCallback(progress, phase, trainLoader.BatchCount, languageModel: false,
+                    () => trainLoader.LastEpochPadding.Share);
+                learner.Callbacks.Clear();
+                learner.Callbacks.Add(callback);
+                learner.FitOneCycle(epochs, rates);
+                phases.Add(callback);
+            }
             var clock = Stopwatch.StartNew();
             if (languageModel is not null)
             {
@@ -176,24 +184,28 @@ public sealed class UlmfitPipeline
                 {
                     var (freezeTo, epochs, rate) = Preset.ClassifierStages[s];
                     learner.FreezeTo(freezeTo);
-                    learner.FitOneCycle(epochs, s == 0 ? LearningRates.Uniform(rate)
-                        : LearningRates.Slice(rate / Math.Pow(DiscriminativeFactor, 4), rate));
+                    LearningRates rates = s == 0 ? LearningRates.Uniform(rate) : LearningRates.Slice(rate / Math.Pow(DiscriminativeFactor, 4), rate);
+                    Fit(FormattableString.Invariant($"{name} · {(freezeTo == 0 ? "unfreeze()" : $"freeze_to({freezeTo})")} · lr {rates}"), epochs, rates);
                 }
             }
             else
             {
                 learner.Unfreeze();
-                learner.FitOneCycle(Preset.ClassifierStages.Sum(s => s.Epochs), LearningRates.Uniform(Preset.ClassifierStages[0].LearningRate / 4));
+                LearningRates rates = LearningRates.Uniform(Preset.ClassifierStages[0].LearningRate / 4);
+                Fit(FormattableString.Invariant($"{name} · from scratch · lr {rates}"), Preset.ClassifierStages.Sum(s => s.Epochs), rates);
             }
             double seconds = clock.Elapsed.TotalSeconds;
-            RecordStage(callback);
+            foreach (ProgressCallback phase in phases)
+            {
+                RecordStage(phase);
+            }
             ClassifierPredictor predictor = CreatePredictor(model, labelled);
             ClassifierEvaluation evaluation = predictor.Evaluate(labelled.Subset(labelled.Validation));
             ClassifierArtifact? artifact = save
                 ? ClassifierArtifact.Save(ArtifactFolder(name), model, LanguageModelConfig, labelled.Vocabulary,
                     labelled.ClassNames, Preset.ClassifierDropMultiplier, labelled.MaxTokens)
                 : null;
-            return new ClassifierResult(model, predictor, evaluation, callback.Epochs, training.Count, seconds, artifact);
+            return new ClassifierResult(model, predictor, evaluation, phases.SelectMany(p => p.Epochs).ToList(), training.Count, seconds, artifact);
         }
         catch
         {
@@ -313,7 +325,7 @@ public sealed class UlmfitPipeline
 
     private void FindLearningRate<TBatch>(Learner<TBatch> learner, string stage) where TBatch : IDisposable
     {
-        using IProgressTask task = progress.Start($"learning-rate finder ({stage})", 0, "");
+        progress.Log($"learning-rate finder ({stage})…");
         Training.LearningRateFinderResult result = learner.FindLearningRate(iterations: Math.Min(100, Math.Max(20, learner.Training.BatchCount)));
         TrainingPlots.SaveLearningRateFinder(Path.Combine(RunFolder, "plots", "lr-finder.png"), result, $"Learning-rate finder: {stage}");
         Report.AddImage($"Learning-rate finder ({stage})", "plots/lr-finder.png");

@@ -151,6 +151,85 @@ internal static class CharacterClasses
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static bool IsAsciiLetterOrDigit(char c) => c < 128 && (Table[c] & (Ascii.Lower | Ascii.Upper | Ascii.Digit)) != 0;
 
+    /// <summary>What kinds of characters a word holds (one table lookup per char).</summary>
+    [Flags]
+    public enum Shape
+    {
+        None = 0,
+        Lower = 1,
+        Upper = 2,
+        OtherAscii = 4,
+        NonAscii = 8,
+        Space = 16,
+    }
+
+    private static readonly Shape[] ShapeTable = BuildShapeTable();
+
+    private static Shape[] BuildShapeTable()
+    {
+        var table = new Shape[128];
+        for (int c = 0; c < 128; c++)
+        {
+            table[c] = c is >= 'a' and <= 'z' ? Shape.Lower : c is >= 'A' and <= 'Z' ? Shape.Upper : Shape.OtherAscii;
+            if (IsSpace((char)c))
+            {
+                table[c] = Shape.Space;
+            }
+        }
+        return table;
+    }
+
+    /// <summary>The kind of one character: <see cref="Shape.Space"/> for Python whitespace.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Shape ShapeOf(char c) => c < 128 ? ShapeTable[c] : IsSpaceSlow(c) ? Shape.Space : Shape.NonAscii;
+
+    /// <summary>The union of the kinds of characters in <paramref name="word"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Shape ShapeOf(ReadOnlySpan<char> word)
+    {
+        Shape shape = Shape.None;
+        foreach (char c in word)
+        {
+            shape |= c < 128 ? ShapeTable[c] : Shape.NonAscii;
+        }
+        return shape;
+    }
+
+    /// <summary>Index of the first Python whitespace character, or -1 (vectorized skip over printable ASCII).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static int IndexOfSpace(ReadOnlySpan<char> text)
+    {
+        int offset = 0;
+        while (true)
+        {
+            int found = text[offset..].IndexOfAnyExceptInRange('!', '~');
+            if (found < 0)
+            {
+                return -1;
+            }
+            offset += found;
+            if (IsSpace(text[offset]))
+            {
+                return offset;
+            }
+            offset++;
+        }
+    }
+
+    /// <summary>Index of the first character that is not Python whitespace, or -1.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static int IndexOfNonSpace(ReadOnlySpan<char> text)
+    {
+        for (int i = 0; i < text.Length; i++)
+        {
+            if (!IsSpace(text[i]))
+            {
+                return i;
+            }
+        }
+        return -1;
+    }
+
     /// <summary>The code point at <paramref name="index"/> and its length in UTF-16 units (a lone surrogate counts as itself).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static int CodePointAt(ReadOnlySpan<char> text, int index, out int length)

@@ -1,3 +1,7 @@
+using System.Numerics;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
+
 namespace FastText.Engine.Text;
 
 /// <summary>
@@ -21,6 +25,8 @@ internal sealed class TextRules
         ("<br />", "\n"), ("\\\"", "\""), ("<unk>", SpecialTokens.Unknown), (" @.@ ", "."), (" @-@ ", "-"), ("...", " …"),
     ];
 
+    private static readonly System.Buffers.SearchValues<char> HtmlKeys = System.Buffers.SearchValues.Create(";\\<@");
+
     private readonly CharBuffer first = new();
     private readonly CharBuffer second = new();
 
@@ -30,8 +36,15 @@ internal sealed class TextRules
         CharBuffer? current = null; // null: still the caller's text
         ReadOnlySpan<char> view = text;
 
+        // Every pattern but "..." holds one of ';', '\\', '<', '@', and no replacement creates those characters, so
+        // one vectorized search usually rules out twelve of the thirteen passes.
+        bool anyKey = view.IndexOfAny(HtmlKeys) >= 0;
         foreach ((string from, string to) in HtmlReplacements)
         {
+            if (!anyKey && from != "...")
+            {
+                continue;
+            }
             int index = view.IndexOf(from, StringComparison.Ordinal);
             if (index >= 0)
             {
@@ -81,26 +94,28 @@ internal sealed class TextRules
     /// </summary>
     internal static bool ReplaceRepetitions(ReadOnlySpan<char> text, CharBuffer destination)
     {
-        int start = FindRepetitionCandidate(text);
+        bool astral = text.IndexOfAnyInRange('\uD800', '\uDFFF') >= 0;
+        int start = FindRepetitionCandidate(text, 0, astral);
         if (start < 0)
         {
             return false;
         }
         destination.Clear();
-        destination.Append(text[..start]);
-        int i = start;
-        while (i < text.Length)
+        int copied = 0;
+        while (start >= 0)
         {
-            int codePoint = CharacterClasses.CodePointAt(text, i, out int length);
-            ReadOnlySpan<char> unit = text.Slice(i, length);
-            int j = i + length;
+            // text[start] begins a run of at least three equal code points (or, for astral text, may).
+            destination.Append(text[copied..start]);
+            int codePoint = CharacterClasses.CodePointAt(text, start, out int length);
+            ReadOnlySpan<char> unit = text.Slice(start, length);
+            int end = start + length;
             int count = 1;
             if (!CharacterClasses.IsSpace(codePoint))
             {
-                while (j + length <= text.Length && text.Slice(j, length).SequenceEqual(unit))
+                while (end + length <= text.Length && text.Slice(end, length).SequenceEqual(unit))
                 {
                     count++;
-                    j += length;
+                    end += length;
                 }
             }
             if (count >= 3)
@@ -113,17 +128,50 @@ internal sealed class TextRules
             }
             else
             {
-                destination.Append(text[i..j]);
+                destination.Append(text[start..end]);
             }
-            i = j;
+            copied = end;
+            start = FindRepetitionCandidate(text, end, astral);
         }
+        destination.Append(text[copied..]);
         return true;
     }
 
     // First index where a code point may repeat three times (exact check follows), or -1.
-    private static int FindRepetitionCandidate(ReadOnlySpan<char> text)
+    private static int FindRepetitionCandidate(ReadOnlySpan<char> text, int from, bool astral)
     {
-        for (int i = 0; i + 2 < text.Length; i++)
+        if (astral)
+        {
+            return FindRepetitionCandidateScalar(text, from); // astral characters: compare code points the slow way
+        }
+        ReadOnlySpan<ushort> units = MemoryMarshal.Cast<char, ushort>(text);
+        ref ushort start = ref MemoryMarshal.GetReference(units);
+        int i = from;
+        if (Vector256.IsHardwareAccelerated)
+        {
+            for (; i + Vector256<ushort>.Count + 2 <= units.Length; i += Vector256<ushort>.Count)
+            {
+                Vector256<ushort> a = Vector256.LoadUnsafe(ref start, (nuint)i);
+                Vector256<ushort> b = Vector256.LoadUnsafe(ref start, (nuint)(i + 1));
+                Vector256<ushort> c = Vector256.LoadUnsafe(ref start, (nuint)(i + 2));
+                uint mask = (Vector256.Equals(a, b) & Vector256.Equals(b, c)).ExtractMostSignificantBits();
+                while (mask != 0)
+                {
+                    int index = i + BitOperations.TrailingZeroCount(mask);
+                    if (!CharacterClasses.IsSpace(text[index]))
+                    {
+                        return index;
+                    }
+                    mask &= mask - 1;
+                }
+            }
+        }
+        return FindRepetitionCandidateScalar(text, i);
+    }
+
+    private static int FindRepetitionCandidateScalar(ReadOnlySpan<char> text, int from)
+    {
+        for (int i = from; i + 2 < text.Length; i++)
         {
             char c = text[i];
             if (c == text[i + 1] && c == text[i + 2] && !CharacterClasses.IsSpace(c))
@@ -145,53 +193,62 @@ internal sealed class TextRules
     /// </summary>
     internal static bool ReplaceWordRepetitions(ReadOnlySpan<char> text, CharBuffer destination)
     {
+        // A match needs two identical whitespace-delimited runs in a row (the word and its first repeat), so the
+        // exact matcher only runs where consecutive runs are equal.
         bool changed = false;
         int copied = 0;
-        int p = 0;
-        while (p < text.Length)
+        int searchFrom = 0;       // the previous match consumed everything before this
+        int previousStart = -1;   // the previous run, when it may start a match
+        int previousEnd = -1;
+        ulong previousHash = 0;
+        int i = 0;
+        while (i < text.Length)
         {
-            // Candidate starts: the string start, or a whitespace character (consumed by the match).
-            int wordStart;
-            if (CharacterClasses.IsSpace(text[p]))
+            // One scalar pass: skip whitespace, then hash the run (cheap equality filter for consecutive runs).
+            while (i < text.Length && CharacterClasses.IsSpace(text[i]))
             {
-                wordStart = p + 1;
+                i++;
             }
-            else if (p == 0)
+            if (i == text.Length)
             {
-                wordStart = 0;
+                break;
             }
-            else
+            int runStart = i;
+            ulong hash = 0;
+            do
             {
-                int next = text[p..].IndexOfAny(CharacterClasses.Spaces);
-                if (next < 0)
-                {
-                    break;
-                }
-                p += next;
-                continue;
+                hash = (hash * 31) + text[i];
+                i++;
             }
-
-            if (TryMatchWordRepetition(text, wordStart, out int end, out int count, out int wordEnd, out int delimiterStart))
+            while (i < text.Length && !CharacterClasses.IsSpace(text[i]));
+            int runEnd = i;
+            if (previousStart >= 0 && hash == previousHash && runEnd - runStart == previousEnd - previousStart
+                && text[runStart..runEnd].SequenceEqual(text[previousStart..previousEnd])
+                && TryMatchWordRepetition(text, previousStart, out int end, out int count, out int wordEnd, out int delimiterStart))
             {
                 if (!changed)
                 {
                     destination.Clear();
                     changed = true;
                 }
-                destination.Append(text[copied..p]);
+                int matchStart = previousStart == 0 ? 0 : previousStart - 1; // (?:\s|^) consumes the whitespace before
+                destination.Append(text[copied..matchStart]);
                 destination.Append(" xxwrep ");
                 destination.Append(count);
                 destination.Append(' ');
-                destination.Append(text[wordStart..wordEnd]);
+                destination.Append(text[previousStart..wordEnd]);
                 destination.Append(' ');
                 destination.Append(text[delimiterStart..end]);
                 copied = end;
-                p = end;
+                searchFrom = end;
+                previousStart = -1;
+                i = end;
+                continue;
             }
-            else
-            {
-                p++;
-            }
+            bool eligible = runStart == 0 ? searchFrom == 0 : runStart - 1 >= searchFrom;
+            previousStart = eligible ? runStart : -1;
+            previousEnd = runEnd;
+            previousHash = hash;
         }
         if (changed)
         {

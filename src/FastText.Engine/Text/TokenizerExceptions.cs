@@ -13,15 +13,34 @@ internal static class TokenizerExceptions
 {
     private static readonly (TokenTable Keys, string[][] Parts) Data = Build();
 
+    // A cheap pre-filter: which (length, first char class, last char class) triples any exception has.
+    private static readonly bool[] Candidates = BuildCandidates();
+
     /// <summary>The fixed split of <paramref name="word"/>, or null when it is not an exception.</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
     public static string[]? Find(ReadOnlySpan<char> word)
     {
-        if (word.Length is < 2 or > MaxLength)
+        if (word.Length is < 2 or > MaxLength || !Candidates[FilterIndex(word.Length, word[0], word[^1])])
         {
             return null;
         }
         int id = Data.Keys.Find(word);
         return id < 0 ? null : Data.Parts[id];
+    }
+
+    private static int CharClass(char c) => (uint)(c - 'a') < 26 ? c - 'a' : 26;
+
+    private static int FilterIndex(int length, char first, char last) => (((length * 27) + CharClass(first)) * 27) + CharClass(last);
+
+    private static bool[] BuildCandidates()
+    {
+        var candidates = new bool[(MaxLength + 1) * 27 * 27];
+        for (int id = 0; id < Data.Keys.Count; id++)
+        {
+            ReadOnlySpan<char> word = Data.Keys[id];
+            candidates[FilterIndex(word.Length, word[0], word[^1])] = true;
+        }
+        return candidates;
     }
 
     private const int MaxLength = 24;

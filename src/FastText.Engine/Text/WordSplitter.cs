@@ -66,10 +66,20 @@ internal sealed partial class WordSplitter
             }
             else
             {
-                int end = text[i..].IndexOfAny(CharacterClasses.Spaces);
-                end = end < 0 ? text.Length : i + end;
-                ProcessWord(text[i..end], ref sink, applyCaseRules);
-                i = end;
+                // One pass finds the word's end and what kinds of characters it holds.
+                int start = i;
+                CharacterClasses.Shape shape = CharacterClasses.Shape.None;
+                do
+                {
+                    shape |= CharacterClasses.ShapeOf(c);
+                    if (++i == text.Length)
+                    {
+                        break;
+                    }
+                    c = text[i];
+                }
+                while ((CharacterClasses.ShapeOf(c) & CharacterClasses.Shape.Space) == 0);
+                ProcessWord(text[start..i], shape, ref sink, applyCaseRules);
             }
         }
     }
@@ -89,11 +99,11 @@ internal sealed partial class WordSplitter
         sink.Add(whitespace.Written);
     }
 
-    private void ProcessWord<TSink>(ReadOnlySpan<char> original, ref TSink sink, bool applyCaseRules)
+    private void ProcessWord<TSink>(ReadOnlySpan<char> original, CharacterClasses.Shape shape, ref TSink sink, bool applyCaseRules)
         where TSink : ITokenSink, allows ref struct
     {
         ReadOnlySpan<char> lowered = original;
-        if (applyCaseRules)
+        if (applyCaseRules && (shape & (CharacterClasses.Shape.Upper | CharacterClasses.Shape.NonAscii)) != 0)
         {
             string? marker = TextRules.CaseMarker(original);
             if (marker is not null)
@@ -106,10 +116,11 @@ internal sealed partial class WordSplitter
             word.Advance(original.Length);
             TextRules.LowercaseInPlace(copy);
             lowered = copy;
+            shape = (shape & CharacterClasses.Shape.Upper) != 0 ? (shape & ~CharacterClasses.Shape.Upper) | CharacterClasses.Shape.Lower : shape;
         }
 
         // Fast path: plain lowercase ASCII words need only the exception check.
-        if (lowered.IndexOfAnyExceptInRange('a', 'z') < 0)
+        if (shape == CharacterClasses.Shape.Lower)
         {
             string[]? parts = TokenizerExceptions.Find(lowered);
             if (parts is null)
