@@ -19,6 +19,13 @@ public enum ComputePrecision
 
     /// <summary>bf16 for the LSTMs and the decoder matmul (about 2× on CPUs with AVX-512 BF16); no loss scaling needed.</summary>
     BFloat16,
+
+    /// <summary>
+    /// LSTMs in fp32, decoder matmuls in bf16. libtorch 2.10's CPU LSTM backward in bf16 was measured slower than fp32 at
+    /// fastai's hidden size 1152 (while the forward is ~2× faster), so at large shapes only the decoder — the largest
+    /// share of the FLOPs at a 60k vocabulary — gains from bf16.
+    /// </summary>
+    BFloat16Decoder,
 }
 
 /// <summary>The three regularising dropouts of the AWD-LSTM, as functions (fastai <c>RNNDropout</c>, <c>EmbeddingDropout</c>).</summary>
@@ -260,6 +267,9 @@ public sealed class AwdLstmEncoder : nn.Module<Tensor, Tensor>
 
     /// <summary>The torch dtype matching <see cref="Precision"/>; <see cref="forward"/> returns outputs in it.</summary>
     public ScalarType ComputeType => precision == ComputePrecision.BFloat16 ? ScalarType.BFloat16 : ScalarType.Float32;
+
+    /// <summary>The dtype the LM decoder's matmuls use under <see cref="Precision"/> (bf16 unless fp32).</summary>
+    public ScalarType DecoderType => precision == ComputePrecision.Float32 ? ScalarType.Float32 : ScalarType.BFloat16;
 
     /// <summary>Replaces the dropout probabilities (sizes must be unchanged), e.g. to apply a different <c>drop_mult</c>.</summary>
     public void SetDropouts(AwdLstmConfig config)
@@ -517,8 +527,14 @@ public sealed class AwdLstmLanguageModel : nn.Module<Tensor, LanguageModelOutput
         return new LanguageModelOutput(raw, dropped);
     }
 
-    /// <summary>Full fp32 logits (batch, seq, vocab) for dropped features. Training uses the chunked loss instead.</summary>
-    public Tensor Decode(Tensor dropped) => Decoder.call(dropped);
+    /// <summary>Full fp32 logits (batch, seq, vocab) for dropped features (matmul in <see cref="AwdLstmEncoder.DecoderType"/>).
+    /// Training uses the chunked loss instead.</summary>
+    public Tensor Decode(Tensor dropped)
+    {
+        ArgumentNullException.ThrowIfNull(dropped);
+        ScalarType type = Encoder.DecoderType;
+        return Decoder.call(dropped.dtype == type ? dropped : dropped.to(type));
+    }
 
     /// <summary>Replaces the dropout probabilities (sizes unchanged).</summary>
     public void SetDropouts(AwdLstmConfig config)

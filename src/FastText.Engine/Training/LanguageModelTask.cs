@@ -55,6 +55,11 @@ public sealed class LanguageModelTask : ILearnerTask<LanguageModelBatch>
         long seq = ids.shape[1];
         LanguageModelOutput output = model.call(ids);                     // raw, dropped: (batch, seq, emb)
         Tensor features = output.Dropped.reshape(rows * seq, -1);        // (batch·seq, emb)
+        ScalarType decoderType = model.Encoder.DecoderType;
+        if (features.dtype != decoderType)
+        {
+            features = features.to(decoderType);                         // differentiable: gradients return in fp32
+        }
         Tensor targets = batch.Targets.reshape(-1);                       // (batch·seq)
         DecoderLoss loss = DecoderCrossEntropy.Compute(features, model.Decoder.Weight, model.Decoder.Bias, targets,
             Options.DecoderLoss, training, accuracy: !training, Options.ChunkBytes);

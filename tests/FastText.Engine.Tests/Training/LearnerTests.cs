@@ -267,12 +267,14 @@ public sealed class LearnerTests : IDisposable
         Assert.True(after <= live, $"live tensors in scopes {live} → {after}");
     }
 
-    [Fact]
-    public void Bfloat16_training_learns_like_fp32()
+    [Theory]
+    [InlineData(ComputePrecision.BFloat16)]
+    [InlineData(ComputePrecision.BFloat16Decoder)]
+    public void Bfloat16_training_learns_like_fp32(ComputePrecision precision)
     {
         var (train, valid) = Data();
         using var model = TinyModels.LanguageModel(seed: 11);
-        model.Precision = ComputePrecision.BFloat16;
+        model.Precision = precision;
         using var learner = NewLearner(model, train, valid);
         double before = learner.Validate().Loss;
         var results = learner.FitOneCycle(2, 3e-2);
