@@ -17,13 +17,17 @@ public enum ComputePrecision
     /// <summary>Everything in fp32.</summary>
     Float32,
 
-    /// <summary>bf16 for the LSTMs and the decoder matmul (about 2× on CPUs with AVX-512 BF16); no loss scaling needed.</summary>
+    /// <summary>bf16 for the LSTMs and the decoder matmul; no loss scaling needed.</summary>
+    /// <remarks>Measured (perf-results/BrownMixedPrecision.md): the LSTM recurrence in bf16 cost +4.1% validation
+    /// perplexity after a short Brown run, even re-evaluated in fp32 — prefer <see cref="BFloat16Decoder"/> when quality
+    /// matters. Speed vs fp32: BareLstmBaselineBenchmarks.md.</remarks>
     BFloat16,
 
     /// <summary>
     /// LSTMs in fp32, decoder matmuls in bf16. libtorch 2.10's CPU LSTM backward in bf16 was measured slower than fp32 at
     /// fastai's hidden size 1152 (while the forward is ~2× faster), so at large shapes only the decoder — the largest
-    /// share of the FLOPs at a 60k vocabulary — gains from bf16.
+    /// share of the FLOPs at a 60k vocabulary — gains from bf16. Validation perplexity stayed within 0.2% of fp32 on the
+    /// Brown run (logits are rounded to bf16 by the matmul, then log-softmax and loss run in fp32).
     /// </summary>
     BFloat16Decoder,
 }

@@ -260,3 +260,46 @@ public sealed class BrownMixedPrecision(ITestOutputHelper output)
         }
     }
 }
+
+/// <summary>
+/// RSS over a long run: 30 one-cycle epochs of a small LM (100 steps each, 3,000 steps), resident memory and the live
+/// tensor count recorded after every epoch into perf-results/LongRunMemory.md. Run:
+/// <c>FASTTEXT_MEMORY_RUN=1 dotnet test tests/FastText.Engine.Tests -c Release --no-build --filter FullyQualifiedName~LongRunMemory</c>.
+/// </summary>
+[Collection(SequentialTorchCollection.Name)]
+public sealed class LongRunMemory(ITestOutputHelper output)
+{
+    [EnvironmentFact("FASTTEXT_MEMORY_RUN")]
+    public void Resident_memory_stays_flat_over_thousands_of_steps()
+    {
+        TorchTestSetup.Use();
+        var data = new TinyLanguageModelData(TinyLanguageModelData.PatternStream(32 * 72 * 100 + 1, 4000, seed: 4), rows: 32, bptt: 72);
+        torch.manual_seed(0);
+        using var model = new AwdLstmLanguageModel(4000, new AwdLstmConfig(EmbeddingSize: 64, HiddenSize: 128, Layers: 3));
+        using var learner = LanguageModelLearner.Create(model, data, null);
+        var rss = new List<double>();
+        var live = new List<long>();
+        for (int epoch = 0; epoch < 30; epoch++)
+        {
+            learner.FitOneCycle(1, 1e-3);
+            rss.Add(Repository.ResidentMegabytes());
+            live.Add(DisposeScopeManager.Statistics.ThreadTotalLiveCount);
+        }
+        var report = new StringBuilder();
+        report.AppendLine("# LongRunMemory").AppendLine();
+        report.AppendLine(CultureInfo.InvariantCulture, $"- measured: {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC, torch threads {torch.get_num_threads()}");
+        report.AppendLine("- command: `FASTTEXT_MEMORY_RUN=1 dotnet test tests/FastText.Engine.Tests -c Release --no-build --filter FullyQualifiedName~LongRunMemory`");
+        report.AppendLine("- run: AWD-LSTM emb 64 / hidden 128 / 3 layers, vocab 4000, bs 32 × bptt 72, 30 × fit_one_cycle(1) of 100 steps (3,000 training steps)").AppendLine();
+        report.AppendLine("| after epoch | RSS MiB | live tensors in dispose scopes |").AppendLine("|---|---|---|");
+        for (int i = 0; i < rss.Count; i++)
+        {
+            report.AppendLine(FormattableString.Invariant($"| {i + 1} | {rss[i]:F0} | {live[i]} |"));
+        }
+        double early = rss.Skip(2).Take(3).Average(), late = rss.TakeLast(3).Average();
+        report.AppendLine().AppendLine(FormattableString.Invariant($"Mean RSS epochs 3–5: {early:F0} MiB; last 3 epochs: {late:F0} MiB ({late / early - 1:+0.0%;-0.0%})."));
+        output.WriteLine(report.ToString());
+        Repository.WriteAtomically(Path.Combine(Repository.Root(), "perf-results", "LongRunMemory.md"), report.ToString());
+        Assert.Equal(live[1], live[^1]);
+        Assert.True(late < early * 1.10, report.ToString());
+    }
+}
