@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text;
 using BenchmarkDotNet.Reports;
+using FastText.Engine.IO;
 
 namespace FastText.Benchmarks.Infrastructure;
 
@@ -35,10 +36,10 @@ public static class PerfResults
         text.AppendLine(CultureInfo.InvariantCulture, $"- machine: {Environment.ProcessorCount} logical cores, {Memory()} (shared and noisy: compare ratios within one run, not across runs)");
         text.AppendLine();
         text.Append(File.ReadAllText(markdown));
-        WriteAtomically(Path.Combine(resultsDir, suite + ".md"), text.ToString());
+        AtomicFile.WriteAllText(Path.Combine(resultsDir, suite + ".md"), text.ToString());
         if (json is not null)
         {
-            WriteAtomically(Path.Combine(resultsDir, suite + ".json"), File.ReadAllText(json));
+            AtomicFile.WriteAllText(Path.Combine(resultsDir, suite + ".json"), File.ReadAllText(json));
         }
         Console.WriteLine($"perf-results: wrote {Path.Combine(resultsDir, suite + ".md")}");
     }
@@ -57,12 +58,5 @@ public static class PerfResults
         {
         }
         return "unknown RAM";
-    }
-
-    private static void WriteAtomically(string path, string contents)
-    {
-        string temporary = path + ".tmp";
-        File.WriteAllText(temporary, contents);
-        File.Move(temporary, path, overwrite: true);
     }
 }

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text;
 using FastText.Engine.Pipeline;
+using FastText.Engine.IO;
 
 namespace FastText.Engine.Interpretation;
 

@@ -1,5 +1,6 @@
 using FastText.Engine.Pipeline;
 using ScottPlot;
+using FastText.Engine.IO;
 
 namespace FastText.Engine.Interpretation;
 

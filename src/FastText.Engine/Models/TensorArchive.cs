@@ -2,6 +2,7 @@ using System.Text;
 using System.Text.Json;
 using TorchSharp;
 using static TorchSharp.torch;
+using FastText.Engine.IO;
 
 namespace FastText.Engine.Models;
 
@@ -17,40 +18,21 @@ internal static class TensorArchive
     /// <summary>Writes <paramref name="tensors"/> (and an optional extra payload) atomically.</summary>
     public static void Write(string path, object header, IEnumerable<KeyValuePair<string, Tensor>> tensors, Action<BinaryWriter>? extra = null)
     {
-        string? folder = Path.GetDirectoryName(Path.GetFullPath(path));
-        if (!string.IsNullOrEmpty(folder))
+        AtomicFile.Write(path, stream =>
         {
-            Directory.CreateDirectory(folder);
-        }
-        string temporary = path + ".tmp-" + Environment.ProcessId.ToString(System.Globalization.CultureInfo.InvariantCulture);
-        try
-        {
-            using (var stream = new FileStream(temporary, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 20))
-            using (var writer = new BinaryWriter(stream, Encoding.UTF8, leaveOpen: false))
+            using var writer = new BinaryWriter(stream, Encoding.UTF8, leaveOpen: true);
+            writer.Write(Magic);
+            writer.Write(Version);
+            writer.Write(JsonSerializer.Serialize(header, header.GetType()));
+            var list = tensors.ToList();
+            writer.Write(list.Count);
+            foreach (var (name, tensor) in list)
             {
-                writer.Write(Magic);
-                writer.Write(Version);
-                writer.Write(JsonSerializer.Serialize(header, header.GetType()));
-                var list = tensors.ToList();
-                writer.Write(list.Count);
-                foreach (var (name, tensor) in list)
-                {
-                    WriteTensor(writer, name, tensor);
-                }
-                writer.Write(extra is not null);
-                extra?.Invoke(writer);
-                writer.Flush();
-                stream.Flush(flushToDisk: true);
+                WriteTensor(writer, name, tensor);
             }
-            File.Move(temporary, path, overwrite: true);
-        }
-        finally
-        {
-            if (File.Exists(temporary))
-            {
-                File.Delete(temporary);
-            }
-        }
+            writer.Write(extra is not null);
+            extra?.Invoke(writer);
+        });
     }
 
     /// <summary>Reads a file written by <see cref="Write"/>; the caller owns (disposes) the tensors.</summary>

@@ -3,6 +3,7 @@ using FastText.Engine.Models;
 using FastText.Engine.Models.Classifier;
 using FastText.Engine.Text;
 using FastText.Engine.Training.Classification;
+using FastText.Engine.IO;
 
 namespace FastText.Engine.Pipeline;
 

@@ -1,5 +1,6 @@
 using System.Text;
 using FastText.Engine.Text;
+using FastText.Engine.IO;
 
 namespace FastText.Engine.Pipeline;
 
@@ -161,9 +162,9 @@ public sealed class TextDataset
     {
         Directory.CreateDirectory(folder);
         Vocabulary.Save(Path.Combine(folder, "vocab.txt"));
-        AtomicFile.Write(Path.Combine(folder, "corpus.bin"), path =>
+        AtomicFile.Write(Path.Combine(folder, "corpus.bin"), stream =>
         {
-            using var writer = new BinaryWriter(File.Create(path), Encoding.UTF8);
+            using var writer = new BinaryWriter(stream, Encoding.UTF8, leaveOpen: true);
             writer.Write(Magic);
             writer.Write(MaxTokens);
             writer.Write(ClassNames.Count);

@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Runtime.InteropServices;
 using System.Threading.Channels;
+using FastText.Engine.IO;
 
 namespace FastText.Engine.Text;
 

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text;
+using FastText.Engine.IO;
 
 namespace FastText.Engine.Text;
 

@@ -1,5 +1,6 @@
 using FastText.Engine.Interpretation;
 using FastText.Engine.Pipeline;
+using FastText.Engine.IO;
 
 namespace FastText.Engine.Tests.Pipeline;
 

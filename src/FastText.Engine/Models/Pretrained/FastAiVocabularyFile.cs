@@ -1,3 +1,4 @@
+using FastText.Engine.IO;
 namespace FastText.Engine.Models.Pretrained;
 
 /// <summary>

@@ -5,6 +5,7 @@ using System.Runtime.InteropServices;
 using System.Text;
 using TorchSharp;
 using static TorchSharp.torch;
+using FastText.Engine.IO;
 
 namespace FastText.Engine.Models.Pretrained;
 
