@@ -137,38 +137,20 @@ public static class ModelWeights
             throw new InvalidDataException($"{origin}: '{embeddingKey}' has {oldEmbedding.shape[0]} rows but its vocabulary {pretrainedVocabulary.Count} tokens.");
         }
         state.TryGetValue(biasKey, out Tensor? oldBias);
-
-        var oldIndex = new Dictionary<string, long>(StringComparer.Ordinal);
-        for (int i = 0; i < pretrainedVocabulary.Count; i++)
+        if (model.Decoder.Bias is null)
         {
-            oldIndex.TryAdd(pretrainedVocabulary[i], i);
-        }
-        var rows = new long[vocabulary.Count];
-        var found = new bool[vocabulary.Count];
-        int matched = 0;
-        for (int i = 0; i < vocabulary.Count; i++)
-        {
-            if (oldIndex.TryGetValue(vocabulary[i], out long row))
-            {
-                rows[i] = row;
-                found[i] = true;
-                matched++;
-            }
+            oldBias = null;
         }
 
         var remapped = new Dictionary<string, Tensor>(StringComparer.Ordinal);
+        using var matchedRows = EmbeddingMatcher.MatchEmbeddings(oldEmbedding, oldBias, pretrainedVocabulary, vocabulary);
         using var scope = torch.NewDisposeScope();
         using (torch.no_grad())
         {
-            Tensor oldEmb = oldEmbedding.to(ScalarType.Float32);
-            Tensor index = torch.tensor(rows, ScalarType.Int64);
-            Tensor isFound = torch.tensor(found).unsqueeze(1);                       // (newVocab, 1)
-            Tensor meanRow = oldEmb.mean(new long[] { 0 }, keepdim: true);            // (1, emb)
-            remapped[embeddingKey] = torch.where(isFound, oldEmb.index_select(0, index), meanRow);
-            if (oldBias is not null && model.Decoder.Bias is not null)
+            remapped[embeddingKey] = matchedRows.Weights;
+            if (matchedRows.Bias is not null)
             {
-                Tensor ob = oldBias.to(ScalarType.Float32);
-                remapped[biasKey] = torch.where(isFound.squeeze(1), ob.index_select(0, index), ob.mean());
+                remapped[biasKey] = matchedRows.Bias;
             }
             foreach (var (key, value) in state)
             {
@@ -189,7 +171,7 @@ public static class ModelWeights
             TensorArchive.LoadInto(model, remapped, origin);
         }
         model.Reset();
-        return new VocabularyMatch(matched, vocabulary.Count - matched);
+        return new VocabularyMatch(matchedRows.Matched, matchedRows.New);
     }
 
     private static bool IsIgnorable(string key, IReadOnlyDictionary<string, Tensor> state)

@@ -1,3 +1,4 @@
+using FastText.Engine.Models;
 using FastText.Engine.Models.Pretrained;
 using TorchSharp;
 using static TorchSharp.torch;

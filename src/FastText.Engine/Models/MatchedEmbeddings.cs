@@ -1,6 +1,6 @@
 using static TorchSharp.torch;
 
-namespace FastText.Engine.Models.Pretrained;
+namespace FastText.Engine.Models;
 
 /// <summary>Embedding rows and decoder-bias entries of a pretrained model, re-indexed for another vocabulary.</summary>
 /// <param name="Weights">(new vocabulary size, embedding size).</param>

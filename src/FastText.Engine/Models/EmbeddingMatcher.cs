@@ -1,7 +1,7 @@
 using TorchSharp;
 using static TorchSharp.torch;
 
-namespace FastText.Engine.Models.Pretrained;
+namespace FastText.Engine.Models;
 
 /// <summary>fastai's <c>match_embeds</c> on tensors.</summary>
 public static class EmbeddingMatcher
