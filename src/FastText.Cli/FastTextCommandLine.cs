@@ -32,7 +32,7 @@ public static class FastTextCommandLine
         var output = new Option<string>("--out", "-o") { Description = "Output folder.", Required = true };
         var vocabularyFrom = new Option<string?>("--vocabulary-from") { Description = "Reuse the vocabulary of this tokenized corpus folder instead of building one." };
         var noLabels = new Option<bool>("--no-labels") { Description = "Ignore labels (a language-model corpus: documents are kept whole)." };
-        var tokenize = new Command("tokenize", "Tokenize texts with fastai's rules, build the vocabulary, split, and save the corpus (vocab.txt + corpus.bin).")
+        var tokenize = new Command("tokenize", "Tokenize texts with fastai's rules, build the vocabulary, split, and save the corpus (vocab.txt + corpus.ftc + dataset.json).")
         {
             input, format, output, vocabularyFrom, Preset, noLabels,
         };

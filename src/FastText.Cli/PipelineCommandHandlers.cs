@@ -33,9 +33,8 @@ public sealed class PipelineCommandHandlers : ICommandHandlers
             };
             texts.AddRange(SampleReaders.Read(source).Select(t => request.NoLabels ? t with { ClassName = null } : t));
         }
-        Vocabulary? vocabulary = request.VocabularyFrom is null ? null : Vocabulary.Load(Path.Combine(request.VocabularyFrom, "vocab.txt"));
-        TextDataset dataset = TextDataset.Create(texts, preset.Data(labelled: texts.Any(t => t.ClassName is not null)), vocabulary, progress);
-        dataset.Save(request.Output);
+        Vocabulary? vocabulary = request.VocabularyFrom is null ? null : Vocabulary.Load(Path.Combine(request.VocabularyFrom, TextDataset.VocabularyFileName));
+        using TextDataset dataset = TextDataset.Create(texts, request.Output, preset.Data(labelled: texts.Any(t => t.ClassName is not null)), vocabulary, progress);
         progress.Log($"{dataset.DocumentCount:N0} documents, {dataset.Corpus.TokenCount:N0} tokens, vocabulary {dataset.Vocabulary.Count:N0}"
             + (dataset.ClassNames.Count > 0 ? $", classes {string.Join('/', dataset.ClassNames)}" : "") + $" → {request.Output}");
         return Task.FromResult(0);
@@ -48,7 +47,7 @@ public sealed class PipelineCommandHandlers : ICommandHandlers
         TorchRuntime.Initialize(request.Threads);
         UlmfitPreset preset = WithOverrides(UlmfitPreset.Named(request.Preset), request);
         var run = new UlmfitPipeline(request.Output, preset, progress);
-        TextDataset corpus = TextDataset.Load(request.Corpus);
+        using TextDataset corpus = TextDataset.Load(request.Corpus);
         LanguageModelArtifact artifact = run.Pretrain(corpus, name: ".");
         run.SaveReport();
         progress.Log($"language model → {artifact.Folder}");
@@ -63,7 +62,7 @@ public sealed class PipelineCommandHandlers : ICommandHandlers
         UlmfitPreset preset = WithOverrides(UlmfitPreset.Named(request.Preset), request);
         var run = new UlmfitPipeline(request.Output, preset, progress);
         LanguageModelArtifact pretrained = LanguageModelArtifact.Open(request.Pretrained!);
-        TextDataset corpus = TextDataset.Load(request.Corpus);
+        using TextDataset corpus = TextDataset.Load(request.Corpus);
         LanguageModelArtifact artifact = run.FineTune(pretrained, corpus, name: ".");
         run.SaveReport();
         progress.Log($"fine-tuned language model and encoder → {artifact.Folder}");
@@ -76,7 +75,7 @@ public sealed class PipelineCommandHandlers : ICommandHandlers
         ArgumentNullException.ThrowIfNull(request);
         TorchRuntime.Initialize(request.Threads);
         var run = new UlmfitPipeline(request.Output, UlmfitPreset.Named(request.Preset), progress);
-        TextDataset corpus = TextDataset.Load(request.Corpus);
+        using TextDataset corpus = TextDataset.Load(request.Corpus);
         LanguageModelArtifact? encoder = request.Encoder is null ? null : LanguageModelArtifact.Open(request.Encoder);
         using ClassifierResult result = run.TrainClassifier(corpus, encoder, trainingExamples: request.Labelled, artifact: ".");
         run.Report.AddSection("Validation", result.Evaluation.Metrics.ToMarkdown());
@@ -114,7 +113,8 @@ public sealed class PipelineCommandHandlers : ICommandHandlers
             }
         }
         var run = new UlmfitPipeline(request.Output, UlmfitPreset.Named(request.Preset), progress);
-        run.CompareSampleEfficiency(TextDataset.Load(request.Corpus), LanguageModelArtifact.Open(request.Encoder), sizes);
+        using TextDataset labelled = TextDataset.Load(request.Corpus);
+        run.CompareSampleEfficiency(labelled, LanguageModelArtifact.Open(request.Encoder), sizes);
         progress.Log($"report: {run.SaveReport()}");
         return Task.FromResult(0);
     }
@@ -159,7 +159,7 @@ public sealed class PipelineCommandHandlers : ICommandHandlers
         ArgumentNullException.ThrowIfNull(request);
         TorchRuntime.Initialize(request.Threads);
         ClassifierArtifact artifact = ClassifierArtifact.Open(request.Model);
-        TextDataset corpus = TextDataset.Load(request.Corpus);
+        using TextDataset corpus = TextDataset.Load(request.Corpus);
         if (corpus.Vocabulary.Hash != artifact.Vocabulary.Hash)
         {
             progress.Log($"The corpus in '{request.Corpus}' was numericalized with another vocabulary than the classifier's; re-run tokenize with --vocabulary-from {request.Model}.");

@@ -37,7 +37,8 @@ public class ClassifierEpochBenchmarks
             string archive = Path.Combine(RepositoryRoot(), "samples", "spam-assassin.tar.gz");
             var texts = SampleReaders.Read(new TarGzDocumentSource(archive), Mails, seed: 7)
                 .Select(t => t with { IsValidation = false }).ToList();
-            return TextDataset.Create(texts, new TextDatasetOptions(MaxVocabulary: 8000, MinFrequency: 2, MaxTokens: MaxTokens));
+            string folder = Path.Combine(Path.GetTempPath(), $"fasttext-bench-classifier-epoch-{Environment.ProcessId}");
+            return TextDataset.Create(texts, folder, new TextDatasetOptions(MaxVocabulary: 8000, MinFrequency: 2, MaxTokens: MaxTokens));
         });
 
         /// <summary>The mails, tokenized once per process.</summary>

@@ -1,39 +1,60 @@
+using System.Globalization;
 using System.Text;
-using FastText.Engine.Text;
 using FastText.Engine.IO;
+using FastText.Engine.Text;
 
 namespace FastText.Engine.Pipeline;
 
 /// <summary>
-/// A tokenized, numericalized corpus with its vocabulary, class names and a fixed training/validation split — the
-/// pipeline's "corpus" artifact (fastai's <c>DataLoaders</c> source). Saved as <c>vocab.txt</c> + <c>corpus.bin</c>.
+/// The pipeline's "corpus" artifact (fastai's <c>DataLoaders</c> source): a <see cref="NumericalizedCorpus"/> file
+/// written by <see cref="CorpusBuilder"/>, its vocabulary, and the per-document token cap. A folder holds
+/// <c>corpus.ftc</c> (ids, labels, class names, one train/validation byte per document), <c>vocab.txt</c> and
+/// <c>dataset.json</c> (the cap).
 /// </summary>
-public sealed class TextDataset
+/// <remarks>
+/// The corpus file keeps every token; <see cref="MaxTokens"/> is applied when reading (<see cref="Corpus"/>,
+/// <see cref="Subset"/>, <see cref="Document"/>, <see cref="Numericalize"/>), so the vocabulary counts whole
+/// documents, as fastai's does (fastai truncates nowhere; the cap is ours, to bound the classifier's cost per mail).
+/// </remarks>
+public sealed class TextDataset : IDisposable
 {
-    private const string Magic = "FTDS1";
-    private readonly int[][] documents;
-    private readonly int[]? labels;
+    /// <summary>File name of the corpus inside a dataset folder.</summary>
+    public const string CorpusFileName = "corpus.ftc";
 
-    private TextDataset(Vocabulary vocabulary, int[][] documents, int[]? labels, IReadOnlyList<string> classNames, int[] training, int[] validation, int maxTokens)
+    /// <summary>File name of the vocabulary inside a dataset folder.</summary>
+    public const string VocabularyFileName = "vocab.txt";
+
+    private const string SettingsFileName = "dataset.json";
+
+    // FastaiTokenizer reuses internal buffers: one per thread.
+    private static readonly ThreadLocal<FastaiTokenizer> Tokenizers = new(() => new FastaiTokenizer());
+
+    private readonly NumericalizedCorpus file;
+
+    private TextDataset(NumericalizedCorpus file, Vocabulary vocabulary, int maxTokens)
     {
+        this.file = file;
         Vocabulary = vocabulary;
-        this.documents = documents;
-        this.labels = labels;
-        ClassNames = classNames;
-        Training = training;
-        Validation = validation;
         MaxTokens = maxTokens;
-        Corpus = new InMemoryTokenCorpus(documents, labels, labels is null ? null : classNames);
+        Corpus = maxTokens > 0 ? new CappedTokenCorpus(file, maxTokens) : file;
+        var training = new List<int>();
+        var validation = new List<int>();
+        for (int d = 0; d < file.DocumentCount; d++)
+        {
+            (file.Split(d) == DocumentSplit.Validation ? validation : training).Add(d);
+        }
+        Training = training.ToArray();
+        Validation = validation.ToArray();
     }
 
     /// <summary>The vocabulary the ids refer to.</summary>
     public Vocabulary Vocabulary { get; }
 
-    /// <summary>All documents (training and validation) as the loaders read them.</summary>
+    /// <summary>All documents (training and validation) as the loaders read them, each cut to <see cref="MaxTokens"/>.</summary>
     public ITokenCorpus Corpus { get; }
 
     /// <summary>Class names (empty for unlabelled text).</summary>
-    public IReadOnlyList<string> ClassNames { get; }
+    public IReadOnlyList<string> ClassNames => file.ClassNames;
 
     /// <summary>Document indices of the training split.</summary>
     public IReadOnlyList<int> Training { get; }
@@ -45,199 +66,186 @@ public sealed class TextDataset
     public int MaxTokens { get; }
 
     /// <summary>Number of documents.</summary>
-    public int DocumentCount => documents.Length;
+    public int DocumentCount => file.DocumentCount;
 
-    /// <summary>Token ids of document <paramref name="index"/>.</summary>
-    public int[] Document(int index) => documents[index];
+    /// <summary>The corpus file the documents are read from.</summary>
+    public string CorpusPath => file.Path;
 
-    /// <summary>Tokenizes and numericalizes <paramref name="text"/> like the corpus was.</summary>
+    /// <summary>Token ids of document <paramref name="index"/> (a copy, cut to <see cref="MaxTokens"/>).</summary>
+    public int[] Document(int index)
+    {
+        var ids = new int[Corpus.DocumentLength(index)];
+        Corpus.CopyTokens(index, 0, ids);
+        return ids;
+    }
+
+    /// <summary>Tokenizes and numericalizes <paramref name="text"/> like the corpus was (for prediction).</summary>
     public int[] Numericalize(string text)
     {
         int[] ids = Tokenizers.Value!.Numericalize(text, Vocabulary);
         return MaxTokens > 0 && ids.Length > MaxTokens ? ids[..MaxTokens] : ids;
     }
 
-    // FastaiTokenizer reuses internal buffers: one per thread.
-    private static readonly ThreadLocal<FastaiTokenizer> Tokenizers = new(() => new FastaiTokenizer());
-
-    /// <summary>A corpus restricted to <paramref name="indices"/> (e.g. one split, or the first N labelled mails).</summary>
+    /// <summary>A corpus restricted to <paramref name="indices"/> (e.g. one split, or the first N labelled mails); no copy.</summary>
     public ITokenCorpus Subset(IReadOnlyList<int> indices)
     {
         ArgumentNullException.ThrowIfNull(indices);
-        return new InMemoryTokenCorpus(indices.Select(i => documents[i]).ToList(),
-            labels is null ? null : indices.Select(i => labels[i]).ToList(), labels is null ? null : ClassNames);
+        return new TokenCorpusView(Corpus, indices.ToArray());
     }
 
     /// <summary>
-    /// Tokenizes <paramref name="texts"/> (in parallel), builds a vocabulary unless one is given, and keeps the texts'
-    /// own split when every text has one, else splits off a seeded random validation share (stratified by class).
+    /// Tokenizes <paramref name="texts"/> with <see cref="CorpusBuilder"/> (parallel, deterministic), builds a
+    /// vocabulary unless one is given, and writes the dataset into <paramref name="folder"/> (each file atomically).
+    /// Keeps the texts' own split when every text has one, else splits off a seeded random validation share
+    /// (stratified by class); the split is stored per document in the corpus file.
     /// </summary>
-    public static TextDataset Create(IReadOnlyList<LabelledText> texts, TextDatasetOptions options, Vocabulary? vocabulary = null, IProgressSink? progress = null)
+    public static TextDataset Create(IReadOnlyList<LabelledText> texts, string folder, TextDatasetOptions options, Vocabulary? vocabulary = null, IProgressSink? progress = null)
     {
         ArgumentNullException.ThrowIfNull(texts);
+        ArgumentException.ThrowIfNullOrEmpty(folder);
         ArgumentNullException.ThrowIfNull(options);
         progress ??= NullProgress.Instance;
-        var tokenized = new IReadOnlyList<string>[texts.Count];
-        int done = 0;
+        bool labelled = texts.Any(t => t.ClassName is not null);
+        if (labelled && texts.Any(t => t.ClassName is null))
+        {
+            throw new ArgumentException("Either every text or none must have a class.", nameof(texts));
+        }
+        bool[] isValidation = texts.All(t => t.IsValidation is not null)
+            ? texts.Select(t => t.IsValidation == true).ToArray()
+            : Split(texts, options.ValidationShare, options.Seed);
+
+        Directory.CreateDirectory(folder);
+        string corpusPath = Path.Combine(folder, CorpusFileName);
         using (IProgressTask task = progress.Start("tokenizing", texts.Count, "documents"))
         {
-            Parallel.For(0, texts.Count, new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, Environment.ProcessorCount) }, i =>
+            CorpusBuilder.Build(new LabelledTextSource(texts, isValidation, task), corpusPath, new CorpusBuildOptions
             {
-                IReadOnlyList<string> tokens = Tokenizers.Value!.Tokenize(texts[i].Text);
-                tokenized[i] = options.MaxTokens > 0 && tokens.Count > options.MaxTokens ? tokens.Take(options.MaxTokens).ToArray() : tokens;
-                int now = Interlocked.Increment(ref done);
-                if (now % 64 == 0 || now == texts.Count)
-                {
-                    lock (tokenized)
-                    {
-                        task.Report(now);
-                    }
-                }
+                Vocabulary = vocabulary,
+                MinimumFrequency = options.MinFrequency,
+                MaximumVocabularySize = options.MaxVocabulary,
+                VocabularyPath = Path.Combine(folder, VocabularyFileName),
             });
+            task.Report(texts.Count);
         }
-        vocabulary ??= Vocabulary.Build(CountTokens(tokenized), options.MinFrequency, options.MaxVocabulary);
-        Vocabulary vocab = vocabulary;
-        int[][] ids = tokenized.Select(tokens => tokens.Select(t => vocab.IdOf(t)).ToArray()).ToArray();
-        string[] classNames = texts.Where(t => t.ClassName is not null).Select(t => t.ClassName!).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToArray();
-        int[]? labels = null;
-        if (classNames.Length > 0)
-        {
-            if (texts.Any(t => t.ClassName is null))
-            {
-                throw new ArgumentException("Either every text or none must have a class.", nameof(texts));
-            }
-            labels = texts.Select(t => Array.IndexOf(classNames, t.ClassName)).ToArray();
-        }
-        (int[] training, int[] validation) = texts.All(t => t.IsValidation is not null)
-            ? (Enumerable.Range(0, texts.Count).Where(i => texts[i].IsValidation == false).ToArray(),
-               Enumerable.Range(0, texts.Count).Where(i => texts[i].IsValidation == true).ToArray())
-            : Split(texts.Count, labels, options.ValidationShare, options.Seed);
-        return new TextDataset(vocabulary, ids, labels, classNames, training, validation, options.MaxTokens);
+        AtomicFile.WriteAllText(Path.Combine(folder, SettingsFileName),
+            string.Create(CultureInfo.InvariantCulture, $"{{ \"maxTokens\": {options.MaxTokens} }}\n"));
+        return Load(folder);
     }
 
-    // Counts in first-occurrence order (Vocabulary.Build breaks count ties by that order).
-    private static List<KeyValuePair<string, long>> CountTokens(IEnumerable<IReadOnlyList<string>> documents)
+    /// <summary>Opens a folder written by <see cref="Create"/> (the corpus is memory-mapped, not read).</summary>
+    public static TextDataset Load(string folder)
     {
-        var index = new Dictionary<string, int>(StringComparer.Ordinal);
-        var counts = new List<KeyValuePair<string, long>>();
-        foreach (IReadOnlyList<string> document in documents)
+        ArgumentException.ThrowIfNullOrEmpty(folder);
+        string corpusPath = Path.Combine(folder, CorpusFileName);
+        if (!File.Exists(corpusPath))
         {
-            foreach (string token in document)
-            {
-                if (index.TryGetValue(token, out int at))
-                {
-                    counts[at] = new(token, counts[at].Value + 1);
-                }
-                else
-                {
-                    index[token] = counts.Count;
-                    counts.Add(new(token, 1));
-                }
-            }
+            throw new FileNotFoundException($"'{folder}' is not a tokenized corpus folder (no {CorpusFileName}; run `fasttext tokenize`).", corpusPath);
         }
-        return counts;
+        Vocabulary vocabulary = Vocabulary.Load(Path.Combine(folder, VocabularyFileName));
+        int maxTokens = ReadMaxTokens(Path.Combine(folder, SettingsFileName));
+        NumericalizedCorpus corpus = NumericalizedCorpus.Open(corpusPath, vocabulary);
+        return new TextDataset(corpus, vocabulary, maxTokens);
     }
 
-    private static (int[] Training, int[] Validation) Split(int count, int[]? labels, double share, int seed)
+    /// <summary>Unmaps the corpus file. Do not dispose while a loader still reads.</summary>
+    public void Dispose() => file.Dispose();
+
+    // A folder without dataset.json (a corpus built by CorpusBuilder directly) keeps every token.
+    private static int ReadMaxTokens(string path)
+    {
+        if (!File.Exists(path))
+        {
+            return 0;
+        }
+        try
+        {
+            using var document = System.Text.Json.JsonDocument.Parse(File.ReadAllText(path, Encoding.UTF8));
+            int maxTokens = document.RootElement.GetProperty("maxTokens").GetInt32();
+            return maxTokens >= 0 ? maxTokens : throw new InvalidDataException($"'{path}': maxTokens is negative ({maxTokens}).");
+        }
+        catch (Exception error) when (error is System.Text.Json.JsonException or KeyNotFoundException or FormatException or InvalidOperationException)
+        {
+            throw new InvalidDataException($"'{path}' is not a dataset settings file: {error.Message}", error);
+        }
+    }
+
+    // Per class (first-occurrence order), a seeded shuffle; the first round(share · n) go to validation.
+    private static bool[] Split(IReadOnlyList<LabelledText> texts, double share, int seed)
     {
         var random = new Random(seed);
-        var training = new List<int>();
-        var validation = new List<int>();
-        IEnumerable<IGrouping<int, int>> strata = Enumerable.Range(0, count).GroupBy(i => labels?[i] ?? 0);
-        foreach (IGrouping<int, int> stratum in strata)
+        var isValidation = new bool[texts.Count];
+        foreach (IGrouping<string, int> stratum in Enumerable.Range(0, texts.Count).GroupBy(i => texts[i].ClassName ?? "", StringComparer.Ordinal))
         {
             int[] members = stratum.ToArray();
             random.Shuffle(members);
             int take = (int)Math.Round(members.Length * share);
-            validation.AddRange(members.Take(take));
-            training.AddRange(members.Skip(take));
+            foreach (int member in members.AsSpan(0, take))
+            {
+                isValidation[member] = true;
+            }
         }
-        training.Sort();
-        validation.Sort();
-        return (training.ToArray(), validation.ToArray());
+        return isValidation;
     }
 
-    /// <summary>Writes <c>vocab.txt</c> and <c>corpus.bin</c> into <paramref name="folder"/>, each atomically.</summary>
-    public void Save(string folder)
+    /// <summary>Feeds the in-memory texts to <see cref="CorpusBuilder"/> with their label and split.</summary>
+    private sealed class LabelledTextSource(IReadOnlyList<LabelledText> texts, bool[] isValidation, IProgressTask progress) : ITextDocumentSource
     {
-        Directory.CreateDirectory(folder);
-        Vocabulary.Save(Path.Combine(folder, "vocab.txt"));
-        AtomicFile.Write(Path.Combine(folder, "corpus.bin"), stream =>
+        public string Description => $"{texts.Count} texts";
+
+        public IEnumerable<TextDocument> ReadDocuments(SourceProblems problems, CancellationToken cancellationToken = default)
         {
-            using var writer = new BinaryWriter(stream, Encoding.UTF8, leaveOpen: true);
-            writer.Write(Magic);
-            writer.Write(MaxTokens);
-            writer.Write(ClassNames.Count);
-            foreach (string name in ClassNames)
+            for (int i = 0; i < texts.Count; i++)
             {
-                writer.Write(name);
-            }
-            writer.Write(documents.Length);
-            for (int d = 0; d < documents.Length; d++)
-            {
-                writer.Write(labels?[d] ?? -1);
-                writer.Write(documents[d].Length);
-                foreach (int id in documents[d])
+                cancellationToken.ThrowIfCancellationRequested();
+                LabelledText text = texts[i];
+                yield return new TextDocument(text.Source, Encoding.UTF8.GetBytes(text.Text), text.ClassName,
+                    isValidation[i] ? DocumentSplit.Validation : DocumentSplit.Train);
+                if ((i + 1) % 64 == 0)
                 {
-                    writer.Write(id);
+                    progress.Report(i + 1); // documents handed to the tokenizers (the builder reads one batch ahead)
                 }
             }
-            writer.Write(Validation.Count);
-            foreach (int v in Validation)
-            {
-                writer.Write(v);
-            }
-        });
+        }
     }
 
-    /// <summary>Reads a folder written by <see cref="Save"/>.</summary>
-    public static TextDataset Load(string folder)
+    /// <summary>Every document of <c>source</c> cut to its first <c>maxTokens</c> tokens (no copy).</summary>
+    private sealed class CappedTokenCorpus : ITokenCorpus
     {
-        string path = Path.Combine(folder, "corpus.bin");
-        if (!File.Exists(path))
+        private readonly ITokenCorpus source;
+        private readonly int maxTokens;
+
+        public CappedTokenCorpus(ITokenCorpus source, int maxTokens)
         {
-            throw new FileNotFoundException($"'{folder}' is not a tokenized corpus folder (no corpus.bin; run `fasttext tokenize`).", path);
-        }
-        Vocabulary vocabulary = Vocabulary.Load(Path.Combine(folder, "vocab.txt"));
-        using var reader = new BinaryReader(File.OpenRead(path), Encoding.UTF8);
-        if (reader.ReadString() != Magic)
-        {
-            throw new InvalidDataException($"'{path}' is not a corpus file written by this version.");
-        }
-        int maxTokens = reader.ReadInt32();
-        var classNames = new string[reader.ReadInt32()];
-        for (int c = 0; c < classNames.Length; c++)
-        {
-            classNames[c] = reader.ReadString();
-        }
-        var documents = new int[reader.ReadInt32()][];
-        int[]? labels = classNames.Length > 0 ? new int[documents.Length] : null;
-        for (int d = 0; d < documents.Length; d++)
-        {
-            int label = reader.ReadInt32();
-            if (labels is not null)
+            this.source = source;
+            this.maxTokens = maxTokens;
+            long tokens = 0;
+            for (int d = 0; d < source.DocumentCount; d++)
             {
-                labels[d] = label;
+                tokens += DocumentLength(d);
             }
-            var ids = new int[reader.ReadInt32()];
-            for (int t = 0; t < ids.Length; t++)
-            {
-                ids[t] = reader.ReadInt32();
-                if ((uint)ids[t] >= (uint)vocabulary.Count)
-                {
-                    throw new InvalidDataException($"'{path}': document {d} token {t} has id {ids[t]}, outside the {vocabulary.Count}-token vocabulary.");
-                }
-            }
-            documents[d] = ids;
+            TokenCount = tokens;
         }
-        var validation = new int[reader.ReadInt32()];
-        for (int v = 0; v < validation.Length; v++)
+
+        public int DocumentCount => source.DocumentCount;
+
+        public long TokenCount { get; }
+
+        public bool HasLabels => source.HasLabels;
+
+        public IReadOnlyList<string> ClassNames => source.ClassNames;
+
+        public int DocumentLength(int document) => Math.Min(source.DocumentLength(document), maxTokens);
+
+        public void CopyTokens(int document, int start, Span<int> destination)
         {
-            validation[v] = reader.ReadInt32();
+            if (start < 0 || (long)start + destination.Length > DocumentLength(document))
+            {
+                throw new ArgumentOutOfRangeException(nameof(destination), $"Tokens [{start}, {(long)start + destination.Length}) are outside document {document}'s first {DocumentLength(document)}.");
+            }
+            source.CopyTokens(document, start, destination);
         }
-        var inValidation = new HashSet<int>(validation);
-        int[] training = Enumerable.Range(0, documents.Length).Where(d => !inValidation.Contains(d)).ToArray();
-        return new TextDataset(vocabulary, documents, labels, classNames, training, validation, maxTokens);
+
+        public int Label(int document) => source.Label(document);
     }
 }
 
@@ -246,5 +254,5 @@ public sealed class TextDataset
 /// <param name="MinFrequency">Minimum count to enter the vocabulary (fastai <c>min_freq</c>, 3).</param>
 /// <param name="ValidationShare">Share of documents held out (fastai <c>RandomSplitter(0.1)</c>).</param>
 /// <param name="Seed">Split seed.</param>
-/// <param name="MaxTokens">Keep at most this many tokens per document (0 = all); the small preset caps long mails.</param>
+/// <param name="MaxTokens">Keep at most this many tokens per document when reading (0 = all); the small preset caps long mails.</param>
 public sealed record TextDatasetOptions(int MaxVocabulary = 60000, int MinFrequency = 3, double ValidationShare = 0.1, int Seed = 42, int MaxTokens = 0);

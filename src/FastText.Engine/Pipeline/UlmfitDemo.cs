@@ -30,8 +30,8 @@ public static class UlmfitDemo
         var run = new UlmfitPipeline(runFolder, preset, progress);
 
         // The recipe itself: about a dozen lines.
-        TextDataset english = run.Tokenize("brown", SampleReaders.Read(brown, preset.PretrainDocuments, preset.Seed).Select(t => t with { ClassName = null }).ToList());
-        TextDataset mails = run.Tokenize("spam-assassin", SampleReaders.Read(spamAssassin, preset.Mails, preset.Seed));
+        using TextDataset english = run.Tokenize("brown", SampleReaders.Read(brown, preset.PretrainDocuments, preset.Seed).Select(t => t with { ClassName = null }).ToList());
+        using TextDataset mails = run.Tokenize("spam-assassin", SampleReaders.Read(spamAssassin, preset.Mails, preset.Seed));
         LanguageModelArtifact general = run.Pretrain(english);
         LanguageModelArtifact tuned = run.FineTune(general, mails);
         using ClassifierResult classifier = run.TrainClassifier(mails, tuned);

@@ -71,8 +71,8 @@ public sealed class UlmfitPipeline
     {
         ArgumentNullException.ThrowIfNull(texts);
         var clock = Stopwatch.StartNew();
-        TextDataset dataset = TextDataset.Create(texts, Preset.Data(labelled: texts.Count > 0 && texts[0].ClassName is not null), vocabulary, progress);
-        dataset.Save(Path.Combine(RunFolder, "corpus", name));
+        TextDataset dataset = TextDataset.Create(texts, Path.Combine(RunFolder, "corpus", name),
+            Preset.Data(labelled: texts.Count > 0 && texts[0].ClassName is not null), vocabulary, progress);
         double seconds = clock.Elapsed.TotalSeconds;
         string line = FormattableString.Invariant(
             $"{dataset.DocumentCount:N0} documents, {dataset.Corpus.TokenCount:N0} tokens ({dataset.Training.Count:N0} train / {dataset.Validation.Count:N0} valid docs), vocabulary {dataset.Vocabulary.Count:N0}, tokenized in {seconds:F1} s ({dataset.Corpus.TokenCount / Math.Max(seconds, 1e-9):N0} tokens/s)");

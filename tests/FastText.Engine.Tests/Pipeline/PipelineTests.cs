@@ -36,8 +36,8 @@ public sealed class PipelineTests : IDisposable
             ? new LabelledText(Sentence(spamWords), "spam", $"spam{i}")
             : new LabelledText(Sentence(hamWords), "ham", $"ham{i}")).ToList();
 
-        TextDataset general = run.Tokenize("general", english);
-        TextDataset task = run.Tokenize("mails", mails);
+        using TextDataset general = run.Tokenize("general", english);
+        using TextDataset task = run.Tokenize("mails", mails);
         LanguageModelArtifact pretrained = run.Pretrain(general);
         LanguageModelArtifact tuned = run.FineTune(pretrained, task, findLearningRate: false);
         using ClassifierResult classifier = run.TrainClassifier(task, tuned);
@@ -52,7 +52,7 @@ public sealed class PipelineTests : IDisposable
         Assert.True(File.Exists(Path.Combine(folder, "plots", "losses-classifier.png")));
 
         // Every artifact reloads: corpus, vocabulary, language model, classifier (same predictions).
-        TextDataset reloaded = TextDataset.Load(Path.Combine(folder, "corpus", "mails"));
+        using TextDataset reloaded = TextDataset.Load(Path.Combine(folder, "corpus", "mails"));
         Assert.Equal(task.Corpus.TokenCount, reloaded.Corpus.TokenCount);
         Assert.Equal(task.Validation, reloaded.Validation);
         using var lm = LanguageModelArtifact.Open(tuned.Folder).LoadModel();
@@ -78,9 +78,25 @@ public sealed class PipelineTests : IDisposable
         Assert.Equal(["ham", "spam"], mails.Select(m => m.ClassName).Distinct().Order());
         Assert.Contains(mails, m => m.IsValidation == true);
         Assert.Contains(mails, m => m.IsValidation == false);
-        TextDataset data = TextDataset.Create(mails, UlmfitPreset.Tiny.Data(labelled: true));
+        string corpusFolder = Path.Combine(folder, "mails");
+        using TextDataset data = TextDataset.Create(mails, corpusFolder, UlmfitPreset.Tiny.Data(labelled: true));
         Assert.Equal(mails.Count(m => m.IsValidation == true), data.Validation.Count);
         Assert.All(Enumerable.Range(0, data.DocumentCount), d => Assert.InRange(data.Document(d).Length, 1, UlmfitPreset.Tiny.MaxTokensPerDocument));
+        Assert.Equal(Enumerable.Range(0, data.DocumentCount).Sum(d => (long)data.Document(d).Length), data.Corpus.TokenCount);
+        Assert.All(data.Validation, d => Assert.True(mails[d].IsValidation));
+        Assert.Equal(mails.Select(m => m.ClassName), Enumerable.Range(0, data.DocumentCount).Select(d => data.ClassNames[data.Corpus.Label(d)]));
+
+        // The cap is applied when reading: the file keeps whole mails, a reload caps them the same way.
+        using (var whole = FastText.Engine.Text.NumericalizedCorpus.Open(Path.Combine(corpusFolder, TextDataset.CorpusFileName)))
+        {
+            Assert.True(whole.TokenCount > data.Corpus.TokenCount, "some shipped mails are longer than the tiny preset's cap");
+        }
+        using TextDataset reloaded = TextDataset.Load(corpusFolder);
+        Assert.Equal(UlmfitPreset.Tiny.MaxTokensPerDocument, reloaded.MaxTokens);
+        Assert.Equal(data.Corpus.TokenCount, reloaded.Corpus.TokenCount);
+        Assert.Equal(data.Training, reloaded.Training);
+        Assert.Equal(data.Document(7), reloaded.Document(7));
+        Assert.Equal(data.Document(7), data.Numericalize(mails[7].Text));
     }
 
     private static string RepositoryRoot()
