@@ -99,6 +99,23 @@ public sealed class PipelineTests : IDisposable
         Assert.Equal(data.Document(7), data.Numericalize(mails[7].Text));
     }
 
+    [Fact]
+    public void Texts_without_a_split_get_a_seeded_stratified_validation_share_stored_in_the_corpus()
+    {
+        var texts = Enumerable.Range(0, 50).Select(i => new LabelledText(i % 5 == 0 ? "" : $"Mail number {i} says hello.", i % 5 == 0 ? "spam" : "ham", $"t{i}")).ToList();
+        var options = new TextDatasetOptions(MinFrequency: 1, ValidationShare: 0.2, Seed: 3);
+        using TextDataset first = TextDataset.Create(texts, Path.Combine(folder, "a"), options);
+        using TextDataset second = TextDataset.Create(texts, Path.Combine(folder, "b"), options);
+        Assert.Equal(10, first.Validation.Count);
+        Assert.Equal(2, first.Validation.Count(d => texts[d].ClassName == "spam")); // 20 % of each class
+        Assert.Equal(first.Validation, second.Validation);
+        Assert.Equal(40, first.Training.Count);
+        Assert.Equal(["xxbos"], first.Document(0).Select(id => first.Vocabulary[id])); // an empty text keeps xxbos
+        using var file = FastText.Engine.Text.NumericalizedCorpus.Open(Path.Combine(folder, "a", TextDataset.CorpusFileName));
+        Assert.Equal(first.Validation, Enumerable.Range(0, file.DocumentCount).Where(d => file.Split(d) == FastText.Engine.Text.DocumentSplit.Validation));
+        Assert.Throws<ArgumentException>(() => TextDataset.Create([texts[1], texts[2] with { ClassName = null }], Path.Combine(folder, "c"), options));
+    }
+
     private static string RepositoryRoot()
     {
         for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
