@@ -1,13 +1,17 @@
 using BenchmarkDotNet.Reports;
 using BenchmarkDotNet.Running;
 using FastText.Benchmarks.Infrastructure;
+using FastText.Benchmarks.Runs;
 using FastText.Engine.Native;
 
 // Usage: dotnet run -c Release --project bench/FastText.Benchmarks -- [--profile short|full] [--threads N] [--results DIR] [BenchmarkDotNet args, e.g. --filter '*Lstm*']
 // Results (GitHub markdown + JSON, with BenchmarkDotNet's machine description) are copied into perf-results/ with the command line.
+// Long measurement runs (whole trainings, not BenchmarkDotNet suites): -- --run brown-mixed-precision | long-run-memory
+// [--threads N] [--results DIR]; each writes its report into perf-results/ (see Runs/).
 string profile = "short";
 string? threads = null;
 string? resultsDir = null;
+string? run = null;
 var forwarded = new List<string>();
 for (int i = 0; i < args.Length; i++)
 {
@@ -16,6 +20,7 @@ for (int i = 0; i < args.Length; i++)
         case "--profile": profile = NextValue(args, ref i); break;
         case "--threads": threads = NextValue(args, ref i); break;
         case "--results": resultsDir = NextValue(args, ref i); break;
+        case "--run": run = NextValue(args, ref i); break;
         default: forwarded.Add(args[i]); break;
     }
 }
@@ -26,10 +31,20 @@ Environment.SetEnvironmentVariable(TorchRuntime.ThreadsVariable, threads ?? Envi
 string repo = FindRepositoryRoot();
 string artifacts = Path.Combine(repo, "BenchmarkDotNet.Artifacts");
 resultsDir ??= Path.Combine(repo, "perf-results");
+string command = "dotnet run -c Release --project bench/FastText.Benchmarks -- " + string.Join(' ', args);
+if (run is not null)
+{
+    if (forwarded.Count > 0)
+    {
+        Console.Error.WriteLine($"--run {run} takes only --threads and --results; unexpected: {string.Join(' ', forwarded)}.");
+        return 2;
+    }
+    return PerformanceRuns.Execute(run, new RunContext(resultsDir, command));
+}
+
 IEnumerable<Summary> summaries = BenchmarkSwitcher.FromAssembly(typeof(IWorkload).Assembly)
     .Run(forwarded.ToArray(), BenchConfig.Create(profile, artifacts, Path.Combine(repo, "build", "TorchNativeFix.targets")));
 
-string command = "dotnet run -c Release --project bench/FastText.Benchmarks -- " + string.Join(' ', args);
 foreach (Summary summary in summaries)
 {
     if (summary.HasCriticalValidationErrors || summary.Reports.Length == 0)
@@ -40,8 +55,16 @@ foreach (Summary summary in summaries)
 }
 return 0;
 
-static string NextValue(string[] args, ref int i) =>
-    ++i < args.Length ? args[i] : throw new ArgumentException($"{args[i - 1]} needs a value.");
+static string NextValue(string[] args, ref int i)
+{
+    if (++i < args.Length)
+    {
+        return args[i];
+    }
+    Console.Error.WriteLine($"{args[i - 1]} needs a value.");
+    Environment.Exit(2);
+    return "";
+}
 
 static string FindRepositoryRoot()
 {
