@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
 using FastText.Engine.Data;
+using FastText.Engine.IO;
 using FastText.Engine.Models;
 using FastText.Engine.Training;
 using TorchSharp;
@@ -36,13 +37,6 @@ internal static class Repository
         }
         throw new InvalidOperationException("Repository root (FastText.Engine.sln) not found above " + AppContext.BaseDirectory);
     }
-
-    public static void WriteAtomically(string path, string text)
-    {
-        string temporary = path + ".tmp";
-        File.WriteAllText(temporary, text);
-        File.Move(temporary, path, overwrite: true);
-    }
 }
 
 /// <summary>
@@ -55,21 +49,37 @@ internal static class Repository
 [Collection(SequentialTorchCollection.Name)]
 public sealed class EpochTimeRegression(ITestOutputHelper output)
 {
-    private sealed record Baseline(double NormalizedEpoch, double EpochSeconds, double CalibrationSeconds, double AllowedSlowdown, string Measured, string Command);
-
-    [EnvironmentFact("FASTTEXT_EPOCH_CHECK")]
+    [EnvironmentFact(EpochTimeCheck.Variable)]
     public void Tiny_language_model_epoch_is_not_clearly_slower_than_the_baseline()
     {
         TorchTestSetup.Use();
-        string path = Path.Combine(Repository.Root(), "perf-results", "EpochTimeRegression.json");
         var data = new TinyLanguageModelData(TinyLanguageModelData.PatternStream(16 * 36 * 12 + 1, 2000, seed: 3), rows: 16, bptt: 36);
         torch.manual_seed(0);
         using var model = new AwdLstmLanguageModel(2000, new AwdLstmConfig(EmbeddingSize: 64, HiddenSize: 128, Layers: 3));
         using var learner = new Learner<LanguageModelBatch>(new LanguageModelTask(model), data);
-        using var a = torch.randn(384, 384);
-        using var b = torch.randn(384, 384);
+        EpochTimeCheck.Run(nameof(EpochTimeRegression), () => learner.FitOneCycle(1, 1e-3), output);
+    }
+}
 
-        learner.FitOneCycle(1, 1e-3);       // warm-up: jit compile, allocator, optimizer state
+/// <summary>
+/// The shared measurement behind the epoch-time checks: one warm-up epoch (jit compile, allocator, optimizer state),
+/// then five epochs interleaved with a fixed matmul calibration; the median epoch ÷ the median calibration is compared
+/// with <c>perf-results/{name}.json</c> and fails beyond its allowed slowdown, printing every figure.
+/// <c>FASTTEXT_EPOCH_CHECK=update</c> (or a missing file) writes the baseline instead.
+/// </summary>
+internal static class EpochTimeCheck
+{
+    public const string Variable = "FASTTEXT_EPOCH_CHECK";
+    private const double AllowedSlowdown = 1.75;
+
+    private sealed record Baseline(double NormalizedEpoch, double EpochSeconds, double CalibrationSeconds, double AllowedSlowdown, string Measured, string Command);
+
+    public static void Run(string name, Action epoch, ITestOutputHelper output)
+    {
+        string path = Path.Combine(Repository.Root(), "perf-results", name + ".json");
+        using Tensor a = torch.randn(384, 384);
+        using Tensor b = torch.randn(384, 384);
+        epoch();
         Calibrate(a, b);
         var epochs = new List<double>();
         var calibrations = new List<double>();
@@ -77,29 +87,34 @@ public sealed class EpochTimeRegression(ITestOutputHelper output)
         {
             calibrations.Add(Calibrate(a, b));
             var clock = Stopwatch.StartNew();
-            learner.FitOneCycle(1, 1e-3);
+            epoch();
             epochs.Add(clock.Elapsed.TotalSeconds);
         }
-        double epoch = Median(epochs), calibration = Median(calibrations), normalized = epoch / calibration;
+        double median = Median(epochs), calibration = Median(calibrations), normalized = median / calibration;
         string figures = FormattableString.Invariant(
-            $"epoch {epoch * 1000:F0} ms (runs {string.Join(", ", epochs.Select(e => (e * 1000).ToString("F0", CultureInfo.InvariantCulture)))}), calibration {calibration * 1000:F0} ms, normalised {normalized:F3}");
-        output.WriteLine(figures);
-        Console.WriteLine("EpochTimeRegression: " + figures);
+            $"epoch {median * 1000:F0} ms (runs {string.Join(", ", epochs.Select(e => (e * 1000).ToString("F0", CultureInfo.InvariantCulture)))}), calibration {calibration * 1000:F0} ms, normalised {normalized:F3}");
+        Report(name, figures, output);
 
-        if (Environment.GetEnvironmentVariable("FASTTEXT_EPOCH_CHECK") == "update" || !File.Exists(path))
+        if (Environment.GetEnvironmentVariable(Variable) == "update" || !File.Exists(path))
         {
-            var fresh = new Baseline(normalized, epoch, calibration, 1.75, DateTime.UtcNow.ToString("yyyy-MM-dd HH:mm 'UTC'", CultureInfo.InvariantCulture),
-                "FASTTEXT_EPOCH_CHECK=update dotnet test tests/FastText.Engine.Tests -c Release --no-build --filter FullyQualifiedName~EpochTimeRegression");
-            Repository.WriteAtomically(path, JsonSerializer.Serialize(fresh, new JsonSerializerOptions { WriteIndented = true }));
-            output.WriteLine($"baseline written to {path}");
+            var fresh = new Baseline(normalized, median, calibration, AllowedSlowdown, DateTime.UtcNow.ToString("yyyy-MM-dd HH:mm 'UTC'", CultureInfo.InvariantCulture),
+                $"{Variable}=update dotnet test tests/FastText.Engine.Tests -c Release --no-build --filter FullyQualifiedName~{name}");
+            AtomicFile.WriteAllText(path, JsonSerializer.Serialize(fresh, new JsonSerializerOptions { WriteIndented = true }));
+            Report(name, $"baseline written to {path}", output);
             return;
         }
-        Baseline baseline = JsonSerializer.Deserialize<Baseline>(File.ReadAllText(path))!;
+        Baseline baseline = JsonSerializer.Deserialize<Baseline>(File.ReadAllText(path))
+            ?? throw new InvalidDataException($"{path} holds no baseline.");
         double ratio = normalized / baseline.NormalizedEpoch;
         string verdict = FormattableString.Invariant($"normalised epoch {normalized:F3} vs baseline {baseline.NormalizedEpoch:F3} ({baseline.Measured}): {ratio:F2}× (limit {baseline.AllowedSlowdown:F2}×)");
-        output.WriteLine(verdict);
-        Console.WriteLine("EpochTimeRegression: " + verdict);
-        Assert.True(ratio <= baseline.AllowedSlowdown, "Epoch time regression: " + verdict + "; " + figures);
+        Report(name, verdict, output);
+        Assert.True(ratio <= baseline.AllowedSlowdown, $"{name}: epoch time regression: {verdict}; {figures}");
+    }
+
+    private static void Report(string name, string line, ITestOutputHelper output)
+    {
+        output.WriteLine(line);
+        Console.WriteLine($"{name}: {line}");
     }
 
     // A fixed amount of matmul work: the machine's speed right now, in this process and thread setting.
@@ -114,9 +129,5 @@ public sealed class EpochTimeRegression(ITestOutputHelper output)
         return clock.Elapsed.TotalSeconds;
     }
 
-    private static double Median(List<double> values)
-    {
-        var sorted = values.Order().ToList();
-        return sorted[sorted.Count / 2];
-    }
+    private static double Median(List<double> values) => values.Order().ToList()[values.Count / 2];
 }
