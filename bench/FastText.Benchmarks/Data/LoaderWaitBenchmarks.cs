@@ -4,9 +4,9 @@ using System.Text;
 using BenchmarkDotNet.Attributes;
 using FastText.Benchmarks.Models;
 using FastText.Engine.Data;
+using FastText.Engine.IO;
 using FastText.Engine.Native;
 using TorchSharp;
-using TorchSharp.Modules;
 using static TorchSharp.torch;
 
 namespace FastText.Benchmarks.Data;
@@ -21,11 +21,7 @@ namespace FastText.Benchmarks.Data;
 public class LoaderWaitBenchmarks
 {
     private readonly LmShape shape = LmShape.Small;
-    private Embedding embedding = null!;
-    private LSTM[] layers = null!;
-    private Linear decoder = null!;
-    private optim.Optimizer optimizer = null!;
-    private (Tensor H, Tensor C)[] state = null!;
+    private BareLstmLanguageModel model = null!;
     private Tensor residentInputs = null!;
     private Tensor residentTargets = null!;
     private LanguageModelLoader loader = null!;
@@ -45,14 +41,7 @@ public class LoaderWaitBenchmarks
     {
         TorchRuntime.Initialize();
         torch.manual_seed(0);
-        embedding = nn.Embedding(shape.Vocab, shape.Embedding);
-        layers = Enumerable.Range(0, shape.Layers).Select(l => nn.LSTM(shape.InputSize(l), shape.HiddenSize(l), batchFirst: true)).ToArray();
-        decoder = nn.Linear(shape.Embedding, shape.Vocab);
-        var parameters = embedding.parameters().Concat(layers.SelectMany(l => l.parameters())).Concat(decoder.parameters());
-        optimizer = optim.AdamW(parameters, lr: 1e-3, beta1: 0.9, beta2: 0.99, eps: 1e-5, weight_decay: 0.01);
-        state = Enumerable.Range(0, shape.Layers)
-            .Select(l => (torch.zeros(1, shape.Batch, shape.HiddenSize(l)), torch.zeros(1, shape.Batch, shape.HiddenSize(l))))
-            .ToArray();
+        model = new BareLstmLanguageModel(shape, tied: false);
         residentInputs = torch.randint(0, shape.Vocab, new long[] { shape.Batch, shape.Bptt }, dtype: ScalarType.Int64);
         residentTargets = torch.randint(0, shape.Vocab, new long[] { shape.Batch, shape.Bptt }, dtype: ScalarType.Int64);
         var corpus = SyntheticCorpus.Create(2_000_000, 20, 3000, shape.Vocab, seed: 2);
@@ -109,25 +98,7 @@ public class LoaderWaitBenchmarks
         return loss;
     }
 
-    private float Step(Tensor inputs, Tensor targets)
-    {
-        using var scope = torch.NewDisposeScope();
-        optimizer.zero_grad();
-        Tensor x = embedding.call(inputs);                      // (batch, seq, emb)
-        for (int l = 0; l < layers.Length; l++)
-        {
-            var (output, h, c) = layers[l].call(x, state[l]);   // (batch, seq, hidden_l)
-            state[l].H.Dispose();
-            state[l].C.Dispose();
-            state[l] = (h.detach().DetachFromDisposeScope(), c.detach().DetachFromDisposeScope());
-            x = output;
-        }
-        Tensor logits = decoder.call(x);                        // (batch, seq, vocab)
-        Tensor loss = nn.functional.cross_entropy(logits.view(-1, shape.Vocab), targets.view(-1));
-        loss.backward();
-        optimizer.step();
-        return loss.item<float>();
-    }
+    private float Step(Tensor inputs, Tensor targets) => model.Step(inputs, targets);
 
     [GlobalCleanup]
     public void Cleanup()
@@ -138,18 +109,7 @@ public class LoaderWaitBenchmarks
         }
         batches?.Dispose();
         loader.Dispose();
-        optimizer.Dispose();
-        embedding.Dispose();
-        foreach (LSTM layer in layers)
-        {
-            layer.Dispose();
-        }
-        decoder.Dispose();
-        foreach (var (h, c) in state)
-        {
-            h.Dispose();
-            c.Dispose();
-        }
+        model.Dispose();
         residentInputs.Dispose();
         residentTargets.Dispose();
     }
@@ -195,8 +155,6 @@ public class LoaderWaitBenchmarks
         {
             text.AppendLine(line);
         }
-        string temporary = path + ".tmp";
-        File.WriteAllText(temporary, text.ToString());
-        File.Move(temporary, path, overwrite: true);
+        AtomicFile.WriteAllText(path, text.ToString());
     }
 }

@@ -1,4 +1,5 @@
 using System.Globalization;
+using FastText.Engine.IO;
 
 namespace FastText.Benchmarks.Runs;
 
@@ -65,11 +66,8 @@ internal sealed record RunContext(string ResultsDirectory, string Command)
     /// <summary>Writes <paramref name="text"/> to <paramref name="fileName"/> in the results folder atomically (temp file + rename).</summary>
     public string Write(string fileName, string text)
     {
-        Directory.CreateDirectory(ResultsDirectory);
         string path = Path.Combine(ResultsDirectory, fileName);
-        string temporary = path + ".tmp";
-        File.WriteAllText(temporary, text);
-        File.Move(temporary, path, overwrite: true);
+        AtomicFile.WriteAllText(path, text);
         return path;
     }
 
