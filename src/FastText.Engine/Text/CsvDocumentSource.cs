@@ -43,14 +43,9 @@ public sealed class CsvDocumentSource : ITextDocumentSource
     public IEnumerable<TextDocument> ReadDocuments(SourceProblems problems, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(problems);
-        FileStream stream;
-        try
+        FileStream? stream = problems.TryOpenSequential(path, 1);
+        if (stream is null)
         {
-            stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1, FileOptions.SequentialScan);
-        }
-        catch (Exception error) when (error is IOException or UnauthorizedAccessException)
-        {
-            problems.Fail(path, error.Message);
             yield break;
         }
         int[]? textIndex = null;

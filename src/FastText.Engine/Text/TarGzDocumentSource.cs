@@ -28,14 +28,9 @@ public sealed class TarGzDocumentSource : ITextDocumentSource
     public IEnumerable<TextDocument> ReadDocuments(SourceProblems problems, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(problems);
-        Stream file;
-        try
+        Stream? file = problems.TryOpenSequential(path, 1 << 16);
+        if (file is null)
         {
-            file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16, FileOptions.SequentialScan);
-        }
-        catch (Exception error) when (error is IOException or UnauthorizedAccessException)
-        {
-            problems.Fail(path, error.Message);
             yield break;
         }
         using (file)

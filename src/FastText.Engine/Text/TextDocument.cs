@@ -37,6 +37,20 @@ public sealed class SourceProblems
             failures.Add(new SourceFailure(source, message));
         }
     }
+
+    /// <summary>Opens <paramref name="path"/> for one sequential read, or records why it cannot be opened and returns null.</summary>
+    internal FileStream? TryOpenSequential(string path, int bufferSize)
+    {
+        try
+        {
+            return new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, bufferSize, FileOptions.SequentialScan);
+        }
+        catch (Exception error) when (error is IOException or UnauthorizedAccessException)
+        {
+            Fail(path, error.Message);
+            return null;
+        }
+    }
 }
 
 /// <summary>
