@@ -44,17 +44,8 @@ public static class ModelWeights
     public static void LoadEncoder(AwdLstmEncoder encoder, string path, IReadOnlyList<string>? vocabulary = null)
     {
         ArgumentNullException.ThrowIfNull(encoder);
-        var (header, tensors) = TensorArchive.Read<WeightsHeader>(path);
-        try
-        {
-            CheckHeader(header, path, EncoderKind, encoder.Config, encoder.VocabularySize, vocabulary);
-            TensorArchive.LoadInto(encoder, tensors, path);
-            encoder.Reset();
-        }
-        finally
-        {
-            DisposeAll(tensors);
-        }
+        LoadStrict(encoder, path, EncoderKind, encoder.Config, encoder.VocabularySize, vocabulary);
+        encoder.Reset();
     }
 
     /// <summary>Saves a whole language model with its vocabulary (what <see cref="LoadPretrained(AwdLstmLanguageModel, string, IReadOnlyList{string})"/> reads).</summary>
@@ -70,12 +61,18 @@ public static class ModelWeights
     public static void LoadLanguageModel(AwdLstmLanguageModel model, string path, IReadOnlyList<string>? vocabulary = null)
     {
         ArgumentNullException.ThrowIfNull(model);
+        LoadStrict(model, path, LanguageModelKind, model.Config, model.VocabularySize, vocabulary);
+        model.Reset();
+    }
+
+    // Reads a weights file, checks its header against the target and loads every tensor by name (strict).
+    private static void LoadStrict(torch.nn.Module module, string path, string kind, AwdLstmConfig config, int vocabularySize, IReadOnlyList<string>? vocabulary)
+    {
         var (header, tensors) = TensorArchive.Read<WeightsHeader>(path);
         try
         {
-            CheckHeader(header, path, LanguageModelKind, model.Config, model.VocabularySize, vocabulary);
-            TensorArchive.LoadInto(model, tensors, path);
-            model.Reset();
+            CheckHeader(header, path, kind, config, vocabularySize, vocabulary);
+            TensorArchive.LoadInto(module, tensors, path);
         }
         finally
         {
