@@ -56,12 +56,19 @@ public static class FastTextCommandLine
         root.Subcommands.Add(pretrain);
 
         var pretrained = new Option<string>("--pretrained", "-p") { Description = "Language-model folder to start from (from `pretrain`); vocabularies are matched by token.", Required = true };
+        var allText = new Option<bool?>("--all-text")
+        {
+            Description = "Fine-tune on the text of every document (validation mails' text too, labels unused; a random 10 % held out for the LM), as fastbook does with IMDb (default: the preset's).",
+        };
         var fineTune = new Command("fine-tune", "Fine-tune a pretrained language model on the task's texts (frozen epoch, then unfrozen), save its encoder.")
         {
-            corpus, pretrained, output, Preset, epochs, learningRate,
+            corpus, pretrained, output, Preset, epochs, learningRate, allText,
         };
         fineTune.SetAction((parse, cancel) => handlers.FineTuneAsync(new LanguageModelRequest(
-            parse.GetValue(corpus)!, parse.GetValue(pretrained), parse.GetValue(output)!, parse.GetValue(Preset)!, parse.GetValue(epochs), parse.GetValue(learningRate), parse.GetValue(Threads)), cancel));
+            parse.GetValue(corpus)!, parse.GetValue(pretrained), parse.GetValue(output)!, parse.GetValue(Preset)!, parse.GetValue(epochs), parse.GetValue(learningRate), parse.GetValue(Threads))
+        {
+            AllText = parse.GetValue(allText),
+        }, cancel));
         root.Subcommands.Add(fineTune);
 
         // train-classifier
@@ -143,7 +150,11 @@ public sealed record TokenizeRequest(string[] Inputs, string Format, string Outp
 }
 
 /// <summary>Arguments of <c>pretrain</c> and <c>fine-tune</c>.</summary>
-public sealed record LanguageModelRequest(string Corpus, string? Pretrained, string Output, string Preset, int? Epochs, double? LearningRate, int? Threads);
+public sealed record LanguageModelRequest(string Corpus, string? Pretrained, string Output, string Preset, int? Epochs, double? LearningRate, int? Threads)
+{
+    /// <summary>Fine-tune on every document's text (null = the preset's choice).</summary>
+    public bool? AllText { get; init; }
+}
 
 /// <summary>Arguments of <c>train-classifier</c>.</summary>
 public sealed record ClassifierRequest(string Corpus, string? Encoder, string Output, string Preset, int? Labelled, int? Threads);

@@ -214,6 +214,7 @@ public sealed class PipelineCommandHandlers : ICommandHandlers
         PretrainLearningRate = request.LearningRate ?? preset.PretrainLearningRate,
         FineTuneEpochs = request.Epochs ?? preset.FineTuneEpochs,
         FineTuneLearningRate = request.LearningRate ?? preset.FineTuneLearningRate,
+        FineTuneOnAllText = request.AllText ?? preset.FineTuneOnAllText,
     };
 
 }

@@ -87,7 +87,7 @@ public sealed class UlmfitPipeline
         ArgumentNullException.ThrowIfNull(corpus);
         torch.manual_seed(Preset.Seed);
         using var model = new AwdLstmLanguageModel(corpus.Vocabulary.Count, LanguageModelConfig);
-        RunLanguageModel(model, corpus, null,
+        RunLanguageModel(model, corpus, corpus.Training, corpus.Validation, null,
             [("pretrain", learner => learner.FitOneCycle(Preset.PretrainEpochs, LearningRates.Uniform(Preset.PretrainLearningRate)))]);
         return LanguageModelArtifact.Save(ArtifactFolder(name), model, corpus.Vocabulary, corpus.MaxTokens);
     }
@@ -105,7 +105,15 @@ public sealed class UlmfitPipeline
         using var model = new AwdLstmLanguageModel(corpus.Vocabulary.Count, LanguageModelConfig);
         VocabularyMatch match = ModelWeights.LoadPretrained(model, pretrained.WeightsPath, corpus.Vocabulary.Tokens);
         Report.AddSetting("vocabulary match", FormattableString.Invariant($"{match.Matched:N0} tokens from the pretrained model, {match.New:N0} new (mean embedding)"));
-        RunLanguageModel(model, corpus,
+        (IReadOnlyList<int> lmTraining, IReadOnlyList<int> lmValidation) = Preset.FineTuneOnAllText
+            ? SplitAllText(corpus.DocumentCount, Preset.LanguageModelValidationShare, Preset.Seed)
+            : (corpus.Training, corpus.Validation);
+        if (Preset.FineTuneOnAllText)
+        {
+            Report.AddSetting("fine-tuning text", FormattableString.Invariant(
+                $"all {corpus.DocumentCount:N0} documents' text, labels unused (fastbook: IMDb train + test + unsup): {lmTraining.Count:N0} train / {lmValidation.Count:N0} LM-validation docs, a seeded random split"));
+        }
+        RunLanguageModel(model, corpus, lmTraining, lmValidation,
             learner =>
             {
                 learner.Freeze();
@@ -324,7 +332,8 @@ public sealed class UlmfitPipeline
     /// <summary>Folder of artifact <paramref name="name"/>: <c>models/&lt;name&gt;</c>, or the run folder itself for ".".</summary>
     public string ArtifactFolder(string name) => name == "." ? RunFolder : Path.Combine(RunFolder, "models", name);
 
-    private void RunLanguageModel(AwdLstmLanguageModel model, TextDataset corpus, Action<Learner<LanguageModelBatch>>? prepare,
+    private void RunLanguageModel(AwdLstmLanguageModel model, TextDataset corpus, IReadOnlyList<int> training, IReadOnlyList<int> validation,
+        Action<Learner<LanguageModelBatch>>? prepare,
         IReadOnlyList<(string Phase, Action<Learner<LanguageModelBatch>> Fit)> phases)
     {
         var trainOptions = LanguageModelLoaderOptions.Training with
@@ -338,8 +347,8 @@ public sealed class UlmfitPipeline
             BatchSize = Preset.LanguageModelBatchSize,
             SequenceLength = Preset.LanguageModelSequenceLength,
         };
-        using var train = new LanguageModelLoader(corpus.Corpus, trainOptions, corpus.Training);
-        using var valid = new LanguageModelLoader(corpus.Corpus, validOptions, corpus.Validation);
+        using var train = new LanguageModelLoader(corpus.Corpus, trainOptions, training);
+        using var valid = new LanguageModelLoader(corpus.Corpus, validOptions, validation);
         using var learner = new Learner<LanguageModelBatch>(new LanguageModelTask(model), train, valid, metrics: Metrics.LanguageModel);
         prepare?.Invoke(learner);
         // One callback per phase, so the report shows one table per phase like fastbook's.
@@ -374,6 +383,19 @@ public sealed class UlmfitPipeline
 
     private static ClassifierPredictor CreatePredictor(TextClassifier model, TextDataset labelled) =>
         new(model, labelled.ClassNames, labelled.Numericalize);
+
+    // fastbook fine-tunes the IMDb language model on every review's text (train, test and unsup) with a random 10 % held
+    // out for the LM's own validation; the same here over all documents of the corpus, labels unused.
+    internal static (IReadOnlyList<int> Training, IReadOnlyList<int> Validation) SplitAllText(int documentCount, double validationShare, int seed)
+    {
+        int[] all = Enumerable.Range(0, documentCount).ToArray();
+        new Random(seed).Shuffle(all);
+        int held = Math.Clamp((int)Math.Round(all.Length * validationShare), 1, Math.Max(1, all.Length - 1));
+        int[] validation = all[..held], training = all[held..];
+        Array.Sort(validation);
+        Array.Sort(training);
+        return (training, validation);
+    }
 
     private static int[] SampleStratified(TextDataset labelled, int count, int seed)
     {
