@@ -95,6 +95,15 @@ public sealed class PipelineTests : IDisposable
     }
 
     [Fact]
+    public void Batching_comparison_reports_the_speed_up_with_its_thread_count_and_what_random_means()
+    {
+        string table = new BatchingComparison(10, 15, 0.03, 0.5, 100, 200) { Threads = 2 }.ToMarkdown();
+        Assert.Contains("Speed-up of bucketing: **1.50×** (target ≥ 1.5×), 2 torch thread(s).", table, StringComparison.Ordinal);
+        Assert.Contains("| random | 15.0 s | 50.0% | 200 |", table, StringComparison.Ordinal);
+        Assert.Contains("Random = the same loader", table, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Shipped_mail_sample_reads_with_labels_and_its_own_split()
     {
         string archive = Path.Combine(RepositoryRoot(), "samples", "spam-assassin.tar.gz");
