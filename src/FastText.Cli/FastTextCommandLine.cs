@@ -83,12 +83,19 @@ public static class FastTextCommandLine
         root.Subcommands.Add(trainClassifier);
 
         var sizes = new Option<string>("--sizes") { Description = "Comma-separated labelled training set sizes; 'all' = the whole training split.", DefaultValueFactory = _ => "100,300,1000,all" };
+        var oneCycle = new Option<bool>("--one-cycle")
+        {
+            Description = "Ablation: train the arm with the language model like the from-scratch arm (unfrozen, one cycle, same rate and epochs), so only the initial weights differ.",
+        };
         var sampleEfficiency = new Command("sample-efficiency", "ULMFiT's sample-efficiency experiment: classifiers with and without the fine-tuned language model on growing labelled subsets.")
         {
-            corpus, encoder, output, Preset, sizes,
+            corpus, encoder, output, Preset, sizes, oneCycle,
         };
         sampleEfficiency.SetAction((parse, cancel) => handlers.SampleEfficiencyAsync(new SampleEfficiencyRequest(
-            parse.GetValue(corpus)!, parse.GetValue(encoder), parse.GetValue(output)!, parse.GetValue(Preset)!, parse.GetValue(sizes)!, parse.GetValue(Threads)), cancel));
+            parse.GetValue(corpus)!, parse.GetValue(encoder), parse.GetValue(output)!, parse.GetValue(Preset)!, parse.GetValue(sizes)!, parse.GetValue(Threads))
+        {
+            OneCycle = parse.GetValue(oneCycle),
+        }, cancel));
         root.Subcommands.Add(sampleEfficiency);
 
         // predict / evaluate / generate
@@ -160,7 +167,11 @@ public sealed record LanguageModelRequest(string Corpus, string? Pretrained, str
 public sealed record ClassifierRequest(string Corpus, string? Encoder, string Output, string Preset, int? Labelled, int? Threads);
 
 /// <summary>Arguments of <c>sample-efficiency</c>.</summary>
-public sealed record SampleEfficiencyRequest(string Corpus, string? Encoder, string Output, string Preset, string Sizes, int? Threads);
+public sealed record SampleEfficiencyRequest(string Corpus, string? Encoder, string Output, string Preset, string Sizes, int? Threads)
+{
+    /// <summary>Ablation: the language-model arm trains with the from-scratch arm's schedule.</summary>
+    public bool OneCycle { get; init; }
+}
 
 /// <summary>Arguments of <c>predict</c>.</summary>
 public sealed record PredictRequest(string Model, string[] Texts, string? File, int? Threads);
