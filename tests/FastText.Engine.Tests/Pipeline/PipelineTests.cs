@@ -92,6 +92,11 @@ public sealed class PipelineTests : IDisposable
         string setting = run.Report.ToMarkdown();
         Assert.Contains("| fine-tuning text | all 40 documents' text", setting, StringComparison.Ordinal);
         Assert.Contains("36 train / 4 LM-validation docs", setting, StringComparison.Ordinal);
+
+        // The sample-efficiency ablation: the LM arm trained like the scratch arm (one unfrozen cycle, same epochs and rate).
+        using ClassifierResult ablation = run.TrainClassifier(task, tuned, "ablation", save: false, epochScale: 2, gradualUnfreezing: false);
+        Assert.Equal(["ablation · unfrozen, one cycle · lr 0.0125"], ablation.Epochs.Select(e => e.Stage).Distinct());
+        Assert.Equal((2 + 6) * 2, ablation.Epochs.Count);
     }
 
     [Fact]
