@@ -13,7 +13,7 @@
 # has to look like fastai's output. The fixture sentences are sentences.tsv: raw text, then the same text after our
 # fastai rules (written by hand; SubwordTokenizerTests checks that FastaiTokenizer.ApplyRules still gives it).
 # For each model, <model>.expected.tsv has one line per sentence: pieces, ids (spm_encode), the ids decoded and
-# the pieces decoded (spm_decode), tab-separated.
+# the pieces decoded (spm_decode), tab-separated. The output is byte-for-byte reproducible (one trainer thread, relative paths).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out=tests/FastText.Engine.Tests/Fixtures/sentencepiece
@@ -48,11 +48,12 @@ LC_ALL=C awk '{
   done
 } > "$work/rules.tsv"
 
-common=(--input="$work/train.txt" --vocab_size=400 --character_coverage=0.99999 --unk_id=9 --pad_id=-1 --bos_id=-1
+# Relative paths: the trainer stores them in the model, so the bytes do not depend on the temporary folder.
+common=(--input=train.txt --vocab_size=400 --character_coverage=0.99999 --unk_id=9 --pad_id=-1 --bos_id=-1
   --eos_id=-1 --user_defined_symbols=xxunk,xxpad,xxbos,xxeos,xxfld,xxrep,xxwrep,xxup,xxmaj --hard_vocab_limit=false
   --minloglevel=2 --num_threads=1 --seed_sentencepiece_size=100000)
-spm_train "${common[@]}" --model_type=unigram --model_prefix="$work/unigram" --normalization_rule_tsv="$work/rules.tsv"
-spm_train "${common[@]}" --model_type=bpe --model_prefix="$work/bpe" --normalization_rule_name=identity
+(cd "$work" && spm_train "${common[@]}" --model_type=unigram --model_prefix=unigram --normalization_rule_tsv=rules.tsv)
+(cd "$work" && spm_train "${common[@]}" --model_type=bpe --model_prefix=bpe --normalization_rule_name=identity)
 cp "$work/unigram.model" "$work/bpe.model" "$out/"
 
 cut -f2 "$out/sentences.tsv" > "$work/ruled.txt"
