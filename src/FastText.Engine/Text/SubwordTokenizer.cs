@@ -224,6 +224,8 @@ public sealed class SubwordTokenizer : IDocumentTokenizer
             }
             return;
         }
+        // The normalized text comes from a full encode: the library's public Normalizer.Normalize skips the model's
+        // precompiled character map (2.0.1), so for BPE with user-defined symbols the first encode only serves for that.
         IReadOnlyList<EncodedToken> tokens = model.EncodeToTokens(ruled, out string? normalized);
         normalized ??= ruled;
         if (!sentencePiece.IsBpe || sentencePiece.UserDefined.Length == 0)

@@ -56,7 +56,8 @@ public sealed class FineTuneFromFastAiTests : IDisposable
         var run = new UlmfitPipeline(Path.Combine(folder, "run"), FixturePreset);
         using TextDataset corpus = TextDataset.Create(Texts(NewVocabulary[9..]), Path.Combine(folder, "corpus"),
             FixturePreset.Data(labelled: false), Vocabulary.FromTokens(NewVocabulary));
-        LanguageModelArtifact tuned = run.FineTune(Path.Combine(pretrained, "lstm_fwd.pth"), corpus, findLearningRate: false);
+        // The folder (fastai's unpacked wt103-fwd layout): its one .pth, and the one .pkl beside it.
+        LanguageModelArtifact tuned = run.FineTune(pretrained, corpus, findLearningRate: false);
 
         Assert.Equal(NewVocabulary, tuned.Vocabulary.Tokens);
         string report = run.Report.ToMarkdown();
@@ -149,6 +150,9 @@ public sealed class FineTuneFromFastAiTests : IDisposable
         var ambiguous = Fails<FileNotFoundException>(Fixture.Checkpoint);
         Assert.Contains("fastai_vocab.pkl", ambiguous.Message, StringComparison.Ordinal);
         Assert.Contains("engine_export_vocab.pkl", ambiguous.Message, StringComparison.Ordinal);
+        // A folder that is neither ours nor holds a .pth.
+        Directory.CreateDirectory(Path.Combine(folder, "empty"));
+        Assert.Contains("model.json", Fails<FileNotFoundException>(Path.Combine(folder, "empty")).Message, StringComparison.Ordinal);
         // Weights that do not exist.
         Assert.Contains("nothing-here", Fails<FileNotFoundException>(Path.Combine(folder, "nothing-here")).Message, StringComparison.Ordinal);
 

@@ -113,7 +113,7 @@ public static class FastAiArtifacts
         {
             string[] checkpoints = Directory.GetFiles(weights, "*.pth").Order(StringComparer.Ordinal).ToArray();
             return checkpoints.Length == 1 ? checkpoints[0] : throw new FileNotFoundException(
-                $"'{weights}' is a folder with {(checkpoints.Length == 0 ? "no" : checkpoints.Length.ToString(CultureInfo.InvariantCulture))} .pth files; name the fastai weights file.", weights);
+                $"'{weights}' is neither a saved language-model folder (no model.json) nor a folder with one fastai .pth ({checkpoints.Length.ToString(CultureInfo.InvariantCulture)} found); name the weights file.", weights);
         }
         if (File.Exists(weights + ".pth"))
         {
