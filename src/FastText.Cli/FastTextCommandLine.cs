@@ -55,13 +55,24 @@ public static class FastTextCommandLine
             parse.GetValue(corpus)!, null, parse.GetValue(output)!, parse.GetValue(Preset)!, parse.GetValue(epochs), parse.GetValue(learningRate), parse.GetValue(Threads)), cancel));
         root.Subcommands.Add(pretrain);
 
-        var pretrained = new Option<string>("--pretrained", "-p") { Description = "Language-model folder to start from (from `pretrain`); vocabularies are matched by token.", Required = true };
-        var fineTune = new Command("fine-tune", "Fine-tune a pretrained language model on the task's texts (frozen epoch, then unfrozen), save its encoder.")
+        var pretrained = new Option<string>("--pretrained", "-p")
         {
-            corpus, pretrained, output, Preset, epochs, learningRate,
+            Description = "Language model to start from: a folder from `pretrain`, or fastai/PyTorch weights (a .pth such as WikiText-103's lstm_fwd.pth or a learn.save file, or a folder holding one), converted on the fly. Vocabularies are matched by token; the model sizes must be the preset's (fastai's WikiText-103 model: --preset large).",
+            Required = true,
+        };
+        var pretrainedVocabulary = new Option<string?>("--pretrained-vocab")
+        {
+            Description = "The pickled vocabulary list (.pkl) of the fastai weights given to --pretrained (fastai's pretrained_fnames pair, e.g. itos_wt103.pkl). Default: <name>.pkl, <name>_vocab.pkl or the only .pkl beside the .pth.",
+        };
+        var fineTune = new Command("fine-tune", "Fine-tune a pretrained language model (ours or fastai's .pth + .pkl) on the task's texts (frozen epoch, then unfrozen), save its encoder.")
+        {
+            corpus, pretrained, pretrainedVocabulary, output, Preset, epochs, learningRate,
         };
         fineTune.SetAction((parse, cancel) => handlers.FineTuneAsync(new LanguageModelRequest(
-            parse.GetValue(corpus)!, parse.GetValue(pretrained), parse.GetValue(output)!, parse.GetValue(Preset)!, parse.GetValue(epochs), parse.GetValue(learningRate), parse.GetValue(Threads)), cancel));
+            parse.GetValue(corpus)!, parse.GetValue(pretrained), parse.GetValue(output)!, parse.GetValue(Preset)!, parse.GetValue(epochs), parse.GetValue(learningRate), parse.GetValue(Threads))
+        {
+            PretrainedVocabulary = parse.GetValue(pretrainedVocabulary),
+        }, cancel));
         root.Subcommands.Add(fineTune);
 
         // train-classifier
@@ -143,7 +154,11 @@ public sealed record TokenizeRequest(string[] Inputs, string Format, string Outp
 }
 
 /// <summary>Arguments of <c>pretrain</c> and <c>fine-tune</c>.</summary>
-public sealed record LanguageModelRequest(string Corpus, string? Pretrained, string Output, string Preset, int? Epochs, double? LearningRate, int? Threads);
+public sealed record LanguageModelRequest(string Corpus, string? Pretrained, string Output, string Preset, int? Epochs, double? LearningRate, int? Threads)
+{
+    /// <summary>fine-tune: the pickled vocabulary of fastai weights given as <see cref="Pretrained"/> (null = found beside them).</summary>
+    public string? PretrainedVocabulary { get; init; }
+}
 
 /// <summary>Arguments of <c>train-classifier</c>.</summary>
 public sealed record ClassifierRequest(string Corpus, string? Encoder, string Output, string Preset, int? Labelled, int? Threads);

@@ -60,10 +60,15 @@ public sealed class PipelineCommandHandlers : ICommandHandlers
         ArgumentNullException.ThrowIfNull(request);
         TorchRuntime.Initialize(request.Threads);
         UlmfitPreset preset = WithOverrides(UlmfitPreset.Named(request.Preset), request);
+        if (string.IsNullOrEmpty(request.Pretrained))
+        {
+            progress.Log("fine-tune needs --pretrained: a language-model folder or fastai .pth weights.");
+            return Task.FromResult(1);
+        }
         var run = new UlmfitPipeline(request.Output, preset, progress);
-        LanguageModelArtifact pretrained = LanguageModelArtifact.Open(request.Pretrained!);
         using TextDataset corpus = TextDataset.Load(request.Corpus);
-        LanguageModelArtifact artifact = run.FineTune(pretrained, corpus, name: ".");
+        // A model folder, or fastai's .pth (+ .pkl) converted on the fly.
+        LanguageModelArtifact artifact = run.FineTune(request.Pretrained, corpus, name: ".", pretrainedVocabulary: request.PretrainedVocabulary);
         run.SaveReport();
         progress.Log($"fine-tuned language model and encoder → {artifact.Folder}");
         return Task.FromResult(0);

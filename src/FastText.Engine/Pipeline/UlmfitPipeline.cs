@@ -4,6 +4,7 @@ using FastText.Engine.Data;
 using FastText.Engine.Interpretation;
 using FastText.Engine.Models;
 using FastText.Engine.Models.Classifier;
+using FastText.Engine.Models.Pretrained;
 using FastText.Engine.Text;
 using FastText.Engine.Training;
 using FastText.Engine.Training.Classification;
@@ -97,13 +98,61 @@ public sealed class UlmfitPipeline
     /// fastai <c>match_embeds</c>): one frozen cycle (only embedding/decoder), then unfrozen cycles; saves the model
     /// and its encoder into <c>models/&lt;name&gt;</c>. Runs the learning-rate finder first when <paramref name="findLearningRate"/>.
     /// </summary>
+    /// <exception cref="PretrainedWeightsException">The pretrained model's sizes are not the preset's.</exception>
     public LanguageModelArtifact FineTune(LanguageModelArtifact pretrained, TextDataset corpus, string name = "finetuned", bool findLearningRate = true)
     {
         ArgumentNullException.ThrowIfNull(pretrained);
         ArgumentNullException.ThrowIfNull(corpus);
+        CheckPretrainedSizes(pretrained.Card.Config, pretrained.Folder);
+        return RunFineTune(model => ModelWeights.LoadPretrained(model, pretrained.WeightsPath, corpus.Vocabulary.Tokens), corpus, name, findLearningRate);
+    }
+
+    /// <summary>
+    /// Fine-tunes from <paramref name="pretrained"/>: a language-model folder of this pipeline, or fastai's pretrained
+    /// pair (<c>pretrained_fnames</c>: a <c>.pth</c> such as WikiText-103's <c>lstm_fwd.pth</c>, a <c>learn.save</c>
+    /// file, or a folder holding one <c>.pth</c>; with its pickled vocabulary <paramref name="pretrainedVocabulary"/>, or
+    /// the <c>.pkl</c> found beside it, see <see cref="FastAiArtifacts.ResolvePair"/>). fastai weights are converted on
+    /// the fly, by key name, with the rows matched to <paramref name="corpus"/>'s vocabulary token by token; nothing is
+    /// written besides the fine-tuned model.
+    /// </summary>
+    /// <exception cref="FileNotFoundException">The weights or their vocabulary were not found (the message says where it looked).</exception>
+    /// <exception cref="PretrainedWeightsException">Not a fastai AWD-LSTM language model (a key is missing), the
+    /// vocabulary does not fit the embedding, or the sizes are not the preset's (the message names a preset that fits).</exception>
+    /// <exception cref="InvalidDataException">The checkpoint's keys or shapes do not match the model (missing/unexpected keys named).</exception>
+    public LanguageModelArtifact FineTune(string pretrained, TextDataset corpus, string name = "finetuned", bool findLearningRate = true,
+        string? pretrainedVocabulary = null)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(pretrained);
+        ArgumentNullException.ThrowIfNull(corpus);
+        if (Directory.Exists(pretrained) && File.Exists(Path.Combine(pretrained, "model.json")))
+        {
+            if (pretrainedVocabulary is not null)
+            {
+                throw new ArgumentException($"'{pretrained}' is a saved language-model folder with its own vocabulary; a separate vocabulary file only goes with fastai weights (.pth).", nameof(pretrainedVocabulary));
+            }
+            return FineTune(LanguageModelArtifact.Open(pretrained), corpus, name, findLearningRate);
+        }
+        var (weightsPath, vocabularyPath) = FastAiArtifacts.ResolvePair(pretrained, pretrainedVocabulary);
+        IReadOnlyList<string> tokens = FastAiVocabularyFile.Read(vocabularyPath);
+        using PyTorchStateDictionary state = PyTorchCheckpointFile.Read(weightsPath);
+        var (config, rows) = FastAiArtifacts.InferLanguageModel(state);
+        if (rows != tokens.Count)
+        {
+            throw new PretrainedWeightsException(weightsPath, "0.encoder.weight",
+                $"{rows:N0} embedding rows, but the vocabulary '{vocabularyPath}' lists {tokens.Count:N0} tokens: they are not a pair");
+        }
+        CheckPretrainedSizes(config, weightsPath);
+        string source = FormattableString.Invariant($"fastai weights {Path.GetFileName(weightsPath)} + vocabulary {Path.GetFileName(vocabularyPath)} ({tokens.Count:N0} tokens), converted on the fly");
+        Report.AddSetting("pretrained", source);
+        progress.Log($"pretrained: {source}");
+        return RunFineTune(model => ModelWeights.LoadPretrained(model, state.Tensors, tokens, corpus.Vocabulary.Tokens, weightsPath), corpus, name, findLearningRate);
+    }
+
+    private LanguageModelArtifact RunFineTune(Func<AwdLstmLanguageModel, VocabularyMatch> loadPretrained, TextDataset corpus, string name, bool findLearningRate)
+    {
         torch.manual_seed(Preset.Seed + 1);
         using var model = new AwdLstmLanguageModel(corpus.Vocabulary.Count, LanguageModelConfig);
-        VocabularyMatch match = ModelWeights.LoadPretrained(model, pretrained.WeightsPath, corpus.Vocabulary.Tokens);
+        VocabularyMatch match = loadPretrained(model);
         Report.AddSetting("vocabulary match", FormattableString.Invariant($"{match.Matched:N0} tokens from the pretrained model, {match.New:N0} new (mean embedding)"));
         RunLanguageModel(model, corpus,
             learner =>
@@ -323,6 +372,23 @@ public sealed class UlmfitPipeline
 
     /// <summary>Folder of artifact <paramref name="name"/>: <c>models/&lt;name&gt;</c>, or the run folder itself for ".".</summary>
     public string ArtifactFolder(string name) => name == "." ? RunFolder : Path.Combine(RunFolder, "models", name);
+
+    // The preset decides the model's sizes (as fastai's config does); pretrained weights of other sizes cannot load.
+    private void CheckPretrainedSizes(AwdLstmConfig pretrained, string source)
+    {
+        static bool Fits(UlmfitPreset preset, AwdLstmConfig config) => preset.EmbeddingSize == config.EmbeddingSize
+            && preset.Layers == config.Layers && (config.Layers == 1 || preset.HiddenSize == config.HiddenSize);
+        if (Fits(Preset, pretrained))
+        {
+            return;
+        }
+        UlmfitPreset? fitting = new[] { UlmfitPreset.Large, UlmfitPreset.Small, UlmfitPreset.Tiny }.FirstOrDefault(p => Fits(p, pretrained));
+        string advice = fitting is not null
+            ? $"use the '{fitting.Name}' preset (--preset {fitting.Name})"
+            : FormattableString.Invariant($"use a preset with its sizes (UlmfitPreset.{Preset.Name} with {{ EmbeddingSize = {pretrained.EmbeddingSize}, HiddenSize = {pretrained.HiddenSize}, Layers = {pretrained.Layers} }})");
+        throw new PretrainedWeightsException(source, null, FormattableString.Invariant(
+            $"the pretrained model is an AWD-LSTM with embedding {pretrained.EmbeddingSize}, hidden {pretrained.HiddenSize}, {pretrained.Layers} layers, but the '{Preset.Name}' preset builds embedding {Preset.EmbeddingSize}, hidden {Preset.HiddenSize}, {Preset.Layers} layers; {advice}"));
+    }
 
     private void RunLanguageModel(AwdLstmLanguageModel model, TextDataset corpus, Action<Learner<LanguageModelBatch>>? prepare,
         IReadOnlyList<(string Phase, Action<Learner<LanguageModelBatch>> Fit)> phases)
