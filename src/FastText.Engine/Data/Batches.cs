@@ -16,6 +16,10 @@ public interface IBatchSource<out TBatch> where TBatch : IDisposable
     /// <summary>The batches of epoch <paramref name="epoch"/> (the epoch number seeds any shuffling).</summary>
     IEnumerable<TBatch> Epoch(int epoch, CancellationToken cancellation = default);
 
+    /// <summary>Exact number of batches of <paramref name="epoch"/>, for the one-cycle schedule's length (default
+    /// <see cref="BatchCount"/>; differs with variable BPTT).</summary>
+    int CountBatches(int epoch) => BatchCount;
+
     /// <summary>
     /// The batches of epoch <paramref name="epoch"/> from batch <paramref name="firstBatch"/> on: what a checkpoint taken
     /// after <paramref name="firstBatch"/> batches resumes with. An epoch must therefore be a function of its number

@@ -146,7 +146,6 @@ public sealed class Learner<TBatch> : IDisposable where TBatch : IDisposable
             throw new InvalidOperationException("The training source yields no batches.");
         }
         string signature = FormattableString.Invariant($"one-cycle epochs={epochs} lr={maxLearningRate} {schedule.Signature()} batches={batches} {Options with { LossScaler = null }}");
-        var context = new LearnerContext { Epochs = epochs, Iterations = (long)epochs * batches };
         smoothed.Reset();
         task.ResetState();
         var position = new FitPosition(signature, fit.CheckpointPath);
@@ -154,6 +153,8 @@ public sealed class Learner<TBatch> : IDisposable where TBatch : IDisposable
         {
             position = LoadCheckpoint(fit.CheckpointPath, signature);   // + carried state of a mid-epoch checkpoint
         }
+        // The cycle spans the fit's exact batch count (variable BPTT: each epoch's own), so it ends at pos = 1.
+        var context = new LearnerContext { Epochs = epochs, Iterations = CountIterations(completedEpochs - position.Epoch, epochs) };
         context.Iteration = position.Iteration;
         var results = new List<EpochResult>();
         Call(c => c.BeforeFit(context));
@@ -187,6 +188,16 @@ public sealed class Learner<TBatch> : IDisposable where TBatch : IDisposable
         task.ResetState();
         Call(c => c.AfterFit(context));
         return results;
+    }
+
+    private long CountIterations(int firstLoaderEpoch, int epochs)
+    {
+        long total = 0;
+        for (int e = 0; e < epochs; e++)
+        {
+            total += Training.CountBatches(firstLoaderEpoch + e);
+        }
+        return total;
     }
 
     /// <summary>fastai <c>fine_tune</c>: frozen one-cycle (pct 0.99) at slice(lr), then unfrozen at slice(lr/2/100, lr/2), pct 0.3, div 5.</summary>
@@ -557,8 +568,8 @@ public sealed class Learner<TBatch> : IDisposable where TBatch : IDisposable
                 scaler.Restore(scale, header.LossScaleClean, header.LossScaleSkipped);
             }
             RestoreCarriedState(tensors, path);
-            // Format 1 (epoch ends only) stored no iteration: every finished epoch had BatchCount batches.
-            long iteration = header.Version >= 2 ? header.Iteration : (long)header.EpochsDoneInFit * Training.BatchCount;
+            // Format 1 (epoch ends only) stored no iteration: count the batches of the fit's finished epochs.
+            long iteration = header.Version >= 2 ? header.Iteration : CountIterations(header.CompletedEpochs - header.EpochsDoneInFit, header.EpochsDoneInFit);
             return new FitPosition(header.FitSignature, path, header.EpochsDoneInFit, header.BatchesDoneInEpoch, iteration,
                 header.EpochTokens, header.EpochTrainSeconds);
         }
