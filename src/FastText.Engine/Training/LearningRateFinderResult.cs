@@ -7,19 +7,24 @@ namespace FastText.Engine.Training;
 /// clear descent, and none (with the reason in <see cref="Diagnosis"/>) when it has not.
 /// </summary>
 /// <remarks>
-/// Reading the curve as fastai 2.0's <c>lr_find(suggestions=True)</c> does: the curve ends where the loss first exceeds
+/// <para>The points are what the finder records: fastai's debiased 0.98 EMA of the batch losses (<see cref="SmoothedLoss"/>),
+/// from the sweep's first batch on.
+/// </para>
+/// <para>Reading the curve as fastai 2.0's <c>lr_find(suggestions=True)</c> does: the curve ends where the loss first exceeds
 /// 4× its running minimum (fastai's stop; a non-finite loss too), the first <c>iterations/10</c> points (the smoothed
 /// loss is still settling) and the last 5 (the start of the divergence) are dropped, then <c>lr_min</c> = the rate at
 /// the minimum loss / 10 and <c>lr_steep</c> = the rate where the loss falls fastest per log-rate (here a least-squares
-/// slope over a few neighbours, and only up to the minimum, so one noisy step cannot win). fastai returns those two
-/// points for any curve; on a flat or noisy one they are noise (a run here printed lr_min 4.2e-7 and lr_steep 1.4e-7,
-/// the first points). So a suggestion is made only when the loss falls from its starting level to its minimum by at
-/// least <see cref="MinimumRelativeDescent"/> of that level and by at least 3× the curve's point-to-point noise.
+/// slope over a few neighbours, and only on the descent into the minimum, so a dip in the flat part cannot win). fastai returns those two
+/// points for any curve; on a flat or noisy one they are noise (the demo printed lr_min 4.2e-7 and lr_steep 1.4e-7,
+/// the first points). So a suggestion is made only when the loss falls from its starting level (the median of the
+/// first third of the way to the minimum) to its minimum by at
+/// least <see cref="MinimumRelativeDescent"/> of that level and by at least 3σ, σ being the noise of the smoothed loss
+/// at those two points, derived from the spread of the batch losses behind the curve.</para>
 /// </remarks>
 public sealed class LearningRateFinderResult
 {
-    /// <summary>Smallest fall, as a fraction of the starting loss, that counts as a descent (3 %). fastai's 0.98 EMA of
-    /// batch losses whose spread is 10 % wanders by about 1 % (one standard deviation), so 3 % is about 3σ of a flat curve.</summary>
+    /// <summary>Smallest fall, as a fraction of the starting loss, that counts as a descent whatever the noise (3 %): the
+    /// floor for smooth curves, where 3σ of the noise is tiny.</summary>
     public const double MinimumRelativeDescent = 0.03;
 
     /// <summary>Points fastai drops at the end before suggesting (the divergence).</summary>
@@ -55,21 +60,32 @@ public sealed class LearningRateFinderResult
                 minimum = i;
             }
         }
-        double start = Median(usable.Take(Math.Min(5, minimum + 1)).Select(p => p.SmoothedLoss));
+        // The starting level: the median of the first third of the way to the minimum (at least one point), where the
+        // EMA has settled more than at the first point but the descent has not got far.
+        int head = Math.Max(1, minimum / 3);
+        double start = Median(usable.Take(head).Select(p => p.SmoothedLoss));
         double lowest = usable[minimum].SmoothedLoss;
         double drop = start - lowest;
         double relative = drop / Math.Max(Math.Abs(start), 1e-12);
-        double noise = Noise(usable);
+        // The noise of the smoothed loss at the start level and at the minimum (the EMA is noisier early on).
+        double batchNoise = BatchLossNoise(points, first + minimum + 1);   // up to the minimum: not the divergence's spread
+        double noise = Math.Sqrt(Square(SmoothedNoise(batchNoise, first + head / 2)) + Square(SmoothedNoise(batchNoise, first + minimum)));
         if (relative < MinimumRelativeDescent || drop < 3 * noise)
         {
-            double rise = (usable[^1].SmoothedLoss - start) / Math.Max(Math.Abs(start), 1e-12);
-            Diagnosis = rise >= MinimumRelativeDescent && minimum < usable.Length / 4
+            double middle = (usable[usable.Length / 2].SmoothedLoss - start) / Math.Max(Math.Abs(start), 1e-12);
+            Diagnosis = middle >= MinimumRelativeDescent && minimum < usable.Length / 4
                 ? Invariant($"no suggestion: the loss never fell clearly (at best {-relative:+0.0%;-0.0%} of its starting {start:0.###}) and rose from lr {usable[minimum].LearningRate:0.##e+0} on; the sweep starts too high for this model: start it lower")
-                : Invariant($"no suggestion: no clear descent — the smoothed loss spans only {FormatRange(usable, start)} of {start:0.###} over lr {usable[0].LearningRate:0.##e+0} … {usable[^1].LearningRate:0.##e+0} (a descent needs a fall of {MinimumRelativeDescent:0%} and 3× the noise {noise:0.####}); the rate cannot be read from this curve: try more iterations, a wider range or larger batches");
+                : Invariant($"no suggestion: no clear descent — the smoothed loss falls at most {drop:0.####} ({relative:0.0%}) from {start:0.###} over lr {usable[0].LearningRate:0.##e+0} … {usable[^1].LearningRate:0.##e+0}, within its noise (a descent needs {MinimumRelativeDescent:0%} and 3σ = {3 * noise:0.####}); the rate cannot be read from this curve: try more iterations, a wider range or larger batches");
             return;
         }
         MinimumDividedBy10 = usable[minimum].LearningRate / 10;
-        Steepest = usable[SteepestIndex(usable, minimum)].LearningRate;
+        // The descent: back from the minimum to the last point still at the starting level (not a dip in the flat part).
+        int descent = minimum;
+        while (descent > 0 && usable[descent - 1].SmoothedLoss < start)
+        {
+            descent--;
+        }
+        Steepest = usable[SteepestIndex(usable, Math.Max(0, descent - 1), minimum)].LearningRate;
         Diagnosis = Invariant($"loss falls from {start:0.###} to {lowest:0.###} ({-relative:0.0%}) by lr {usable[minimum].LearningRate:0.##e+0}");
     }
 
@@ -109,25 +125,25 @@ public sealed class LearningRateFinderResult
         return points.Count;
     }
 
-    // Most negative least-squares slope of loss against log(lr) over ±w neighbours, among the points up to the minimum.
-    private static int SteepestIndex((double LearningRate, double SmoothedLoss)[] usable, int minimum)
+    // Most negative least-squares slope of loss against log(lr) over ±w neighbours, among points from..to.
+    private static int SteepestIndex((double LearningRate, double SmoothedLoss)[] usable, int from, int to)
     {
         int w = Math.Max(1, usable.Length / 20);
-        int best = 0;
+        int best = from;
         double steepest = double.PositiveInfinity;
-        for (int i = 0; i <= minimum; i++)
+        for (int i = from; i <= to; i++)
         {
-            int from = Math.Max(0, i - w), to = Math.Min(usable.Length - 1, i + w);
+            int lo = Math.Max(0, i - w), hi = Math.Min(usable.Length - 1, i + w);
             double mx = 0, my = 0;
-            for (int j = from; j <= to; j++)
+            for (int j = lo; j <= hi; j++)
             {
                 mx += Math.Log(usable[j].LearningRate);
                 my += usable[j].SmoothedLoss;
             }
-            mx /= to - from + 1;
-            my /= to - from + 1;
+            mx /= hi - lo + 1;
+            my /= hi - lo + 1;
             double sxy = 0, sxx = 0;
-            for (int j = from; j <= to; j++)
+            for (int j = lo; j <= hi; j++)
             {
                 double dx = Math.Log(usable[j].LearningRate) - mx;
                 sxy += dx * (usable[j].SmoothedLoss - my);
@@ -143,31 +159,42 @@ public sealed class LearningRateFinderResult
         return best;
     }
 
-    // Point-to-point noise: 1.4826 × the median absolute deviation of each point from the median of its 5 neighbours
-    // (robust to the trend and to single spikes; a standard deviation for Gaussian noise).
-    private static double Noise((double LearningRate, double SmoothedLoss)[] usable)
+    // The spread of the batch losses behind the curve: the points are fastai's debiased EMA from the first batch on,
+    // v_i = A_i / (1 − β^(i+1)) with A_i = β·A_(i−1) + (1 − β)·x_i, so each batch loss x_i can be recovered exactly. Its
+    // noise σ is 1.4826 × median |x_i − x_(i−1)| / √2 (robust to spikes; the smooth trend hardly moves neighbours).
+    private static double BatchLossNoise(IReadOnlyList<(double LearningRate, double SmoothedLoss)> points, int end)
     {
-        var deviations = new double[usable.Length];
-        for (int i = 0; i < usable.Length; i++)
+        if (end < 3)
         {
-            int from = Math.Max(0, i - 2), to = Math.Min(usable.Length - 1, i + 2);
-            double local = Median(usable[from..(to + 1)].Select(p => p.SmoothedLoss));
-            deviations[i] = Math.Abs(usable[i].SmoothedLoss - local);
+            return 0;
         }
-        return 1.4826 * Median(deviations);
+        var losses = new double[end];
+        double previous = 0;
+        for (int i = 0; i < end; i++)
+        {
+            double average = points[i].SmoothedLoss * (1 - Math.Pow(SmoothedLoss.Beta, i + 1));
+            losses[i] = (average - SmoothedLoss.Beta * previous) / (1 - SmoothedLoss.Beta);
+            previous = average;
+        }
+        return 1.4826 * Median(Enumerable.Range(1, end - 1).Select(i => Math.Abs(losses[i] - losses[i - 1]))) / Math.Sqrt(2);
     }
+
+    // Standard deviation of the debiased EMA after index + 1 batches of noise σ:
+    // σ · √((1 − β)(1 − β^2c) / ((1 + β)(1 − β^c)²)) — σ at the first batch, ≈ 0.1·σ once settled.
+    private static double SmoothedNoise(double sigma, int index)
+    {
+        double beta = SmoothedLoss.Beta;
+        int c = index + 1;
+        return sigma * Math.Sqrt((1 - beta) * (1 - Math.Pow(beta, 2 * c)) / ((1 + beta) * Square(1 - Math.Pow(beta, c))));
+    }
+
+    private static double Square(double x) => x * x;
 
     private static double Median(IEnumerable<double> values)
     {
         double[] sorted = values.Order().ToArray();
         int n = sorted.Length;
         return n % 2 == 1 ? sorted[n / 2] : (sorted[n / 2 - 1] + sorted[n / 2]) / 2;
-    }
-
-    private static string FormatRange((double LearningRate, double SmoothedLoss)[] usable, double start)
-    {
-        double spread = (usable.Max(p => p.SmoothedLoss) - usable.Min(p => p.SmoothedLoss)) / Math.Max(Math.Abs(start), 1e-12);
-        return Invariant($"{spread:0.0%}");
     }
 
     private static string Invariant(FormattableString text) => text.ToString(CultureInfo.InvariantCulture);
