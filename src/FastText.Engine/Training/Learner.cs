@@ -228,9 +228,9 @@ public sealed class Learner<TBatch> : IDisposable where TBatch : IDisposable
         CancellationToken cancellation)
     {
         task.Model.train();
-        if (position.Batches == 0)
+        if (position.Batches == 0)              // (a resumed epoch goes on from the carried state its checkpoint restored)
         {
-            task.ResetState();                  // a resumed epoch goes on from the carried state its checkpoint restored
+            task.ResetState();
         }
         Call(c => c.BeforeTrain(context));
         var rates = new double[groups.Count];
