@@ -75,7 +75,7 @@ public sealed class LearningRateFinderResult
             double middle = (usable[usable.Length / 2].SmoothedLoss - start) / Math.Max(Math.Abs(start), 1e-12);
             Diagnosis = middle >= MinimumRelativeDescent && minimum < usable.Length / 4
                 ? Invariant($"no suggestion: the loss never fell clearly (at best {-relative:+0.0%;-0.0%} of its starting {start:0.###}) and rose from lr {usable[minimum].LearningRate:0.##e+0} on; the sweep starts too high for this model: start it lower")
-                : Invariant($"no suggestion: no clear descent — the smoothed loss falls at most {drop:0.####} ({relative:0.0%}) from {start:0.###} over lr {usable[0].LearningRate:0.##e+0} … {usable[^1].LearningRate:0.##e+0}, within its noise (a descent needs {MinimumRelativeDescent:0%} and 3σ = {3 * noise:0.####}); the rate cannot be read from this curve: try more iterations, a wider range or larger batches");
+                : Invariant($"no suggestion: no clear descent — the smoothed loss falls at most {drop:0.####} ({relative:0.0%}) from {start:0.###} over lr {usable[0].LearningRate:0.##e+0} … {usable[^1].LearningRate:0.##e+0}, within its noise (a descent needs {MinimumRelativeDescent:0%} and 3σ = {3 * noise:0.####}); the rate cannot be read from this curve: try more iterations, a wider range or larger batches{RiseNote(points, first + minimum, lowest + Math.Max(MinimumRelativeDescent * Math.Abs(start), 3 * noise))}");
             return;
         }
         MinimumDividedBy10 = usable[minimum].LearningRate / 10;
@@ -108,6 +108,20 @@ public sealed class LearningRateFinderResult
     public override string ToString() => HasSuggestion
         ? Invariant($"lr_min {MinimumDividedBy10:0.##e+0}, lr_steep {Steepest:0.##e+0} ({Diagnosis})")
         : Diagnosis;
+
+    // Where a flat curve starts to diverge (the first point after the minimum clearly above it), if it does: rates well
+    // below that at least do not blow the model up.
+    private static string RiseNote(IReadOnlyList<(double LearningRate, double SmoothedLoss)> points, int minimum, double threshold)
+    {
+        for (int i = minimum + 1; i < points.Count; i++)
+        {
+            if (!(points[i].SmoothedLoss <= threshold))
+            {
+                return Invariant($"; the loss rises from lr {points[i].LearningRate:0.##e+0} on (rates well below it at least do not diverge)");
+            }
+        }
+        return "";
+    }
 
     // fastai's stop: the first point above 4× the running minimum, or not finite.
     private static int DivergenceIndex(IReadOnlyList<(double LearningRate, double SmoothedLoss)> points)

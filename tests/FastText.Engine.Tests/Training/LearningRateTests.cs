@@ -123,6 +123,7 @@ public sealed class LearningRateFinderResultTests
         Assert.False(result.HasSuggestion, result.ToString());
         Assert.Null(result.Steepest);
         Assert.StartsWith("no suggestion: no clear descent", result.ToString());
+        Assert.Matches(@"rises from lr (1\.\d+e\+0|[5-9]\.\d+e-1) on", result.Diagnosis);       // the divergence past lr 1 is located
     }
 
     [Fact]
