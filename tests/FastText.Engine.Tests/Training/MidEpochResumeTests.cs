@@ -164,6 +164,7 @@ public sealed class MidEpochResumeTests : IDisposable
             Assert.Equal(2, rest.Count);
             AssertSame(weights, history, resumed);
         }
+        Assert.Empty(Directory.GetFiles(folder, "*.tmp*"));         // every write went through a renamed temporary file
     }
 
     [Fact]
