@@ -303,6 +303,50 @@ public sealed class AwdLstmEncoder : nn.Module<Tensor, Tensor>
         }
     }
 
+    /// <summary>The carried state, h then c of each layer in layer order ((1, rows, H_l) each); empty after
+    /// <see cref="Reset"/>. The tensors are the encoder's own: read them, do not dispose them.</summary>
+    public IReadOnlyList<Tensor> CarriedState()
+    {
+        if (hiddenState[0] is null)
+        {
+            return Array.Empty<Tensor>();
+        }
+        var state = new Tensor[2 * layers.Length];
+        for (int l = 0; l < layers.Length; l++)
+        {
+            state[2 * l] = hiddenState[l]!;
+            state[2 * l + 1] = cellState[l]!;
+        }
+        return state;
+    }
+
+    /// <summary>Replaces the carried state with copies of <paramref name="state"/> (as returned by <see cref="CarriedState"/>;
+    /// empty = <see cref="Reset"/>), converted to <see cref="ComputeType"/>.</summary>
+    /// <exception cref="ArgumentException">The tensors do not fit this encoder's layers.</exception>
+    public void RestoreCarriedState(IReadOnlyList<Tensor> state)
+    {
+        ArgumentNullException.ThrowIfNull(state);
+        if (state.Count != 0 && state.Count != 2 * layers.Length)
+        {
+            throw new ArgumentException($"The carried state has {state.Count} tensors; this {layers.Length}-layer encoder needs {2 * layers.Length} (h and c per layer).", nameof(state));
+        }
+        long rows = state.Count == 0 ? 0 : state[0].shape.Length == 3 ? state[0].shape[1] : -1;
+        for (int i = 0; i < state.Count; i++)
+        {
+            long[] expected = { 1, rows, layers[i / 2].HiddenSize };
+            if (!state[i].shape.SequenceEqual(expected))
+            {
+                throw new ArgumentException($"Carried state tensor {i} has shape [{string.Join(", ", state[i].shape)}]; layer {i / 2} needs [{string.Join(", ", expected)}].", nameof(state));
+            }
+        }
+        Reset();
+        for (int l = 0; l < state.Count / 2; l++)
+        {
+            hiddenState[l] = state[2 * l].to(ComputeType, copy: true).DetachFromDisposeScope();
+            cellState[l] = state[2 * l + 1].to(ComputeType, copy: true).DetachFromDisposeScope();
+        }
+    }
+
     /// <summary>Encodes one chunk of ids, continuing from the carried state.</summary>
     /// <param name="ids">(batch, seq) int64. If batch differs from the state's rows, state rows are zero-extended at the
     /// bottom or the first rows kept (fastai semantics).</param>

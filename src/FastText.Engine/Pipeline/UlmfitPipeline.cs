@@ -425,8 +425,8 @@ public sealed class UlmfitPipeline
         Training.LearningRateFinderResult result = learner.FindLearningRate(iterations: Math.Min(60, Math.Max(20, learner.Training.BatchCount)));
         TrainingPlots.SaveLearningRateFinder(Path.Combine(RunFolder, "plots", "lr-finder.png"), result, $"Learning-rate finder: {stage}");
         Report.AddImage($"Learning-rate finder ({stage})", "plots/lr-finder.png");
-        Report.AddSetting($"lr_find ({stage})", FormattableString.Invariant($"lr_min {result.MinimumDividedBy10:0.##e+0}, lr_steep {result.Steepest:0.##e+0}"));
-        progress.Log(FormattableString.Invariant($"lr_find ({stage}): lr_min {result.MinimumDividedBy10:0.##e+0}, lr_steep {result.Steepest:0.##e+0}"));
+        Report.AddSetting($"lr_find ({stage})", result.ToString());      // the suggestions, or why there are none
+        progress.Log($"lr_find ({stage}): {result}");
     }
 
     private void RecordStage(ProgressCallback callback)
