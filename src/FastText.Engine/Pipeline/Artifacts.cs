@@ -28,13 +28,13 @@ public sealed record ModelCard(string Kind, int EmbeddingSize, int HiddenSize, i
     public AwdLstmConfig Config => AwdLstmConfig.LanguageModel with { EmbeddingSize = EmbeddingSize, HiddenSize = HiddenSize, Layers = Layers };
 
     /// <summary>Copies the tokenization's model into <paramref name="folder"/>, then writes the card recording it
-    /// (the card last: a folder never records a file it does not hold).</summary>
-    internal ModelCard Save(string folder, Tokenization tokenization)
+    /// (the card last: a folder never records a file it does not hold). Returns the card and the folder's own copy.</summary>
+    internal (ModelCard Card, Tokenization Tokenization) Save(string folder, Tokenization tokenization)
     {
-        var (model, sha256) = tokenization.SaveTo(folder);
-        ModelCard card = this with { SubwordModel = model, SubwordModelSha256 = sha256 };
+        var (copy, model) = tokenization.SaveTo(folder);
+        ModelCard card = this with { SubwordModel = model, SubwordModelSha256 = copy.SubwordModelSha256 };
         AtomicFile.WriteAllText(Path.Combine(folder, FileName), JsonSerializer.Serialize(card, JsonOptions));
-        return card;
+        return (card, copy);
     }
 
     internal static ModelCard Load(string folder, string kind)
@@ -104,9 +104,9 @@ public sealed class LanguageModelArtifact
         vocabulary.Save(Path.Combine(folder, VocabularyFile));
         ModelWeights.SaveLanguageModel(model, Path.Combine(folder, WeightsFile), vocabulary.Tokens);
         ModelWeights.SaveEncoder(model.Encoder, Path.Combine(folder, EncoderFile), vocabulary.Tokens);
-        ModelCard card = new ModelCard("language-model", model.Config.EmbeddingSize, model.Config.HiddenSize, model.Config.Layers, MaxTokens: maxTokens)
+        var (card, copy) = new ModelCard("language-model", model.Config.EmbeddingSize, model.Config.HiddenSize, model.Config.Layers, MaxTokens: maxTokens)
             .Save(folder, tokenization);
-        return new LanguageModelArtifact(folder, card, vocabulary, tokenization);
+        return new LanguageModelArtifact(folder, card, vocabulary, copy);
     }
 
     /// <summary>Opens a folder written by <see cref="Save"/>.</summary>
@@ -175,9 +175,9 @@ public sealed class ClassifierArtifact
         Directory.CreateDirectory(folder);
         vocabulary.Save(Path.Combine(folder, "vocab.txt"));
         TensorArchive.Write(Path.Combine(folder, WeightsFile), new Header("classifier", vocabulary.Count, classNames), model.state_dict());
-        ModelCard card = new ModelCard("classifier", config.EmbeddingSize, config.HiddenSize, config.Layers, classNames, model.Options.Bptt, dropMultiplier, maxTokens)
+        var (card, copy) = new ModelCard("classifier", config.EmbeddingSize, config.HiddenSize, config.Layers, classNames, model.Options.Bptt, dropMultiplier, maxTokens)
             .Save(folder, tokenization);
-        return new ClassifierArtifact(folder, card, vocabulary, tokenization);
+        return new ClassifierArtifact(folder, card, vocabulary, copy);
     }
 
     /// <summary>Opens a folder written by <see cref="Save"/>.</summary>

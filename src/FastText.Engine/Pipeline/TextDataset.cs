@@ -140,9 +140,9 @@ public sealed class TextDataset : IDisposable
             task.Report(texts.Count);
         }
         // The model file before the settings that name it: a folder never records a model it does not hold.
-        var (model, sha256) = tokenization.SaveTo(folder);
+        var (_, model) = tokenization.SaveTo(folder);
         AtomicFile.WriteAllText(Path.Combine(folder, SettingsFileName), JsonSerializer.Serialize(
-            new Settings(options.MaxTokens, model, sha256), SettingsJson) + "\n");
+            new Settings(options.MaxTokens, model, tokenization.SubwordModelSha256), SettingsJson) + "\n");
         return Load(folder);
     }
 

@@ -134,16 +134,17 @@ public sealed class Tokenization
     internal static bool LooksLikeSentencePiece(IReadOnlyList<string> tokens) =>
         tokens.Count(t => t.Length > 0 && t[0] == SubwordTokenizer.WordBoundary) * 100 > tokens.Count;
 
-    /// <summary>Copies the SentencePiece model into <paramref name="folder"/> (atomically) and returns what to record
-    /// (file name and SHA-256; both null in word mode).</summary>
-    internal (string? File, string? Sha256) SaveTo(string folder)
+    /// <summary>Copies the SentencePiece model into <paramref name="folder"/> (atomically) and returns the copy (the same
+    /// model, described by its new path; <see cref="Words"/> stays itself) and the file name to record (null in word mode).</summary>
+    internal (Tokenization Copy, string? File) SaveTo(string folder)
     {
         if (model is null)
         {
-            return (null, null);
+            return (this, null);
         }
-        AtomicFile.WriteAllBytes(Path.Combine(folder, SubwordModelFileName), model);
-        return (SubwordModelFileName, SubwordModelSha256);
+        string path = Path.Combine(Path.GetFullPath(folder), SubwordModelFileName);
+        AtomicFile.WriteAllBytes(path, model);
+        return (new Tokenization(model, path), SubwordModelFileName);
     }
 
     /// <summary>
