@@ -100,9 +100,14 @@ public sealed class Tokenization
     public string Decode(IEnumerable<string> tokens)
     {
         ArgumentNullException.ThrowIfNull(tokens);
-        return TextDecoding.Decode(IsSubword
-            ? SubwordTokenizer.DecodePieces(tokens).Split(' ', StringSplitOptions.RemoveEmptyEntries)
-            : tokens);
+        if (!IsSubword)
+        {
+            return TextDecoding.Decode(tokens);
+        }
+        // A special token stays a word of its own: the vocabulary's xxunk replaces a rare piece together with its
+        // boundary mark, and glued to its neighbours it would hide them from TextDecoding.
+        IEnumerable<string> spaced = tokens.Select(t => SpecialTokens.All.Contains(t) || t == SpecialTokens.Fake ? $"{SubwordTokenizer.WordBoundary}{t}{SubwordTokenizer.WordBoundary}" : t);
+        return TextDecoding.Decode(SubwordTokenizer.DecodePieces(spaced).Split(' ', StringSplitOptions.RemoveEmptyEntries));
     }
 
     /// <summary>Whether both map text to the same tokens (both word mode, or the same SentencePiece model bytes).</summary>

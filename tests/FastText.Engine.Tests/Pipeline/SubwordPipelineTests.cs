@@ -107,6 +107,8 @@ public sealed class SubwordPipelineTests : IDisposable
         string text = lm.Tokenization.Decode(prompt.Concat(generated).Select(id => lm.Vocabulary[id]));
         Assert.StartsWith(mails[0].Text, text, StringComparison.Ordinal);
         Assert.DoesNotContain("▁", text, StringComparison.Ordinal);
+        // Specials are words of their own even where xxunk replaced a piece with its boundary mark.
+        Assert.Equal("Hi xxunk xxunk", lm.Tokenization.Decode(["▁", "xxbos", "▁", "xxmaj", "▁hi", "xxunk", "xxunk"]));
     }
 
     [Fact]
