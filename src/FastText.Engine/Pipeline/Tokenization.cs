@@ -75,8 +75,8 @@ public sealed class Tokenization
         return Read(File.Exists(card) ? card : Path.Combine(folder, TextDataset.SettingsFileName));
     }
 
-    /// <summary>A new tokenizer for one thread (e.g. for <see cref="CorpusBuildOptions.TokenizerFactory"/>).</summary>
-    public IDocumentTokenizer CreateTokenizer() => model is null
+    /// <summary>A new tokenizer for one thread (the corpus builder's <see cref="CorpusBuildOptions.TokenizerFactory"/>).</summary>
+    internal IDocumentTokenizer CreateTokenizer() => model is null
         ? new FastaiTokenizer()
         : SubwordTokenizer.FromSentencePiece(new MemoryStream(model, writable: false));
 
