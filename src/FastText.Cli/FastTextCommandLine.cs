@@ -18,6 +18,12 @@ public static class FastTextCommandLine
     /// <summary>Preset name (small: about ten minutes on 2 cores; large: fastai's sizes for real runs).</summary>
     public static readonly Option<string> Preset = MakePreset();
 
+    /// <summary>Subword mode on the commands that build a corpus (tokenize, demo).</summary>
+    public static readonly Option<string?> SubwordModel = new("--subword-model")
+    {
+        Description = "Subword mode: a SentencePiece .model (unigram or BPE, e.g. fastai's spm.model). fastai's rules run first, then the model splits the text; the model is copied into the corpus folder and every model trained on it, so predict/evaluate/generate tokenize the same way. Default: fastai's word tokenization.",
+    };
+
     /// <summary>Builds the command tree.</summary>
     public static RootCommand Build(ICommandHandlers handlers)
     {
@@ -30,21 +36,22 @@ public static class FastTextCommandLine
         var format = new Option<string>("--format") { Description = "Input format: brown (NLTK word/TAG files), spam-assassin (the data/ folder), text (a folder, label = parent folder, test/ = validation; or a .tar.gz of one) or lines (one document per line).", DefaultValueFactory = _ => "text" };
         format.AcceptOnlyFromAmong("brown", "spam-assassin", "text", "lines");
         var output = new Option<string>("--out", "-o") { Description = "Output folder.", Required = true };
-        var vocabularyFrom = new Option<string?>("--vocabulary-from") { Description = "Reuse the vocabulary of this tokenized corpus folder instead of building one." };
+        var vocabularyFrom = new Option<string?>("--vocabulary-from") { Description = "Reuse the vocabulary and tokenization (word or subword) of this corpus or model folder instead of building one." };
         var noLabels = new Option<bool>("--no-labels") { Description = "Ignore labels (a language-model corpus: documents are kept whole)." };
-        var tokenize = new Command("tokenize", "Tokenize texts with fastai's rules, build the vocabulary, split, and save the corpus (vocab.txt + corpus.ftc + dataset.json).")
+        var tokenize = new Command("tokenize", "Tokenize texts with fastai's rules (and a SentencePiece model with --subword-model), build the vocabulary, split, and save the corpus (vocab.txt + corpus.ftc + dataset.json [+ spm.model]).")
         {
-            input, format, output, vocabularyFrom, Preset, noLabels,
+            input, format, output, vocabularyFrom, Preset, noLabels, SubwordModel,
         };
         tokenize.SetAction((parse, cancel) => handlers.TokenizeAsync(new TokenizeRequest(
             parse.GetValue(input)!, parse.GetValue(format)!, parse.GetValue(output)!, parse.GetValue(vocabularyFrom), parse.GetValue(Preset)!, parse.GetValue(Threads))
         {
             NoLabels = parse.GetValue(noLabels),
+            SubwordModel = parse.GetValue(SubwordModel),
         }, cancel));
         root.Subcommands.Add(tokenize);
 
         // pretrain / fine-tune
-        var corpus = new Option<string>("--corpus", "-c") { Description = "Tokenized corpus folder (from `tokenize`).", Required = true };
+        var corpus = new Option<string>("--corpus", "-c") { Description = "Tokenized corpus folder (from `tokenize`); its tokenization (words or the --subword-model it was built with) goes into the model folder.", Required = true };
         var epochs = new Option<int?>("--epochs") { Description = "Epochs (default: the preset's)." };
         var learningRate = new Option<double?>("--lr") { Description = "Maximum learning rate of the one-cycle schedule (default: the preset's)." };
         var pretrain = new Command("pretrain", "Train an AWD-LSTM language model from scratch on a general corpus (the role of fastai's WikiText-103 model).")
@@ -126,13 +133,14 @@ public static class FastTextCommandLine
         var brownDocuments = new Option<int?>("--brown-documents") { Description = "Brown files to pretrain on (default: the preset's; 0 = all 500)." };
         var demo = new Command("demo", "The whole ULMFiT recipe on the shipped samples: pretrain on Brown → fine-tune on SpamAssassin → ham/spam classifier → report and plots.")
         {
-            demoOutput, Preset, compare, samples, mails, brownDocuments,
+            demoOutput, Preset, compare, samples, mails, brownDocuments, SubwordModel,
         };
         demo.SetAction((parse, cancel) => handlers.DemoAsync(new DemoRequest(
             parse.GetValue(demoOutput)!, parse.GetValue(Preset)!, parse.GetValue(compare), parse.GetValue(samples), parse.GetValue(Threads))
         {
             Mails = parse.GetValue(mails),
             BrownDocuments = parse.GetValue(brownDocuments),
+            SubwordModel = parse.GetValue(SubwordModel),
         }, cancel));
         root.Subcommands.Add(demo);
         return root;
@@ -151,6 +159,9 @@ public sealed record TokenizeRequest(string[] Inputs, string Format, string Outp
 {
     /// <summary>Drop labels (language-model corpus).</summary>
     public bool NoLabels { get; init; }
+
+    /// <summary>SentencePiece model for subword mode (null = word tokens).</summary>
+    public string? SubwordModel { get; init; }
 }
 
 /// <summary>Arguments of <c>pretrain</c> and <c>fine-tune</c>.</summary>
@@ -183,6 +194,9 @@ public sealed record DemoRequest(string Output, string Preset, bool SampleEffici
 
     /// <summary>Overrides the preset's Brown file count (0 = all).</summary>
     public int? BrownDocuments { get; init; }
+
+    /// <summary>SentencePiece model for subword mode (null = word tokens).</summary>
+    public string? SubwordModel { get; init; }
 }
 
 /// <summary>What each command does; the real implementation calls the library's pipeline, tests substitute a recorder.</summary>

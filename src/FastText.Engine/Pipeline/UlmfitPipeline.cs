@@ -56,6 +56,13 @@ public sealed class UlmfitPipeline
     /// <summary>The report being built (epochs are added as they finish).</summary>
     public RunReport Report { get; }
 
+    /// <summary>
+    /// A SentencePiece <c>.model</c> for subword mode: <see cref="Tokenize"/> splits the texts into its pieces after
+    /// fastai's rules (<see cref="TextDatasetOptions.SubwordModel"/>) and every model trained on them carries it; null =
+    /// fastai's word tokenization.
+    /// </summary>
+    public string? SubwordModel { get; init; }
+
     /// <summary>Training-loss curves of every stage so far.</summary>
     public IReadOnlyList<LossCurve> Curves => curves;
 
@@ -67,16 +74,17 @@ public sealed class UlmfitPipeline
         Layers = Preset.Layers,
     }).WithDropoutMultiplier(Preset.LanguageModelDropMultiplier);
 
-    /// <summary>Tokenizes texts (fastai rules), builds or reuses a vocabulary, splits, and saves <c>corpus/&lt;name&gt;</c>.</summary>
+    /// <summary>Tokenizes texts (fastai rules, then <see cref="SubwordModel"/> if set), builds or reuses a vocabulary,
+    /// splits, and saves <c>corpus/&lt;name&gt;</c>.</summary>
     public TextDataset Tokenize(string name, IReadOnlyList<LabelledText> texts, Vocabulary? vocabulary = null)
     {
         ArgumentNullException.ThrowIfNull(texts);
         var clock = Stopwatch.StartNew();
         TextDataset dataset = TextDataset.Create(texts, Path.Combine(RunFolder, "corpus", name),
-            Preset.Data(labelled: texts.Count > 0 && texts[0].ClassName is not null), vocabulary, progress);
+            Preset.Data(labelled: texts.Count > 0 && texts[0].ClassName is not null) with { SubwordModel = SubwordModel }, vocabulary, progress);
         double seconds = clock.Elapsed.TotalSeconds;
         string line = FormattableString.Invariant(
-            $"{dataset.DocumentCount:N0} documents, {dataset.Corpus.TokenCount:N0} tokens ({dataset.Training.Count:N0} train / {dataset.Validation.Count:N0} valid docs), vocabulary {dataset.Vocabulary.Count:N0}, tokenized in {seconds:F1} s ({dataset.Corpus.TokenCount / Math.Max(seconds, 1e-9):N0} tokens/s)");
+            $"{dataset.DocumentCount:N0} documents, {dataset.Corpus.TokenCount:N0} tokens ({dataset.Training.Count:N0} train / {dataset.Validation.Count:N0} valid docs), vocabulary {dataset.Vocabulary.Count:N0}, {dataset.Tokenization.Description}, tokenized in {seconds:F1} s ({dataset.Corpus.TokenCount / Math.Max(seconds, 1e-9):N0} tokens/s)");
         Report.AddSetting($"corpus {name}", line);
         progress.Log($"{name}: {line}");
         return dataset;
@@ -90,7 +98,7 @@ public sealed class UlmfitPipeline
         using var model = new AwdLstmLanguageModel(corpus.Vocabulary.Count, LanguageModelConfig);
         RunLanguageModel(model, corpus, null,
             [("pretrain", learner => learner.FitOneCycle(Preset.PretrainEpochs, LearningRates.Uniform(Preset.PretrainLearningRate)))]);
-        return LanguageModelArtifact.Save(ArtifactFolder(name), model, corpus.Vocabulary, corpus.MaxTokens);
+        return LanguageModelArtifact.Save(ArtifactFolder(name), model, corpus.Vocabulary, corpus.Tokenization, corpus.MaxTokens);
     }
 
     /// <summary>
@@ -99,10 +107,13 @@ public sealed class UlmfitPipeline
     /// and its encoder into <c>models/&lt;name&gt;</c>. Runs the learning-rate finder first when <paramref name="findLearningRate"/>.
     /// </summary>
     /// <exception cref="PretrainedWeightsException">The pretrained model's sizes are not the preset's.</exception>
+    /// <exception cref="InvalidDataException">The pretrained model and the corpus were tokenized differently (word vs
+    /// subword, or two SentencePiece models); the message names both.</exception>
     public LanguageModelArtifact FineTune(LanguageModelArtifact pretrained, TextDataset corpus, string name = "finetuned", bool findLearningRate = true)
     {
         ArgumentNullException.ThrowIfNull(pretrained);
         ArgumentNullException.ThrowIfNull(corpus);
+        pretrained.Tokenization.EnsureSameAs(corpus.Tokenization, $"the pretrained language model '{pretrained.Folder}'", $"the corpus '{corpus.Folder}'");
         CheckPretrainedSizes(pretrained.Card.Config, pretrained.Folder);
         return RunFineTune(model => ModelWeights.LoadPretrained(model, pretrained.WeightsPath, corpus.Vocabulary.Tokens), corpus, name, findLearningRate);
     }
@@ -118,7 +129,8 @@ public sealed class UlmfitPipeline
     /// <exception cref="FileNotFoundException">The weights or their vocabulary were not found (the message says where it looked).</exception>
     /// <exception cref="PretrainedWeightsException">Not a fastai AWD-LSTM language model (a key is missing), the
     /// vocabulary does not fit the embedding, or the sizes are not the preset's (the message names a preset that fits).</exception>
-    /// <exception cref="InvalidDataException">The checkpoint's keys or shapes do not match the model (missing/unexpected keys named).</exception>
+    /// <exception cref="InvalidDataException">The checkpoint's keys or shapes do not match the model (missing/unexpected keys named),
+    /// or the vocabulary is word-level and the corpus subword (or the reverse).</exception>
     public LanguageModelArtifact FineTune(string pretrained, TextDataset corpus, string name = "finetuned", bool findLearningRate = true,
         string? pretrainedVocabulary = null)
     {
@@ -140,6 +152,14 @@ public sealed class UlmfitPipeline
         {
             throw new PretrainedWeightsException(weightsPath, "0.encoder.weight",
                 $"{rows:N0} embedding rows, but the vocabulary '{vocabularyPath}' lists {tokens.Count:N0} tokens: they are not a pair");
+        }
+        // fastai's pair carries no SentencePiece model; its vocabulary shows whether it was trained on pieces. Two
+        // SentencePiece vocabularies are matched piece by piece, like words.
+        bool subwordVocabulary = Tokenization.LooksLikeSentencePiece(tokens);
+        if (subwordVocabulary != corpus.Tokenization.IsSubword)
+        {
+            throw new InvalidDataException(
+                $"Tokenization mismatch: the fastai weights '{weightsPath}' come with {(subwordVocabulary ? "a SentencePiece" : "a word-level")} vocabulary ('{vocabularyPath}'), but the corpus '{corpus.Folder}' uses {corpus.Tokenization.Description}; the same text would map to other ids.");
         }
         CheckPretrainedSizes(config, weightsPath);
         string source = FormattableString.Invariant($"fastai weights {Path.GetFileName(weightsPath)} + vocabulary {Path.GetFileName(vocabularyPath)} ({tokens.Count:N0} tokens), converted on the fly");
@@ -175,7 +195,7 @@ public sealed class UlmfitPipeline
                     learner.FitOneCycle(Preset.FineTuneEpochs, LearningRates.Uniform(Preset.FineTuneLearningRate));
                 }),
             ]);
-        return LanguageModelArtifact.Save(ArtifactFolder(name), model, corpus.Vocabulary, corpus.MaxTokens);
+        return LanguageModelArtifact.Save(ArtifactFolder(name), model, corpus.Vocabulary, corpus.Tokenization, corpus.MaxTokens);
     }
 
     /// <summary>
@@ -193,11 +213,13 @@ public sealed class UlmfitPipeline
     /// <param name="artifact">Artifact name when it differs from the stage name ("." = the run folder itself).</param>
     /// <param name="epochScale">Multiplies every phase's epochs (the sample-efficiency runs give small training sets
     /// more epochs so every run gets a comparable number of optimizer steps).</param>
+    /// <exception cref="InvalidDataException">The language model and the corpus were tokenized differently; the message names both.</exception>
     public ClassifierResult TrainClassifier(TextDataset labelled, LanguageModelArtifact? languageModel, string name = "classifier",
         int? trainingExamples = null, bool save = true, ClassifierOrder order = ClassifierOrder.Sorted, int epochScale = 1, string? artifact = null)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(epochScale, 1);
         ArgumentNullException.ThrowIfNull(labelled);
+        languageModel?.Tokenization.EnsureSameAs(labelled.Tokenization, $"the language model '{languageModel.Folder}'", $"the corpus '{labelled.Folder}'");
         if (labelled.ClassNames.Count < 2)
         {
             throw new ArgumentException("The classifier needs a corpus with at least two classes.", nameof(labelled));
@@ -266,7 +288,7 @@ public sealed class UlmfitPipeline
             ClassifierPredictor predictor = CreatePredictor(model, labelled);
             ClassifierEvaluation evaluation = predictor.Evaluate(labelled.Subset(labelled.Validation));
             ClassifierArtifact? saved = save
-                ? ClassifierArtifact.Save(ArtifactFolder(artifact ?? name), model, LanguageModelConfig, labelled.Vocabulary,
+                ? ClassifierArtifact.Save(ArtifactFolder(artifact ?? name), model, LanguageModelConfig, labelled.Vocabulary, labelled.Tokenization,
                     labelled.ClassNames, Preset.ClassifierDropMultiplier, labelled.MaxTokens)
                 : null;
             return new ClassifierResult(model, predictor, evaluation, phases.SelectMany(p => p.Epochs).ToList(), training.Count, seconds, saved);

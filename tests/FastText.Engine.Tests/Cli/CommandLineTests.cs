@@ -37,6 +37,11 @@ public sealed class CommandLineTests
 
         FastTextCommandLine.Build(recorder).Parse(["demo"]).Invoke();
         Assert.Equal(new DemoRequest("runs/demo", "small", false, null, null), recorder.Last);
+
+        FastTextCommandLine.Build(recorder).Parse(["demo", "--subword-model", "spm.model"]).Invoke();
+        Assert.Equal("spm.model", Assert.IsType<DemoRequest>(recorder.Last).SubwordModel);
+        FastTextCommandLine.Build(recorder).Parse(["tokenize", "-i", "a", "-o", "out", "--subword-model", "spm.model"]).Invoke();
+        Assert.Equal("spm.model", Assert.IsType<TokenizeRequest>(recorder.Last).SubwordModel);
     }
 
     [Fact]

@@ -192,7 +192,7 @@ public sealed class FineTuneFromFastAiTests : IDisposable
         Assert.Contains("0.rnns.1.module.weight_ih_l0", error.Message, StringComparison.Ordinal);
 
         // A saved model folder has its own vocabulary: a separate .pkl is refused.
-        LanguageModelArtifact.Save(Path.Combine(folder, "ours"), new AwdLstmLanguageModel(NewVocabulary.Length, run.LanguageModelConfig), Vocabulary.FromTokens(NewVocabulary), 0);
+        LanguageModelArtifact.Save(Path.Combine(folder, "ours"), new AwdLstmLanguageModel(NewVocabulary.Length, run.LanguageModelConfig), Vocabulary.FromTokens(NewVocabulary), Tokenization.Words, 0);
         Assert.Throws<ArgumentException>(() => run.FineTune(Path.Combine(folder, "ours"), corpus, pretrainedVocabulary: Fixture.Vocabulary));
     }
 }

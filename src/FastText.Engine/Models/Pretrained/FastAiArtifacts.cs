@@ -146,7 +146,7 @@ public static class FastAiArtifacts
         }
         using var model = new AwdLstmLanguageModel(tokens.Count, config);
         FastAiCheckpoint.ImportLanguageModel(model, weightsPath, vocabularyPath);
-        return LanguageModelArtifact.Save(folder, model, Vocabulary.FromTokens(tokens), maxTokens: 0);
+        return LanguageModelArtifact.Save(folder, model, Vocabulary.FromTokens(tokens), Tokenization.Words, maxTokens: 0);
     }
 
     /// <summary>Writes a saved language model as fastai's pair (<c>.pth</c> state dict + pickled vocabulary).</summary>
