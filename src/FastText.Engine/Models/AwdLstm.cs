@@ -295,8 +295,8 @@ public sealed class AwdLstmEncoder : nn.Module<Tensor, Tensor>
         }
     }
 
-    /// <summary>The torch dtype matching <see cref="Precision"/>; <see cref="forward"/> returns outputs in it (in training,
-    /// fp32 where locked dropout was applied last: its masks are fp32). The carried state is always fp32.</summary>
+    /// <summary>The torch dtype matching <see cref="Precision"/>; <see cref="forward"/> returns outputs in it. The carried
+    /// state is fp32 in every mode.</summary>
     public ScalarType ComputeType => precision == ComputePrecision.BFloat16 ? ScalarType.BFloat16 : ScalarType.Float32;
 
     /// <summary>The dtype the LM decoder's matmuls use under <see cref="Precision"/> (bf16 unless fp32).</summary>
