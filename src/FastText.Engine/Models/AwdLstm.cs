@@ -21,16 +21,17 @@ public enum ComputePrecision
     /// needed.</summary>
     /// <remarks>The LSTM layers run a custom autograd function (one bf16 GEMM for the input projection of all time steps,
     /// a per-step bf16 recurrence GEMM, the weight gradients as single bf16 GEMMs) with gates, cell state, state carried
-    /// between batches and gate gradients in fp32; dropout masks stay fp32. libtorch's own bf16 LSTM was slower than fp32
-    /// in backward at hidden 1152 and its bf16 cell state cost +4.1% perplexity on Brown. Measured figures:
+    /// between batches and gate gradients in fp32; dropout masks stay fp32. Why not libtorch's own bf16 LSTM: its backward
+    /// was slower than fp32 at hidden 1152, and the earlier mode built on it (bf16 cell state and dropout masks) cost +4.1%
+    /// perplexity on a short Brown run. Measured figures:
     /// perf-results/BareLstmBaselineBenchmarks.md (speed), perf-results/BrownMixedPrecision.md (perplexity).</remarks>
     BFloat16,
 
     /// <summary>
-    /// LSTMs in fp32, decoder matmuls in bf16. libtorch 2.10's CPU LSTM backward in bf16 was measured slower than fp32 at
-    /// fastai's hidden size 1152 (while the forward is ~2× faster), so at large shapes only the decoder — the largest
-    /// share of the FLOPs at a 60k vocabulary — gains from bf16. Validation perplexity stayed within 0.2% of fp32 on the
-    /// Brown run (logits are rounded to bf16 by the matmul, then log-softmax and loss run in fp32).
+    /// LSTMs in fp32 (libtorch's fused kernel), decoder matmuls in bf16: logits are rounded to bf16 by the matmul, then
+    /// log-softmax and loss run in fp32. The LSTMs are exactly those of <see cref="Float32"/>; at small hidden sizes (256
+    /// measured) this mode is also faster than <see cref="BFloat16"/>, whose bf16 LSTM then spends more on its per-step
+    /// element-wise work than the bf16 GEMMs save (perf-results/BareLstmBaselineBenchmarks.md).
     /// </summary>
     BFloat16Decoder,
 }
