@@ -29,9 +29,9 @@ public enum ComputePrecision
 
     /// <summary>
     /// LSTMs in fp32 (libtorch's fused kernel), decoder matmuls in bf16: logits are rounded to bf16 by the matmul, then
-    /// log-softmax and loss run in fp32. The LSTMs are exactly those of <see cref="Float32"/>; at small hidden sizes (256
-    /// measured) this mode is also faster than <see cref="BFloat16"/>, whose bf16 LSTM then spends more on its per-step
-    /// element-wise work than the bf16 GEMMs save (perf-results/BareLstmBaselineBenchmarks.md).
+    /// log-softmax and loss run in fp32. The LSTMs are exactly those of <see cref="Float32"/>. Usually slower than
+    /// <see cref="BFloat16"/>, but on a heavily loaded machine it measured faster at hidden 256, where the bf16 layer's
+    /// many small per-step ops suffer most (perf-results/BareLstmBaselineBenchmarks.md).
     /// </summary>
     BFloat16Decoder,
 }
