@@ -17,17 +17,21 @@ public enum ComputePrecision
     /// <summary>Everything in fp32.</summary>
     Float32,
 
-    /// <summary>bf16 for the LSTMs and the decoder matmul; no loss scaling needed.</summary>
-    /// <remarks>Measured (perf-results/BrownMixedPrecision.md): the LSTM recurrence in bf16 cost +4.1% validation
-    /// perplexity after a short Brown run, even re-evaluated in fp32 — prefer <see cref="BFloat16Decoder"/> when quality
-    /// matters. Speed vs fp32: BareLstmBaselineBenchmarks.md.</remarks>
+    /// <summary>bf16 matrix multiplies in the LSTMs and the decoder, fp32 for everything element-wise; no loss scaling
+    /// needed.</summary>
+    /// <remarks>The LSTM layers run a custom autograd function (one bf16 GEMM for the input projection of all time steps,
+    /// a per-step bf16 recurrence GEMM, the weight gradients as single bf16 GEMMs) with gates, cell state, state carried
+    /// between batches and gate gradients in fp32; dropout masks stay fp32. Why not libtorch's own bf16 LSTM: its backward
+    /// was slower than fp32 at hidden 1152, and the earlier mode built on it (bf16 cell state and dropout masks) cost +4.1%
+    /// perplexity on a short Brown run. Measured figures:
+    /// perf-results/BareLstmBaselineBenchmarks.md (speed), perf-results/BrownMixedPrecision.md (perplexity).</remarks>
     BFloat16,
 
     /// <summary>
-    /// LSTMs in fp32, decoder matmuls in bf16. libtorch 2.10's CPU LSTM backward in bf16 was measured slower than fp32 at
-    /// fastai's hidden size 1152 (while the forward is ~2× faster), so at large shapes only the decoder — the largest
-    /// share of the FLOPs at a 60k vocabulary — gains from bf16. Validation perplexity stayed within 0.2% of fp32 on the
-    /// Brown run (logits are rounded to bf16 by the matmul, then log-softmax and loss run in fp32).
+    /// LSTMs in fp32 (libtorch's fused kernel), decoder matmuls in bf16: logits are rounded to bf16 by the matmul, then
+    /// log-softmax and loss run in fp32. The LSTMs are exactly those of <see cref="Float32"/>. Usually slower than
+    /// <see cref="BFloat16"/>, but on a heavily loaded machine it measured faster at hidden 256, where the bf16 layer's
+    /// many small per-step ops suffer most (perf-results/BareLstmBaselineBenchmarks.md).
     /// </summary>
     BFloat16Decoder,
 }
@@ -42,13 +46,16 @@ public static class AwdDropout
     /// <param name="input">(batch, seq, features).</param>
     /// <param name="probability">Drop probability.</param>
     /// <param name="training">Whether the module is in training mode.</param>
+    /// <remarks>The mask is fp32 whatever the input's dtype, so a bf16 input gives an fp32 result: 1/(1−p) rounded to
+    /// bf16 would scale every kept activation by up to 0.4% too much or too little.</remarks>
     public static Tensor Locked(Tensor input, double probability, bool training)
     {
         if (!training || probability == 0)
         {
             return input;
         }
-        using Tensor mask = torch.empty(new[] { input.shape[0], 1, input.shape[2] }, dtype: input.dtype, device: input.device)
+        ScalarType maskType = input.dtype == ScalarType.Float64 ? ScalarType.Float64 : ScalarType.Float32;
+        using Tensor mask = torch.empty(new[] { input.shape[0], 1, input.shape[2] }, dtype: maskType, device: input.device)
             .bernoulli_(1 - probability).div_(1 - probability);     // (batch, 1, features)
         return input * mask;
     }
@@ -162,13 +169,33 @@ public sealed class WeightDroppedLstm : nn.Module
     /// <summary>The trainable hidden-to-hidden matrix (4H × H) before DropConnect.</summary>
     public Parameter WeightHiddenRaw => weightHiddenRawParameter;
 
-    /// <summary>Runs the layer over a chunk.</summary>
+    /// <summary>Runs the layer over a chunk with libtorch's fused LSTM in the input's dtype.</summary>
     /// <param name="input">(batch, seq, input) in the compute dtype.</param>
     /// <param name="hidden">h0, (1, batch, H), compute dtype.</param>
     /// <param name="cell">c0, (1, batch, H), compute dtype.</param>
     /// <returns>Output (batch, seq, H) and the final (h, c), each (1, batch, H).</returns>
-    public (Tensor Output, Tensor Hidden, Tensor Cell) Forward(Tensor input, Tensor hidden, Tensor cell)
+    public (Tensor Output, Tensor Hidden, Tensor Cell) Forward(Tensor input, Tensor hidden, Tensor cell) =>
+        Forward(input, hidden, cell, bf16MatrixProducts: false);
+
+    /// <summary>Runs the layer over a chunk.</summary>
+    /// <param name="input">(batch, seq, input): the compute dtype, or any float dtype with <paramref name="bf16MatrixProducts"/>.</param>
+    /// <param name="hidden">h0, (1, batch, H): compute dtype, fp32 with <paramref name="bf16MatrixProducts"/>.</param>
+    /// <param name="cell">c0, (1, batch, H): compute dtype, fp32 with <paramref name="bf16MatrixProducts"/>.</param>
+    /// <param name="bf16MatrixProducts">Run <see cref="ComputePrecision.BFloat16"/>'s layer: bf16 GEMMs, fp32 gates and
+    /// state; output bf16, final (h, c) fp32.</param>
+    /// <returns>Output (batch, seq, H) and the final (h, c), each (1, batch, H).</returns>
+    public (Tensor Output, Tensor Hidden, Tensor Cell) Forward(Tensor input, Tensor hidden, Tensor cell, bool bf16MatrixProducts)
     {
+        ArgumentNullException.ThrowIfNull(input);
+        if (bf16MatrixProducts)
+        {
+            // DropConnect on the fp32 master; the function casts to bf16 and returns the gradient in fp32.
+            Tensor dropped = training && WeightDropout > 0
+                ? nn.functional.dropout(weightHiddenRawParameter, WeightDropout, training: true)
+                : weightHiddenRawParameter;
+            List<Tensor> outputs = Bf16LstmFunction.apply(input, hidden, cell, weightInput, dropped, biasInput, biasHidden);
+            return (outputs[0], outputs[1], outputs[2]);
+        }
         ScalarType dtype = input.dtype;
         // Casts are differentiable: gradients arrive in fp32 on the master parameters (bf16 "autocast" by hand).
         Tensor wIh = Cast(weightInput, dtype);
@@ -269,7 +296,8 @@ public sealed class AwdLstmEncoder : nn.Module<Tensor, Tensor>
         }
     }
 
-    /// <summary>The torch dtype matching <see cref="Precision"/>; <see cref="forward"/> returns outputs in it.</summary>
+    /// <summary>The torch dtype matching <see cref="Precision"/>; <see cref="forward"/> returns outputs in it. The carried
+    /// state is fp32 in every mode.</summary>
     public ScalarType ComputeType => precision == ComputePrecision.BFloat16 ? ScalarType.BFloat16 : ScalarType.Float32;
 
     /// <summary>The dtype the LM decoder's matmuls use under <see cref="Precision"/> (bf16 unless fp32).</summary>
@@ -371,11 +399,13 @@ public sealed class AwdLstmEncoder : nn.Module<Tensor, Tensor>
         ArgumentNullException.ThrowIfNull(embedded);
         long batch = embedded.shape[0];
         PrepareState(batch);
-        Tensor x = embedded.dtype == ComputeType ? embedded : embedded.to(ComputeType);
+        bool bf16 = precision == ComputePrecision.BFloat16;
+        // bf16 layers cast their input themselves (input dropout stays in fp32, as do the masks between layers).
+        Tensor x = bf16 || embedded.dtype == ComputeType ? embedded : embedded.to(ComputeType);
         x = AwdDropout.Locked(x, Config.InputDropout, training);                                 // (batch, seq, emb)
         for (int l = 0; l < layers.Length; l++)
         {
-            var (output, h, c) = layers[l].Forward(x, hiddenState[l]!, cellState[l]!);            // (batch, seq, H_l)
+            var (output, h, c) = layers[l].Forward(x, hiddenState[l]!, cellState[l]!, bf16);      // (batch, seq, H_l)
             Keep(ref hiddenState[l], h);
             Keep(ref cellState[l], c);
             x = l < layers.Length - 1 ? AwdDropout.Locked(output, Config.HiddenDropout, training) : output;
@@ -405,6 +435,9 @@ public sealed class AwdLstmEncoder : nn.Module<Tensor, Tensor>
         base.Dispose(disposing);
     }
 
+    // fp32 in every mode: the bf16 layers keep h and c in fp32 (h holds bf16-exact values), the others compute in fp32.
+    private const ScalarType StateType = ScalarType.Float32;
+
     private void PrepareState(long batch)
     {
         for (int l = 0; l < layers.Length; l++)
@@ -418,14 +451,14 @@ public sealed class AwdLstmEncoder : nn.Module<Tensor, Tensor>
     // State lives outside every DisposeScope (it outlives the batch); the previous one is disposed by hand.
     private void Resize(ref Tensor? state, long batch, long size)
     {
-        if (state is not null && state.dtype != ComputeType)
+        if (state is not null && state.dtype != StateType)
         {
             state.Dispose();
             state = null;
         }
         if (state is null)
         {
-            state = torch.zeros(new[] { 1, batch, size }, dtype: ComputeType).DetachFromDisposeScope();
+            state = torch.zeros(new[] { 1, batch, size }, dtype: StateType).DetachFromDisposeScope();
             return;
         }
         long rows = state.shape[1];
@@ -436,7 +469,7 @@ public sealed class AwdLstmEncoder : nn.Module<Tensor, Tensor>
         Tensor resized;
         if (rows < batch)
         {
-            using Tensor zeros = torch.zeros(new[] { 1, batch - rows, size }, dtype: ComputeType);
+            using Tensor zeros = torch.zeros(new[] { 1, batch - rows, size }, dtype: StateType);
             resized = torch.cat(new[] { state, zeros }, 1);                 // zero-extend at the bottom
         }
         else
