@@ -21,7 +21,9 @@ public enum ComputePrecision
     /// needed.</summary>
     /// <remarks>The LSTM layers run a custom autograd function (one bf16 GEMM for the input projection of all time steps,
     /// a per-step bf16 recurrence GEMM, the weight gradients as single bf16 GEMMs) with gates, cell state, state carried
-    /// between batches and gate gradients in fp32; dropout masks stay fp32. Why not libtorch's own bf16 LSTM: its backward
+    /// between batches and gate gradients in fp32; dropout masks stay fp32. Layers of hidden size ≤
+    /// <see cref="AwdLstmEncoder.FusedBf16MaxHidden"/> (256) run libtorch's fused kernel in bf16 instead, which is faster
+    /// at that size (state still carried in fp32). Why not libtorch's own bf16 LSTM everywhere: its backward
     /// was slower than fp32 at hidden 1152, and the earlier mode built on it (bf16 cell state and dropout masks) cost +4.1%
     /// perplexity on a short Brown run. Measured figures:
     /// perf-results/BareLstmBaselineBenchmarks.md (speed), perf-results/BrownMixedPrecision.md (perplexity).</remarks>
@@ -282,6 +284,15 @@ public sealed class AwdLstmEncoder : nn.Module<Tensor, Tensor>
     /// <summary>Rows of the carried state (0 after <see cref="Reset"/>).</summary>
     public long StateRows => hiddenState[0] is { } h ? h.shape[1] : 0;
 
+    /// <summary>
+    /// In <see cref="ComputePrecision.BFloat16"/>, layers whose hidden size is at most this run libtorch's fused LSTM
+    /// kernel in bf16 instead of the bf16-GEMM layer (<see cref="Bf16LstmFunction"/>); the state is carried in fp32 either
+    /// way. 0 sends every layer through the bf16-GEMM layer. Default 256, from one layer's forward + backward (batch 32,
+    /// bptt 72, 1 thread): at hidden 256 fused bf16 54 ms, bf16-GEMM 93 ms, fp32 127 ms; at hidden 1152 fused bf16 962 ms,
+    /// bf16-GEMM 620 ms, fp32 1,201 ms. The crossover between the two sizes was not measured.
+    /// </summary>
+    public int FusedBf16MaxHidden { get; set; } = 256;
+
     /// <summary>Compute dtype of the LSTMs. Changing it resets the state.</summary>
     public ComputePrecision Precision
     {
@@ -349,7 +360,7 @@ public sealed class AwdLstmEncoder : nn.Module<Tensor, Tensor>
     }
 
     /// <summary>Replaces the carried state with copies of <paramref name="state"/> (as returned by <see cref="CarriedState"/>;
-    /// empty = <see cref="Reset"/>), converted to <see cref="ComputeType"/>.</summary>
+    /// empty = <see cref="Reset"/>), converted to fp32 (the state is carried in fp32 in every precision).</summary>
     /// <exception cref="ArgumentException">The tensors do not fit this encoder's layers.</exception>
     public void RestoreCarriedState(IReadOnlyList<Tensor> state)
     {
@@ -370,8 +381,8 @@ public sealed class AwdLstmEncoder : nn.Module<Tensor, Tensor>
         Reset();
         for (int l = 0; l < state.Count / 2; l++)
         {
-            hiddenState[l] = state[2 * l].to(ComputeType, copy: true).DetachFromDisposeScope();
-            cellState[l] = state[2 * l + 1].to(ComputeType, copy: true).DetachFromDisposeScope();
+            hiddenState[l] = state[2 * l].to(StateType, copy: true).DetachFromDisposeScope();
+            cellState[l] = state[2 * l + 1].to(StateType, copy: true).DetachFromDisposeScope();
         }
     }
 
@@ -405,12 +416,22 @@ public sealed class AwdLstmEncoder : nn.Module<Tensor, Tensor>
         x = AwdDropout.Locked(x, Config.InputDropout, training);                                 // (batch, seq, emb)
         for (int l = 0; l < layers.Length; l++)
         {
-            var (output, h, c) = layers[l].Forward(x, hiddenState[l]!, cellState[l]!, bf16);      // (batch, seq, H_l)
+            var (output, h, c) = bf16 && layers[l].HiddenSize <= FusedBf16MaxHidden
+                ? FusedBf16(layers[l], x, hiddenState[l]!, cellState[l]!)
+                : layers[l].Forward(x, hiddenState[l]!, cellState[l]!, bf16);                     // (batch, seq, H_l)
             Keep(ref hiddenState[l], h);
             Keep(ref cellState[l], c);
             x = l < layers.Length - 1 ? AwdDropout.Locked(output, Config.HiddenDropout, training) : output;
         }
         return x;
+    }
+
+    // A small layer in bf16 mode: libtorch's fused kernel in bf16 (the bf16-GEMM layer's separate per-step ops cost more
+    // than they save at this size); the carried state stays fp32 as in the bf16-GEMM layer.
+    private static (Tensor Output, Tensor Hidden, Tensor Cell) FusedBf16(WeightDroppedLstm layer, Tensor x, Tensor hidden, Tensor cell)
+    {
+        var (output, h, c) = layer.Forward(x.to(ScalarType.BFloat16), hidden.to(ScalarType.BFloat16), cell.to(ScalarType.BFloat16));
+        return (output, h.to(StateType), c.to(StateType));
     }
 
     /// <summary>fastai's splitter for the encoder: [embedding], [rnn 0], …, [rnn last].</summary>

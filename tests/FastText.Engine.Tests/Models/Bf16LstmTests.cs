@@ -70,8 +70,10 @@ public sealed class Bf16LstmTests
         }
     }
 
-    [Fact]
-    public void Language_model_step_with_all_dropouts_matches_fp32_and_draws_the_same_masks()
+    [Theory]
+    [InlineData(0)]     // every layer through the bf16-GEMM layer
+    [InlineData(256)]   // the default: these tiny layers run libtorch's fused kernel in bf16
+    public void Language_model_step_with_all_dropouts_matches_fp32_and_draws_the_same_masks(int fusedMaxHidden)
     {
         TorchTestSetup.Use();
         using var scope = torch.NewDisposeScope();
@@ -79,6 +81,7 @@ public sealed class Bf16LstmTests
         using var fp32 = TinyModels.LanguageModel(seed: 22, config: config);
         using var bf16 = TinyModels.LanguageModel(seed: 22, config: config);
         bf16.Precision = ComputePrecision.BFloat16;
+        bf16.Encoder.FusedBf16MaxHidden = fusedMaxHidden;
         var ids = torch.randint(0, 40, new long[] { 4, 7 }, dtype: ScalarType.Int64);
         var targets = torch.randint(0, 40, new long[] { 4, 7 }, dtype: ScalarType.Int64);
 
@@ -128,8 +131,10 @@ public sealed class Bf16LstmTests
         Assert.True(TinyModels.Same(raw, expected));
     }
 
-    [Fact]
-    public void Bf16_state_carries_across_calls_in_fp32_and_resizes_with_the_batch()
+    [Theory]
+    [InlineData(0)]
+    [InlineData(256)]
+    public void Bf16_state_carries_across_calls_in_fp32_and_resizes_with_the_batch(int fusedMaxHidden)
     {
         TorchTestSetup.Use();
         using var scope = torch.NewDisposeScope();
@@ -139,11 +144,16 @@ public sealed class Bf16LstmTests
         var whole = model.call(ids).Raw.detach().to(ScalarType.Float32);
         model.Reset();
         model.Precision = ComputePrecision.BFloat16;
+        model.Encoder.FusedBf16MaxHidden = fusedMaxHidden;
         var first = model.call(ids.narrow(1, 0, 6)).Raw;
         var second = model.call(ids.narrow(1, 6, 4)).Raw;                            // continues from the carried state
         var split = torch.cat(new[] { first, second }, 1).to(ScalarType.Float32);
         Assert.InRange(RelativeError(split, whole), 1e-5, Tolerance);
         Assert.Equal(3, model.Encoder.StateRows);
+        Assert.All(model.Encoder.CarriedState(), t => Assert.Equal(ScalarType.Float32, t.dtype));
+        var saved = model.Encoder.CarriedState().Select(t => t.clone()).ToArray();      // a resumed checkpoint's state
+        model.Encoder.RestoreCarriedState(saved);
+        Assert.All(model.Encoder.CarriedState(), t => Assert.Equal(ScalarType.Float32, t.dtype));
         var fewer = model.call(ids.narrow(0, 0, 2).narrow(1, 0, 3)).Raw;             // keeps the first 2 rows
         Assert.Equal(new long[] { 2, 3, 8 }, fewer.shape);
         Assert.Equal(2, model.Encoder.StateRows);
