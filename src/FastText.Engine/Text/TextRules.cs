@@ -643,9 +643,34 @@ internal sealed class TextRules
             }
             else
             {
-                text[i] = char.ToLowerInvariant(c);
+                text[i] = ToLowerSimple(c);
             }
         }
+    }
+
+    // char.ToLowerInvariant calls into ICU for every non-ASCII char (hundreds of ns each on mail text with stray
+    // Latin-1/CJK); its answers are cached here in 256-char pages filled on first use. Filling is idempotent, so
+    // threads racing on a page at worst both compute the same page.
+    private static readonly char[]?[] LowerPages = new char[]?[256];
+
+    /// <summary><see cref="char.ToLowerInvariant"/>, answered from a cache.</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+    internal static char ToLowerSimple(char c)
+    {
+        char[]? page = Volatile.Read(ref LowerPages[c >> 8]);
+        return page is null ? FillLowerPage(c) : page[c & 0xFF];
+    }
+
+    private static char FillLowerPage(char c)
+    {
+        var page = new char[256];
+        int first = c & 0xFF00;
+        for (int i = 0; i < page.Length; i++)
+        {
+            page[i] = char.ToLowerInvariant((char)(first + i));
+        }
+        Volatile.Write(ref LowerPages[c >> 8], page);
+        return page[c & 0xFF];
     }
 
     /// <summary>Python <c>str.strip()</c>.</summary>

@@ -245,32 +245,22 @@ internal sealed partial class WordSplitter
         ReadOnlySpan<char> lowered = original;
         if (applyCaseRules && (shape & (CharacterClasses.Shape.Upper | CharacterClasses.Shape.NonAscii)) == CharacterClasses.Shape.Upper)
         {
-            // ASCII word with capitals: classify (rules 6–7) and lowercase in one loop.
-            word.Clear();
-            Span<char> copy = word.GetSpan(original.Length);
-            int capitals = 0;
-            for (int k = 0; k < original.Length; k++)
-            {
-                char c = original[k];
-                if ((uint)(c - 'A') <= 'Z' - 'A')
-                {
-                    capitals++;
-                    c = (char)(c | 0x20);
-                }
-                copy[k] = c;
-            }
-            word.Advance(original.Length);
-            if (original.Length > 1 && (uint)(original[0] - 'A') <= 'Z' - 'A')
+            // ASCII word with capitals: classify (rules 6–7), then lowercase a copy (both vectorized).
+            if (original.Length > 1 && char.IsAsciiLetterUpper(original[0]))
             {
                 if ((shape & CharacterClasses.Shape.Lower) == 0)
                 {
                     sink.Add(SpecialTokens.AllCaps);
                 }
-                else if (capitals == 1)
+                else if (original[1..].IndexOfAnyInRange('A', 'Z') < 0)
                 {
                     sink.Add(SpecialTokens.Capitalized);
                 }
             }
+            word.Clear();
+            Span<char> copy = word.GetSpan(original.Length);
+            System.Text.Ascii.ToLower(original, copy, out _);
+            word.Advance(original.Length);
             lowered = copy;
             shape = (shape & ~CharacterClasses.Shape.Upper) | CharacterClasses.Shape.Lower;
         }
@@ -288,6 +278,14 @@ internal sealed partial class WordSplitter
             TextRules.LowercaseInPlace(copy);
             lowered = copy;
             shape = (shape & CharacterClasses.Shape.Upper) != 0 ? (shape & ~CharacterClasses.Shape.Upper) | CharacterClasses.Shape.Lower : shape;
+        }
+
+        // Fast path: a one-char word is always one token (exceptions have at least two chars, and a lone prefix,
+        // suffix or infix is the whole word). Mail text is full of them: rule 4 isolates every '/', '#' and '\'.
+        if (lowered.Length == 1)
+        {
+            sink.Add(lowered);
+            return;
         }
 
         // Fast path: plain lowercase ASCII words need only the exception check.
@@ -407,17 +405,14 @@ internal sealed partial class WordSplitter
     {
         int first = -1;
         int firstLength = 0;
-        for (int i = 0; i < text.Length; i++)
+        for (int i = CharacterClasses.IndexOfMayStartInfix(text, 0); i >= 0; i = CharacterClasses.IndexOfMayStartInfix(text, i + 1))
         {
-            if (CharacterClasses.MayStartInfix(text[i]))
+            int length = MatchInfix(text, i);
+            if (length > 0)
             {
-                int length = MatchInfix(text, i);
-                if (length > 0)
-                {
-                    first = i;
-                    firstLength = length;
-                    break;
-                }
+                first = i;
+                firstLength = length;
+                break;
             }
         }
         if (first < 0 || IsUrl(text))
@@ -443,17 +438,14 @@ internal sealed partial class WordSplitter
             }
             position += matchLength;
             matchLength = 0;
-            while (position < text.Length)
+            for (position = position < text.Length ? CharacterClasses.IndexOfMayStartInfix(text, position) : -1;
+                 position >= 0; position = CharacterClasses.IndexOfMayStartInfix(text, position + 1))
             {
-                if (CharacterClasses.MayStartInfix(text[position]))
+                matchLength = MatchInfix(text, position);
+                if (matchLength > 0)
                 {
-                    matchLength = MatchInfix(text, position);
-                    if (matchLength > 0)
-                    {
-                        break;
-                    }
+                    break;
                 }
-                position++;
             }
             if (matchLength == 0)
             {

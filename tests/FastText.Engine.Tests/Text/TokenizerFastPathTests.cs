@@ -1,0 +1,130 @@
+using FastText.Engine.Text;
+
+namespace FastText.Engine.Tests.Text;
+
+/// <summary>Edge cases of the tokenizer's fast paths, each checked against the general path or the BCL.</summary>
+public sealed class TokenizerFastPathTests
+{
+    [Fact]
+    public void Token_table_tells_apart_tokens_that_share_the_words_the_hash_reads()
+    {
+        // The hash and the inline compare read the first and last 8 bytes (4 chars), overlapping for 4–8 chars:
+        // tokens that agree there but differ in the middle, or differ only in length, must stay distinct.
+        string[] tokens =
+        [
+            "", "a", "ab", "abc", "abcd", "abcde", "abcdef", "abcdefg", "abcdefgh", "abcdefghi",
+            "abcdXfgh", "abcdefgh1", "abcdefghij", "abcdXfghij", "abcdeXghij", "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+            "aaaaaaaaaaaaaaaaXaaaaaaaaaaaaaaaaaaaa", "aa\0", "aa", "a\0", "\0", "é", "€uro", "😀", "😀😀",
+        ];
+        var table = new TokenTable(4);
+        foreach (string token in tokens.Distinct())
+        {
+            Assert.Equal(table.Count, table.GetOrAdd(token));
+        }
+        table.BuildHotCache();
+        for (int id = 0; id < table.Count; id++)
+        {
+            Assert.Equal(id, table.Find(table[id].ToString()));
+        }
+        Assert.Equal(-1, table.Find("abcdXfgh1"));
+        Assert.Equal(-1, table.Find("abcdefghX"));
+        Assert.Equal(-1, table.Find("aaa"));
+        Assert.Equal(-1, table.Find("aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"));
+    }
+
+    [Fact]
+    public void Vocabulary_front_cache_and_main_table_agree_for_every_token()
+    {
+        // More tokens than the front cache holds, short and long, so hits come from both levels.
+        var counts = Enumerable.Range(0, 20000)
+            .Select(i => new KeyValuePair<string, long>(i % 3 == 0 ? "long-token-number-" + i : "t" + i, 100000 - i))
+            .ToList();
+        Vocabulary vocabulary = Vocabulary.Build(counts, maximumSize: 30000);
+        for (int id = 0; id < vocabulary.Count; id++)
+        {
+            string token = vocabulary[id];
+            int expected = token == SpecialTokens.Fake ? SpecialTokens.UnknownId : id;
+            Assert.Equal(expected, vocabulary.IdOf(token));
+        }
+        Assert.Equal(SpecialTokens.UnknownId, vocabulary.IdOf("t20000"));
+        Assert.Equal(SpecialTokens.UnknownId, vocabulary.IdOf("t1x"));
+    }
+
+    [Fact]
+    public void Cached_lowercase_matches_char_ToLowerInvariant_for_every_BMP_char()
+    {
+        for (int c = 0; c <= char.MaxValue; c++)
+        {
+            if (TextRules.ToLowerSimple((char)c) != char.ToLowerInvariant((char)c))
+            {
+                Assert.Fail($"U+{c:X4}: {(int)TextRules.ToLowerSimple((char)c):X4} vs {(int)char.ToLowerInvariant((char)c):X4}");
+            }
+        }
+    }
+
+    [Fact]
+    public void Vectorized_infix_candidate_search_matches_the_per_char_filter()
+    {
+        var random = new Random(7);
+        const string alphabet = "abcXYZ0189+-*^,~:<>=/.'\"()!?_é…—😀";
+        for (int trial = 0; trial < 2000; trial++)
+        {
+            var text = new string(Enumerable.Range(0, random.Next(0, 80)).Select(_ => alphabet[random.Next(alphabet.Length)]).ToArray());
+            for (int start = 0; start <= text.Length; start++)
+            {
+                int expected = -1;
+                for (int i = start; i < text.Length; i++)
+                {
+                    if (CharacterClasses.MayStartInfix(text[i]))
+                    {
+                        expected = i;
+                        break;
+                    }
+                }
+                Assert.Equal(expected, CharacterClasses.IndexOfMayStartInfix(text, start));
+            }
+        }
+    }
+
+    [Theory]
+    [InlineData("/")]
+    [InlineData("#")]
+    [InlineData("\\")]
+    [InlineData("(")]
+    [InlineData(")")]
+    [InlineData(".")]
+    [InlineData("'")]
+    [InlineData("\"")]
+    [InlineData("$")]
+    [InlineData("%")]
+    [InlineData("+")]
+    [InlineData("-")]
+    [InlineData("=")]
+    [InlineData("…")]
+    [InlineData("—")]
+    [InlineData("“")]
+    [InlineData("©")]
+    [InlineData("€")]
+    [InlineData("s")]
+    [InlineData("A")]
+    [InlineData("É")]
+    public void A_one_char_word_is_one_token(string word)
+    {
+        var tokenizer = new FastaiTokenizer();
+        string lowered = word.ToLowerInvariant();
+        Assert.Equal(["xxbos", "a", lowered, "b"], tokenizer.Tokenize($"a {word} b"));
+        Assert.Equal(["xxbos", lowered], tokenizer.Tokenize(word));
+    }
+
+    [Theory]
+    [InlineData("HELLO world", "xxbos xxup hello world")]
+    [InlineData("Hello World", "xxbos xxmaj hello xxmaj world")]
+    [InlineData("HeLLo", "xxbos hello")]
+    [InlineData("I am A OK", "xxbos i am a xxup ok")]
+    [InlineData("ABC123 X1 Ab1C", "xxbos xxup abc123 xxup x1 ab1c")]
+    [InlineData("(Don't) U.S.A. HTML-Mail", "xxbos ( do n't ) xxup u.s.a . html - mail")]
+    public void Ascii_words_with_capitals_get_markers_and_lowercase(string text, string expected)
+    {
+        Assert.Equal(expected.Split(' '), new FastaiTokenizer().Tokenize(text));
+    }
+}
