@@ -71,8 +71,7 @@ internal sealed class TextRules
         Step(HtmlEntities.Unescape(view, Other(current)), ref current, ref view);
         Step(ReplaceRepetitions(view, Other(current)), ref current, ref view);
         Step(ReplaceWordRepetitions(view, Other(current)), ref current, ref view);
-        Step(AddSpacesAroundSpecialCharacters(view, Other(current)), ref current, ref view);
-        Step(RemoveUselessSpaces(view, Other(current)), ref current, ref view);
+        Step(AddSpecialSpacesAndRemoveUselessSpaces(view, Other(current)), ref current, ref view);
         return view;
     }
 
@@ -534,6 +533,64 @@ internal sealed class TextRules
         }
         destination.Append(text[copied..]);
         return true;
+    }
+
+    /// <summary>
+    /// Rules 4 and 5 in one pass (<c>rm_useless_spaces(spec_add_spaces(text))</c>): mail and HTML hold a '/' in
+    /// nearly every document, and the separate passes copied the whole text twice. Collapsing space runs is local,
+    /// so it is applied while writing: a space is dropped when the last char written is already a space.
+    /// </summary>
+    internal static bool AddSpecialSpacesAndRemoveUselessSpaces(ReadOnlySpan<char> text, CharBuffer destination)
+    {
+        int index = text.IndexOfAny('/', '#', '\\');
+        if (index < 0)
+        {
+            return RemoveUselessSpaces(text, destination);
+        }
+        destination.Clear();
+        int copied = 0;
+        while (true)
+        {
+            AppendCollapsingSpaces(text[copied..(index < 0 ? text.Length : index)], destination);
+            if (index < 0)
+            {
+                return true;
+            }
+            if (destination.Length == 0 || destination.Written[^1] != ' ')
+            {
+                destination.Append(' ');
+            }
+            destination.Append(text[index]);
+            destination.Append(' ');
+            copied = index + 1;
+            int next = text[copied..].IndexOfAny('/', '#', '\\');
+            index = next < 0 ? -1 : copied + next;
+        }
+    }
+
+    // Appends 'part', collapsing every run of ASCII spaces (including one continuing the text already written).
+    private static void AppendCollapsingSpaces(ReadOnlySpan<char> part, CharBuffer destination)
+    {
+        while (true)
+        {
+            if (destination.Length > 0 && destination.Written[^1] == ' ')
+            {
+                int skip = part.IndexOfAnyExcept(' ');
+                if (skip < 0)
+                {
+                    return;
+                }
+                part = part[skip..];
+            }
+            int pair = part.IndexOf("  ", StringComparison.Ordinal);
+            if (pair < 0)
+            {
+                destination.Append(part);
+                return;
+            }
+            destination.Append(part[..(pair + 1)]);
+            part = part[(pair + 1)..];
+        }
     }
 
     /// <summary><c>rm_useless_spaces</c>: <c> {2,}</c> → one space (ASCII spaces only).</summary>

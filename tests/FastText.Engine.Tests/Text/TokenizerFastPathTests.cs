@@ -86,6 +86,31 @@ public sealed class TokenizerFastPathTests
         }
     }
 
+    [Fact]
+    public void Fused_rules_4_and_5_equal_the_two_passes()
+    {
+        var random = new Random(11);
+        const string alphabet = "  /#\\ab\n\t";
+        var first = new CharBuffer();
+        var second = new CharBuffer();
+        var fused = new CharBuffer();
+        for (int trial = 0; trial < 5000; trial++)
+        {
+            var text = new string(Enumerable.Range(0, random.Next(0, 40)).Select(_ => alphabet[random.Next(alphabet.Length)]).ToArray());
+            ReadOnlySpan<char> expected = text;
+            if (TextRules.AddSpacesAroundSpecialCharacters(expected, first))
+            {
+                expected = first.Written;
+            }
+            if (TextRules.RemoveUselessSpaces(expected, second))
+            {
+                expected = second.Written;
+            }
+            bool changed = TextRules.AddSpecialSpacesAndRemoveUselessSpaces(text, fused);
+            Assert.Equal(expected.ToString(), changed ? fused.Written.ToString() : text);
+        }
+    }
+
     [Theory]
     [InlineData("/")]
     [InlineData("#")]
