@@ -113,6 +113,11 @@ internal sealed class TextRules
             switch (text[at])
             {
                 case ';':
+                    // Every pattern ends in '9;', 'p;', '6;' or 't;': CSS and entities like '&gt;' skip the loop.
+                    if (at == 0 || text[at - 1] is not ('9' or 'p' or '6' or 't'))
+                    {
+                        break;
+                    }
                     foreach ((string from, string to) in SemicolonReplacements)
                     {
                         int candidate = at + 1 - from.Length;
@@ -220,10 +225,21 @@ internal sealed class TextRules
             int count = 1;
             if (!CharacterClasses.IsSpace(codePoint))
             {
-                while (end + length <= text.Length && text.Slice(end, length).SequenceEqual(unit))
+                if (length == 1)
                 {
-                    count++;
-                    end += length;
+                    // Runs of one char ('=====', base64 'AAAA…'): one vectorized scan instead of a compare per char.
+                    int run = text[end..].IndexOfAnyExcept(text[start]);
+                    int extra = run < 0 ? text.Length - end : run;
+                    count += extra;
+                    end += extra;
+                }
+                else
+                {
+                    while (end + length <= text.Length && text.Slice(end, length).SequenceEqual(unit))
+                    {
+                        count++;
+                        end += length;
+                    }
                 }
             }
             if (count >= 3)

@@ -7,7 +7,7 @@ namespace FastText.Engine.Text;
 /// <summary>
 /// An open-addressing hash table from token text to a dense id (0, 1, 2, … in insertion order), keyed by spans:
 /// token texts live in one char arena, so looking up or adding a token allocates nothing in steady state.
-/// Lookups (<see cref="Find"/>) are safe from several threads once no thread adds.
+/// Lookups (<see cref="Find(ReadOnlySpan{char})"/>) are safe from several threads once no thread adds.
 /// </summary>
 internal sealed class TokenTable
 {
@@ -24,11 +24,12 @@ internal sealed class TokenTable
         public int Length;
     }
 
-    // A small direct-mapped cache in front of the buckets for the first ids added (for a vocabulary: the most frequent
-    // tokens), small enough to stay in L2 while the splitter streams text through the caches. An entry holds the
-    // token's whole text when it is at most 8 chars (the two overlapping 8-byte words the hash reads), so a hit
-    // touches one cache line instead of bucket, token record and text.
-    private struct HotEntry
+    // Once the table is complete (a vocabulary), every token of at most 8 chars is also kept in a second open-addressing
+    // table whose entries hold the whole text (the two overlapping 8-byte words the hash reads): a lookup of a short
+    // token then touches one cache line instead of bucket, token record and text, three dependent cache misses for
+    // the rare tokens of a large vocabulary. Ids are in insertion order, so with probing in id order the most frequent
+    // tokens of a vocabulary sit in their home slot.
+    private struct ShortEntry
     {
         public ulong First;
         public ulong Last;
@@ -36,9 +37,9 @@ internal sealed class TokenTable
         public int Id;
     }
 
-    private const int HotSlots = 8192;
-    private const int HotMaximumLength = 8;
-    private HotEntry[]? hot;
+    private const int ShortMaximumLength = 8;
+    private ShortEntry[]? shortTokens;
+    private int shortMask;
 
     private char[] chars;
     private int charCount;
@@ -68,28 +69,7 @@ internal sealed class TokenTable
     public int Find(ReadOnlySpan<char> token)
     {
         uint hash = Hash(token, out ulong first, out ulong last);
-        if (hot is not null && token.Length <= HotMaximumLength)
-        {
-            ref HotEntry cached = ref hot[(int)hash & (HotSlots - 1)];
-            if (cached.First == first && cached.Last == last && cached.Length == token.Length)
-            {
-                return cached.Id;
-            }
-        }
-        int bucket = (int)hash & mask;
-        while (true)
-        {
-            Bucket entry = buckets[bucket];
-            if (entry.IdPlusOne == 0)
-            {
-                return -1;
-            }
-            if (entry.Hash == hash && Matches(entry.IdPlusOne - 1, token))
-            {
-                return entry.IdPlusOne - 1;
-            }
-            bucket = (bucket + 1) & mask;
-        }
+        return Find(token, hash, first, last);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -128,9 +108,11 @@ internal sealed class TokenTable
     }
 
     /// <summary>The id of <paramref name="token"/>, adding it when new.</summary>
-    public int GetOrAdd(ReadOnlySpan<char> token)
+    public int GetOrAdd(ReadOnlySpan<char> token) => GetOrAdd(token, Hash(token));
+
+    /// <summary><see cref="GetOrAdd(ReadOnlySpan{char})"/> with the hash from <see cref="HashForLookup"/>.</summary>
+    public int GetOrAdd(ReadOnlySpan<char> token, uint hash)
     {
-        uint hash = Hash(token);
         int bucket = (int)hash & mask;
         while (true)
         {
@@ -150,6 +132,7 @@ internal sealed class TokenTable
 
     private int Add(ReadOnlySpan<char> token, uint hash, int bucket)
     {
+        shortTokens = null;
         int id = Count;
         if (id == tokens.Length)
         {
@@ -189,28 +172,95 @@ internal sealed class TokenTable
     }
 
     /// <summary>
-    /// Puts the first ids (in insertion order) that are at most 8 chars into the front cache used by <see cref="Find"/>;
-    /// call once the table is complete (adding afterwards leaves the cache as it is, which stays correct).
+    /// <see cref="Find(ReadOnlySpan{char})"/> with the hash already computed by <see cref="HashForLookup"/> (the batched lookup hashes a
+    /// token when it arrives, prefetches, and resolves it later).
     /// </summary>
-    public void BuildHotCache()
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public int Find(ReadOnlySpan<char> token, uint hash, ulong first, ulong last)
     {
-        var entries = new HotEntry[HotSlots];
-        entries.AsSpan().Fill(new HotEntry { Length = -1 });
-        for (int id = 0; id < Count && id < HotSlots; id++)
+        if (shortTokens is not null && token.Length <= ShortMaximumLength)
+        {
+            return FindShort(hash, first, last, token.Length);
+        }
+        int bucket = (int)hash & mask;
+        while (true)
+        {
+            Bucket entry = buckets[bucket];
+            if (entry.IdPlusOne == 0)
+            {
+                return -1;
+            }
+            if (entry.Hash == hash && Matches(entry.IdPlusOne - 1, token))
+            {
+                return entry.IdPlusOne - 1;
+            }
+            bucket = (bucket + 1) & mask;
+        }
+    }
+
+    /// <summary>The hash <see cref="Find(ReadOnlySpan{char}, uint, ulong, ulong)"/> takes, and a prefetch of the slot it will probe first.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public unsafe uint HashForLookup(ReadOnlySpan<char> token, out ulong first, out ulong last)
+    {
+        uint hash = Hash(token, out first, out last);
+        if (System.Runtime.Intrinsics.X86.Sse.IsSupported)
+        {
+            // A hint only: a stale address after a GC move costs nothing but the useless prefetch.
+            void* slot = shortTokens is not null && token.Length <= ShortMaximumLength
+                ? Unsafe.AsPointer(ref shortTokens[(int)hash & shortMask])
+                : Unsafe.AsPointer(ref buckets[(int)hash & mask]);
+            System.Runtime.Intrinsics.X86.Sse.Prefetch0(slot);
+        }
+        return hash;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private int FindShort(uint hash, ulong first, ulong last, int length)
+    {
+        ShortEntry[] entries = shortTokens!;
+        int slot = (int)hash & shortMask;
+        while (true)
+        {
+            ref ShortEntry entry = ref entries[slot];
+            if (entry.First == first && entry.Last == last && entry.Length == length)
+            {
+                return entry.Id;
+            }
+            if (entry.Length < 0)
+            {
+                return -1;
+            }
+            slot = (slot + 1) & shortMask;
+        }
+    }
+
+    /// <summary>
+    /// Builds the short-token table <see cref="Find(ReadOnlySpan{char})"/> uses for tokens of at most 8 chars; call once the table is
+    /// complete (an add afterwards drops it again, so lookups stay correct).
+    /// </summary>
+    public void BuildShortTable()
+    {
+        int size = (int)BitOperations.RoundUpToPowerOf2((uint)Math.Max(16, Count * 2));
+        var entries = new ShortEntry[size];
+        entries.AsSpan().Fill(new ShortEntry { Length = -1 });
+        int entryMask = size - 1;
+        for (int id = 0; id < Count; id++)
         {
             ReadOnlySpan<char> token = this[id];
-            if (token.Length > HotMaximumLength)
+            if (token.Length > ShortMaximumLength)
             {
                 continue;
             }
             uint hash = Hash(token, out ulong first, out ulong last);
-            ref HotEntry slot = ref entries[(int)hash & (HotSlots - 1)];
-            if (slot.Length < 0)
+            int slot = (int)hash & entryMask;
+            while (entries[slot].Length >= 0)
             {
-                slot = new HotEntry { First = first, Last = last, Length = token.Length, Id = id };
+                slot = (slot + 1) & entryMask;
             }
+            entries[slot] = new ShortEntry { First = first, Last = last, Length = token.Length, Id = id };
         }
-        hot = entries;
+        shortMask = entryMask;
+        shortTokens = entries;
     }
 
     /// <summary>Removes every token, keeping the memory.</summary>
@@ -220,7 +270,7 @@ internal sealed class TokenTable
         {
             Array.Clear(buckets);
         }
-        hot = null;
+        shortTokens = null;
         Count = 0;
         charCount = 0;
     }
@@ -234,7 +284,7 @@ internal sealed class TokenTable
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static uint Hash(ReadOnlySpan<char> token) => Hash(token, out _, out _);
 
-    // Also returns the two words mixed last: for tokens of at most 8 chars they hold the whole text (see HotEntry).
+    // Also returns the two words mixed last: for tokens of at most 8 chars they hold the whole text (see ShortEntry).
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static uint Hash(ReadOnlySpan<char> token, out ulong a, out ulong b)
     {

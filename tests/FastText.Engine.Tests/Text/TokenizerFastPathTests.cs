@@ -21,7 +21,7 @@ public sealed class TokenizerFastPathTests
         {
             Assert.Equal(table.Count, table.GetOrAdd(token));
         }
-        table.BuildHotCache();
+        table.BuildShortTable();
         for (int id = 0; id < table.Count; id++)
         {
             Assert.Equal(id, table.Find(table[id].ToString()));
@@ -33,9 +33,9 @@ public sealed class TokenizerFastPathTests
     }
 
     [Fact]
-    public void Vocabulary_front_cache_and_main_table_agree_for_every_token()
+    public void Vocabulary_short_token_table_and_main_table_agree_for_every_token()
     {
-        // More tokens than the front cache holds, short and long, so hits come from both levels.
+        // Many short and long tokens, so lookups go through both tables and probe past occupied slots.
         var counts = Enumerable.Range(0, 20000)
             .Select(i => new KeyValuePair<string, long>(i % 3 == 0 ? "long-token-number-" + i : "t" + i, 100000 - i))
             .ToList();
