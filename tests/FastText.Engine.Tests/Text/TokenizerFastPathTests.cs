@@ -51,6 +51,45 @@ public sealed class TokenizerFastPathTests
     }
 
     [Fact]
+    public void Batched_ids_equal_one_lookup_at_a_time_in_order()
+    {
+        // Short, long (> 32 chars: looked up on arrival, between batches), unknown and repeated tokens, more than
+        // one batch of 32.
+        string[] stream = Enumerable.Range(0, 200)
+            .Select(i => (i % 7) switch
+            {
+                0 => "w" + (i % 13),
+                1 => new string('x', 33 + (i % 5)),
+                2 => "unknown" + i,
+                3 => "a-rather-long-token-" + (i % 3),
+                _ => "t" + (i % 11),
+            })
+            .ToArray();
+        Vocabulary vocabulary = Vocabulary.Build(stream.Where((_, i) => i % 7 != 2).Select(t => new KeyValuePair<string, long>(t, 5)));
+        var buffer = new TokenIdBuffer(vocabulary);
+        foreach (string token in stream)
+        {
+            buffer.Add(token);
+        }
+        buffer.Flush();
+        Assert.Equal(stream.Select(t => vocabulary.IdOf(t)), buffer.Ids.ToArray());
+        Assert.Contains(SpecialTokens.UnknownId, buffer.Ids.ToArray());
+
+        // Growing-table mode: ids in first-occurrence order, exactly as GetOrAdd one at a time.
+        var table = new TokenTable(4);
+        var reference = new TokenTable(4);
+        var growing = new TokenIdBuffer(table);
+        foreach (string token in stream)
+        {
+            growing.Add(token);
+        }
+        growing.Flush();
+        Assert.Equal(stream.Select(t => reference.GetOrAdd(t)), growing.Ids.ToArray());
+        growing.Clear();
+        Assert.Equal(0, growing.Ids.Length);
+    }
+
+    [Fact]
     public void Cached_lowercase_matches_char_ToLowerInvariant_for_every_BMP_char()
     {
         for (int c = 0; c <= char.MaxValue; c++)
