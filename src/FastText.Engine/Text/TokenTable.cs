@@ -81,7 +81,7 @@ internal sealed class TokenTable
     }
 
     /// <summary>
-    /// Whether two runs of <paramref name="length"/> chars are equal. Most tokens are 1–8 chars: those compare with
+    /// Whether two runs of <paramref name="length"/> chars are equal. Most tokens are 1–16 chars: those compare with
     /// two overlapping loads per side instead of a call into the general vectorized comparison.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -96,6 +96,11 @@ internal sealed class TokenTable
             {
                 return Unsafe.ReadUnaligned<ulong>(ref a) == Unsafe.ReadUnaligned<ulong>(ref b)
                     && Unsafe.ReadUnaligned<ulong>(ref Unsafe.Add(ref a, bytes - 8)) == Unsafe.ReadUnaligned<ulong>(ref Unsafe.Add(ref b, bytes - 8));
+            }
+            if (length <= 16 && System.Runtime.Intrinsics.Vector128.IsHardwareAccelerated)
+            {
+                return System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref a) == System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref b)
+                    && System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref a, bytes - 16) == System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref b, bytes - 16);
             }
             return MemoryMarshal.CreateReadOnlySpan(ref left, length).SequenceEqual(MemoryMarshal.CreateReadOnlySpan(ref right, length));
         }

@@ -13,7 +13,8 @@ public sealed class TokenizerFastPathTests
         string[] tokens =
         [
             "", "a", "ab", "abc", "abcd", "abcde", "abcdef", "abcdefg", "abcdefgh", "abcdefghi",
-            "abcdXfgh", "abcdefgh1", "abcdefghij", "abcdXfghij", "abcdeXghij", "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+            "abcdXfgh", "abcdefgh1", "abcdefghij", "abcdXfghij", "abcdeXghij", "abcdefghijklmnop", "abcdefghXjklmnop",
+            "abcdefghijklmnopq", "abcdefghijklmnXpq", "abcdefghiXklmnopq", "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
             "aaaaaaaaaaaaaaaaXaaaaaaaaaaaaaaaaaaaa", "aa\0", "aa", "a\0", "\0", "é", "€uro", "😀", "😀😀",
         ];
         var table = new TokenTable(4);
