@@ -15,13 +15,21 @@ internal sealed class TokenIdBuffer
     private const int BatchTokens = 32;
     private const int MaximumBatchedLength = 32; // longer tokens are looked up on arrival
 
+    // One pending token: what the lookup needs, side by side. Tokens of at most 8 chars are found from the two hash
+    // words alone when the table has its short-token table (a vocabulary), so only longer ones copy their text.
+    private struct Pending
+    {
+        public ulong First;
+        public ulong Last;
+        public uint Hash;
+        public int Length;
+    }
+
     private readonly Vocabulary? vocabulary;
     private readonly TokenTable table;
+    private readonly bool wordsSuffice; // short tokens need no text (vocabulary mode with a short-token table)
     private readonly char[] text = new char[BatchTokens * MaximumBatchedLength];
-    private readonly int[] lengths = new int[BatchTokens];
-    private readonly uint[] hashes = new uint[BatchTokens];
-    private readonly ulong[] firsts = new ulong[BatchTokens];
-    private readonly ulong[] lasts = new ulong[BatchTokens];
+    private readonly Pending[] batch = new Pending[BatchTokens];
     private int pending;
     private int[] ids = new int[4096];
 
@@ -30,6 +38,7 @@ internal sealed class TokenIdBuffer
     {
         this.vocabulary = vocabulary;
         table = vocabulary.Table;
+        wordsSuffice = table.HasShortTable;
     }
 
     /// <summary>Ids from <paramref name="table"/>, adding tokens it does not hold yet.</summary>
@@ -62,9 +71,13 @@ internal sealed class TokenIdBuffer
             return;
         }
         int slot = pending;
-        token.CopyTo(text.AsSpan(slot * MaximumBatchedLength));
-        lengths[slot] = token.Length;
-        hashes[slot] = table.HashForLookup(token, out firsts[slot], out lasts[slot]);
+        ref Pending entry = ref batch[slot];
+        entry.Hash = table.HashForLookup(token, out entry.First, out entry.Last);
+        entry.Length = token.Length;
+        if (!wordsSuffice || token.Length > TokenTable.ShortMaximumLength)
+        {
+            token.CopyTo(text.AsSpan(slot * MaximumBatchedLength));
+        }
         pending = slot + 1;
         if (pending == BatchTokens)
         {
@@ -81,18 +94,22 @@ internal sealed class TokenIdBuffer
         {
             Array.Resize(ref ids, Math.Max(ids.Length * 2, Count + count));
         }
+        Span<Pending> entries = batch.AsSpan(0, count);
         if (vocabulary is not null)
         {
-            for (int slot = 0; slot < count; slot++)
+            for (int slot = 0; slot < entries.Length; slot++)
             {
-                ReadOnlySpan<char> token = text.AsSpan(slot * MaximumBatchedLength, lengths[slot]);
-                ids[Count++] = vocabulary.IdOfEntry(table.Find(token, hashes[slot], firsts[slot], lasts[slot]));
+                ref Pending entry = ref entries[slot];
+                int found = wordsSuffice && entry.Length <= TokenTable.ShortMaximumLength
+                    ? table.FindShort(entry.Hash, entry.First, entry.Last, entry.Length)
+                    : table.Find(text.AsSpan(slot * MaximumBatchedLength, entry.Length), entry.Hash, entry.First, entry.Last);
+                ids[Count++] = vocabulary.IdOfEntry(found);
             }
             return;
         }
-        for (int slot = 0; slot < count; slot++)
+        for (int slot = 0; slot < entries.Length; slot++)
         {
-            ids[Count++] = table.GetOrAdd(text.AsSpan(slot * MaximumBatchedLength, lengths[slot]), hashes[slot]);
+            ids[Count++] = table.GetOrAdd(text.AsSpan(slot * MaximumBatchedLength, entries[slot].Length), entries[slot].Hash);
         }
     }
 

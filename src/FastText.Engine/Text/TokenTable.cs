@@ -37,7 +37,7 @@ internal sealed class TokenTable
         public int Id;
     }
 
-    private const int ShortMaximumLength = 8;
+    internal const int ShortMaximumLength = 8;
     private ShortEntry[]? shortTokens;
     private int shortMask;
 
@@ -219,8 +219,15 @@ internal sealed class TokenTable
         return hash;
     }
 
+    /// <summary>Whether tokens of at most 8 chars are found from their hash words alone (<see cref="FindShort"/>).</summary>
+    public bool HasShortTable => shortTokens is not null;
+
+    /// <summary>
+    /// The id of the token of <paramref name="length"/> ≤ 8 chars whose hash and words <see cref="HashForLookup"/>
+    /// returned, or -1; needs <see cref="HasShortTable"/>. The words hold the whole text, so the text is not needed.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private int FindShort(uint hash, ulong first, ulong last, int length)
+    public int FindShort(uint hash, ulong first, ulong last, int length)
     {
         ShortEntry[] entries = shortTokens!;
         int slot = (int)hash & shortMask;
