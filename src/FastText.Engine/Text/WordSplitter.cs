@@ -302,7 +302,79 @@ internal sealed partial class WordSplitter
             }
             return;
         }
+        if (!DisableAffixFastPath && TrySplitSimpleAffix(lowered, ref sink))
+        {
+            return;
+        }
         SplitAffixes(lowered, ref sink);
+    }
+
+    /// <summary>Turns off <see cref="TrySplitSimpleAffix"/> (tests compare both paths).</summary>
+    internal bool DisableAffixFastPath { get; set; }
+
+    // Letters-only body with one closing / opening punctuation char, as mail and HTML are full of ("word,", "word.",
+    // "tag>", "<tag", "(word"), and digit-only words. For these the general affix loop always ends the same way
+    // (traced in SplitAffixes): the whole word is checked against the exceptions first (e.g. "etc.", "a."), then
+    // the affix is split off and the body is either an exception or one token; a letters-only or digits-only body
+    // has no further prefix, suffix (units need a digit before letters) or infix.
+    private static readonly System.Buffers.SearchValues<char> SimpleSuffixes = System.Buffers.SearchValues.Create(",.:;!?)>]}\"");
+    private static readonly System.Buffers.SearchValues<char> SimplePrefixes = System.Buffers.SearchValues.Create("(<[{\"");
+
+    private static bool TrySplitSimpleAffix<TSink>(ReadOnlySpan<char> word, ref TSink sink)
+        where TSink : ITokenSink, allows ref struct
+    {
+        if (word.Length < 2)
+        {
+            return false;
+        }
+        ReadOnlySpan<char> body;
+        ReadOnlySpan<char> prefix = default;
+        ReadOnlySpan<char> suffix = default;
+        if (SimpleSuffixes.Contains(word[^1]))
+        {
+            body = word[..^1];
+            suffix = word[^1..];
+        }
+        else if (SimplePrefixes.Contains(word[0]))
+        {
+            body = word[1..];
+            prefix = word[..1];
+        }
+        else
+        {
+            body = word;
+        }
+        bool letters = !body.ContainsAnyExceptInRange('a', 'z');
+        if (!letters && (!suffix.IsEmpty || !prefix.IsEmpty || body.ContainsAnyExceptInRange('0', '9')))
+        {
+            return false;
+        }
+        if (body.Length == word.Length && letters)
+        {
+            return false; // plain lowercase words take the caller's own fast path
+        }
+        if (TokenizerExceptions.Find(word) is not null)
+        {
+            return false;
+        }
+        if (!prefix.IsEmpty)
+        {
+            sink.Add(prefix);
+        }
+        string[]? parts = TokenizerExceptions.Find(body);
+        if (parts is null)
+        {
+            sink.Add(body);
+        }
+        else
+        {
+            EmitAll(parts, ref sink);
+        }
+        if (!suffix.IsEmpty)
+        {
+            sink.Add(suffix);
+        }
+        return true;
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

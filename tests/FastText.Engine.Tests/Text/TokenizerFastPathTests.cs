@@ -91,6 +91,33 @@ public sealed class TokenizerFastPathTests
     }
 
     [Fact]
+    public void Simple_affix_fast_path_matches_the_general_affix_loop()
+    {
+        // Bodies that are exceptions ("im", "dont", "a", "etc"), whole words that are exceptions ("etc.", "a.", "u.",
+        // "e.g."), digits, and every affix char the fast path takes, plus some it must leave alone.
+        string[] bodies = ["word", "im", "dont", "a", "etc", "e", "u", "s", "2002", "7", "5km", "ab1", "cant", "lets", "id", "wo"];
+        string[] affixed = [.. bodies.SelectMany(b => ",.:;!?)>]}\"'%".Select(c => b + c)),
+            .. bodies.SelectMany(b => "(<[{\"'$-".Select(c => c + b)), .. bodies, "e.g.", "..", "<>", "((", "a..", "(a)", "\"a\""];
+        var fast = new WordSplitter();
+        var general = new WordSplitter { DisableAffixFastPath = true };
+        foreach (string word in affixed)
+        {
+            var expected = new CollectingSink();
+            var actual = new CollectingSink();
+            general.Split("x " + word + " y", ref expected, applyCaseRules: true, addBeginningOfStream: false);
+            fast.Split("x " + word + " y", ref actual, applyCaseRules: true, addBeginningOfStream: false);
+            Assert.True(expected.Tokens.SequenceEqual(actual.Tokens), $"'{word}': {string.Join(" | ", expected.Tokens)} vs {string.Join(" | ", actual.Tokens)}");
+        }
+    }
+
+    private struct CollectingSink() : ITokenSink
+    {
+        public List<string> Tokens { get; } = [];
+
+        public readonly void Add(ReadOnlySpan<char> token) => Tokens.Add(token.ToString());
+    }
+
+    [Fact]
     public void Cached_lowercase_matches_char_ToLowerInvariant_for_every_BMP_char()
     {
         for (int c = 0; c <= char.MaxValue; c++)
