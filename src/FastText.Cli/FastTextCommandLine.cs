@@ -18,6 +18,12 @@ public static class FastTextCommandLine
     /// <summary>Preset name (small: about ten minutes on 2 cores; large: fastai's sizes for real runs).</summary>
     public static readonly Option<string> Preset = MakePreset();
 
+    /// <summary>Subword mode on the commands that build a corpus (tokenize, demo).</summary>
+    public static readonly Option<string?> SubwordModel = new("--subword-model")
+    {
+        Description = "Subword mode: a SentencePiece .model (unigram or BPE, e.g. fastai's spm.model). fastai's rules run first, then the model splits the text; the model is copied into the corpus folder and every model trained on it, so predict/evaluate/generate tokenize the same way. Default: fastai's word tokenization.",
+    };
+
     /// <summary>Builds the command tree.</summary>
     public static RootCommand Build(ICommandHandlers handlers)
     {
@@ -30,21 +36,22 @@ public static class FastTextCommandLine
         var format = new Option<string>("--format") { Description = "Input format: brown (NLTK word/TAG files), spam-assassin (the data/ folder), text (a folder, label = parent folder, test/ = validation; or a .tar.gz of one) or lines (one document per line).", DefaultValueFactory = _ => "text" };
         format.AcceptOnlyFromAmong("brown", "spam-assassin", "text", "lines");
         var output = new Option<string>("--out", "-o") { Description = "Output folder.", Required = true };
-        var vocabularyFrom = new Option<string?>("--vocabulary-from") { Description = "Reuse the vocabulary of this tokenized corpus folder instead of building one." };
+        var vocabularyFrom = new Option<string?>("--vocabulary-from") { Description = "Reuse the vocabulary and tokenization (word or subword) of this corpus or model folder instead of building one." };
         var noLabels = new Option<bool>("--no-labels") { Description = "Ignore labels (a language-model corpus: documents are kept whole)." };
-        var tokenize = new Command("tokenize", "Tokenize texts with fastai's rules, build the vocabulary, split, and save the corpus (vocab.txt + corpus.ftc + dataset.json).")
+        var tokenize = new Command("tokenize", "Tokenize texts with fastai's rules (and a SentencePiece model with --subword-model), build the vocabulary, split, and save the corpus (vocab.txt + corpus.ftc + dataset.json [+ spm.model]).")
         {
-            input, format, output, vocabularyFrom, Preset, noLabels,
+            input, format, output, vocabularyFrom, Preset, noLabels, SubwordModel,
         };
         tokenize.SetAction((parse, cancel) => handlers.TokenizeAsync(new TokenizeRequest(
             parse.GetValue(input)!, parse.GetValue(format)!, parse.GetValue(output)!, parse.GetValue(vocabularyFrom), parse.GetValue(Preset)!, parse.GetValue(Threads))
         {
             NoLabels = parse.GetValue(noLabels),
+            SubwordModel = parse.GetValue(SubwordModel),
         }, cancel));
         root.Subcommands.Add(tokenize);
 
         // pretrain / fine-tune
-        var corpus = new Option<string>("--corpus", "-c") { Description = "Tokenized corpus folder (from `tokenize`).", Required = true };
+        var corpus = new Option<string>("--corpus", "-c") { Description = "Tokenized corpus folder (from `tokenize`); its tokenization (words or the --subword-model it was built with) goes into the model folder.", Required = true };
         var epochs = new Option<int?>("--epochs") { Description = "Epochs (default: the preset's)." };
         var learningRate = new Option<double?>("--lr") { Description = "Maximum learning rate of the one-cycle schedule (default: the preset's)." };
         var pretrain = new Command("pretrain", "Train an AWD-LSTM language model from scratch on a general corpus (the role of fastai's WikiText-103 model).")
@@ -55,18 +62,27 @@ public static class FastTextCommandLine
             parse.GetValue(corpus)!, null, parse.GetValue(output)!, parse.GetValue(Preset)!, parse.GetValue(epochs), parse.GetValue(learningRate), parse.GetValue(Threads)), cancel));
         root.Subcommands.Add(pretrain);
 
-        var pretrained = new Option<string>("--pretrained", "-p") { Description = "Language-model folder to start from (from `pretrain`); vocabularies are matched by token.", Required = true };
+        var pretrained = new Option<string>("--pretrained", "-p")
+        {
+            Description = "Language model to start from: a folder from `pretrain`, or fastai/PyTorch weights (a .pth such as WikiText-103's lstm_fwd.pth or a learn.save file, or a folder holding one), converted on the fly. Vocabularies are matched by token; the model sizes must be the preset's (fastai's WikiText-103 model: --preset large).",
+            Required = true,
+        };
+        var pretrainedVocabulary = new Option<string?>("--pretrained-vocab")
+        {
+            Description = "The pickled vocabulary list (.pkl) of the fastai weights given to --pretrained (fastai's pretrained_fnames pair, e.g. itos_wt103.pkl). Default: <name>.pkl, <name>_vocab.pkl or the only .pkl beside the .pth.",
+        };
         var allText = new Option<bool?>("--all-text")
         {
             Description = "Fine-tune on the text of every document (validation mails' text too, labels unused; a random 10 % held out for the LM), as fastbook does with IMDb (default: the preset's).",
         };
-        var fineTune = new Command("fine-tune", "Fine-tune a pretrained language model on the task's texts (frozen epoch, then unfrozen), save its encoder.")
+        var fineTune = new Command("fine-tune", "Fine-tune a pretrained language model (ours or fastai's .pth + .pkl) on the task's texts (frozen epoch, then unfrozen), save its encoder.")
         {
-            corpus, pretrained, output, Preset, epochs, learningRate, allText,
+            corpus, pretrained, pretrainedVocabulary, output, Preset, epochs, learningRate, allText,
         };
         fineTune.SetAction((parse, cancel) => handlers.FineTuneAsync(new LanguageModelRequest(
             parse.GetValue(corpus)!, parse.GetValue(pretrained), parse.GetValue(output)!, parse.GetValue(Preset)!, parse.GetValue(epochs), parse.GetValue(learningRate), parse.GetValue(Threads))
         {
+            PretrainedVocabulary = parse.GetValue(pretrainedVocabulary),
             AllText = parse.GetValue(allText),
         }, cancel));
         root.Subcommands.Add(fineTune);
@@ -129,13 +145,14 @@ public static class FastTextCommandLine
         var brownDocuments = new Option<int?>("--brown-documents") { Description = "Brown files to pretrain on (default: the preset's; 0 = all 500)." };
         var demo = new Command("demo", "The whole ULMFiT recipe on the shipped samples: pretrain on Brown → fine-tune on SpamAssassin → ham/spam classifier → report and plots.")
         {
-            demoOutput, Preset, compare, samples, mails, brownDocuments,
+            demoOutput, Preset, compare, samples, mails, brownDocuments, SubwordModel,
         };
         demo.SetAction((parse, cancel) => handlers.DemoAsync(new DemoRequest(
             parse.GetValue(demoOutput)!, parse.GetValue(Preset)!, parse.GetValue(compare), parse.GetValue(samples), parse.GetValue(Threads))
         {
             Mails = parse.GetValue(mails),
             BrownDocuments = parse.GetValue(brownDocuments),
+            SubwordModel = parse.GetValue(SubwordModel),
         }, cancel));
         root.Subcommands.Add(demo);
         return root;
@@ -154,11 +171,17 @@ public sealed record TokenizeRequest(string[] Inputs, string Format, string Outp
 {
     /// <summary>Drop labels (language-model corpus).</summary>
     public bool NoLabels { get; init; }
+
+    /// <summary>SentencePiece model for subword mode (null = word tokens).</summary>
+    public string? SubwordModel { get; init; }
 }
 
 /// <summary>Arguments of <c>pretrain</c> and <c>fine-tune</c>.</summary>
 public sealed record LanguageModelRequest(string Corpus, string? Pretrained, string Output, string Preset, int? Epochs, double? LearningRate, int? Threads)
 {
+    /// <summary>fine-tune: the pickled vocabulary of fastai weights given as <see cref="Pretrained"/> (null = found beside them).</summary>
+    public string? PretrainedVocabulary { get; init; }
+
     /// <summary>Fine-tune on every document's text (null = the preset's choice).</summary>
     public bool? AllText { get; init; }
 }
@@ -190,6 +213,9 @@ public sealed record DemoRequest(string Output, string Preset, bool SampleEffici
 
     /// <summary>Overrides the preset's Brown file count (0 = all).</summary>
     public int? BrownDocuments { get; init; }
+
+    /// <summary>SentencePiece model for subword mode (null = word tokens).</summary>
+    public string? SubwordModel { get; init; }
 }
 
 /// <summary>What each command does; the real implementation calls the library's pipeline, tests substitute a recorder.</summary>

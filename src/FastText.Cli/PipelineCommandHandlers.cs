@@ -33,9 +33,22 @@ public sealed class PipelineCommandHandlers : ICommandHandlers
             };
             texts.AddRange(SampleReaders.Read(source).Select(t => request.NoLabels ? t with { ClassName = null } : t));
         }
-        Vocabulary? vocabulary = request.VocabularyFrom is null ? null : Vocabulary.Load(Path.Combine(request.VocabularyFrom, TextDataset.VocabularyFileName));
-        using TextDataset dataset = TextDataset.Create(texts, request.Output, preset.Data(labelled: texts.Any(t => t.ClassName is not null)), vocabulary, progress);
-        progress.Log($"{dataset.DocumentCount:N0} documents, {dataset.Corpus.TokenCount:N0} tokens, vocabulary {dataset.Vocabulary.Count:N0}"
+        Vocabulary? vocabulary = null;
+        string? subwordModel = request.SubwordModel;
+        if (request.VocabularyFrom is { } from)
+        {
+            // A reused vocabulary only means something with the tokenization it was built with: take that too.
+            vocabulary = Vocabulary.Load(Path.Combine(from, TextDataset.VocabularyFileName));
+            Tokenization tokenization = Tokenization.Open(from);
+            if (subwordModel is not null)
+            {
+                Tokenization.FromSentencePiece(subwordModel).EnsureSameAs(tokenization, "--subword-model", $"the --vocabulary-from folder '{from}'");
+            }
+            subwordModel = tokenization.SubwordModelPath;
+        }
+        TextDatasetOptions options = preset.Data(labelled: texts.Any(t => t.ClassName is not null)) with { SubwordModel = subwordModel };
+        using TextDataset dataset = TextDataset.Create(texts, request.Output, options, vocabulary, progress);
+        progress.Log($"{dataset.DocumentCount:N0} documents, {dataset.Corpus.TokenCount:N0} tokens, vocabulary {dataset.Vocabulary.Count:N0}, {dataset.Tokenization.Description}"
             + (dataset.ClassNames.Count > 0 ? $", classes {string.Join('/', dataset.ClassNames)}" : "") + $" → {request.Output}");
         return Task.FromResult(0);
     }
@@ -60,10 +73,15 @@ public sealed class PipelineCommandHandlers : ICommandHandlers
         ArgumentNullException.ThrowIfNull(request);
         TorchRuntime.Initialize(request.Threads);
         UlmfitPreset preset = WithOverrides(UlmfitPreset.Named(request.Preset), request);
+        if (string.IsNullOrEmpty(request.Pretrained))
+        {
+            progress.Log("fine-tune needs --pretrained: a language-model folder or fastai .pth weights.");
+            return Task.FromResult(1);
+        }
         var run = new UlmfitPipeline(request.Output, preset, progress);
-        LanguageModelArtifact pretrained = LanguageModelArtifact.Open(request.Pretrained!);
         using TextDataset corpus = TextDataset.Load(request.Corpus);
-        LanguageModelArtifact artifact = run.FineTune(pretrained, corpus, name: ".");
+        // A model folder, or fastai's .pth (+ .pkl) converted on the fly.
+        LanguageModelArtifact artifact = run.FineTune(request.Pretrained, corpus, name: ".", pretrainedVocabulary: request.PretrainedVocabulary);
         run.SaveReport();
         progress.Log($"fine-tuned language model and encoder → {artifact.Folder}");
         return Task.FromResult(0);
@@ -160,6 +178,7 @@ public sealed class PipelineCommandHandlers : ICommandHandlers
         TorchRuntime.Initialize(request.Threads);
         ClassifierArtifact artifact = ClassifierArtifact.Open(request.Model);
         using TextDataset corpus = TextDataset.Load(request.Corpus);
+        artifact.Tokenization.EnsureSameAs(corpus.Tokenization, $"the classifier '{request.Model}'", $"the corpus '{request.Corpus}'");
         if (corpus.Vocabulary.Hash != artifact.Vocabulary.Hash)
         {
             progress.Log($"The corpus in '{request.Corpus}' was numericalized with another vocabulary than the classifier's; re-run tokenize with --vocabulary-from {request.Model}.");
@@ -183,11 +202,11 @@ public sealed class PipelineCommandHandlers : ICommandHandlers
         TorchRuntime.Initialize(request.Threads);
         LanguageModelArtifact artifact = LanguageModelArtifact.Open(request.Model);
         using var model = artifact.LoadModel();
-        var tokenizer = new FastaiTokenizer();
-        int[] prompt = tokenizer.Numericalize(request.Prompt, artifact.Vocabulary);
+        // The model folder's own tokenization (words or its spm.model): the prompt gets the ids the model was trained on.
+        int[] prompt = artifact.Tokenization.Numericalize(request.Prompt, artifact.Vocabulary);
         int[] generated = LanguageModelGenerator.Generate(model, prompt, request.Words,
             new GenerationOptions(request.Temperature, Seed: request.Seed));
-        progress.Log(TextDecoding.Decode(prompt.Concat(generated).Select(id => artifact.Vocabulary[id])));
+        progress.Log(artifact.Tokenization.Decode(prompt.Concat(generated).Select(id => artifact.Vocabulary[id])));
         return Task.FromResult(0);
     }
 
@@ -204,7 +223,7 @@ public sealed class PipelineCommandHandlers : ICommandHandlers
             Mails = request.Mails is int m ? (m > 0 ? m : null) : preset.Mails,
             PretrainDocuments = request.BrownDocuments is int b ? (b > 0 ? b : null) : preset.PretrainDocuments,
         };
-        UlmfitDemo.Run(brown, mails, request.Output, preset, progress, request.SampleEfficiency);
+        UlmfitDemo.Run(brown, mails, request.Output, preset, progress, request.SampleEfficiency, subwordModel: request.SubwordModel);
         return Task.FromResult(0);
     }
 

@@ -30,7 +30,19 @@ public sealed class WorkloadColumn : IColumn
         new WorkloadColumn("MB/s", "Megabytes (10^6) of input per second (median time)", "N1", (_, _, w, s) => w.BytesPerOperation > 0 ? w.BytesPerOperation / s / 1e6 : null),
         new WorkloadColumn("GFLOP/s", "Achieved matmul GFLOP/s (median time)", "N1", (_, _, w, s) => w.FlopsPerOperation > 0 ? w.FlopsPerOperation / s / 1e9 : null),
         new WorkloadColumn("% of mm peak", "GFLOP/s as a share of the fp32 matmul peak measured in the same run", "P1", FractionOfPeak),
+        new WorkloadColumn("Speedup", "Median time of the baseline in the same run / this median time (e.g. 2 threads vs 1)", "N2", SpeedupOverBaseline),
     };
+
+    private static double? SpeedupOverBaseline(Summary summary, BenchmarkCase benchmark, IWorkload workload, double seconds)
+    {
+        BenchmarkCase? baseline = summary.GetBaseline(summary.GetLogicalGroupKey(benchmark));
+        if (baseline is null || ReferenceEquals(baseline, benchmark))
+        {
+            return null;
+        }
+        double? median = summary[baseline]?.ResultStatistics?.Median;
+        return median is null ? null : median.Value / 1e9 / seconds;
+    }
 
     private static double? FractionOfPeak(Summary summary, BenchmarkCase benchmark, IWorkload workload, double seconds)
     {

@@ -15,6 +15,7 @@ internal static class PerformanceRuns
     {
         ["brown-mixed-precision"] = BrownMixedPrecisionRun.Execute,
         ["long-run-memory"] = LongRunMemoryRun.Execute,
+        ["tokenizer-scaling"] = TokenizerScalingRun.Execute,
         ["classifier-epoch-profile"] = ClassifierEpochProfileRun.Execute,
     };
 

@@ -12,6 +12,7 @@ public class CorpusBenchmarks
 {
     private string folder = null!;
     private string builtCorpus = null!;
+    private string archive = null!;
 
     /// <summary>The sample.</summary>
     [ParamsSource(nameof(Samples))]
@@ -25,7 +26,8 @@ public class CorpusBenchmarks
     {
         folder = Path.Combine(Path.GetTempPath(), "fte-corpus-bench-" + Guid.NewGuid().ToString("N"));
         Directory.CreateDirectory(folder);
-        builtCorpus = CorpusBuilder.Build(new TarGzDocumentSource(Sample.Sample.ArchivePath), Path.Combine(folder, "open.ftc")).CorpusPath;
+        archive = TextSample.ArchivePathOf(Sample.Name);
+        builtCorpus = CorpusBuilder.Build(new TarGzDocumentSource(archive), Path.Combine(folder, "open.ftc")).CorpusPath;
     }
 
     [GlobalCleanup]
@@ -34,7 +36,7 @@ public class CorpusBenchmarks
     /// <summary>Archive → corpus file + vocabulary, all cores.</summary>
     [Benchmark]
     public long BuildFromArchive() =>
-        CorpusBuilder.Build(new TarGzDocumentSource(Sample.Sample.ArchivePath), Path.Combine(folder, "built.ftc")).Tokens;
+        CorpusBuilder.Build(new TarGzDocumentSource(archive), Path.Combine(folder, "built.ftc")).Tokens;
 
     /// <summary>Open the corpus file and read one document's length (O(1) in corpus size).</summary>
     [Benchmark]

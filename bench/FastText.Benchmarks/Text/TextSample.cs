@@ -66,6 +66,12 @@ public sealed class TextSample : IWorkload
     /// <inheritdoc />
     public double BytesPerOperation { get; }
 
+    /// <summary>
+    /// The archive of sample <paramref name="name"/> without loading it (benchmarks that read the archive themselves
+    /// should not carry the decoded sample, ~100 MB, in their heap: every gen-2 collection would mark through it).
+    /// </summary>
+    public static string ArchivePathOf(string name) => Locate(name + ".tar.gz");
+
     /// <summary>The sample named <paramref name="name"/>, loaded on first use.</summary>
     public static TextSample Get(string name)
     {

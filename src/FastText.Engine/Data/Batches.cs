@@ -15,6 +15,75 @@ public interface IBatchSource<out TBatch> where TBatch : IDisposable
 
     /// <summary>The batches of epoch <paramref name="epoch"/> (the epoch number seeds any shuffling).</summary>
     IEnumerable<TBatch> Epoch(int epoch, CancellationToken cancellation = default);
+
+    /// <summary>Exact number of batches of <paramref name="epoch"/>, for the one-cycle schedule's length (default
+    /// <see cref="BatchCount"/>; differs with variable BPTT).</summary>
+    int CountBatches(int epoch) => BatchCount;
+
+    /// <summary>
+    /// The batches of epoch <paramref name="epoch"/> from batch <paramref name="firstBatch"/> on: what a checkpoint taken
+    /// after <paramref name="firstBatch"/> batches resumes with. An epoch must therefore be a function of its number
+    /// (and the source's settings) alone. The default enumerates the whole epoch and disposes the skipped batches;
+    /// the engine's loaders skip them without building them.
+    /// </summary>
+    IEnumerable<TBatch> EpochFrom(int epoch, int firstBatch, CancellationToken cancellation = default) =>
+        BatchSources.Skip(Epoch(epoch, cancellation), firstBatch);
+
+    /// <summary>
+    /// What decides the batches besides the epoch number (data size, batch shape, order, seed), recorded in a checkpoint
+    /// so that resuming with other data or loader settings fails clearly instead of continuing at a wrong position.
+    /// </summary>
+    string Signature => GetType().Name;
+}
+
+/// <summary>Helpers for <see cref="IBatchSource{TBatch}"/>.</summary>
+public static class BatchSources
+{
+    /// <summary>Skips (and disposes) the first <paramref name="count"/> batches of <paramref name="batches"/>.</summary>
+    public static IEnumerable<TBatch> Skip<TBatch>(IEnumerable<TBatch> batches, int count) where TBatch : IDisposable
+    {
+        ArgumentNullException.ThrowIfNull(batches);
+        ArgumentOutOfRangeException.ThrowIfNegative(count);
+        return SkipCore(batches, count);
+    }
+
+    private static IEnumerable<TBatch> SkipCore<TBatch>(IEnumerable<TBatch> batches, int count) where TBatch : IDisposable
+    {
+        int index = 0;
+        foreach (TBatch batch in batches)
+        {
+            if (index++ < count)
+            {
+                batch.Dispose();
+                continue;
+            }
+            yield return batch;
+        }
+        if (index < count)
+        {
+            throw new ArgumentOutOfRangeException(nameof(count), count, $"The epoch has only {index} batches; cannot start at batch {count}.");
+        }
+    }
+
+    /// <summary>A stable 64-bit FNV-1a hash of <paramref name="values"/> (same in every process, unlike <see cref="HashCode"/>).</summary>
+    internal static ulong StableHash(ReadOnlySpan<int> values)
+    {
+        ulong hash = 14695981039346656037UL;
+        foreach (int value in values)
+        {
+            hash = (hash ^ (uint)value) * 1099511628211UL;
+        }
+        return hash;
+    }
+
+    /// <summary>Checks a resume position against an epoch of <paramref name="batches"/> batches.</summary>
+    internal static void CheckFirst(int firstBatch, int batches)
+    {
+        if (firstBatch < 0 || firstBatch > batches)
+        {
+            throw new ArgumentOutOfRangeException(nameof(firstBatch), firstBatch, $"The epoch has {batches} batches; a resumed epoch must start at 0 … {batches}.");
+        }
+    }
 }
 
 /// <summary>One language-model batch: inputs and next-token targets, both (rows, sequence length).</summary>
@@ -23,6 +92,7 @@ public sealed class LanguageModelBatch : IDisposable
 {
     private readonly Action? release;
     private readonly bool ownsTensors;
+    private readonly double learningRateScale = 1;
 
     /// <summary>Creates a batch; <paramref name="release"/> runs once on dispose, after the tensors are disposed.</summary>
     public LanguageModelBatch(Tensor inputs, Tensor targets, int nominalSequenceLength, Action? release = null)
@@ -53,9 +123,21 @@ public sealed class LanguageModelBatch : IDisposable
     /// <summary>This batch's sequence length.</summary>
     public int SequenceLength => (int)Inputs.size(1);
 
-    /// <summary>The loader's configured sequence length (bptt); with variable BPTT the trainer scales the learning rate
-    /// by <see cref="SequenceLength"/> / <see cref="NominalSequenceLength"/>.</summary>
+    /// <summary>The loader's configured sequence length (bptt).</summary>
     public int NominalSequenceLength { get; }
+
+    /// <summary>
+    /// Factor the trainer applies to every group's scheduled learning rate for this batch (1 unless the loader asks
+    /// otherwise). With variable BPTT and <see cref="LanguageModelLoaderOptions.ScaleLearningRate"/> the loader sets
+    /// <see cref="SequenceLength"/> / <see cref="NominalSequenceLength"/> (AWD-LSTM's rule).
+    /// </summary>
+    public double LearningRateScale
+    {
+        get => learningRateScale;
+        init => learningRateScale = value > 0 && double.IsFinite(value)
+            ? value
+            : throw new ArgumentOutOfRangeException(nameof(LearningRateScale), value, "A learning-rate scale must be positive and finite.");
+    }
 
     /// <inheritdoc />
     public void Dispose()

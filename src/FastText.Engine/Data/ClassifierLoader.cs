@@ -40,6 +40,7 @@ public sealed class ClassifierLoader : IBatchSource<ClassifierBatch>, IDisposabl
     private readonly int[] scratch;
     private readonly int[] rowLengthScratch;
     private readonly SlotPool<Slot> pool;
+    private readonly string signature;
     private int active;
     private bool disposed;
     private long epochPads;
@@ -70,6 +71,9 @@ public sealed class ClassifierLoader : IBatchSource<ClassifierBatch>, IDisposabl
         scratch = new int[Math.Max(1, planner.Longest)];
         rowLengthScratch = new int[this.options.BatchSize];
         pool = new SlotPool<Slot>(p => new Slot(this, p));
+        var o = this.options;
+        signature = FormattableString.Invariant(
+            $"classifier-loader docs={this.documents.Length}#{BatchSources.StableHash(this.documents):x16} lengths#{BatchSources.StableHash(lengths):x16} bs={o.BatchSize} seq={o.SequenceLength} shuffle={o.Shuffle} order={o.Order} drop-last={o.DropsLast} seed={o.Seed} padding={o.Padding}");
     }
 
     /// <inheritdoc />
@@ -91,16 +95,20 @@ public sealed class ClassifierLoader : IBatchSource<ClassifierBatch>, IDisposabl
     public PaddingReport MeasurePadding(int epoch)
     {
         var own = new ClassifierBatchPlanner(lengths, options);
-        int count = own.Plan(epoch);
-        var rowLengths = new int[options.BatchSize];
+        return PaddingOf(own, 0, own.Plan(epoch), new int[options.BatchSize]);
+    }
+
+    /// <summary>Padding of batches [<paramref name="from"/>, <paramref name="to"/>) of <paramref name="plan"/>'s epoch, from lengths only.</summary>
+    private PaddingReport PaddingOf(ClassifierBatchPlanner plan, int from, int to, int[] rowLengths)
+    {
         long pads = 0, total = 0;
-        for (int b = 0; b < count; b++)
+        for (int b = from; b < to; b++)
         {
-            int rows = own.RowsOf(b);
+            int rows = plan.RowsOf(b);
             long text = 0;
             for (int r = 0; r < rows; r++)
             {
-                int length = lengths[own.Positions[b * options.BatchSize + r]];
+                int length = lengths[plan.Positions[b * options.BatchSize + r]];
                 rowLengths[r] = length;
                 text += length;
             }
@@ -112,13 +120,21 @@ public sealed class ClassifierLoader : IBatchSource<ClassifierBatch>, IDisposabl
     }
 
     /// <inheritdoc />
-    public IEnumerable<ClassifierBatch> Epoch(int epoch, CancellationToken cancellation = default)
+    public IEnumerable<ClassifierBatch> Epoch(int epoch, CancellationToken cancellation = default) => EpochFrom(epoch, 0, cancellation);
+
+    /// <summary>Batches <paramref name="firstBatch"/> … of <paramref name="epoch"/>: the batch order is planned from (seed, epoch)
+    /// as for a whole epoch; the skipped batches are not built, but <see cref="LastEpochPadding"/> counts them.</summary>
+    public IEnumerable<ClassifierBatch> EpochFrom(int epoch, int firstBatch, CancellationToken cancellation = default)
     {
         ObjectDisposedException.ThrowIf(disposed, this);
-        return EpochCore(epoch, cancellation);
+        ArgumentOutOfRangeException.ThrowIfNegative(firstBatch);
+        return EpochCore(epoch, firstBatch, cancellation);
     }
 
-    private IEnumerable<ClassifierBatch> EpochCore(int epoch, CancellationToken cancellation)
+    /// <inheritdoc />
+    public string Signature => signature;
+
+    private IEnumerable<ClassifierBatch> EpochCore(int epoch, int first, CancellationToken cancellation)
     {
         if (Interlocked.CompareExchange(ref active, 1, 0) != 0)
         {
@@ -129,9 +145,16 @@ public sealed class ClassifierLoader : IBatchSource<ClassifierBatch>, IDisposabl
         try
         {
             int count = planner.Plan(epoch);
+            BatchSources.CheckFirst(first, count);
+            if (first > 0)
+            {
+                PaddingReport skipped = PaddingOf(planner, 0, first, new int[options.BatchSize]);
+                Interlocked.Add(ref epochPads, skipped.PadTokens);
+                Interlocked.Add(ref epochTokens, skipped.TotalTokens);
+            }
             if (options.PrefetchDepth == 0)
             {
-                for (int b = 0; b < count; b++)
+                for (int b = first; b < count; b++)
                 {
                     cancellation.ThrowIfCancellationRequested();
                     Slot slot = pool.Rent();
@@ -149,7 +172,7 @@ public sealed class ClassifierLoader : IBatchSource<ClassifierBatch>, IDisposabl
             }
             else
             {
-                using var prefetcher = new Prefetcher<Slot>(pool, options.PrefetchDepth, count, Fill, cancellation);
+                using var prefetcher = new Prefetcher<Slot>(pool, options.PrefetchDepth, count, Fill, cancellation, first);
                 while (prefetcher.TryTake(out Slot? slot))
                 {
                     yield return Publish(slot!);

@@ -33,6 +33,7 @@ public sealed class LanguageModelLoader : IBatchSource<LanguageModelBatch>, IDis
     private int[] batchOffsets = Array.Empty<int>();
     private int[] batchLengths = Array.Empty<int>();
     private int active;
+    private readonly string signature;
     private TimeSpan lastWait;
     private bool disposed;
 
@@ -62,6 +63,9 @@ public sealed class LanguageModelLoader : IBatchSource<LanguageModelBatch>, IDis
         scratch = new int[maximumLength + 1];
         rowCursors = new int[this.options.BatchSize];
         pool = new SlotPool<Slot>(p => new Slot(this, p));
+        var o = this.options;
+        signature = FormattableString.Invariant(
+            $"lm-loader docs={this.documents.Length}#{BatchSources.StableHash(this.documents):x16} tokens={tokens} bs={o.BatchSize} seq={o.SequenceLength} shuffle={o.Shuffle} seed={o.Seed} variable={o.VariableSequenceLength}/{o.MaximumExtraLength} scale-lr={o.ScaleLearningRate}");
     }
 
     /// <summary>Shortest variable-BPTT length (AWD-LSTM's rule).</summary>
@@ -101,13 +105,21 @@ public sealed class LanguageModelLoader : IBatchSource<LanguageModelBatch>, IDis
     }
 
     /// <inheritdoc />
-    public IEnumerable<LanguageModelBatch> Epoch(int epoch, CancellationToken cancellation = default)
+    public IEnumerable<LanguageModelBatch> Epoch(int epoch, CancellationToken cancellation = default) => EpochFrom(epoch, 0, cancellation);
+
+    /// <summary>Batches <paramref name="firstBatch"/> … of <paramref name="epoch"/>: the order, the variable-BPTT lengths and
+    /// the windows are planned from (seed, epoch) as for a whole epoch; the skipped batches are not read.</summary>
+    public IEnumerable<LanguageModelBatch> EpochFrom(int epoch, int firstBatch, CancellationToken cancellation = default)
     {
         ObjectDisposedException.ThrowIf(disposed, this);
-        return EpochCore(epoch, cancellation);
+        ArgumentOutOfRangeException.ThrowIfNegative(firstBatch);
+        return EpochCore(epoch, firstBatch, cancellation);
     }
 
-    private IEnumerable<LanguageModelBatch> EpochCore(int epoch, CancellationToken cancellation)
+    /// <inheritdoc />
+    public string Signature => signature;
+
+    private IEnumerable<LanguageModelBatch> EpochCore(int epoch, int first, CancellationToken cancellation)
     {
         if (Interlocked.CompareExchange(ref active, 1, 0) != 0)
         {
@@ -117,9 +129,10 @@ public sealed class LanguageModelLoader : IBatchSource<LanguageModelBatch>, IDis
         try
         {
             int count = PlanEpoch(epoch);
+            BatchSources.CheckFirst(first, count);
             if (options.PrefetchDepth == 0)
             {
-                for (int b = 0; b < count; b++)
+                for (int b = first; b < count; b++)
                 {
                     cancellation.ThrowIfCancellationRequested();
                     Slot slot = pool.Rent();
@@ -137,7 +150,7 @@ public sealed class LanguageModelLoader : IBatchSource<LanguageModelBatch>, IDis
             }
             else
             {
-                using var prefetcher = new Prefetcher<Slot>(pool, options.PrefetchDepth, count, Fill, cancellation);
+                using var prefetcher = new Prefetcher<Slot>(pool, options.PrefetchDepth, count, Fill, cancellation, first);
                 try
                 {
                     while (prefetcher.TryTake(out Slot? slot))
@@ -310,11 +323,15 @@ public sealed class LanguageModelLoader : IBatchSource<LanguageModelBatch>, IDis
         {
             int rows = owner.Layout.Rows;
             int nominal = owner.options.SequenceLength;
+            double scale = owner.options.VariableSequenceLength && owner.options.ScaleLearningRate ? (double)Length / nominal : 1;
             if (owner.device.CopyToDevice)
             {
                 using Tensor hostInputs = Inputs.View(rows, Length);
                 using Tensor hostTargets = Targets.View(rows, Length);
-                return new LanguageModelBatch(owner.device.Copy(hostInputs), owner.device.Copy(hostTargets), nominal, release, ownsTensors: true);
+                return new LanguageModelBatch(owner.device.Copy(hostInputs), owner.device.Copy(hostTargets), nominal, release, ownsTensors: true)
+                {
+                    LearningRateScale = scale,
+                };
             }
             if (cache.TryGetValue(Length, out LanguageModelBatch? cached) && !cached.Inputs.IsInvalid && !cached.Targets.IsInvalid)
             {
@@ -324,7 +341,10 @@ public sealed class LanguageModelLoader : IBatchSource<LanguageModelBatch>, IDis
             {
                 ClearCache();
             }
-            var batch = new LanguageModelBatch(Inputs.View(rows, Length), Targets.View(rows, Length), nominal, release, ownsTensors: false);
+            var batch = new LanguageModelBatch(Inputs.View(rows, Length), Targets.View(rows, Length), nominal, release, ownsTensors: false)
+            {
+                LearningRateScale = scale,   // a function of the length, so the cached batch keeps it
+            };
             cache[Length] = batch;
             return batch;
         }

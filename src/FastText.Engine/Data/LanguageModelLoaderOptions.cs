@@ -26,10 +26,21 @@ public sealed record LanguageModelLoaderOptions
     /// <summary>
     /// AWD-LSTM's variable BPTT (absent from fastai v2): per batch, base = <see cref="SequenceLength"/> with probability
     /// 0.95 else half of it; length = max(5, trunc(N(base, 5))), capped at <see cref="SequenceLength"/> +
-    /// <see cref="MaximumExtraLength"/> so buffers have a fixed size. The trainer scales the learning rate by
-    /// <see cref="LanguageModelBatch.SequenceLength"/> / <see cref="LanguageModelBatch.NominalSequenceLength"/>.
+    /// <see cref="MaximumExtraLength"/> so buffers have a fixed size. The lengths are drawn from (seed, epoch) when the
+    /// epoch is planned, so a checkpoint's epoch number and batch index fix them. See <see cref="ScaleLearningRate"/>.
     /// </summary>
     public bool VariableSequenceLength { get; init; }
+
+    /// <summary>
+    /// With <see cref="VariableSequenceLength"/>: scale each batch's learning rate by its length / <see cref="SequenceLength"/>
+    /// (<see cref="LanguageModelBatch.LearningRateScale"/>), as the AWD-LSTM code (Merity et al.) does, so a short
+    /// sequence does not get a full-size update for fewer tokens (reference §6, "History"). Default true: the scaling
+    /// belongs to the variable-BPTT recipe, which is off by default — fastai v2 has fixed-length batches and no scaling,
+    /// and with fixed lengths nothing is scaled (not even the shorter last batch). Set false for variable lengths at the
+    /// scheduled rate. AWD-LSTM scales by the drawn length; here the
+    /// length actually trained on is used, which differs only for the batch cut at the end of the rows.
+    /// </summary>
+    public bool ScaleLearningRate { get; init; } = true;
 
     /// <summary>
     /// Longest excess over <see cref="SequenceLength"/> a variable-length batch may have (default 20 = 4σ: a draw above

@@ -20,6 +20,7 @@ internal sealed class Prefetcher<TSlot> : IDisposable where TSlot : class, IDisp
     private readonly object gate;
     private readonly TSlot?[] ready;
     private readonly Action<TSlot, int> fill;
+    private readonly int first;
     private readonly int total;
     private readonly CancellationToken cancellation;
     private readonly CancellationTokenRegistration registration;
@@ -31,18 +32,20 @@ internal sealed class Prefetcher<TSlot> : IDisposable where TSlot : class, IDisp
     private ExceptionDispatchInfo? failure;
     private long waitTicks;
 
-    /// <summary>Starts producing batches 0 … <paramref name="total"/>−1.</summary>
+    /// <summary>Starts producing batches <paramref name="first"/> … <paramref name="total"/>−1.</summary>
     /// <param name="pool">Where slots come from (its lock guards this queue too).</param>
     /// <param name="depth">Filled batches allowed to wait for the consumer (≥ 1).</param>
     /// <param name="total">Batches in the epoch.</param>
     /// <param name="fill">Fills a slot with batch <c>b</c>; runs on the producer thread.</param>
     /// <param name="cancellation">Stops the producer and the consumer's wait.</param>
-    public Prefetcher(SlotPool<TSlot> pool, int depth, int total, Action<TSlot, int> fill, CancellationToken cancellation)
+    /// <param name="first">First batch to fill (a resumed epoch skips the batches already trained on).</param>
+    public Prefetcher(SlotPool<TSlot> pool, int depth, int total, Action<TSlot, int> fill, CancellationToken cancellation, int first = 0)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(depth, 1);
         this.pool = pool;
         gate = pool.Gate;
         ready = new TSlot?[depth];
+        this.first = first;
         this.total = total;
         this.fill = fill;
         this.cancellation = cancellation;
@@ -95,7 +98,7 @@ internal sealed class Prefetcher<TSlot> : IDisposable where TSlot : class, IDisp
         TSlot? slot = null;
         try
         {
-            for (int b = 0; b < total; b++)
+            for (int b = first; b < total; b++)
             {
                 lock (gate)
                 {

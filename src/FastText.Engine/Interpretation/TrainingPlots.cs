@@ -56,8 +56,8 @@ public static class TrainingPlots
     }
 
     /// <summary>
-    /// The learning-rate finder's loss against a log-scaled learning rate, with the suggestion marked
-    /// (fastai's <c>lr_find</c> plot).
+    /// The learning-rate finder's loss against a log-scaled learning rate, with the suggestions marked (fastai's
+    /// <c>lr_find</c> plot); a curve without a clear descent is plotted without them and says so in the title.
     /// </summary>
     public static void SaveLearningRateFinder(string path, Training.LearningRateFinderResult result, string title = "Learning-rate finder")
     {
@@ -68,11 +68,18 @@ public static class TrainingPlots
         var line = plot.Add.Scatter(xs, result.Points.Select(p => p.SmoothedLoss).ToArray());
         line.MarkerSize = 0;
         line.LegendText = "smoothed loss";
-        var minimum = plot.Add.VerticalLine(Math.Log10(result.MinimumDividedBy10));
-        minimum.LegendText = FormattableString.Invariant($"lr_min {result.MinimumDividedBy10:0.##e+0}");
-        var steep = plot.Add.VerticalLine(Math.Log10(result.Steepest));
-        steep.LegendText = FormattableString.Invariant($"lr_steep {result.Steepest:0.##e+0}");
-        steep.LinePattern = LinePattern.Dashed;
+        if (result.MinimumDividedBy10 is { } lrMin && result.Steepest is { } lrSteep)
+        {
+            var minimum = plot.Add.VerticalLine(Math.Log10(lrMin));
+            minimum.LegendText = FormattableString.Invariant($"lr_min {lrMin:0.##e+0}");
+            var steep = plot.Add.VerticalLine(Math.Log10(lrSteep));
+            steep.LegendText = FormattableString.Invariant($"lr_steep {lrSteep:0.##e+0}");
+            steep.LinePattern = LinePattern.Dashed;
+        }
+        else
+        {
+            title += " — no suggestion (no clear descent; see the report)";
+        }
         plot.Axes.Bottom.TickGenerator = new ScottPlot.TickGenerators.NumericAutomatic
         {
             LabelFormatter = x => Math.Pow(10, x).ToString("0.#e+0", System.Globalization.CultureInfo.InvariantCulture),

@@ -17,17 +17,23 @@ public enum ComputePrecision
     /// <summary>Everything in fp32.</summary>
     Float32,
 
-    /// <summary>bf16 for the LSTMs and the decoder matmul; no loss scaling needed.</summary>
-    /// <remarks>Measured (perf-results/BrownMixedPrecision.md): the LSTM recurrence in bf16 cost +4.1% validation
-    /// perplexity after a short Brown run, even re-evaluated in fp32 — prefer <see cref="BFloat16Decoder"/> when quality
-    /// matters. Speed vs fp32: BareLstmBaselineBenchmarks.md.</remarks>
+    /// <summary>bf16 matrix multiplies in the LSTMs and the decoder, fp32 for everything element-wise; no loss scaling
+    /// needed.</summary>
+    /// <remarks>The LSTM layers run a custom autograd function (one bf16 GEMM for the input projection of all time steps,
+    /// a per-step bf16 recurrence GEMM, the weight gradients as single bf16 GEMMs) with gates, cell state, state carried
+    /// between batches and gate gradients in fp32; dropout masks stay fp32. Layers of hidden size ≤
+    /// <see cref="AwdLstmEncoder.FusedBf16MaxHidden"/> (256) run libtorch's fused kernel in bf16 instead, which is faster
+    /// at that size (state still carried in fp32). Why not libtorch's own bf16 LSTM everywhere: its backward
+    /// was slower than fp32 at hidden 1152, and the earlier mode built on it (bf16 cell state and dropout masks) cost +4.1%
+    /// perplexity on a short Brown run. Measured figures:
+    /// perf-results/BareLstmBaselineBenchmarks.md (speed), perf-results/BrownMixedPrecision.md (perplexity).</remarks>
     BFloat16,
 
     /// <summary>
-    /// LSTMs in fp32, decoder matmuls in bf16. libtorch 2.10's CPU LSTM backward in bf16 was measured slower than fp32 at
-    /// fastai's hidden size 1152 (while the forward is ~2× faster), so at large shapes only the decoder — the largest
-    /// share of the FLOPs at a 60k vocabulary — gains from bf16. Validation perplexity stayed within 0.2% of fp32 on the
-    /// Brown run (logits are rounded to bf16 by the matmul, then log-softmax and loss run in fp32).
+    /// LSTMs in fp32 (libtorch's fused kernel), decoder matmuls in bf16: logits are rounded to bf16 by the matmul, then
+    /// log-softmax and loss run in fp32. The LSTMs are exactly those of <see cref="Float32"/>. Usually slower than
+    /// <see cref="BFloat16"/>, but on a heavily loaded machine it measured faster at hidden 256, where the bf16 layer's
+    /// many small per-step ops suffer most (perf-results/BareLstmBaselineBenchmarks.md).
     /// </summary>
     BFloat16Decoder,
 }
@@ -42,13 +48,16 @@ public static class AwdDropout
     /// <param name="input">(batch, seq, features).</param>
     /// <param name="probability">Drop probability.</param>
     /// <param name="training">Whether the module is in training mode.</param>
+    /// <remarks>The mask is fp32 whatever the input's dtype, so a bf16 input gives an fp32 result: 1/(1−p) rounded to
+    /// bf16 would scale every kept activation by up to 0.4% too much or too little.</remarks>
     public static Tensor Locked(Tensor input, double probability, bool training)
     {
         if (!training || probability == 0)
         {
             return input;
         }
-        using Tensor mask = torch.empty(new[] { input.shape[0], 1, input.shape[2] }, dtype: input.dtype, device: input.device)
+        ScalarType maskType = input.dtype == ScalarType.Float64 ? ScalarType.Float64 : ScalarType.Float32;
+        using Tensor mask = torch.empty(new[] { input.shape[0], 1, input.shape[2] }, dtype: maskType, device: input.device)
             .bernoulli_(1 - probability).div_(1 - probability);     // (batch, 1, features)
         return input * mask;
     }
@@ -162,13 +171,33 @@ public sealed class WeightDroppedLstm : nn.Module
     /// <summary>The trainable hidden-to-hidden matrix (4H × H) before DropConnect.</summary>
     public Parameter WeightHiddenRaw => weightHiddenRawParameter;
 
-    /// <summary>Runs the layer over a chunk.</summary>
+    /// <summary>Runs the layer over a chunk with libtorch's fused LSTM in the input's dtype.</summary>
     /// <param name="input">(batch, seq, input) in the compute dtype.</param>
     /// <param name="hidden">h0, (1, batch, H), compute dtype.</param>
     /// <param name="cell">c0, (1, batch, H), compute dtype.</param>
     /// <returns>Output (batch, seq, H) and the final (h, c), each (1, batch, H).</returns>
-    public (Tensor Output, Tensor Hidden, Tensor Cell) Forward(Tensor input, Tensor hidden, Tensor cell)
+    public (Tensor Output, Tensor Hidden, Tensor Cell) Forward(Tensor input, Tensor hidden, Tensor cell) =>
+        Forward(input, hidden, cell, bf16MatrixProducts: false);
+
+    /// <summary>Runs the layer over a chunk.</summary>
+    /// <param name="input">(batch, seq, input): the compute dtype, or any float dtype with <paramref name="bf16MatrixProducts"/>.</param>
+    /// <param name="hidden">h0, (1, batch, H): compute dtype, fp32 with <paramref name="bf16MatrixProducts"/>.</param>
+    /// <param name="cell">c0, (1, batch, H): compute dtype, fp32 with <paramref name="bf16MatrixProducts"/>.</param>
+    /// <param name="bf16MatrixProducts">Run <see cref="ComputePrecision.BFloat16"/>'s layer: bf16 GEMMs, fp32 gates and
+    /// state; output bf16, final (h, c) fp32.</param>
+    /// <returns>Output (batch, seq, H) and the final (h, c), each (1, batch, H).</returns>
+    public (Tensor Output, Tensor Hidden, Tensor Cell) Forward(Tensor input, Tensor hidden, Tensor cell, bool bf16MatrixProducts)
     {
+        ArgumentNullException.ThrowIfNull(input);
+        if (bf16MatrixProducts)
+        {
+            // DropConnect on the fp32 master; the function casts to bf16 and returns the gradient in fp32.
+            Tensor dropped = training && WeightDropout > 0
+                ? nn.functional.dropout(weightHiddenRawParameter, WeightDropout, training: true)
+                : weightHiddenRawParameter;
+            List<Tensor> outputs = Bf16LstmFunction.apply(input, hidden, cell, weightInput, dropped, biasInput, biasHidden);
+            return (outputs[0], outputs[1], outputs[2]);
+        }
         ScalarType dtype = input.dtype;
         // Casts are differentiable: gradients arrive in fp32 on the master parameters (bf16 "autocast" by hand).
         Tensor wIh = Cast(weightInput, dtype);
@@ -255,6 +284,15 @@ public sealed class AwdLstmEncoder : nn.Module<Tensor, Tensor>
     /// <summary>Rows of the carried state (0 after <see cref="Reset"/>).</summary>
     public long StateRows => hiddenState[0] is { } h ? h.shape[1] : 0;
 
+    /// <summary>
+    /// In <see cref="ComputePrecision.BFloat16"/>, layers whose hidden size is at most this run libtorch's fused LSTM
+    /// kernel in bf16 instead of the bf16-GEMM layer (<see cref="Bf16LstmFunction"/>); the state is carried in fp32 either
+    /// way. 0 sends every layer through the bf16-GEMM layer. Default 256, from one layer's forward + backward (batch 32,
+    /// bptt 72, 1 thread): at hidden 256 fused bf16 54 ms, bf16-GEMM 93 ms, fp32 127 ms; at hidden 1152 fused bf16 962 ms,
+    /// bf16-GEMM 620 ms, fp32 1,201 ms. The crossover between the two sizes was not measured.
+    /// </summary>
+    public int FusedBf16MaxHidden { get; set; } = 256;
+
     /// <summary>Compute dtype of the LSTMs. Changing it resets the state.</summary>
     public ComputePrecision Precision
     {
@@ -269,7 +307,8 @@ public sealed class AwdLstmEncoder : nn.Module<Tensor, Tensor>
         }
     }
 
-    /// <summary>The torch dtype matching <see cref="Precision"/>; <see cref="forward"/> returns outputs in it.</summary>
+    /// <summary>The torch dtype matching <see cref="Precision"/>; <see cref="forward"/> returns outputs in it. The carried
+    /// state is fp32 in every mode.</summary>
     public ScalarType ComputeType => precision == ComputePrecision.BFloat16 ? ScalarType.BFloat16 : ScalarType.Float32;
 
     /// <summary>The dtype the LM decoder's matmuls use under <see cref="Precision"/> (bf16 unless fp32).</summary>
@@ -303,6 +342,50 @@ public sealed class AwdLstmEncoder : nn.Module<Tensor, Tensor>
         }
     }
 
+    /// <summary>The carried state, h then c of each layer in layer order ((1, rows, H_l) each); empty after
+    /// <see cref="Reset"/>. The tensors are the encoder's own: read them, do not dispose them.</summary>
+    public IReadOnlyList<Tensor> CarriedState()
+    {
+        if (hiddenState[0] is null)
+        {
+            return Array.Empty<Tensor>();
+        }
+        var state = new Tensor[2 * layers.Length];
+        for (int l = 0; l < layers.Length; l++)
+        {
+            state[2 * l] = hiddenState[l]!;
+            state[2 * l + 1] = cellState[l]!;
+        }
+        return state;
+    }
+
+    /// <summary>Replaces the carried state with copies of <paramref name="state"/> (as returned by <see cref="CarriedState"/>;
+    /// empty = <see cref="Reset"/>), converted to fp32 (the state is carried in fp32 in every precision).</summary>
+    /// <exception cref="ArgumentException">The tensors do not fit this encoder's layers.</exception>
+    public void RestoreCarriedState(IReadOnlyList<Tensor> state)
+    {
+        ArgumentNullException.ThrowIfNull(state);
+        if (state.Count != 0 && state.Count != 2 * layers.Length)
+        {
+            throw new ArgumentException($"The carried state has {state.Count} tensors; this {layers.Length}-layer encoder needs {2 * layers.Length} (h and c per layer).", nameof(state));
+        }
+        long rows = state.Count == 0 ? 0 : state[0].shape.Length == 3 ? state[0].shape[1] : -1;
+        for (int i = 0; i < state.Count; i++)
+        {
+            long[] expected = { 1, rows, layers[i / 2].HiddenSize };
+            if (!state[i].shape.SequenceEqual(expected))
+            {
+                throw new ArgumentException($"Carried state tensor {i} has shape [{string.Join(", ", state[i].shape)}]; layer {i / 2} needs [{string.Join(", ", expected)}].", nameof(state));
+            }
+        }
+        Reset();
+        for (int l = 0; l < state.Count / 2; l++)
+        {
+            hiddenState[l] = state[2 * l].to(StateType, copy: true).DetachFromDisposeScope();
+            cellState[l] = state[2 * l + 1].to(StateType, copy: true).DetachFromDisposeScope();
+        }
+    }
+
     /// <summary>Encodes one chunk of ids, continuing from the carried state.</summary>
     /// <param name="ids">(batch, seq) int64. If batch differs from the state's rows, state rows are zero-extended at the
     /// bottom or the first rows kept (fastai semantics).</param>
@@ -327,16 +410,28 @@ public sealed class AwdLstmEncoder : nn.Module<Tensor, Tensor>
         ArgumentNullException.ThrowIfNull(embedded);
         long batch = embedded.shape[0];
         PrepareState(batch);
-        Tensor x = embedded.dtype == ComputeType ? embedded : embedded.to(ComputeType);
+        bool bf16 = precision == ComputePrecision.BFloat16;
+        // bf16 layers cast their input themselves (input dropout stays in fp32, as do the masks between layers).
+        Tensor x = bf16 || embedded.dtype == ComputeType ? embedded : embedded.to(ComputeType);
         x = AwdDropout.Locked(x, Config.InputDropout, training);                                 // (batch, seq, emb)
         for (int l = 0; l < layers.Length; l++)
         {
-            var (output, h, c) = layers[l].Forward(x, hiddenState[l]!, cellState[l]!);            // (batch, seq, H_l)
+            var (output, h, c) = bf16 && layers[l].HiddenSize <= FusedBf16MaxHidden
+                ? FusedBf16(layers[l], x, hiddenState[l]!, cellState[l]!)
+                : layers[l].Forward(x, hiddenState[l]!, cellState[l]!, bf16);                     // (batch, seq, H_l)
             Keep(ref hiddenState[l], h);
             Keep(ref cellState[l], c);
             x = l < layers.Length - 1 ? AwdDropout.Locked(output, Config.HiddenDropout, training) : output;
         }
         return x;
+    }
+
+    // A small layer in bf16 mode: libtorch's fused kernel in bf16 (the bf16-GEMM layer's separate per-step ops cost more
+    // than they save at this size); the carried state stays fp32 as in the bf16-GEMM layer.
+    private static (Tensor Output, Tensor Hidden, Tensor Cell) FusedBf16(WeightDroppedLstm layer, Tensor x, Tensor hidden, Tensor cell)
+    {
+        var (output, h, c) = layer.Forward(x.to(ScalarType.BFloat16), hidden.to(ScalarType.BFloat16), cell.to(ScalarType.BFloat16));
+        return (output, h.to(StateType), c.to(StateType));
     }
 
     /// <summary>fastai's splitter for the encoder: [embedding], [rnn 0], …, [rnn last].</summary>
@@ -361,6 +456,9 @@ public sealed class AwdLstmEncoder : nn.Module<Tensor, Tensor>
         base.Dispose(disposing);
     }
 
+    // fp32 in every mode: the bf16 layers keep h and c in fp32 (h holds bf16-exact values), the others compute in fp32.
+    private const ScalarType StateType = ScalarType.Float32;
+
     private void PrepareState(long batch)
     {
         for (int l = 0; l < layers.Length; l++)
@@ -374,14 +472,14 @@ public sealed class AwdLstmEncoder : nn.Module<Tensor, Tensor>
     // State lives outside every DisposeScope (it outlives the batch); the previous one is disposed by hand.
     private void Resize(ref Tensor? state, long batch, long size)
     {
-        if (state is not null && state.dtype != ComputeType)
+        if (state is not null && state.dtype != StateType)
         {
             state.Dispose();
             state = null;
         }
         if (state is null)
         {
-            state = torch.zeros(new[] { 1, batch, size }, dtype: ComputeType).DetachFromDisposeScope();
+            state = torch.zeros(new[] { 1, batch, size }, dtype: StateType).DetachFromDisposeScope();
             return;
         }
         long rows = state.shape[1];
@@ -392,7 +490,7 @@ public sealed class AwdLstmEncoder : nn.Module<Tensor, Tensor>
         Tensor resized;
         if (rows < batch)
         {
-            using Tensor zeros = torch.zeros(new[] { 1, batch - rows, size }, dtype: ComputeType);
+            using Tensor zeros = torch.zeros(new[] { 1, batch - rows, size }, dtype: StateType);
             resized = torch.cat(new[] { state, zeros }, 1);                 // zero-extend at the bottom
         }
         else

@@ -16,17 +16,30 @@ namespace FastText.Engine.Pipeline;
 /// <param name="SequenceLength">Classifier chunk length (classifier only).</param>
 /// <param name="DropMultiplier">Dropout multiplier the model was trained with.</param>
 /// <param name="MaxTokens">Tokens kept per document when the training corpus was made (0 = all).</param>
+/// <param name="SubwordModel">The SentencePiece model file in the folder (<see cref="Tokenization.SubwordModelFileName"/>), null = word tokens.</param>
+/// <param name="SubwordModelSha256">That file's SHA-256 (checked when the folder is opened).</param>
 public sealed record ModelCard(string Kind, int EmbeddingSize, int HiddenSize, int Layers, IReadOnlyList<string>? ClassNames = null,
-    int SequenceLength = 72, double DropMultiplier = 1, int MaxTokens = 0)
+    int SequenceLength = 72, double DropMultiplier = 1, int MaxTokens = 0, string? SubwordModel = null, string? SubwordModelSha256 = null)
 {
+    /// <summary>File name of the card inside a model folder.</summary>
+    internal const string FileName = "model.json";
+
     /// <summary>The AWD-LSTM sizes (language-model dropouts).</summary>
     public AwdLstmConfig Config => AwdLstmConfig.LanguageModel with { EmbeddingSize = EmbeddingSize, HiddenSize = HiddenSize, Layers = Layers };
 
-    internal void Save(string folder) => AtomicFile.WriteAllText(Path.Combine(folder, "model.json"), JsonSerializer.Serialize(this, JsonOptions));
+    /// <summary>Copies the tokenization's model into <paramref name="folder"/>, then writes the card recording it
+    /// (the card last: a folder never records a file it does not hold). Returns the card and the folder's own copy.</summary>
+    internal (ModelCard Card, Tokenization Tokenization) Save(string folder, Tokenization tokenization)
+    {
+        var (copy, model) = tokenization.SaveTo(folder);
+        ModelCard card = this with { SubwordModel = model, SubwordModelSha256 = copy.SubwordModelSha256 };
+        AtomicFile.WriteAllText(Path.Combine(folder, FileName), JsonSerializer.Serialize(card, JsonOptions));
+        return (card, copy);
+    }
 
     internal static ModelCard Load(string folder, string kind)
     {
-        string path = Path.Combine(folder, "model.json");
+        string path = Path.Combine(folder, FileName);
         if (!File.Exists(path))
         {
             throw new FileNotFoundException($"'{folder}' is not a saved model folder (no model.json).", path);
@@ -43,18 +56,19 @@ public sealed record ModelCard(string Kind, int EmbeddingSize, int HiddenSize, i
     private static readonly JsonSerializerOptions JsonOptions = new() { WriteIndented = true };
 }
 
-/// <summary>A saved language model: <c>model.json</c>, <c>vocab.txt</c>, <c>lm.weights</c> (whole model) and
-/// <c>encoder.weights</c> (fastai <c>save_encoder</c>), each written atomically.</summary>
+/// <summary>A saved language model: <c>model.json</c>, <c>vocab.txt</c>, <c>lm.weights</c> (whole model),
+/// <c>encoder.weights</c> (fastai <c>save_encoder</c>) and, in subword mode, <c>spm.model</c>, each written atomically.</summary>
 public sealed class LanguageModelArtifact
 {
     /// <summary>File names inside the folder.</summary>
     public const string WeightsFile = "lm.weights", EncoderFile = "encoder.weights", VocabularyFile = "vocab.txt";
 
-    private LanguageModelArtifact(string folder, ModelCard card, Vocabulary vocabulary)
+    private LanguageModelArtifact(string folder, ModelCard card, Vocabulary vocabulary, Tokenization tokenization)
     {
         Folder = folder;
         Card = card;
         Vocabulary = vocabulary;
+        Tokenization = tokenization;
     }
 
     /// <summary>The folder.</summary>
@@ -66,6 +80,9 @@ public sealed class LanguageModelArtifact
     /// <summary>The vocabulary the model was trained with.</summary>
     public Vocabulary Vocabulary { get; }
 
+    /// <summary>How text becomes tokens for this model (the training corpus's; use it to numericalize prompts and decode).</summary>
+    public Tokenization Tokenization { get; }
+
     /// <summary>Path of the whole model's weights.</summary>
     public string WeightsPath => Path.Combine(Folder, WeightsFile);
 
@@ -73,24 +90,31 @@ public sealed class LanguageModelArtifact
     public string EncoderPath => Path.Combine(Folder, EncoderFile);
 
     /// <summary>Saves <paramref name="model"/> into <paramref name="folder"/>.</summary>
-    public static LanguageModelArtifact Save(string folder, AwdLstmLanguageModel model, Vocabulary vocabulary, int maxTokens)
+    /// <param name="folder">The model folder.</param>
+    /// <param name="model">The language model.</param>
+    /// <param name="vocabulary">Its vocabulary.</param>
+    /// <param name="tokenization">How its training corpus was tokenized (<see cref="TextDataset.Tokenization"/>).</param>
+    /// <param name="maxTokens">The training corpus's token cap.</param>
+    public static LanguageModelArtifact Save(string folder, AwdLstmLanguageModel model, Vocabulary vocabulary, Tokenization tokenization, int maxTokens)
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(vocabulary);
+        ArgumentNullException.ThrowIfNull(tokenization);
         Directory.CreateDirectory(folder);
-        var card = new ModelCard("language-model", model.Config.EmbeddingSize, model.Config.HiddenSize, model.Config.Layers, MaxTokens: maxTokens);
         vocabulary.Save(Path.Combine(folder, VocabularyFile));
         ModelWeights.SaveLanguageModel(model, Path.Combine(folder, WeightsFile), vocabulary.Tokens);
         ModelWeights.SaveEncoder(model.Encoder, Path.Combine(folder, EncoderFile), vocabulary.Tokens);
-        card.Save(folder);
-        return new LanguageModelArtifact(folder, card, vocabulary);
+        var (card, copy) = new ModelCard("language-model", model.Config.EmbeddingSize, model.Config.HiddenSize, model.Config.Layers, MaxTokens: maxTokens)
+            .Save(folder, tokenization);
+        return new LanguageModelArtifact(folder, card, vocabulary, copy);
     }
 
     /// <summary>Opens a folder written by <see cref="Save"/>.</summary>
     public static LanguageModelArtifact Open(string folder)
     {
         ModelCard card = ModelCard.Load(folder, "language-model");
-        return new LanguageModelArtifact(folder, card, Vocabulary.Load(Path.Combine(folder, VocabularyFile)));
+        return new LanguageModelArtifact(folder, card, Vocabulary.Load(Path.Combine(folder, VocabularyFile)),
+            Tokenization.Read(Path.Combine(folder, ModelCard.FileName)));
     }
 
     /// <summary>Builds the model and loads its weights (eval mode).</summary>
@@ -103,7 +127,8 @@ public sealed class LanguageModelArtifact
     }
 }
 
-/// <summary>A saved classifier: <c>model.json</c> (sizes, classes), <c>vocab.txt</c>, <c>classifier.weights</c>.</summary>
+/// <summary>A saved classifier: <c>model.json</c> (sizes, classes, tokenization), <c>vocab.txt</c>, <c>classifier.weights</c>
+/// and, in subword mode, <c>spm.model</c>.</summary>
 public sealed class ClassifierArtifact
 {
     /// <summary>Weights file name.</summary>
@@ -111,11 +136,12 @@ public sealed class ClassifierArtifact
 
     private sealed record Header(string Kind, int VocabularySize, IReadOnlyList<string> ClassNames);
 
-    private ClassifierArtifact(string folder, ModelCard card, Vocabulary vocabulary)
+    private ClassifierArtifact(string folder, ModelCard card, Vocabulary vocabulary, Tokenization tokenization)
     {
         Folder = folder;
         Card = card;
         Vocabulary = vocabulary;
+        Tokenization = tokenization;
     }
 
     /// <summary>The folder.</summary>
@@ -127,25 +153,39 @@ public sealed class ClassifierArtifact
     /// <summary>The vocabulary.</summary>
     public Vocabulary Vocabulary { get; }
 
+    /// <summary>How text becomes tokens for this classifier (its training corpus's).</summary>
+    public Tokenization Tokenization { get; }
+
     /// <summary>Saves <paramref name="model"/> into <paramref name="folder"/>.</summary>
-    public static ClassifierArtifact Save(string folder, TextClassifier model, AwdLstmConfig config, Vocabulary vocabulary, IReadOnlyList<string> classNames, double dropMultiplier, int maxTokens)
+    /// <param name="folder">The model folder.</param>
+    /// <param name="model">The classifier.</param>
+    /// <param name="config">Its AWD-LSTM sizes.</param>
+    /// <param name="vocabulary">Its vocabulary.</param>
+    /// <param name="tokenization">How its training corpus was tokenized (<see cref="TextDataset.Tokenization"/>).</param>
+    /// <param name="classNames">Class names in index order.</param>
+    /// <param name="dropMultiplier">Its dropout multiplier.</param>
+    /// <param name="maxTokens">The training corpus's token cap (applied to texts at prediction too).</param>
+    public static ClassifierArtifact Save(string folder, TextClassifier model, AwdLstmConfig config, Vocabulary vocabulary, Tokenization tokenization,
+        IReadOnlyList<string> classNames, double dropMultiplier, int maxTokens)
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(config);
         ArgumentNullException.ThrowIfNull(vocabulary);
+        ArgumentNullException.ThrowIfNull(tokenization);
         Directory.CreateDirectory(folder);
-        var card = new ModelCard("classifier", config.EmbeddingSize, config.HiddenSize, config.Layers, classNames, model.Options.Bptt, dropMultiplier, maxTokens);
         vocabulary.Save(Path.Combine(folder, "vocab.txt"));
         TensorArchive.Write(Path.Combine(folder, WeightsFile), new Header("classifier", vocabulary.Count, classNames), model.state_dict());
-        card.Save(folder);
-        return new ClassifierArtifact(folder, card, vocabulary);
+        var (card, copy) = new ModelCard("classifier", config.EmbeddingSize, config.HiddenSize, config.Layers, classNames, model.Options.Bptt, dropMultiplier, maxTokens)
+            .Save(folder, tokenization);
+        return new ClassifierArtifact(folder, card, vocabulary, copy);
     }
 
     /// <summary>Opens a folder written by <see cref="Save"/>.</summary>
     public static ClassifierArtifact Open(string folder)
     {
         ModelCard card = ModelCard.Load(folder, "classifier");
-        return new ClassifierArtifact(folder, card, Vocabulary.Load(Path.Combine(folder, "vocab.txt")));
+        return new ClassifierArtifact(folder, card, Vocabulary.Load(Path.Combine(folder, "vocab.txt")),
+            Tokenization.Read(Path.Combine(folder, ModelCard.FileName)));
     }
 
     /// <summary>Builds the classifier and loads its weights (eval mode).</summary>
@@ -173,14 +213,13 @@ public sealed class ClassifierArtifact
         return model;
     }
 
-    /// <summary>A predictor for raw texts, tokenized like the training corpus.</summary>
+    /// <summary>A predictor for raw texts, tokenized like the training corpus (same tokenization, vocabulary and cap).</summary>
     public ClassifierPredictor CreatePredictor(TextClassifier model)
     {
-        var tokenizer = new FastaiTokenizer();
         int max = Card.MaxTokens;
         return new ClassifierPredictor(model, Card.ClassNames!, text =>
         {
-            int[] ids = tokenizer.Numericalize(text, Vocabulary);
+            int[] ids = Tokenization.Numericalize(text, Vocabulary);
             return max > 0 && ids.Length > max ? ids[..max] : ids;
         });
     }

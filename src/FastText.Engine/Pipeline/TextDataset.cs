@@ -1,5 +1,5 @@
-using System.Globalization;
 using System.Text;
+using System.Text.Json;
 using FastText.Engine.IO;
 using FastText.Engine.Text;
 
@@ -7,9 +7,9 @@ namespace FastText.Engine.Pipeline;
 
 /// <summary>
 /// The pipeline's "corpus" artifact (fastai's <c>DataLoaders</c> source): a <see cref="NumericalizedCorpus"/> file
-/// written by <see cref="CorpusBuilder"/>, its vocabulary, and the per-document token cap. A folder holds
-/// <c>corpus.ftc</c> (ids, labels, class names, one train/validation byte per document), <c>vocab.txt</c> and
-/// <c>dataset.json</c> (the cap).
+/// written by <see cref="CorpusBuilder"/>, its vocabulary, its <see cref="Pipeline.Tokenization"/> and the per-document
+/// token cap. A folder holds <c>corpus.ftc</c> (ids, labels, class names, one train/validation byte per document),
+/// <c>vocab.txt</c>, <c>dataset.json</c> (the cap and the tokenization) and, in subword mode, <c>spm.model</c>.
 /// </summary>
 /// <remarks>
 /// The corpus file keeps every token; <see cref="MaxTokens"/> is applied when reading (<see cref="Corpus"/>,
@@ -24,17 +24,16 @@ public sealed class TextDataset : IDisposable
     /// <summary>File name of the vocabulary inside a dataset folder.</summary>
     public const string VocabularyFileName = "vocab.txt";
 
-    private const string SettingsFileName = "dataset.json";
-
-    // FastaiTokenizer reuses internal buffers: one per thread.
-    private static readonly ThreadLocal<FastaiTokenizer> Tokenizers = new(() => new FastaiTokenizer());
+    /// <summary>File name of the settings (token cap, tokenization) inside a dataset folder.</summary>
+    internal const string SettingsFileName = "dataset.json";
 
     private readonly NumericalizedCorpus file;
 
-    private TextDataset(NumericalizedCorpus file, Vocabulary vocabulary, int maxTokens)
+    private TextDataset(NumericalizedCorpus file, Vocabulary vocabulary, Tokenization tokenization, int maxTokens)
     {
         this.file = file;
         Vocabulary = vocabulary;
+        Tokenization = tokenization;
         MaxTokens = maxTokens;
         Corpus = maxTokens > 0 ? new CappedTokenCorpus(file, maxTokens) : file;
         var training = new List<int>();
@@ -49,6 +48,9 @@ public sealed class TextDataset : IDisposable
 
     /// <summary>The vocabulary the ids refer to.</summary>
     public Vocabulary Vocabulary { get; }
+
+    /// <summary>How the texts were tokenized (word mode or a SentencePiece model); models trained on this corpus carry it.</summary>
+    public Tokenization Tokenization { get; }
 
     /// <summary>All documents (training and validation) as the loaders read them, each cut to <see cref="MaxTokens"/>.</summary>
     public ITokenCorpus Corpus { get; }
@@ -71,6 +73,9 @@ public sealed class TextDataset : IDisposable
     /// <summary>The corpus file the documents are read from.</summary>
     public string CorpusPath => file.Path;
 
+    /// <summary>The dataset folder.</summary>
+    public string Folder => Path.GetDirectoryName(Path.GetFullPath(file.Path))!;
+
     /// <summary>Token ids of document <paramref name="index"/> (a copy, cut to <see cref="MaxTokens"/>).</summary>
     public int[] Document(int index)
     {
@@ -82,7 +87,7 @@ public sealed class TextDataset : IDisposable
     /// <summary>Tokenizes and numericalizes <paramref name="text"/> like the corpus was (for prediction).</summary>
     public int[] Numericalize(string text)
     {
-        int[] ids = Tokenizers.Value!.Numericalize(text, Vocabulary);
+        int[] ids = Tokenization.Numericalize(text, Vocabulary);
         return MaxTokens > 0 && ids.Length > MaxTokens ? ids[..MaxTokens] : ids;
     }
 
@@ -97,8 +102,12 @@ public sealed class TextDataset : IDisposable
     /// Tokenizes <paramref name="texts"/> with <see cref="CorpusBuilder"/> (parallel, deterministic), builds a
     /// vocabulary unless one is given, and writes the dataset into <paramref name="folder"/> (each file atomically).
     /// Keeps the texts' own split when every text has one, else splits off a seeded random validation share
-    /// (stratified by class); the split is stored per document in the corpus file.
+    /// (stratified by class); the split is stored per document in the corpus file. With
+    /// <see cref="TextDatasetOptions.SubwordModel"/> the texts are split into SentencePiece pieces after the rules and
+    /// the model is copied into the folder.
     /// </summary>
+    /// <exception cref="FileNotFoundException">The subword model does not exist.</exception>
+    /// <exception cref="InvalidDataException">The subword model is not a SentencePiece model this library can run.</exception>
     public static TextDataset Create(IReadOnlyList<LabelledText> texts, string folder, TextDatasetOptions options, Vocabulary? vocabulary = null, IProgressSink? progress = null)
     {
         ArgumentNullException.ThrowIfNull(texts);
@@ -114,6 +123,8 @@ public sealed class TextDataset : IDisposable
             ? texts.Select(t => t.IsValidation == true).ToArray()
             : Split(texts, options.ValidationShare, options.Seed);
 
+        Tokenization tokenization = options.SubwordModel is null ? Tokenization.Words : Tokenization.FromSentencePiece(options.SubwordModel);
+
         Directory.CreateDirectory(folder);
         string corpusPath = Path.Combine(folder, CorpusFileName);
         using (IProgressTask task = progress.Start("tokenizing", texts.Count, "documents"))
@@ -124,11 +135,14 @@ public sealed class TextDataset : IDisposable
                 MinimumFrequency = options.MinFrequency,
                 MaximumVocabularySize = options.MaxVocabulary,
                 VocabularyPath = Path.Combine(folder, VocabularyFileName),
+                TokenizerFactory = tokenization.CreateTokenizer,
             });
             task.Report(texts.Count);
         }
-        AtomicFile.WriteAllText(Path.Combine(folder, SettingsFileName),
-            string.Create(CultureInfo.InvariantCulture, $"{{ \"maxTokens\": {options.MaxTokens} }}\n"));
+        // The model file before the settings that name it: a folder never records a model it does not hold.
+        var (_, model) = tokenization.SaveTo(folder);
+        AtomicFile.WriteAllText(Path.Combine(folder, SettingsFileName), JsonSerializer.Serialize(
+            new Settings(options.MaxTokens, model, tokenization.SubwordModelSha256), SettingsJson) + "\n");
         return Load(folder);
     }
 
@@ -142,13 +156,19 @@ public sealed class TextDataset : IDisposable
             throw new FileNotFoundException($"'{folder}' is not a tokenized corpus folder (no {CorpusFileName}; run `fasttext tokenize`).", corpusPath);
         }
         Vocabulary vocabulary = Vocabulary.Load(Path.Combine(folder, VocabularyFileName));
-        int maxTokens = ReadMaxTokens(Path.Combine(folder, SettingsFileName));
+        string settings = Path.Combine(folder, SettingsFileName);
+        int maxTokens = ReadMaxTokens(settings);
+        Tokenization tokenization = Tokenization.Read(settings);
         NumericalizedCorpus corpus = NumericalizedCorpus.Open(corpusPath, vocabulary);
-        return new TextDataset(corpus, vocabulary, maxTokens);
+        return new TextDataset(corpus, vocabulary, tokenization, maxTokens);
     }
 
     /// <summary>Unmaps the corpus file. Do not dispose while a loader still reads.</summary>
     public void Dispose() => file.Dispose();
+
+    private sealed record Settings(int MaxTokens, string? SubwordModel, string? SubwordModelSha256);
+
+    private static readonly JsonSerializerOptions SettingsJson = new() { PropertyNamingPolicy = JsonNamingPolicy.CamelCase, WriteIndented = true };
 
     // A folder without dataset.json (a corpus built by CorpusBuilder directly) keeps every token.
     private static int ReadMaxTokens(string path)
@@ -255,4 +275,7 @@ public sealed class TextDataset : IDisposable
 /// <param name="ValidationShare">Share of documents held out (fastai <c>RandomSplitter(0.1)</c>).</param>
 /// <param name="Seed">Split seed.</param>
 /// <param name="MaxTokens">Keep at most this many tokens per document when reading (0 = all); the small preset caps long mails.</param>
-public sealed record TextDatasetOptions(int MaxVocabulary = 60000, int MinFrequency = 3, double ValidationShare = 0.1, int Seed = 42, int MaxTokens = 0);
+/// <param name="SubwordModel">A SentencePiece <c>.model</c> file for subword mode (fastai's <c>SentencePieceTokenizer</c>:
+/// the rules, then the model), copied into the dataset folder; null = fastai's word tokenization.</param>
+public sealed record TextDatasetOptions(int MaxVocabulary = 60000, int MinFrequency = 3, double ValidationShare = 0.1, int Seed = 42, int MaxTokens = 0,
+    string? SubwordModel = null);

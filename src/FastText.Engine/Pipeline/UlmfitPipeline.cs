@@ -4,6 +4,7 @@ using FastText.Engine.Data;
 using FastText.Engine.Interpretation;
 using FastText.Engine.Models;
 using FastText.Engine.Models.Classifier;
+using FastText.Engine.Models.Pretrained;
 using FastText.Engine.Text;
 using FastText.Engine.Training;
 using FastText.Engine.Training.Classification;
@@ -55,6 +56,13 @@ public sealed class UlmfitPipeline
     /// <summary>The report being built (epochs are added as they finish).</summary>
     public RunReport Report { get; }
 
+    /// <summary>
+    /// A SentencePiece <c>.model</c> for subword mode: <see cref="Tokenize"/> splits the texts into its pieces after
+    /// fastai's rules (<see cref="TextDatasetOptions.SubwordModel"/>) and every model trained on them carries it; null =
+    /// fastai's word tokenization.
+    /// </summary>
+    public string? SubwordModel { get; init; }
+
     /// <summary>Training-loss curves of every stage so far.</summary>
     public IReadOnlyList<LossCurve> Curves => curves;
 
@@ -66,16 +74,17 @@ public sealed class UlmfitPipeline
         Layers = Preset.Layers,
     }).WithDropoutMultiplier(Preset.LanguageModelDropMultiplier);
 
-    /// <summary>Tokenizes texts (fastai rules), builds or reuses a vocabulary, splits, and saves <c>corpus/&lt;name&gt;</c>.</summary>
+    /// <summary>Tokenizes texts (fastai rules, then <see cref="SubwordModel"/> if set), builds or reuses a vocabulary,
+    /// splits, and saves <c>corpus/&lt;name&gt;</c>.</summary>
     public TextDataset Tokenize(string name, IReadOnlyList<LabelledText> texts, Vocabulary? vocabulary = null)
     {
         ArgumentNullException.ThrowIfNull(texts);
         var clock = Stopwatch.StartNew();
         TextDataset dataset = TextDataset.Create(texts, Path.Combine(RunFolder, "corpus", name),
-            Preset.Data(labelled: texts.Count > 0 && texts[0].ClassName is not null), vocabulary, progress);
+            Preset.Data(labelled: texts.Count > 0 && texts[0].ClassName is not null) with { SubwordModel = SubwordModel }, vocabulary, progress);
         double seconds = clock.Elapsed.TotalSeconds;
         string line = FormattableString.Invariant(
-            $"{dataset.DocumentCount:N0} documents, {dataset.Corpus.TokenCount:N0} tokens ({dataset.Training.Count:N0} train / {dataset.Validation.Count:N0} valid docs), vocabulary {dataset.Vocabulary.Count:N0}, tokenized in {seconds:F1} s ({dataset.Corpus.TokenCount / Math.Max(seconds, 1e-9):N0} tokens/s)");
+            $"{dataset.DocumentCount:N0} documents, {dataset.Corpus.TokenCount:N0} tokens ({dataset.Training.Count:N0} train / {dataset.Validation.Count:N0} valid docs), vocabulary {dataset.Vocabulary.Count:N0}, {dataset.Tokenization.Description}, tokenized in {seconds:F1} s ({dataset.Corpus.TokenCount / Math.Max(seconds, 1e-9):N0} tokens/s)");
         Report.AddSetting($"corpus {name}", line);
         progress.Log($"{name}: {line}");
         return dataset;
@@ -89,7 +98,7 @@ public sealed class UlmfitPipeline
         using var model = new AwdLstmLanguageModel(corpus.Vocabulary.Count, LanguageModelConfig);
         RunLanguageModel(model, corpus, corpus.Training, corpus.Validation, null,
             [("pretrain", learner => learner.FitOneCycle(Preset.PretrainEpochs, LearningRates.Uniform(Preset.PretrainLearningRate)))]);
-        return LanguageModelArtifact.Save(ArtifactFolder(name), model, corpus.Vocabulary, corpus.MaxTokens);
+        return LanguageModelArtifact.Save(ArtifactFolder(name), model, corpus.Vocabulary, corpus.Tokenization, corpus.MaxTokens);
     }
 
     /// <summary>
@@ -97,13 +106,73 @@ public sealed class UlmfitPipeline
     /// fastai <c>match_embeds</c>): one frozen cycle (only embedding/decoder), then unfrozen cycles; saves the model
     /// and its encoder into <c>models/&lt;name&gt;</c>. Runs the learning-rate finder first when <paramref name="findLearningRate"/>.
     /// </summary>
+    /// <exception cref="PretrainedWeightsException">The pretrained model's sizes are not the preset's.</exception>
+    /// <exception cref="InvalidDataException">The pretrained model and the corpus were tokenized differently (word vs
+    /// subword, or two SentencePiece models); the message names both.</exception>
     public LanguageModelArtifact FineTune(LanguageModelArtifact pretrained, TextDataset corpus, string name = "finetuned", bool findLearningRate = true)
     {
         ArgumentNullException.ThrowIfNull(pretrained);
         ArgumentNullException.ThrowIfNull(corpus);
+        pretrained.Tokenization.EnsureSameAs(corpus.Tokenization, $"the pretrained language model '{pretrained.Folder}'", $"the corpus '{corpus.Folder}'");
+        CheckPretrainedSizes(pretrained.Card.Config, pretrained.Folder);
+        return RunFineTune(model => ModelWeights.LoadPretrained(model, pretrained.WeightsPath, corpus.Vocabulary.Tokens), corpus, name, findLearningRate);
+    }
+
+    /// <summary>
+    /// Fine-tunes from <paramref name="pretrained"/>: a language-model folder of this pipeline, or fastai's pretrained
+    /// pair (<c>pretrained_fnames</c>: a <c>.pth</c> such as WikiText-103's <c>lstm_fwd.pth</c>, a <c>learn.save</c>
+    /// file, or a folder holding one <c>.pth</c>; with its pickled vocabulary <paramref name="pretrainedVocabulary"/>, or
+    /// the <c>.pkl</c> found beside it, see <see cref="FastAiArtifacts.ResolvePair"/>). fastai weights are converted on
+    /// the fly, by key name, with the rows matched to <paramref name="corpus"/>'s vocabulary token by token; nothing is
+    /// written besides the fine-tuned model.
+    /// </summary>
+    /// <exception cref="FileNotFoundException">The weights or their vocabulary were not found (the message says where it looked).</exception>
+    /// <exception cref="PretrainedWeightsException">Not a fastai AWD-LSTM language model (a key is missing), the
+    /// vocabulary does not fit the embedding, or the sizes are not the preset's (the message names a preset that fits).</exception>
+    /// <exception cref="InvalidDataException">The checkpoint's keys or shapes do not match the model (missing/unexpected keys named),
+    /// or the vocabulary is word-level and the corpus subword (or the reverse).</exception>
+    public LanguageModelArtifact FineTune(string pretrained, TextDataset corpus, string name = "finetuned", bool findLearningRate = true,
+        string? pretrainedVocabulary = null)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(pretrained);
+        ArgumentNullException.ThrowIfNull(corpus);
+        if (Directory.Exists(pretrained) && File.Exists(Path.Combine(pretrained, "model.json")))
+        {
+            if (pretrainedVocabulary is not null)
+            {
+                throw new ArgumentException($"'{pretrained}' is a saved language-model folder with its own vocabulary; a separate vocabulary file only goes with fastai weights (.pth).", nameof(pretrainedVocabulary));
+            }
+            return FineTune(LanguageModelArtifact.Open(pretrained), corpus, name, findLearningRate);
+        }
+        var (weightsPath, vocabularyPath) = FastAiArtifacts.ResolvePair(pretrained, pretrainedVocabulary);
+        IReadOnlyList<string> tokens = FastAiVocabularyFile.Read(vocabularyPath);
+        using PyTorchStateDictionary state = PyTorchCheckpointFile.Read(weightsPath);
+        var (config, rows) = FastAiArtifacts.InferLanguageModel(state);
+        if (rows != tokens.Count)
+        {
+            throw new PretrainedWeightsException(weightsPath, "0.encoder.weight",
+                $"{rows:N0} embedding rows, but the vocabulary '{vocabularyPath}' lists {tokens.Count:N0} tokens: they are not a pair");
+        }
+        // fastai's pair carries no SentencePiece model; its vocabulary shows whether it was trained on pieces. Two
+        // SentencePiece vocabularies are matched piece by piece, like words.
+        bool subwordVocabulary = Tokenization.LooksLikeSentencePiece(tokens);
+        if (subwordVocabulary != corpus.Tokenization.IsSubword)
+        {
+            throw new InvalidDataException(
+                $"Tokenization mismatch: the fastai weights '{weightsPath}' come with {(subwordVocabulary ? "a SentencePiece" : "a word-level")} vocabulary ('{vocabularyPath}'), but the corpus '{corpus.Folder}' uses {corpus.Tokenization.Description}; the same text would map to other ids.");
+        }
+        CheckPretrainedSizes(config, weightsPath);
+        string source = FormattableString.Invariant($"fastai weights {Path.GetFileName(weightsPath)} + vocabulary {Path.GetFileName(vocabularyPath)} ({tokens.Count:N0} tokens), converted on the fly");
+        Report.AddSetting("pretrained", source);
+        progress.Log($"pretrained: {source}");
+        return RunFineTune(model => ModelWeights.LoadPretrained(model, state.Tensors, tokens, corpus.Vocabulary.Tokens, weightsPath), corpus, name, findLearningRate);
+    }
+
+    private LanguageModelArtifact RunFineTune(Func<AwdLstmLanguageModel, VocabularyMatch> loadPretrained, TextDataset corpus, string name, bool findLearningRate)
+    {
         torch.manual_seed(Preset.Seed + 1);
         using var model = new AwdLstmLanguageModel(corpus.Vocabulary.Count, LanguageModelConfig);
-        VocabularyMatch match = ModelWeights.LoadPretrained(model, pretrained.WeightsPath, corpus.Vocabulary.Tokens);
+        VocabularyMatch match = loadPretrained(model);
         Report.AddSetting("vocabulary match", FormattableString.Invariant($"{match.Matched:N0} tokens from the pretrained model, {match.New:N0} new (mean embedding)"));
         (IReadOnlyList<int> lmTraining, IReadOnlyList<int> lmValidation) = Preset.FineTuneOnAllText
             ? SplitAllText(corpus.DocumentCount, Preset.LanguageModelValidationShare, Preset.Seed)
@@ -134,7 +203,7 @@ public sealed class UlmfitPipeline
                     learner.FitOneCycle(Preset.FineTuneEpochs, LearningRates.Uniform(Preset.FineTuneLearningRate));
                 }),
             ]);
-        return LanguageModelArtifact.Save(ArtifactFolder(name), model, corpus.Vocabulary, corpus.MaxTokens);
+        return LanguageModelArtifact.Save(ArtifactFolder(name), model, corpus.Vocabulary, corpus.Tokenization, corpus.MaxTokens);
     }
 
     /// <summary>
@@ -154,12 +223,14 @@ public sealed class UlmfitPipeline
     /// more epochs so every run gets a comparable number of optimizer steps).</param>
     /// <param name="gradualUnfreezing">With a language model: false trains it like the from-scratch classifier (unfrozen,
     /// one cycle at the same uniform rate and epochs) — an ablation that changes only the initial weights.</param>
+    /// <exception cref="InvalidDataException">The language model and the corpus were tokenized differently; the message names both.</exception>
     public ClassifierResult TrainClassifier(TextDataset labelled, LanguageModelArtifact? languageModel, string name = "classifier",
         int? trainingExamples = null, bool save = true, ClassifierOrder order = ClassifierOrder.Sorted, int epochScale = 1, string? artifact = null,
         bool gradualUnfreezing = true)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(epochScale, 1);
         ArgumentNullException.ThrowIfNull(labelled);
+        languageModel?.Tokenization.EnsureSameAs(labelled.Tokenization, $"the language model '{languageModel.Folder}'", $"the corpus '{labelled.Folder}'");
         if (labelled.ClassNames.Count < 2)
         {
             throw new ArgumentException("The classifier needs a corpus with at least two classes.", nameof(labelled));
@@ -228,7 +299,7 @@ public sealed class UlmfitPipeline
             ClassifierPredictor predictor = CreatePredictor(model, labelled);
             ClassifierEvaluation evaluation = predictor.Evaluate(labelled.Subset(labelled.Validation));
             ClassifierArtifact? saved = save
-                ? ClassifierArtifact.Save(ArtifactFolder(artifact ?? name), model, LanguageModelConfig, labelled.Vocabulary,
+                ? ClassifierArtifact.Save(ArtifactFolder(artifact ?? name), model, LanguageModelConfig, labelled.Vocabulary, labelled.Tokenization,
                     labelled.ClassNames, Preset.ClassifierDropMultiplier, labelled.MaxTokens)
                 : null;
             return new ClassifierResult(model, predictor, evaluation, phases.SelectMany(p => p.Epochs).ToList(), training.Count, seconds, saved);
@@ -344,6 +415,23 @@ public sealed class UlmfitPipeline
     /// <summary>Folder of artifact <paramref name="name"/>: <c>models/&lt;name&gt;</c>, or the run folder itself for ".".</summary>
     public string ArtifactFolder(string name) => name == "." ? RunFolder : Path.Combine(RunFolder, "models", name);
 
+    // The preset decides the model's sizes (as fastai's config does); pretrained weights of other sizes cannot load.
+    private void CheckPretrainedSizes(AwdLstmConfig pretrained, string source)
+    {
+        static bool Fits(UlmfitPreset preset, AwdLstmConfig config) => preset.EmbeddingSize == config.EmbeddingSize
+            && preset.Layers == config.Layers && (config.Layers == 1 || preset.HiddenSize == config.HiddenSize);
+        if (Fits(Preset, pretrained))
+        {
+            return;
+        }
+        UlmfitPreset? fitting = new[] { UlmfitPreset.Large, UlmfitPreset.Small, UlmfitPreset.Tiny }.FirstOrDefault(p => Fits(p, pretrained));
+        string advice = fitting is not null
+            ? $"use the '{fitting.Name}' preset (--preset {fitting.Name})"
+            : FormattableString.Invariant($"use a preset with its sizes (UlmfitPreset.{Preset.Name} with {{ EmbeddingSize = {pretrained.EmbeddingSize}, HiddenSize = {pretrained.HiddenSize}, Layers = {pretrained.Layers} }})");
+        throw new PretrainedWeightsException(source, null, FormattableString.Invariant(
+            $"the pretrained model is an AWD-LSTM with embedding {pretrained.EmbeddingSize}, hidden {pretrained.HiddenSize}, {pretrained.Layers} layers, but the '{Preset.Name}' preset builds embedding {Preset.EmbeddingSize}, hidden {Preset.HiddenSize}, {Preset.Layers} layers; {advice}"));
+    }
+
     private void RunLanguageModel(AwdLstmLanguageModel model, TextDataset corpus, IReadOnlyList<int> training, IReadOnlyList<int> validation,
         Action<Learner<LanguageModelBatch>>? prepare,
         IReadOnlyList<(string Phase, Action<Learner<LanguageModelBatch>> Fit)> phases)
@@ -380,8 +468,8 @@ public sealed class UlmfitPipeline
         Training.LearningRateFinderResult result = learner.FindLearningRate(iterations: Math.Min(60, Math.Max(20, learner.Training.BatchCount)));
         TrainingPlots.SaveLearningRateFinder(Path.Combine(RunFolder, "plots", "lr-finder.png"), result, $"Learning-rate finder: {stage}");
         Report.AddImage($"Learning-rate finder ({stage})", "plots/lr-finder.png");
-        Report.AddSetting($"lr_find ({stage})", FormattableString.Invariant($"lr_min {result.MinimumDividedBy10:0.##e+0}, lr_steep {result.Steepest:0.##e+0}"));
-        progress.Log(FormattableString.Invariant($"lr_find ({stage}): lr_min {result.MinimumDividedBy10:0.##e+0}, lr_steep {result.Steepest:0.##e+0}"));
+        Report.AddSetting($"lr_find ({stage})", result.ToString());      // the suggestions, or why there are none
+        progress.Log($"lr_find ({stage}): {result}");
     }
 
     private void RecordStage(ProgressCallback callback)

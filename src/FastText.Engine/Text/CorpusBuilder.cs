@@ -289,43 +289,28 @@ public static class CorpusBuilder
         public int Sequence;
         public long Bytes;
         public readonly TokenTable Local = new(4096);
-        public int[] Ids = new int[1 << 16];
-        public int IdCount;
         public readonly List<int> Lengths = [];
         public readonly List<DecodeReport> Reports = [];
         public readonly ManualResetEventSlim Done = new(false);
         public Exception? Error;
+        private TokenIdBuffer? ids;
 
-        /// <summary>With a known vocabulary the ids are final; otherwise they index this batch's own token table.</summary>
+        /// <summary>The batch's ids: final with a known vocabulary, otherwise indexes into <see cref="Local"/>.</summary>
+        public Span<int> Ids => ids is null ? default : ids.WritableIds;
+
         public void Tokenize(IDocumentTokenizer tokenizer, Vocabulary? vocabulary)
         {
-            if (vocabulary is not null)
-            {
-                var final = new VocabularySink(this, vocabulary);
-                foreach (TextDocument document in Documents)
-                {
-                    int before = IdCount;
-                    Reports.Add(tokenizer.TokenizeUtf8(document.Utf8.Span, ref final));
-                    Lengths.Add(IdCount - before);
-                }
-                return;
-            }
-            var sink = new LocalSink(this);
+            // The vocabulary (or its absence) is the same for every batch of a build, and batches are not shared
+            // between builds, so the id buffer is made once per batch.
+            ids ??= vocabulary is not null ? new TokenIdBuffer(vocabulary) : new TokenIdBuffer(Local);
+            var sink = new TokenIdSink(ids);
             foreach (TextDocument document in Documents)
             {
-                int before = IdCount;
+                int before = ids.Count;
                 Reports.Add(tokenizer.TokenizeUtf8(document.Utf8.Span, ref sink));
-                Lengths.Add(IdCount - before);
+                ids.Flush();
+                Lengths.Add(ids.Count - before);
             }
-        }
-
-        public void Append(int id)
-        {
-            if (IdCount == Ids.Length)
-            {
-                Array.Resize(ref Ids, Ids.Length * 2);
-            }
-            Ids[IdCount++] = id;
         }
 
         public void Reset()
@@ -333,22 +318,12 @@ public static class CorpusBuilder
             Documents.Clear();
             Bytes = 0;
             Local.Clear();
-            IdCount = 0;
+            ids?.Clear();
             Lengths.Clear();
             Reports.Clear();
             Done.Reset();
             Error = null;
         }
-    }
-
-    private readonly struct LocalSink(Batch batch) : ITokenSink
-    {
-        public void Add(ReadOnlySpan<char> token) => batch.Append(batch.Local.GetOrAdd(token));
-    }
-
-    private readonly struct VocabularySink(Batch batch, Vocabulary vocabulary) : ITokenSink
-    {
-        public void Add(ReadOnlySpan<char> token) => batch.Append(vocabulary.IdOf(token));
     }
 
     /// <summary>The single-threaded, in-order part: global ids, counts, labels, statistics.</summary>
@@ -371,7 +346,7 @@ public static class CorpusBuilder
         public void Merge(Batch batch, CorpusFileWriter writer, FileStream? spill)
         {
             Vocabulary? vocabulary = options.Vocabulary;
-            Span<int> ids = batch.Ids.AsSpan(0, batch.IdCount);
+            Span<int> ids = batch.Ids;
             if (vocabulary is null)
             {
                 // Batch-local ids → corpus-wide provisional ids (first occurrence order), counted for the vocabulary.

@@ -71,9 +71,11 @@ public sealed class FastaiTokenizer : IDocumentTokenizer
     {
         ArgumentNullException.ThrowIfNull(text);
         ArgumentNullException.ThrowIfNull(vocabulary);
-        var sink = new IdListSink(vocabulary);
+        var ids = new TokenIdBuffer(vocabulary);
+        var sink = new TokenIdSink(ids);
         Tokenize(text.AsSpan(), ref sink);
-        return sink.Ids.ToArray();
+        ids.Flush();
+        return ids.Ids.ToArray();
     }
 
     /// <summary>Decodes UTF-8 into <paramref name="destination"/> with the repairs described on the class.</summary>
@@ -113,13 +115,6 @@ public sealed class FastaiTokenizer : IDocumentTokenizer
         public List<string> Tokens { get; } = [];
 
         public void Add(ReadOnlySpan<char> token) => Tokens.Add(token.ToString());
-    }
-
-    private sealed class IdListSink(Vocabulary vocabulary) : ITokenSink
-    {
-        public List<int> Ids { get; } = [];
-
-        public void Add(ReadOnlySpan<char> token) => Ids.Add(vocabulary.IdOf(token));
     }
 }
 

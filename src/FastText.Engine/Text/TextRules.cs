@@ -71,8 +71,7 @@ internal sealed class TextRules
         Step(HtmlEntities.Unescape(view, Other(current)), ref current, ref view);
         Step(ReplaceRepetitions(view, Other(current)), ref current, ref view);
         Step(ReplaceWordRepetitions(view, Other(current)), ref current, ref view);
-        Step(AddSpacesAroundSpecialCharacters(view, Other(current)), ref current, ref view);
-        Step(RemoveUselessSpaces(view, Other(current)), ref current, ref view);
+        Step(AddSpecialSpacesAndRemoveUselessSpaces(view, Other(current)), ref current, ref view);
         return view;
     }
 
@@ -114,6 +113,11 @@ internal sealed class TextRules
             switch (text[at])
             {
                 case ';':
+                    // Every pattern ends in '9;', 'p;', '6;' or 't;': CSS and entities like '&gt;' skip the loop.
+                    if (at == 0 || text[at - 1] is not ('9' or 'p' or '6' or 't'))
+                    {
+                        break;
+                    }
                     foreach ((string from, string to) in SemicolonReplacements)
                     {
                         int candidate = at + 1 - from.Length;
@@ -221,10 +225,21 @@ internal sealed class TextRules
             int count = 1;
             if (!CharacterClasses.IsSpace(codePoint))
             {
-                while (end + length <= text.Length && text.Slice(end, length).SequenceEqual(unit))
+                if (length == 1)
                 {
-                    count++;
-                    end += length;
+                    // Runs of one char ('=====', base64 'AAAA…'): one vectorized scan instead of a compare per char.
+                    int run = text[end..].IndexOfAnyExcept(text[start]);
+                    int extra = run < 0 ? text.Length - end : run;
+                    count += extra;
+                    end += extra;
+                }
+                else
+                {
+                    while (end + length <= text.Length && text.Slice(end, length).SequenceEqual(unit))
+                    {
+                        count++;
+                        end += length;
+                    }
                 }
             }
             if (count >= 3)
@@ -536,6 +551,64 @@ internal sealed class TextRules
         return true;
     }
 
+    /// <summary>
+    /// Rules 4 and 5 in one pass (<c>rm_useless_spaces(spec_add_spaces(text))</c>): mail and HTML hold a '/' in
+    /// nearly every document, and the separate passes copied the whole text twice. Collapsing space runs is local,
+    /// so it is applied while writing: a space is dropped when the last char written is already a space.
+    /// </summary>
+    internal static bool AddSpecialSpacesAndRemoveUselessSpaces(ReadOnlySpan<char> text, CharBuffer destination)
+    {
+        int index = text.IndexOfAny('/', '#', '\\');
+        if (index < 0)
+        {
+            return RemoveUselessSpaces(text, destination);
+        }
+        destination.Clear();
+        int copied = 0;
+        while (true)
+        {
+            AppendCollapsingSpaces(text[copied..(index < 0 ? text.Length : index)], destination);
+            if (index < 0)
+            {
+                return true;
+            }
+            if (destination.Length == 0 || destination.Written[^1] != ' ')
+            {
+                destination.Append(' ');
+            }
+            destination.Append(text[index]);
+            destination.Append(' ');
+            copied = index + 1;
+            int next = text[copied..].IndexOfAny('/', '#', '\\');
+            index = next < 0 ? -1 : copied + next;
+        }
+    }
+
+    // Appends 'part', collapsing every run of ASCII spaces (including one continuing the text already written).
+    private static void AppendCollapsingSpaces(ReadOnlySpan<char> part, CharBuffer destination)
+    {
+        while (true)
+        {
+            if (destination.Length > 0 && destination.Written[^1] == ' ')
+            {
+                int skip = part.IndexOfAnyExcept(' ');
+                if (skip < 0)
+                {
+                    return;
+                }
+                part = part[skip..];
+            }
+            int pair = part.IndexOf("  ", StringComparison.Ordinal);
+            if (pair < 0)
+            {
+                destination.Append(part);
+                return;
+            }
+            destination.Append(part[..(pair + 1)]);
+            part = part[(pair + 1)..];
+        }
+    }
+
     /// <summary><c>rm_useless_spaces</c>: <c> {2,}</c> → one space (ASCII spaces only).</summary>
     internal static bool RemoveUselessSpaces(ReadOnlySpan<char> text, CharBuffer destination)
     {
@@ -643,9 +716,34 @@ internal sealed class TextRules
             }
             else
             {
-                text[i] = char.ToLowerInvariant(c);
+                text[i] = ToLowerSimple(c);
             }
         }
+    }
+
+    // char.ToLowerInvariant calls into ICU for every non-ASCII char (hundreds of ns each on mail text with stray
+    // Latin-1/CJK); its answers are cached here in 256-char pages filled on first use. Filling is idempotent, so
+    // threads racing on a page at worst both compute the same page.
+    private static readonly char[]?[] LowerPages = new char[]?[256];
+
+    /// <summary><see cref="char.ToLowerInvariant"/>, answered from a cache.</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+    internal static char ToLowerSimple(char c)
+    {
+        char[]? page = Volatile.Read(ref LowerPages[c >> 8]);
+        return page is null ? FillLowerPage(c) : page[c & 0xFF];
+    }
+
+    private static char FillLowerPage(char c)
+    {
+        var page = new char[256];
+        int first = c & 0xFF00;
+        for (int i = 0; i < page.Length; i++)
+        {
+            page[i] = char.ToLowerInvariant((char)(first + i));
+        }
+        Volatile.Write(ref LowerPages[c >> 8], page);
+        return page[c & 0xFF];
     }
 
     /// <summary>Python <c>str.strip()</c>.</summary>

@@ -204,6 +204,7 @@ internal static class TokenizerExceptions
             }
             values[keys.GetOrAdd(word)] = parts;
         }
+        keys.BuildShortTable();
         return (keys, values);
     }
 }

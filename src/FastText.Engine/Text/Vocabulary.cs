@@ -39,6 +39,7 @@ public sealed class Vocabulary
             int entry = table.GetOrAdd(tokens[id]);
             tableToId[entry] = id; // a duplicated token maps to its last position, like fastai's dict comprehension
         }
+        table.BuildShortTable();
         identity = true;
         for (int entry = 0; entry < table.Count; entry++)
         {
@@ -65,6 +66,12 @@ public sealed class Vocabulary
         int entry = table.Find(token);
         return entry < 0 ? SpecialTokens.UnknownId : identity ? entry : tableToId[entry];
     }
+
+    /// <summary>The id a lookup resolves to, from the token table entry (or -1).</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+    internal int IdOfEntry(int entry) => entry < 0 ? SpecialTokens.UnknownId : identity ? entry : tableToId[entry];
+
+    internal TokenTable Table => table;
 
     /// <summary>Whether <paramref name="token"/> has its own id.</summary>
     public bool Contains(ReadOnlySpan<char> token) => table.Find(token) >= 0;

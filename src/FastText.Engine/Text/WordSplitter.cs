@@ -245,32 +245,22 @@ internal sealed partial class WordSplitter
         ReadOnlySpan<char> lowered = original;
         if (applyCaseRules && (shape & (CharacterClasses.Shape.Upper | CharacterClasses.Shape.NonAscii)) == CharacterClasses.Shape.Upper)
         {
-            // ASCII word with capitals: classify (rules 6–7) and lowercase in one loop.
-            word.Clear();
-            Span<char> copy = word.GetSpan(original.Length);
-            int capitals = 0;
-            for (int k = 0; k < original.Length; k++)
-            {
-                char c = original[k];
-                if ((uint)(c - 'A') <= 'Z' - 'A')
-                {
-                    capitals++;
-                    c = (char)(c | 0x20);
-                }
-                copy[k] = c;
-            }
-            word.Advance(original.Length);
-            if (original.Length > 1 && (uint)(original[0] - 'A') <= 'Z' - 'A')
+            // ASCII word with capitals: classify (rules 6–7), then lowercase a copy (both vectorized).
+            if (original.Length > 1 && char.IsAsciiLetterUpper(original[0]))
             {
                 if ((shape & CharacterClasses.Shape.Lower) == 0)
                 {
                     sink.Add(SpecialTokens.AllCaps);
                 }
-                else if (capitals == 1)
+                else if (original[1..].IndexOfAnyInRange('A', 'Z') < 0)
                 {
                     sink.Add(SpecialTokens.Capitalized);
                 }
             }
+            word.Clear();
+            Span<char> copy = word.GetSpan(original.Length);
+            System.Text.Ascii.ToLower(original, copy, out _);
+            word.Advance(original.Length);
             lowered = copy;
             shape = (shape & ~CharacterClasses.Shape.Upper) | CharacterClasses.Shape.Lower;
         }
@@ -290,6 +280,14 @@ internal sealed partial class WordSplitter
             shape = (shape & CharacterClasses.Shape.Upper) != 0 ? (shape & ~CharacterClasses.Shape.Upper) | CharacterClasses.Shape.Lower : shape;
         }
 
+        // Fast path: a one-char word is always one token (exceptions have at least two chars, and a lone prefix,
+        // suffix or infix is the whole word). Mail text is full of them: rule 4 isolates every '/', '#' and '\'.
+        if (lowered.Length == 1)
+        {
+            sink.Add(lowered);
+            return;
+        }
+
         // Fast path: plain lowercase ASCII words need only the exception check.
         if (shape == CharacterClasses.Shape.Lower)
         {
@@ -304,7 +302,79 @@ internal sealed partial class WordSplitter
             }
             return;
         }
+        if (!DisableAffixFastPath && TrySplitSimpleAffix(lowered, ref sink))
+        {
+            return;
+        }
         SplitAffixes(lowered, ref sink);
+    }
+
+    /// <summary>Turns off <see cref="TrySplitSimpleAffix"/> (tests compare both paths).</summary>
+    internal bool DisableAffixFastPath { get; set; }
+
+    // Letters-only body with one closing / opening punctuation char, as mail and HTML are full of ("word,", "word.",
+    // "tag>", "<tag", "(word"), and digit-only words. For these the general affix loop always ends the same way
+    // (traced in SplitAffixes): the whole word is checked against the exceptions first (e.g. "etc.", "a."), then
+    // the affix is split off and the body is either an exception or one token; a letters-only or digits-only body
+    // has no further prefix, suffix (units need a digit before letters) or infix.
+    private static readonly System.Buffers.SearchValues<char> SimpleSuffixes = System.Buffers.SearchValues.Create(",.:;!?)>]}\"");
+    private static readonly System.Buffers.SearchValues<char> SimplePrefixes = System.Buffers.SearchValues.Create("(<[{\"");
+
+    private static bool TrySplitSimpleAffix<TSink>(ReadOnlySpan<char> word, ref TSink sink)
+        where TSink : ITokenSink, allows ref struct
+    {
+        if (word.Length < 2)
+        {
+            return false;
+        }
+        ReadOnlySpan<char> body;
+        ReadOnlySpan<char> prefix = default;
+        ReadOnlySpan<char> suffix = default;
+        if (SimpleSuffixes.Contains(word[^1]))
+        {
+            body = word[..^1];
+            suffix = word[^1..];
+        }
+        else if (SimplePrefixes.Contains(word[0]))
+        {
+            body = word[1..];
+            prefix = word[..1];
+        }
+        else
+        {
+            body = word;
+        }
+        bool letters = !body.ContainsAnyExceptInRange('a', 'z');
+        if (!letters && (!suffix.IsEmpty || !prefix.IsEmpty || body.ContainsAnyExceptInRange('0', '9')))
+        {
+            return false;
+        }
+        if (body.Length == word.Length && letters)
+        {
+            return false; // plain lowercase words take the caller's own fast path
+        }
+        if (TokenizerExceptions.Find(word) is not null)
+        {
+            return false;
+        }
+        if (!prefix.IsEmpty)
+        {
+            sink.Add(prefix);
+        }
+        string[]? parts = TokenizerExceptions.Find(body);
+        if (parts is null)
+        {
+            sink.Add(body);
+        }
+        else
+        {
+            EmitAll(parts, ref sink);
+        }
+        if (!suffix.IsEmpty)
+        {
+            sink.Add(suffix);
+        }
+        return true;
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -407,17 +477,14 @@ internal sealed partial class WordSplitter
     {
         int first = -1;
         int firstLength = 0;
-        for (int i = 0; i < text.Length; i++)
+        for (int i = CharacterClasses.IndexOfMayStartInfix(text, 0); i >= 0; i = CharacterClasses.IndexOfMayStartInfix(text, i + 1))
         {
-            if (CharacterClasses.MayStartInfix(text[i]))
+            int length = MatchInfix(text, i);
+            if (length > 0)
             {
-                int length = MatchInfix(text, i);
-                if (length > 0)
-                {
-                    first = i;
-                    firstLength = length;
-                    break;
-                }
+                first = i;
+                firstLength = length;
+                break;
             }
         }
         if (first < 0 || IsUrl(text))
@@ -443,17 +510,14 @@ internal sealed partial class WordSplitter
             }
             position += matchLength;
             matchLength = 0;
-            while (position < text.Length)
+            for (position = position < text.Length ? CharacterClasses.IndexOfMayStartInfix(text, position) : -1;
+                 position >= 0; position = CharacterClasses.IndexOfMayStartInfix(text, position + 1))
             {
-                if (CharacterClasses.MayStartInfix(text[position]))
+                matchLength = MatchInfix(text, position);
+                if (matchLength > 0)
                 {
-                    matchLength = MatchInfix(text, position);
-                    if (matchLength > 0)
-                    {
-                        break;
-                    }
+                    break;
                 }
-                position++;
             }
             if (matchLength == 0)
             {

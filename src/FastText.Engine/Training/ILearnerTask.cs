@@ -31,6 +31,25 @@ public interface ILearnerTask<in TBatch> where TBatch : IDisposable
     /// <summary>Forgets recurrent state (fastai <c>ModelResetter</c>: before each epoch's training and validation, after fit).</summary>
     void ResetState();
 
+    /// <summary>Recurrent state carried from one training batch to the next (the language model's hidden state), which a
+    /// mid-epoch checkpoint must save to resume exactly. The task's own tensors: read them, do not dispose them.
+    /// Default: none (e.g. the classifier resets per batch).</summary>
+    IReadOnlyList<Tensor> CarriedState => Array.Empty<Tensor>();
+
+    /// <summary>Restores (copies) a <see cref="CarriedState"/>; throws <see cref="ArgumentException"/> when it does not fit.</summary>
+    void RestoreCarriedState(IReadOnlyList<Tensor> state)
+    {
+        ArgumentNullException.ThrowIfNull(state);
+        if (state.Count != 0)
+        {
+            throw new ArgumentException($"This task carries no state between batches, but {state.Count} state tensors were given.", nameof(state));
+        }
+    }
+
+    /// <summary>Factor applied to every group's scheduled learning rate for this training batch (default 1; the language
+    /// model passes on <see cref="Data.LanguageModelBatch.LearningRateScale"/>, AWD-LSTM's variable-BPTT scaling).</summary>
+    double LearningRateScale(TBatch batch) => 1;
+
     /// <summary>Forward pass and loss (+ regularisation when <paramref name="training"/>) of one batch. Called inside the
     /// loop's per-batch dispose scope; <c>no_grad</c> is active when not training.</summary>
     BatchOutput Step(TBatch batch, bool training);

@@ -47,6 +47,19 @@ public sealed class LanguageModelTask : ILearnerTask<LanguageModelBatch>
     public void ResetState() => model.Reset();
 
     /// <inheritdoc />
+    public IReadOnlyList<Tensor> CarriedState => model.Encoder.CarriedState();
+
+    /// <inheritdoc />
+    public void RestoreCarriedState(IReadOnlyList<Tensor> state) => model.Encoder.RestoreCarriedState(state);
+
+    /// <inheritdoc />
+    public double LearningRateScale(LanguageModelBatch batch)
+    {
+        ArgumentNullException.ThrowIfNull(batch);
+        return batch.LearningRateScale;
+    }
+
+    /// <inheritdoc />
     public BatchOutput Step(LanguageModelBatch batch, bool training)
     {
         ArgumentNullException.ThrowIfNull(batch);

@@ -19,9 +19,14 @@ public sealed record LearnerOptions(double WeightDecay = 0.01, double Beta2 = 0.
 
 /// <summary>Per-fit options.</summary>
 /// <param name="Schedule">One-cycle shape (fastai defaults for text learners).</param>
-/// <param name="CheckpointPath">When set, an atomic checkpoint is written after every epoch.</param>
-/// <param name="Resume">When true and <paramref name="CheckpointPath"/> holds a checkpoint of this same fit, continue after its last epoch.</param>
-public sealed record FitOptions(OneCycleSchedule? Schedule = null, string? CheckpointPath = null, bool Resume = false);
+/// <param name="CheckpointPath">When set, an atomic checkpoint is written after every epoch, and in the middle of an epoch
+/// every <paramref name="CheckpointEveryBatches"/> batches, when a callback sets <see cref="LearnerContext.CheckpointNow"/>
+/// or <see cref="LearnerContext.StopNow"/>, and when the fit is cancelled (then at the last finished batch).</param>
+/// <param name="Resume">When true and <paramref name="CheckpointPath"/> holds a checkpoint of this same fit, continue from
+/// it — after its last epoch, or at the next batch of a mid-epoch checkpoint.</param>
+/// <param name="CheckpointEveryBatches">Mid-epoch checkpoint interval in training batches (needs a checkpoint path), or null.</param>
+public sealed record FitOptions(OneCycleSchedule? Schedule = null, string? CheckpointPath = null, bool Resume = false,
+    int? CheckpointEveryBatches = null);
 
 /// <summary>
 /// fastai's <c>Learner</c> for one task: Adam (= AdamW, β2 0.99, ε 1e-5, wd 0.01), one-cycle per parameter group,
@@ -37,6 +42,7 @@ public sealed class Learner<TBatch> : IDisposable where TBatch : IDisposable
     private AdamW? optimizer;
     private List<(int Group, AdamW.ParamGroup Optimizer)> optimizerGroups = new();
     private List<Parameter> trainable = new();
+    private readonly double[] appliedRates;
     private int completedEpochs;
 
     /// <summary>Creates a learner; all groups start trainable (call <see cref="Freeze"/> after loading pretrained weights).</summary>
@@ -49,6 +55,7 @@ public sealed class Learner<TBatch> : IDisposable where TBatch : IDisposable
         Options = options ?? new LearnerOptions();
         Metrics = metrics ?? Array.Empty<IMetric>();
         groups = Deduplicate(task.ParameterGroups);
+        appliedRates = new double[groups.Count];
         FreezeTo(0);
     }
 
@@ -117,14 +124,20 @@ public sealed class Learner<TBatch> : IDisposable where TBatch : IDisposable
     public void Unfreeze() => FreezeTo(0);
 
     /// <summary>
-    /// fastai <c>fit_one_cycle(epochs, lr_max)</c>. Returns this fit's epochs. With a checkpoint path every epoch is saved;
-    /// with <see cref="FitOptions.Resume"/> a matching checkpoint is continued.
+    /// fastai <c>fit_one_cycle(epochs, lr_max)</c>. Returns this fit's epochs (those completed by this call). With a
+    /// checkpoint path the fit is saved after every epoch and at the points <see cref="FitOptions"/> lists; with
+    /// <see cref="FitOptions.Resume"/> a matching checkpoint is continued, mid-epoch ones at the next batch.
+    /// Cancelling <paramref name="cancellation"/> stops between batches with <see cref="OperationCanceledException"/>.
     /// </summary>
     public IReadOnlyList<EpochResult> FitOneCycle(int epochs, LearningRates maxLearningRate, FitOptions? fit = null, CancellationToken cancellation = default)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(epochs, 1);
         ArgumentNullException.ThrowIfNull(maxLearningRate);
         fit ??= new FitOptions();
+        if (fit.CheckpointEveryBatches is < 1 || (fit.CheckpointEveryBatches is not null && fit.CheckpointPath is null))
+        {
+            throw new ArgumentException("CheckpointEveryBatches must be at least 1 and needs a CheckpointPath.", nameof(fit));
+        }
         OneCycleSchedule schedule = fit.Schedule ?? OneCycleSchedule.Default;
         double[] maxRates = maxLearningRate.For(groups.Count);
         int batches = Training.BatchCount;
@@ -133,38 +146,39 @@ public sealed class Learner<TBatch> : IDisposable where TBatch : IDisposable
             throw new InvalidOperationException("The training source yields no batches.");
         }
         string signature = FormattableString.Invariant($"one-cycle epochs={epochs} lr={maxLearningRate} {schedule.Signature()} batches={batches} {Options with { LossScaler = null }}");
-        var context = new LearnerContext { Epochs = epochs, Iterations = (long)epochs * batches };
-        int startEpoch = 0;
         smoothed.Reset();
+        task.ResetState();
+        var position = new FitPosition(signature, fit.CheckpointPath);
         if (fit.Resume && fit.CheckpointPath is not null && File.Exists(fit.CheckpointPath))
         {
-            startEpoch = LoadCheckpoint(fit.CheckpointPath, signature);
-            context.Iteration = (long)startEpoch * batches;
+            position = LoadCheckpoint(fit.CheckpointPath, signature);   // + carried state of a mid-epoch checkpoint
         }
+        // The cycle spans the fit's exact batch count (variable BPTT: each epoch's own), so it ends at pos = 1.
+        var context = new LearnerContext { Epochs = epochs, Iterations = CountIterations(completedEpochs - position.Epoch, epochs) };
+        context.Iteration = position.Iteration;
         var results = new List<EpochResult>();
         Call(c => c.BeforeFit(context));
-        task.ResetState();
-        for (int epoch = startEpoch; epoch < epochs && !context.StopNow; epoch++)
+        while (position.Epoch < epochs && !context.StopNow)
         {
-            context.Epoch = epoch;
+            context.Epoch = position.Epoch;
             Call(c => c.BeforeEpoch(context));
-            var clock = Stopwatch.StartNew();
-            long tokens = TrainEpoch(context, schedule, maxRates, cancellation);
-            double trainSeconds = clock.Elapsed.TotalSeconds;
+            TrainEpoch(context, schedule, maxRates, position, fit.CheckpointEveryBatches, cancellation);
             if (context.StopNow)
             {
+                SaveCheckpoint(position, context);   // resumes at the next batch
                 break;
             }
+            var clock = Stopwatch.StartNew();
             var (validLoss, metrics) = ValidateCore(context);
             completedEpochs++;
-            var result = new EpochResult(epoch, smoothed.Value, validLoss, metrics, clock.Elapsed.TotalSeconds, tokens / Math.Max(trainSeconds, 1e-9));
+            var result = new EpochResult(position.Epoch, smoothed.Value, validLoss, metrics, position.TrainSeconds + clock.Elapsed.TotalSeconds,
+                position.Tokens / Math.Max(position.TrainSeconds, 1e-9));
             history.Add(result);
             results.Add(result);
             context.LastEpoch = result;
-            if (fit.CheckpointPath is not null)
-            {
-                SaveCheckpoint(fit.CheckpointPath, signature, epoch + 1);
-            }
+            position.NextEpoch();
+            task.ResetState();                       // the next epoch starts from zeros: nothing carried to save
+            SaveCheckpoint(position, context);
             Call(c => c.AfterEpoch(context));
             if (context.StopAfterEpoch)
             {
@@ -174,6 +188,16 @@ public sealed class Learner<TBatch> : IDisposable where TBatch : IDisposable
         task.ResetState();
         Call(c => c.AfterFit(context));
         return results;
+    }
+
+    private long CountIterations(int firstLoaderEpoch, int epochs)
+    {
+        long total = 0;
+        for (int e = 0; e < epochs; e++)
+        {
+            total += Training.CountBatches(firstLoaderEpoch + e);
+        }
+        return total;
     }
 
     /// <summary>fastai <c>fine_tune</c>: frozen one-cycle (pct 0.99) at slice(lr), then unfrozen at slice(lr/2/100, lr/2), pct 0.3, div 5.</summary>
@@ -200,40 +224,73 @@ public sealed class Learner<TBatch> : IDisposable where TBatch : IDisposable
     // ---------------------------------------------------------------------------------------------------------------
     // The loop.
 
-    private long TrainEpoch(LearnerContext context, OneCycleSchedule schedule, double[] maxRates, CancellationToken cancellation)
+    private void TrainEpoch(LearnerContext context, OneCycleSchedule schedule, double[] maxRates, FitPosition position, int? checkpointEvery,
+        CancellationToken cancellation)
     {
         task.Model.train();
-        task.ResetState();
-        Call(c => c.BeforeTrain(context));
-        long tokens = 0;
-        var rates = new double[groups.Count];
-        foreach (TBatch batch in Training.Epoch(completedEpochs, cancellation))
+        if (position.Batches == 0)              // (a resumed epoch goes on from the carried state its checkpoint restored)
         {
-            using (batch)
+            task.ResetState();
+        }
+        Call(c => c.BeforeTrain(context));
+        var rates = new double[groups.Count];
+        position.StartClock();
+        using IEnumerator<TBatch> batches = Training.EpochFrom(completedEpochs, position.Batches, cancellation).GetEnumerator();
+        while (NextBatch(batches, position, context, cancellation))
+        {
+            using (TBatch batch = batches.Current)
             {
-                double position = (double)context.Iteration / context.Iterations;
-                double factor = schedule.LearningRateFactor(position);
+                double at = (double)context.Iteration / context.Iterations;
+                double factor = schedule.LearningRateFactor(at);
                 for (int g = 0; g < rates.Length; g++)
                 {
                     rates[g] = maxRates[g] * factor;
                 }
-                tokens += TrainBatch(batch, rates, schedule.Momentum(position), context);
+                position.Tokens += TrainBatch(batch, rates, schedule.Momentum(at), context);
+                position.Batches++;
             }
             if (context.StopNow)
             {
                 break;
             }
+            if (context.CheckpointNow || position.Batches % (checkpointEvery ?? int.MaxValue) == 0)
+            {
+                SaveCheckpoint(position, context);
+            }
         }
+        position.StopClock();
         Call(c => c.AfterTrain(context));
-        return tokens;
+    }
+
+    // Cancellation surfaces here, between batches, where model, optimizer, schedule and loss are consistent: with a
+    // checkpoint path the fit is saved (resumable at this batch) before the cancellation propagates.
+    private bool NextBatch(IEnumerator<TBatch> batches, FitPosition position, LearnerContext context, CancellationToken cancellation)
+    {
+        try
+        {
+            cancellation.ThrowIfCancellationRequested();
+            return batches.MoveNext();
+        }
+        catch (OperationCanceledException) when (cancellation.IsCancellationRequested)
+        {
+            position.StopClock();
+            SaveCheckpoint(position, context);
+            throw;
+        }
     }
 
     // One iteration, fastai 2.0 order: hyper-parameters → predict + loss (+AR/TAR) → backward → (unscale, clip) → step → zero grads → record.
     private long TrainBatch(TBatch batch, double[] rates, double momentum, LearnerContext context)
     {
         using var scope = torch.NewDisposeScope();
-        ApplyHyperParameters(rates, momentum);
-        context.LearningRates = rates;
+        double scale = task.LearningRateScale(batch);
+        for (int g = 0; g < rates.Length; g++)
+        {
+            appliedRates[g] = rates[g] * scale;
+        }
+        ApplyHyperParameters(appliedRates, momentum);
+        context.LearningRates = appliedRates;
+        context.LearningRateScale = scale;
         context.Momentum = momentum;
         Call(c => c.BeforeBatch(context));
 
@@ -279,7 +336,8 @@ public sealed class Learner<TBatch> : IDisposable where TBatch : IDisposable
     /// <summary>
     /// fastai <c>lr_find</c>: trains with the learning rate growing exponentially from <paramref name="start"/> to
     /// <paramref name="end"/> over <paramref name="iterations"/> batches (β1 0.9), recording the smoothed loss; stops
-    /// early when it exceeds 4× its minimum. Model, optimizer and RNG are restored afterwards.
+    /// early when it exceeds 4× its minimum. Model, optimizer and RNG are restored afterwards. The result suggests
+    /// rates only when the curve has a clear descent (see <see cref="LearningRateFinderResult"/>).
     /// </summary>
     public LearningRateFinderResult FindLearningRate(double start = 1e-7, double end = 10, int iterations = 100, bool stopOnDivergence = true)
     {
@@ -287,6 +345,7 @@ public sealed class Learner<TBatch> : IDisposable where TBatch : IDisposable
         {
             throw new ArgumentOutOfRangeException(nameof(iterations), "Need 0 < start < end and at least 2 iterations.");
         }
+        int planned = iterations;
         string snapshot = Path.Combine(Path.GetTempPath(), $"fasttext-lrfind-{Environment.ProcessId}-{Guid.NewGuid():N}.ckpt");
         SaveCheckpoint(snapshot);
         var points = new List<(double, double)>();
@@ -328,7 +387,7 @@ public sealed class Learner<TBatch> : IDisposable where TBatch : IDisposable
             LoadCheckpoint(snapshot);
             File.Delete(snapshot);
         }
-        return new LearningRateFinderResult(points);
+        return new LearningRateFinderResult(points, planned);
     }
 
     private (double Loss, IReadOnlyDictionary<string, double> Metrics) ValidateCore(LearnerContext context)
@@ -439,30 +498,44 @@ public sealed class Learner<TBatch> : IDisposable where TBatch : IDisposable
     }
 
     // ---------------------------------------------------------------------------------------------------------------
-    // Checkpoints: model, optimizer, schedule position, smoothed loss, history, RNG, loader position (epoch counter).
+    // Checkpoints: model, optimizer, schedule position, smoothed loss, history, RNG, loss scale, loader position (epoch
+    // number + batch index: the loaders plan an epoch from (seed, epoch) alone), carried recurrent state, the running
+    // epoch's tokens and time. Format 2 adds the mid-epoch fields to format 1 (epoch ends only), which still loads.
+
+    private const string CheckpointKind = "learner-checkpoint";
+    private const int CheckpointVersion = 2;
+    private const string CarriedStatePrefix = "carried.";
 
     private sealed record CheckpointHeader(string Kind, string Fingerprint, string FitSignature, int EpochsDoneInFit,
         int CompletedEpochs, int FrozenUpTo, double SmoothedAverage, int SmoothedCount, double? LossScale, int LossScaleClean,
-        long LossScaleSkipped, List<EpochResult> History);
+        long LossScaleSkipped, List<EpochResult> History, int Version = 1, string? DataSignature = null, int BatchesDoneInEpoch = 0,
+        long Iteration = 0, long EpochTokens = 0, double EpochTrainSeconds = 0);
 
     /// <summary>Writes a checkpoint (temporary file + rename) that <see cref="LoadCheckpoint(string)"/> restores exactly.</summary>
-    public void SaveCheckpoint(string path) => SaveCheckpoint(path, "", 0);
+    public void SaveCheckpoint(string path) => SaveCheckpoint(new FitPosition("", path), new LearnerContext());
 
     /// <summary>Restores a checkpoint written by this task's architecture and vocabulary; fails clearly otherwise.</summary>
     public void LoadCheckpoint(string path) => LoadCheckpoint(path, null);
 
-    private void SaveCheckpoint(string path, string signature, int epochsDone)
+    private void SaveCheckpoint(FitPosition position, LearnerContext context)
     {
+        context.CheckpointNow = false;
+        if (position.CheckpointPath is not { } path)
+        {
+            return;
+        }
         DynamicLossScaler? scaler = Options.LossScaler;
-        var header = new CheckpointHeader("learner-checkpoint", task.Fingerprint, signature, epochsDone, completedEpochs, FrozenUpTo,
-            smoothed.Average, smoothed.Count, scaler?.Scale, scaler?.CleanSteps ?? 0, scaler?.SkippedSteps ?? 0, history.ToList());
+        var header = new CheckpointHeader(CheckpointKind, task.Fingerprint, position.Signature, position.Epoch, completedEpochs, FrozenUpTo,
+            smoothed.Average, smoothed.Count, scaler?.Scale, scaler?.CleanSteps ?? 0, scaler?.SkippedSteps ?? 0, history.ToList(),
+            CheckpointVersion, Training.Signature, position.Batches, context.Iteration, position.Tokens, position.TrainSeconds);
         using Tensor rng = torch.get_rng_state();
         var tensors = task.Model.state_dict().Select(kv => new KeyValuePair<string, Tensor>("model." + kv.Key, kv.Value))
-            .Append(new KeyValuePair<string, Tensor>("rng", rng));
+            .Append(new KeyValuePair<string, Tensor>("rng", rng))
+            .Concat(task.CarriedState.Select((t, i) => new KeyValuePair<string, Tensor>(CarriedStatePrefix + i.ToString(CultureInfo.InvariantCulture), t)));
         TensorArchive.Write(path, header, tensors, writer => optimizer!.save_state_dict(writer));
     }
 
-    private int LoadCheckpoint(string path, string? signature)
+    private FitPosition LoadCheckpoint(string path, string? signature)
     {
         CheckpointHeader? checkedHeader = null;
         var (header, tensors) = TensorArchive.Read<CheckpointHeader>(path, (header, reader) =>
@@ -494,8 +567,11 @@ public sealed class Learner<TBatch> : IDisposable where TBatch : IDisposable
             {
                 scaler.Restore(scale, header.LossScaleClean, header.LossScaleSkipped);
             }
-            task.ResetState();
-            return header.EpochsDoneInFit;
+            RestoreCarriedState(tensors, path);
+            // Format 1 (epoch ends only) stored no iteration: count the batches of the fit's finished epochs.
+            long iteration = header.Version >= 2 ? header.Iteration : CountIterations(header.CompletedEpochs - header.EpochsDoneInFit, header.EpochsDoneInFit);
+            return new FitPosition(header.FitSignature, path, header.EpochsDoneInFit, header.BatchesDoneInEpoch, iteration,
+                header.EpochTokens, header.EpochTrainSeconds);
         }
         finally
         {
@@ -506,11 +582,38 @@ public sealed class Learner<TBatch> : IDisposable where TBatch : IDisposable
         }
     }
 
+    private void RestoreCarriedState(Dictionary<string, Tensor> tensors, string path)
+    {
+        var state = new List<Tensor>();
+        while (tensors.TryGetValue(CarriedStatePrefix + state.Count.ToString(CultureInfo.InvariantCulture), out Tensor? t))
+        {
+            state.Add(t);
+        }
+        task.ResetState();
+        if (state.Count == 0)
+        {
+            return;
+        }
+        try
+        {
+            task.RestoreCarriedState(state);
+        }
+        catch (ArgumentException e)
+        {
+            throw new InvalidDataException($"Checkpoint '{path}': its carried recurrent state does not fit this model. {e.Message}", e);
+        }
+    }
+
     private void CheckHeader(CheckpointHeader header, string path, string? signature)
     {
-        if (header.Kind != "learner-checkpoint")
+        if (header.Kind != CheckpointKind)
         {
             throw new InvalidDataException($"'{path}' is a {header.Kind} file, not a learner checkpoint.");
+        }
+        if (header.Version is < 1 or > CheckpointVersion)
+        {
+            throw new InvalidDataException($"Checkpoint '{path}' has checkpoint format {header.Version}; this build reads formats 1 to {CheckpointVersion}. "
+                + "It was written by a newer FastText.Engine: resume it with that version, or delete it to start the fit over.");
         }
         if (header.Fingerprint != task.Fingerprint)
         {
@@ -522,9 +625,49 @@ public sealed class Learner<TBatch> : IDisposable where TBatch : IDisposable
             throw new InvalidDataException($"Checkpoint '{path}' belongs to another fit ('{header.FitSignature}'); this call is '{signature}'. "
                 + "Resume with the same epochs, learning rates, schedule and data, or delete the checkpoint.");
         }
+        if (signature is not null && header.DataSignature is { } data && data != Training.Signature)
+        {
+            throw new InvalidDataException($"Checkpoint '{path}' was written with the training batches '{data}'; this learner's are '{Training.Signature}'. "
+                + "Its loader position (epoch, batch) only means the same data, batch shape, order and seed.");
+        }
         if (header.FrozenUpTo < 0 || header.FrozenUpTo >= groups.Count)
         {
             throw new InvalidDataException($"Checkpoint '{path}' freezes up to group {header.FrozenUpTo}; the model has {groups.Count} groups.");
+        }
+    }
+
+    /// <summary>Where a fit stands: epoch within the fit, training batches of that epoch done, the global schedule step,
+    /// and the running epoch's tokens and training time (carried across a resume for its throughput).</summary>
+    private sealed class FitPosition(string signature, string? checkpointPath, int epoch = 0, int batches = 0, long iteration = 0,
+        long tokens = 0, double seconds = 0)
+    {
+        private readonly Stopwatch clock = new();
+
+        public string Signature => signature;
+
+        public string? CheckpointPath => checkpointPath;
+
+        public int Epoch { get; private set; } = epoch;
+
+        public int Batches { get; set; } = batches;
+
+        public long Iteration => iteration;
+
+        public long Tokens { get; set; } = tokens;
+
+        public double TrainSeconds => seconds + clock.Elapsed.TotalSeconds;
+
+        public void StartClock() => clock.Start();
+
+        public void StopClock() => clock.Stop();
+
+        public void NextEpoch()
+        {
+            Epoch++;
+            Batches = 0;
+            Tokens = 0;
+            seconds = 0;
+            clock.Reset();
         }
     }
 

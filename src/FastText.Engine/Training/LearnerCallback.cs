@@ -71,8 +71,11 @@ public sealed class LearnerContext
     /// <summary>Smoothed training loss.</summary>
     public double SmoothedLoss { get; internal set; }
 
-    /// <summary>Learning rate per parameter group for the current batch.</summary>
+    /// <summary>Learning rate per parameter group applied to the current batch (the schedule's rate × <see cref="LearningRateScale"/>).</summary>
     public IReadOnlyList<double> LearningRates { get; internal set; } = Array.Empty<double>();
+
+    /// <summary>The task's factor on the scheduled rates for this batch (variable-BPTT scaling; 1 otherwise).</summary>
+    public double LearningRateScale { get; internal set; } = 1;
 
     /// <summary>β1 of the current batch.</summary>
     public double Momentum { get; internal set; }
@@ -83,8 +86,13 @@ public sealed class LearnerContext
     /// <summary>The most recent finished epoch.</summary>
     public EpochResult? LastEpoch { get; internal set; }
 
-    /// <summary>Set to stop the fit after the current batch (fastai <c>CancelFitException</c>); the epoch is not completed.</summary>
+    /// <summary>Set to stop the fit after the current batch (fastai <c>CancelFitException</c>); the epoch is not completed.
+    /// With a checkpoint path a mid-epoch checkpoint is written, from which a resumed fit continues at the next batch.</summary>
     public bool StopNow { get; set; }
+
+    /// <summary>Set (e.g. in <see cref="LearnerCallback.AfterBatch"/>) to write a mid-epoch checkpoint after the current
+    /// batch, when the fit has a checkpoint path; cleared once written.</summary>
+    public bool CheckpointNow { get; set; }
 
     /// <summary>Set to stop the fit after the current epoch (after its checkpoint is written).</summary>
     public bool StopAfterEpoch { get; set; }

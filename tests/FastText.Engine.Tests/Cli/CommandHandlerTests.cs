@@ -1,3 +1,4 @@
+using System.CommandLine;
 using FastText.Cli;
 
 namespace FastText.Engine.Tests.Cli;
@@ -55,6 +56,59 @@ public sealed class CommandHandlerTests : IDisposable
         Assert.True(File.Exists(P("classifier/report.md")));
         Assert.True(File.Exists(P("efficiency/plots/sample-efficiency.png")));
         Assert.Contains("| 10 |", File.ReadAllText(P("efficiency/report.md")), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Subword_mode_runs_from_tokenize_to_predict_and_generate_and_a_word_corpus_is_refused()
+    {
+        TorchTestSetup.Use();
+        string spm = Pretrained.Fixture.File(Path.Combine("sentencepiece", "bpe.model"));
+        var random = new Random(4);
+        string Sentence(string[] words) => string.Join(' ', Enumerable.Range(0, 4 + random.Next(6)).Select(_ => words[random.Next(words.Length)])) + ".";
+        string[] spamWords = ["cheap", "pills", "winner", "money", "free"];
+        string[] hamWords = ["meeting", "patch", "kernel", "review", "build"];
+        string lines = Path.Combine(folder, "mails.txt");
+        Directory.CreateDirectory(folder);
+        File.WriteAllLines(lines, Enumerable.Range(0, 40).Select(i => Sentence(i % 2 == 0 ? spamWords : hamWords)));
+        string data = Path.Combine(folder, "mails");
+        for (int i = 0; i < 40; i++)
+        {
+            string label = i % 2 == 0 ? "spam" : "ham";
+            string path = Path.Combine(data, i % 5 == 0 ? "test" : "train", label, $"{i}.txt");
+            Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+            File.WriteAllText(path, Sentence(label == "spam" ? spamWords : hamWords));
+        }
+
+        var output = new StringWriter();
+        var handlers = new PipelineCommandHandlers(new TerminalProgress(output, interactive: false));
+        int Run(params string[] args) => FastTextCommandLine.Build(handlers).Parse(args).Invoke(new InvocationConfiguration { Output = output, Error = output });
+        string P(string name) => Path.Combine(folder, name);
+        void Ok(params string[] args) => Assert.True(Run(args) == 0, $"fasttext {string.Join(' ', args)}\n{output}");
+
+        Ok("tokenize", "-i", lines, "--format", "lines", "-o", P("english"), "--preset", "tiny", "--subword-model", spm);
+        Ok("tokenize", "-i", data, "-o", P("spam"), "--preset", "tiny", "--subword-model", spm);
+        Ok("pretrain", "-c", P("english"), "-o", P("lm"), "--preset", "tiny");
+        Ok("fine-tune", "-c", P("spam"), "-p", P("lm"), "-o", P("tuned"), "--preset", "tiny");
+        Ok("train-classifier", "-c", P("spam"), "-e", P("tuned"), "-o", P("classifier"), "--preset", "tiny");
+        Ok("predict", "-m", P("classifier"), "cheap pills money");
+        Ok("generate", "-m", P("tuned"), "meeting review", "-n", "4", "--seed", "1");
+        // --vocabulary-from a model folder brings its tokenizer along: the new corpus evaluates against the classifier.
+        Ok("tokenize", "-i", data, "-o", P("spam-again"), "--preset", "tiny", "--vocabulary-from", P("classifier"));
+        Ok("evaluate", "-m", P("classifier"), "-c", P("spam-again"));
+        Assert.True(File.Exists(P("spam-again/spm.model")));
+        string log = output.ToString();
+        Assert.Contains("SentencePiece subwords", log, StringComparison.Ordinal);
+        Assert.Contains("| actual \\ predicted | ham | spam |", log, StringComparison.Ordinal);
+        Assert.Single(log.Split('\n'), l => l.StartsWith("spam\t", StringComparison.Ordinal) || l.StartsWith("ham\t", StringComparison.Ordinal));
+        Assert.DoesNotContain("\u2581", log.Split('\n').Single(l => l.StartsWith("meeting review ", StringComparison.Ordinal)), StringComparison.Ordinal);
+
+        // A word-level corpus against the subword classifier: refused, naming both.
+        Ok("tokenize", "-i", data, "-o", P("spam-words"), "--preset", "tiny");
+        Assert.NotEqual(0, Run("evaluate", "-m", P("classifier"), "-c", P("spam-words")));
+        Assert.Contains("Tokenization mismatch", output.ToString(), StringComparison.Ordinal);
+        Assert.Contains(P("spam-words"), output.ToString(), StringComparison.Ordinal);
+        Assert.NotEqual(0, Run("train-classifier", "-c", P("spam-words"), "-e", P("tuned"), "-o", P("mixed"), "--preset", "tiny"));
+        Assert.False(File.Exists(P("mixed/classifier.weights")));
     }
 
     public void Dispose()

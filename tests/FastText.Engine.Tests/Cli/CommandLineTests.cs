@@ -31,8 +31,31 @@ public sealed class CommandLineTests
         var generate = Assert.IsType<GenerateRequest>(recorder.Last);
         Assert.Equal(("I liked this movie because", 5, 0.75), (generate.Prompt, generate.Words, generate.Temperature));
 
+        FastTextCommandLine.Build(recorder).Parse(["fine-tune", "-c", "spam", "-p", "models/lstm_fwd.pth", "--pretrained-vocab", "models/itos_wt103.pkl", "-o", "ft"]).Invoke();
+        var fineTune = Assert.IsType<LanguageModelRequest>(recorder.Last);
+        Assert.Equal(("models/lstm_fwd.pth", "models/itos_wt103.pkl"), (fineTune.Pretrained, fineTune.PretrainedVocabulary));
+
         FastTextCommandLine.Build(recorder).Parse(["demo"]).Invoke();
         Assert.Equal(new DemoRequest("runs/demo", "small", false, null, null), recorder.Last);
+
+        FastTextCommandLine.Build(recorder).Parse(["demo", "--subword-model", "spm.model"]).Invoke();
+        Assert.Equal("spm.model", Assert.IsType<DemoRequest>(recorder.Last).SubwordModel);
+        FastTextCommandLine.Build(recorder).Parse(["tokenize", "-i", "a", "-o", "out", "--subword-model", "spm.model"]).Invoke();
+        Assert.Equal("spm.model", Assert.IsType<TokenizeRequest>(recorder.Last).SubwordModel);
+    }
+
+    [Fact]
+    public void Fine_tune_help_explains_fastai_weights()
+    {
+        var recorder = new Recorder();
+        var output = new StringWriter();
+        int code = FastTextCommandLine.Build(recorder).Parse(["fine-tune", "--help"]).Invoke(new InvocationConfiguration { Output = output, Error = output });
+        Assert.Equal(0, code);
+        Assert.Null(recorder.Last);
+        string help = output.ToString();
+        Assert.Contains("--pretrained-vocab", help, StringComparison.Ordinal);
+        Assert.Contains(".pth", help, StringComparison.Ordinal);
+        Assert.Contains("pretrained_fnames", help, StringComparison.Ordinal);
     }
 
     [Fact]

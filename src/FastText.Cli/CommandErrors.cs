@@ -1,0 +1,69 @@
+using FastText.Engine.Native;
+
+namespace FastText.Cli;
+
+/// <summary>
+/// How the command line reports a failed command: problems with the user's input or environment (a missing or corrupt
+/// file, a mismatched model, a bad argument, torch failing to load) print their message — which names the file or
+/// argument — without a stack trace; anything else is a bug and prints the whole exception. Set
+/// <c>FASTTEXT_DEBUG=1</c> to get stack traces for every error.
+/// </summary>
+public static class CommandErrors
+{
+    /// <summary>Exit code of a command that failed on bad input or environment.</summary>
+    public const int InputError = 1;
+
+    /// <summary>Exit code of a command that failed on an unexpected error (a bug).</summary>
+    public const int InternalError = 70;
+
+    /// <summary>Exit code of a cancelled command (Ctrl+C), the shell's 128 + SIGINT.</summary>
+    public const int Cancelled = 130;
+
+    /// <summary>Runs <paramref name="command"/>, turning its exceptions into a message on <paramref name="error"/> and an exit code.</summary>
+    public static async Task<int> RunAsync(Func<Task<int>> command, TextWriter error, bool debug)
+    {
+        ArgumentNullException.ThrowIfNull(command);
+        ArgumentNullException.ThrowIfNull(error);
+        try
+        {
+            return await command().ConfigureAwait(false);
+        }
+        catch (Exception exception)
+        {
+            return Report(exception, error, debug);
+        }
+    }
+
+    /// <summary>Writes <paramref name="exception"/> for a user and returns the exit code.</summary>
+    public static int Report(Exception exception, TextWriter error, bool debug)
+    {
+        ArgumentNullException.ThrowIfNull(exception);
+        ArgumentNullException.ThrowIfNull(error);
+        if (exception is OperationCanceledException)
+        {
+            error.WriteLine("cancelled.");
+            return Cancelled;
+        }
+        bool input = IsInputProblem(exception);
+        if (debug || !input)
+        {
+            error.WriteLine(input ? $"error: {exception}" : $"internal error (please report it): {exception}");
+            return input ? InputError : InternalError;
+        }
+        error.WriteLine($"error: {exception.Message}");
+        for (Exception? inner = exception.InnerException; inner is not null; inner = inner.InnerException)
+        {
+            error.WriteLine($"  because: {inner.Message}");
+        }
+        return InputError;
+    }
+
+    private static bool IsInputProblem(Exception exception) => exception is
+        IOException or                    // file not found, directory not found, disk full, sharing violation
+        InvalidDataException or
+        UnauthorizedAccessException or
+        ArgumentException or
+        FormatException or
+        NotSupportedException or
+        TorchLoadException;
+}

@@ -1,0 +1,42 @@
+using FastText.Cli;
+
+namespace FastText.Engine.Tests.Cli;
+
+public sealed class CommandErrorsTests
+{
+    [Fact]
+    public async Task Input_problems_print_their_message_and_cause_without_a_stack_trace()
+    {
+        var error = new StringWriter();
+        int code = await CommandErrors.RunAsync(
+            () => throw new InvalidDataException("runs/cls/model.json: made for vocabulary a, corpus has b",
+                new FileNotFoundException("spm.model missing")),
+            error, debug: false);
+        Assert.Equal(CommandErrors.InputError, code);
+        string text = error.ToString();
+        Assert.StartsWith("error: runs/cls/model.json: made for vocabulary a, corpus has b", text, StringComparison.Ordinal);
+        Assert.Contains("because: spm.model missing", text, StringComparison.Ordinal);
+        Assert.DoesNotContain(" at ", text, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Bugs_print_the_whole_exception_and_a_distinct_exit_code()
+    {
+        var error = new StringWriter();
+        int code = await CommandErrors.RunAsync(() => throw new NullReferenceException("oops"), error, debug: false);
+        Assert.Equal(CommandErrors.InternalError, code);
+        Assert.Contains("internal error", error.ToString(), StringComparison.Ordinal);
+        Assert.Contains("NullReferenceException", error.ToString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Debug_mode_keeps_stack_traces_for_input_problems_and_success_passes_through()
+    {
+        var error = new StringWriter();
+        int code = await CommandErrors.RunAsync(() => throw new FileNotFoundException("no such file", "x.pth"), error, debug: true);
+        Assert.Equal(CommandErrors.InputError, code);
+        Assert.Contains("FileNotFoundException", error.ToString(), StringComparison.Ordinal);
+        Assert.Equal(0, await CommandErrors.RunAsync(() => Task.FromResult(0), TextWriter.Null, debug: false));
+        Assert.Equal(CommandErrors.Cancelled, await CommandErrors.RunAsync(() => throw new OperationCanceledException(), TextWriter.Null, debug: false));
+    }
+}

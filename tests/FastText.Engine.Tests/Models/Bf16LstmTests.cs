@@ -1,0 +1,161 @@
+using FastText.Engine.Data;
+using FastText.Engine.Models;
+using FastText.Engine.Tests.Training;
+using FastText.Engine.Training;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace FastText.Engine.Tests.Models;
+
+/// <summary>The <see cref="ComputePrecision.BFloat16"/> LSTM layer (bf16 GEMMs, fp32 gates and state) against fp32.</summary>
+[Collection(SequentialTorchCollection.Name)]
+public sealed class Bf16LstmTests
+{
+    // bf16 keeps 8 significant bits (relative rounding 2⁻⁹ ≈ 0.2%); a few roundings per step compound to well under 3%.
+    private const double Tolerance = 0.03;
+
+    private static double RelativeError(Tensor actual, Tensor expected)
+    {
+        using var scope = torch.NewDisposeScope();
+        Tensor a = actual.to(ScalarType.Float32);
+        Tensor e = expected.to(ScalarType.Float32);
+        return (a - e).norm().item<float>() / Math.Max(e.norm().item<float>(), 1e-12);
+    }
+
+    [Fact]
+    public void Layer_output_state_and_every_gradient_match_fp32_within_bf16_tolerance()
+    {
+        TorchTestSetup.Use();
+        using var scope = torch.NewDisposeScope();
+        torch.manual_seed(21);
+        var layer = new WeightDroppedLstm(12, 24, weightDropout: 0.3);
+        layer.eval();                                                // no DropConnect: both runs see the same matrix
+        var x = torch.randn(3, 9, 12);
+        var h0 = (torch.randn(1, 3, 24) * 0.5).requires_grad_(true);
+        var c0 = (torch.randn(1, 3, 24) * 0.5).requires_grad_(true);
+        var dy = torch.randn(3, 9, 24);
+        var dh = torch.randn(1, 3, 24);
+        var dc = torch.randn(1, 3, 24);
+        var parameters = layer.parameters().ToArray();
+
+        (Tensor Y, Tensor H, Tensor C, Tensor[] Grads) Run(bool bf16)
+        {
+            foreach (var p in parameters)
+            {
+                p.grad = null;
+            }
+            h0.grad = null;
+            c0.grad = null;
+            var input = x.clone().requires_grad_(true);
+            var (y, h, c) = layer.Forward(input, h0, c0, bf16);
+            ((y.to(ScalarType.Float32) * dy).sum() + (h * dh).sum() + (c * dc).sum()).backward();
+            var grads = parameters.Select(p => p.grad!.clone()).Append(input.grad!.clone()).Append(h0.grad!.clone()).Append(c0.grad!.clone()).ToArray();
+            return (y.detach(), h.detach(), c.detach(), grads);
+        }
+
+        var reference = Run(bf16: false);
+        var mixed = Run(bf16: true);
+        Assert.Equal(ScalarType.BFloat16, mixed.Y.dtype);
+        Assert.Equal(ScalarType.Float32, mixed.H.dtype);
+        Assert.Equal(ScalarType.Float32, mixed.C.dtype);
+        Assert.InRange(RelativeError(mixed.Y, reference.Y), 1e-5, Tolerance);       // > 0: the bf16 path really ran
+        Assert.InRange(RelativeError(mixed.H, reference.H), 0, Tolerance);
+        Assert.InRange(RelativeError(mixed.C, reference.C), 0, Tolerance);
+        for (int i = 0; i < reference.Grads.Length; i++)
+        {
+            Assert.Equal(ScalarType.Float32, mixed.Grads[i].dtype);
+            Assert.True(reference.Grads[i].abs().sum().item<float>() > 0);
+            double error = RelativeError(mixed.Grads[i], reference.Grads[i]);
+            Assert.True(error < Tolerance, $"gradient {i}: relative error {error:E2}");
+        }
+    }
+
+    [Theory]
+    [InlineData(0)]     // every layer through the bf16-GEMM layer
+    [InlineData(256)]   // the default: these tiny layers run libtorch's fused kernel in bf16
+    public void Language_model_step_with_all_dropouts_matches_fp32_and_draws_the_same_masks(int fusedMaxHidden)
+    {
+        TorchTestSetup.Use();
+        using var scope = torch.NewDisposeScope();
+        var config = TinyModels.Config() with { WeightDropout = 0.5, InputDropout = 0.3, HiddenDropout = 0.3, OutputDropout = 0.3, EmbeddingDropout = 0.2 };
+        using var fp32 = TinyModels.LanguageModel(seed: 22, config: config);
+        using var bf16 = TinyModels.LanguageModel(seed: 22, config: config);
+        bf16.Precision = ComputePrecision.BFloat16;
+        bf16.Encoder.FusedBf16MaxHidden = fusedMaxHidden;
+        var ids = torch.randint(0, 40, new long[] { 4, 7 }, dtype: ScalarType.Int64);
+        var targets = torch.randint(0, 40, new long[] { 4, 7 }, dtype: ScalarType.Int64);
+
+        (double Loss, Dictionary<string, Tensor> Grads, Tensor Raw) Step(AwdLstmLanguageModel model)
+        {
+            model.train();
+            model.Reset();
+            torch.manual_seed(23);                                   // same masks in both modes (fp32 masks, same order)
+            var task = new LanguageModelTask(model);
+            using var batch = new LanguageModelBatch(ids.clone(), targets.clone(), 7);
+            BatchOutput output = task.Step(batch, training: true);
+            output.BackwardLoss.backward();
+            var grads = model.named_parameters().ToDictionary(p => p.name, p => p.parameter.grad!.clone());
+            return (output.Loss.item<float>(), grads, model.Encoder.Layers[0].WeightHiddenRaw.grad!.eq(0).clone());
+        }
+
+        var reference = Step(fp32);
+        var mixed = Step(bf16);
+        Assert.InRange(Math.Abs(mixed.Loss / reference.Loss - 1), 0, 0.01);
+        // DropConnect drew the same mask: the raw matrix's gradient is zero at exactly the same entries.
+        Assert.True(TinyModels.Same(mixed.Raw, reference.Raw));
+        foreach (var (name, grad) in reference.Grads)
+        {
+            Assert.Equal(ScalarType.Float32, mixed.Grads[name].dtype);
+            double error = RelativeError(mixed.Grads[name], grad);
+            Assert.True(error < Tolerance, $"{name}: relative error {error:E2}");
+        }
+    }
+
+    [Fact]
+    public void Float32_mode_still_runs_libtorch_lstm_bit_for_bit_and_keeps_fp32_state()
+    {
+        TorchTestSetup.Use();
+        using var scope = torch.NewDisposeScope();
+        using var model = TinyModels.LanguageModel(seed: 24);
+        model.eval();
+        var ids = torch.randint(0, 40, new long[] { 2, 5 }, dtype: ScalarType.Int64);
+        var raw = model.call(ids).Raw;
+        // The same chain by hand through the three-argument (libtorch) layer call, from zero state.
+        Tensor expected = model.Encoder.EmbeddingWeight.detach().index_select(0, ids.reshape(-1)).view(2, 5, 8);
+        foreach (WeightDroppedLstm layer in model.Encoder.Layers)
+        {
+            var zeros = torch.zeros(1, 2, layer.HiddenSize);
+            expected = layer.Forward(expected, zeros, zeros).Output;
+        }
+        Assert.Equal(ScalarType.Float32, raw.dtype);
+        Assert.True(TinyModels.Same(raw, expected));
+    }
+
+    [Theory]
+    [InlineData(0)]
+    [InlineData(256)]
+    public void Bf16_state_carries_across_calls_in_fp32_and_resizes_with_the_batch(int fusedMaxHidden)
+    {
+        TorchTestSetup.Use();
+        using var scope = torch.NewDisposeScope();
+        using var model = TinyModels.LanguageModel(seed: 25);
+        model.eval();
+        var ids = torch.randint(0, 40, new long[] { 3, 10 }, dtype: ScalarType.Int64);
+        var whole = model.call(ids).Raw.detach().to(ScalarType.Float32);
+        model.Reset();
+        model.Precision = ComputePrecision.BFloat16;
+        model.Encoder.FusedBf16MaxHidden = fusedMaxHidden;
+        var first = model.call(ids.narrow(1, 0, 6)).Raw;
+        var second = model.call(ids.narrow(1, 6, 4)).Raw;                            // continues from the carried state
+        var split = torch.cat(new[] { first, second }, 1).to(ScalarType.Float32);
+        Assert.InRange(RelativeError(split, whole), 1e-5, Tolerance);
+        Assert.Equal(3, model.Encoder.StateRows);
+        Assert.All(model.Encoder.CarriedState(), t => Assert.Equal(ScalarType.Float32, t.dtype));
+        var saved = model.Encoder.CarriedState().Select(t => t.clone()).ToArray();      // a resumed checkpoint's state
+        model.Encoder.RestoreCarriedState(saved);
+        Assert.All(model.Encoder.CarriedState(), t => Assert.Equal(ScalarType.Float32, t.dtype));
+        var fewer = model.call(ids.narrow(0, 0, 2).narrow(1, 0, 3)).Raw;             // keeps the first 2 rows
+        Assert.Equal(new long[] { 2, 3, 8 }, fewer.shape);
+        Assert.Equal(2, model.Encoder.StateRows);
+    }
+}
