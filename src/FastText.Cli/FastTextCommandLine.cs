@@ -71,14 +71,19 @@ public static class FastTextCommandLine
         {
             Description = "The pickled vocabulary list (.pkl) of the fastai weights given to --pretrained (fastai's pretrained_fnames pair, e.g. itos_wt103.pkl). Default: <name>.pkl, <name>_vocab.pkl or the only .pkl beside the .pth.",
         };
+        var allText = new Option<bool?>("--all-text")
+        {
+            Description = "Fine-tune on the text of every document (validation mails' text too, labels unused; a random 10 % held out for the LM), as fastbook does with IMDb (default: the preset's).",
+        };
         var fineTune = new Command("fine-tune", "Fine-tune a pretrained language model (ours or fastai's .pth + .pkl) on the task's texts (frozen epoch, then unfrozen), save its encoder.")
         {
-            corpus, pretrained, pretrainedVocabulary, output, Preset, epochs, learningRate,
+            corpus, pretrained, pretrainedVocabulary, output, Preset, epochs, learningRate, allText,
         };
         fineTune.SetAction((parse, cancel) => handlers.FineTuneAsync(new LanguageModelRequest(
             parse.GetValue(corpus)!, parse.GetValue(pretrained), parse.GetValue(output)!, parse.GetValue(Preset)!, parse.GetValue(epochs), parse.GetValue(learningRate), parse.GetValue(Threads))
         {
             PretrainedVocabulary = parse.GetValue(pretrainedVocabulary),
+            AllText = parse.GetValue(allText),
         }, cancel));
         root.Subcommands.Add(fineTune);
 
@@ -94,12 +99,19 @@ public static class FastTextCommandLine
         root.Subcommands.Add(trainClassifier);
 
         var sizes = new Option<string>("--sizes") { Description = "Comma-separated labelled training set sizes; 'all' = the whole training split.", DefaultValueFactory = _ => "100,300,1000,all" };
+        var oneCycle = new Option<bool>("--one-cycle")
+        {
+            Description = "Ablation: train the arm with the language model like the from-scratch arm (unfrozen, one cycle, same rate and epochs), so only the initial weights differ.",
+        };
         var sampleEfficiency = new Command("sample-efficiency", "ULMFiT's sample-efficiency experiment: classifiers with and without the fine-tuned language model on growing labelled subsets.")
         {
-            corpus, encoder, output, Preset, sizes,
+            corpus, encoder, output, Preset, sizes, oneCycle,
         };
         sampleEfficiency.SetAction((parse, cancel) => handlers.SampleEfficiencyAsync(new SampleEfficiencyRequest(
-            parse.GetValue(corpus)!, parse.GetValue(encoder), parse.GetValue(output)!, parse.GetValue(Preset)!, parse.GetValue(sizes)!, parse.GetValue(Threads)), cancel));
+            parse.GetValue(corpus)!, parse.GetValue(encoder), parse.GetValue(output)!, parse.GetValue(Preset)!, parse.GetValue(sizes)!, parse.GetValue(Threads))
+        {
+            OneCycle = parse.GetValue(oneCycle),
+        }, cancel));
         root.Subcommands.Add(sampleEfficiency);
 
         // predict / evaluate / generate
@@ -169,13 +181,20 @@ public sealed record LanguageModelRequest(string Corpus, string? Pretrained, str
 {
     /// <summary>fine-tune: the pickled vocabulary of fastai weights given as <see cref="Pretrained"/> (null = found beside them).</summary>
     public string? PretrainedVocabulary { get; init; }
+
+    /// <summary>Fine-tune on every document's text (null = the preset's choice).</summary>
+    public bool? AllText { get; init; }
 }
 
 /// <summary>Arguments of <c>train-classifier</c>.</summary>
 public sealed record ClassifierRequest(string Corpus, string? Encoder, string Output, string Preset, int? Labelled, int? Threads);
 
 /// <summary>Arguments of <c>sample-efficiency</c>.</summary>
-public sealed record SampleEfficiencyRequest(string Corpus, string? Encoder, string Output, string Preset, string Sizes, int? Threads);
+public sealed record SampleEfficiencyRequest(string Corpus, string? Encoder, string Output, string Preset, string Sizes, int? Threads)
+{
+    /// <summary>Ablation: the language-model arm trains with the from-scratch arm's schedule.</summary>
+    public bool OneCycle { get; init; }
+}
 
 /// <summary>Arguments of <c>predict</c>.</summary>
 public sealed record PredictRequest(string Model, string[] Texts, string? File, int? Threads);

@@ -132,7 +132,7 @@ public sealed class PipelineCommandHandlers : ICommandHandlers
         }
         var run = new UlmfitPipeline(request.Output, UlmfitPreset.Named(request.Preset), progress);
         using TextDataset labelled = TextDataset.Load(request.Corpus);
-        run.CompareSampleEfficiency(labelled, LanguageModelArtifact.Open(request.Encoder), sizes);
+        run.CompareSampleEfficiency(labelled, LanguageModelArtifact.Open(request.Encoder), sizes, gradualUnfreezing: !request.OneCycle);
         progress.Log($"report: {run.SaveReport()}");
         return Task.FromResult(0);
     }
@@ -233,6 +233,7 @@ public sealed class PipelineCommandHandlers : ICommandHandlers
         PretrainLearningRate = request.LearningRate ?? preset.PretrainLearningRate,
         FineTuneEpochs = request.Epochs ?? preset.FineTuneEpochs,
         FineTuneLearningRate = request.LearningRate ?? preset.FineTuneLearningRate,
+        FineTuneOnAllText = request.AllText ?? preset.FineTuneOnAllText,
     };
 
 }

@@ -16,6 +16,7 @@ internal static class PerformanceRuns
         ["brown-mixed-precision"] = BrownMixedPrecisionRun.Execute,
         ["long-run-memory"] = LongRunMemoryRun.Execute,
         ["tokenizer-scaling"] = TokenizerScalingRun.Execute,
+        ["classifier-epoch-profile"] = ClassifierEpochProfileRun.Execute,
     };
 
     /// <summary>Runs <paramref name="name"/>; an unknown name is reported with the list of known runs (exit code 2).</summary>

@@ -96,7 +96,7 @@ public sealed class UlmfitPipeline
         ArgumentNullException.ThrowIfNull(corpus);
         torch.manual_seed(Preset.Seed);
         using var model = new AwdLstmLanguageModel(corpus.Vocabulary.Count, LanguageModelConfig);
-        RunLanguageModel(model, corpus, null,
+        RunLanguageModel(model, corpus, corpus.Training, corpus.Validation, null,
             [("pretrain", learner => learner.FitOneCycle(Preset.PretrainEpochs, LearningRates.Uniform(Preset.PretrainLearningRate)))]);
         return LanguageModelArtifact.Save(ArtifactFolder(name), model, corpus.Vocabulary, corpus.Tokenization, corpus.MaxTokens);
     }
@@ -174,7 +174,15 @@ public sealed class UlmfitPipeline
         using var model = new AwdLstmLanguageModel(corpus.Vocabulary.Count, LanguageModelConfig);
         VocabularyMatch match = loadPretrained(model);
         Report.AddSetting("vocabulary match", FormattableString.Invariant($"{match.Matched:N0} tokens from the pretrained model, {match.New:N0} new (mean embedding)"));
-        RunLanguageModel(model, corpus,
+        (IReadOnlyList<int> lmTraining, IReadOnlyList<int> lmValidation) = Preset.FineTuneOnAllText
+            ? SplitAllText(corpus.DocumentCount, Preset.LanguageModelValidationShare, Preset.Seed)
+            : (corpus.Training, corpus.Validation);
+        if (Preset.FineTuneOnAllText)
+        {
+            Report.AddSetting("fine-tuning text", FormattableString.Invariant(
+                $"all {corpus.DocumentCount:N0} documents' text, labels unused (fastbook: IMDb train + test + unsup): {lmTraining.Count:N0} train / {lmValidation.Count:N0} LM-validation docs, a seeded random split"));
+        }
+        RunLanguageModel(model, corpus, lmTraining, lmValidation,
             learner =>
             {
                 learner.Freeze();
@@ -213,9 +221,12 @@ public sealed class UlmfitPipeline
     /// <param name="artifact">Artifact name when it differs from the stage name ("." = the run folder itself).</param>
     /// <param name="epochScale">Multiplies every phase's epochs (the sample-efficiency runs give small training sets
     /// more epochs so every run gets a comparable number of optimizer steps).</param>
+    /// <param name="gradualUnfreezing">With a language model: false trains it like the from-scratch classifier (unfrozen,
+    /// one cycle at the same uniform rate and epochs) — an ablation that changes only the initial weights.</param>
     /// <exception cref="InvalidDataException">The language model and the corpus were tokenized differently; the message names both.</exception>
     public ClassifierResult TrainClassifier(TextDataset labelled, LanguageModelArtifact? languageModel, string name = "classifier",
-        int? trainingExamples = null, bool save = true, ClassifierOrder order = ClassifierOrder.Sorted, int epochScale = 1, string? artifact = null)
+        int? trainingExamples = null, bool save = true, ClassifierOrder order = ClassifierOrder.Sorted, int epochScale = 1, string? artifact = null,
+        bool gradualUnfreezing = true)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(epochScale, 1);
         ArgumentNullException.ThrowIfNull(labelled);
@@ -263,7 +274,7 @@ public sealed class UlmfitPipeline
                 phases.Add(callback);
             }
             var clock = Stopwatch.StartNew();
-            if (languageModel is not null)
+            if (languageModel is not null && gradualUnfreezing)
             {
                 for (int s = 0; s < Preset.ClassifierStages.Count; s++)
                 {
@@ -278,7 +289,7 @@ public sealed class UlmfitPipeline
             {
                 learner.Unfreeze();
                 LearningRates rates = LearningRates.Uniform(Preset.ClassifierStages[0].LearningRate / 4);
-                Fit(FormattableString.Invariant($"{name} · from scratch · lr {rates}"), Preset.ClassifierStages.Sum(s => s.Epochs) * epochScale, rates);
+                Fit(FormattableString.Invariant($"{name} · {(languageModel is null ? "from scratch" : "unfrozen, one cycle")} · lr {rates}"), Preset.ClassifierStages.Sum(s => s.Epochs) * epochScale, rates);
             }
             double seconds = clock.Elapsed.TotalSeconds;
             foreach (ProgressCallback phase in phases)
@@ -342,7 +353,14 @@ public sealed class UlmfitPipeline
     /// validation split. Smaller subsets get proportionally more epochs (at most <paramref name="maxEpochScale"/>×) so
     /// that each run takes a comparable number of optimizer steps; the recipe is otherwise the preset's.
     /// </summary>
-    public IReadOnlyList<SampleEfficiencyPoint> CompareSampleEfficiency(TextDataset labelled, LanguageModelArtifact languageModel, IReadOnlyList<int?> sizes, int maxEpochScale = 8)
+    /// <param name="labelled">Labelled corpus.</param>
+    /// <param name="languageModel">The fine-tuned language model of the ULMFiT arm.</param>
+    /// <param name="sizes">Training-set sizes (null = all).</param>
+    /// <param name="maxEpochScale">Largest epoch multiplier for small sets.</param>
+    /// <param name="gradualUnfreezing">False runs the ULMFiT arm with the from-scratch arm's schedule (ablation: only
+    /// the initial weights differ between the arms).</param>
+    public IReadOnlyList<SampleEfficiencyPoint> CompareSampleEfficiency(TextDataset labelled, LanguageModelArtifact languageModel, IReadOnlyList<int?> sizes,
+        int maxEpochScale = 8, bool gradualUnfreezing = true)
     {
         ArgumentNullException.ThrowIfNull(labelled);
         ArgumentNullException.ThrowIfNull(sizes);
@@ -354,11 +372,13 @@ public sealed class UlmfitPipeline
                 string name = FormattableString.Invariant($"sample-efficiency {(size is int s ? s.ToString(CultureInfo.InvariantCulture) : "all")} {(pretrained ? "ULMFiT" : "scratch")}");
                 int available = labelled.Training.Count;
                 int scale = size is int n && n < available ? Math.Clamp((int)Math.Round((double)available / n), 1, maxEpochScale) : 1;
-                using ClassifierResult result = TrainClassifier(labelled, pretrained ? languageModel : null, name, size, save: false, epochScale: scale);
+                using ClassifierResult result = TrainClassifier(labelled, pretrained ? languageModel : null, name, size, save: false, epochScale: scale,
+                    gradualUnfreezing: gradualUnfreezing);
                 points.Add(new SampleEfficiencyPoint(result.TrainingExamples, pretrained, result.Evaluation.Metrics.Accuracy, result.Seconds));
             }
         }
-        var table = new System.Text.StringBuilder("| labelled mails | ULMFiT (pretrained + fine-tuned LM) | from scratch | training time (ULMFiT / scratch) |\n|---|---|---|---|\n");
+        string arm = gradualUnfreezing ? "ULMFiT (pretrained + fine-tuned LM)" : "fine-tuned LM encoder, scratch schedule";
+        var table = new System.Text.StringBuilder($"| labelled mails | {arm} | from scratch | training time (ULMFiT / scratch) |\n|---|---|---|---|\n");
         foreach (var group in points.GroupBy(p => p.Examples))
         {
             SampleEfficiencyPoint with = group.First(p => p.Pretrained), without = group.First(p => !p.Pretrained);
@@ -412,7 +432,8 @@ public sealed class UlmfitPipeline
             $"the pretrained model is an AWD-LSTM with embedding {pretrained.EmbeddingSize}, hidden {pretrained.HiddenSize}, {pretrained.Layers} layers, but the '{Preset.Name}' preset builds embedding {Preset.EmbeddingSize}, hidden {Preset.HiddenSize}, {Preset.Layers} layers; {advice}"));
     }
 
-    private void RunLanguageModel(AwdLstmLanguageModel model, TextDataset corpus, Action<Learner<LanguageModelBatch>>? prepare,
+    private void RunLanguageModel(AwdLstmLanguageModel model, TextDataset corpus, IReadOnlyList<int> training, IReadOnlyList<int> validation,
+        Action<Learner<LanguageModelBatch>>? prepare,
         IReadOnlyList<(string Phase, Action<Learner<LanguageModelBatch>> Fit)> phases)
     {
         var trainOptions = LanguageModelLoaderOptions.Training with
@@ -426,8 +447,8 @@ public sealed class UlmfitPipeline
             BatchSize = Preset.LanguageModelBatchSize,
             SequenceLength = Preset.LanguageModelSequenceLength,
         };
-        using var train = new LanguageModelLoader(corpus.Corpus, trainOptions, corpus.Training);
-        using var valid = new LanguageModelLoader(corpus.Corpus, validOptions, corpus.Validation);
+        using var train = new LanguageModelLoader(corpus.Corpus, trainOptions, training);
+        using var valid = new LanguageModelLoader(corpus.Corpus, validOptions, validation);
         using var learner = new Learner<LanguageModelBatch>(new LanguageModelTask(model), train, valid, metrics: Metrics.LanguageModel);
         prepare?.Invoke(learner);
         // One callback per phase, so the report shows one table per phase like fastbook's.
@@ -462,6 +483,19 @@ public sealed class UlmfitPipeline
 
     private static ClassifierPredictor CreatePredictor(TextClassifier model, TextDataset labelled) =>
         new(model, labelled.ClassNames, labelled.Numericalize);
+
+    // fastbook fine-tunes the IMDb language model on every review's text (train, test and unsup) with a random 10 % held
+    // out for the LM's own validation; the same here over all documents of the corpus, labels unused.
+    internal static (IReadOnlyList<int> Training, IReadOnlyList<int> Validation) SplitAllText(int documentCount, double validationShare, int seed)
+    {
+        int[] all = Enumerable.Range(0, documentCount).ToArray();
+        new Random(seed).Shuffle(all);
+        int held = Math.Clamp((int)Math.Round(all.Length * validationShare), 1, Math.Max(1, all.Length - 1));
+        int[] validation = all[..held], training = all[held..];
+        Array.Sort(validation);
+        Array.Sort(training);
+        return (training, validation);
+    }
 
     private static int[] SampleStratified(TextDataset labelled, int count, int seed)
     {
@@ -505,12 +539,15 @@ public sealed record ClassifierResult(TextClassifier Model, ClassifierPredictor 
 public sealed record BatchingComparison(double SortedSeconds, double RandomSeconds, double SortedPadding, double RandomPadding,
     double SortedTokensPerSecond, double RandomTokensPerSecond)
 {
+    /// <summary>Torch intra-op threads the epochs ran with (the speed-up depends on it, see perf-results/ClassifierBucketing.md).</summary>
+    public int Threads { get; init; } = torch.get_num_threads();
+
     /// <summary>Random-batch epoch time ÷ bucketed epoch time.</summary>
     public double Speedup => RandomSeconds / Math.Max(SortedSeconds, 1e-9);
 
     /// <summary>Markdown table.</summary>
     public string ToMarkdown() => FormattableString.Invariant(
-        $"| batching | epoch time | padding | tokens/s (padding included) |\n|---|---|---|---|\n| length buckets (SortedDL) | {SortedSeconds:F1} s | {SortedPadding * 100:F1}% | {SortedTokensPerSecond:N0} |\n| random | {RandomSeconds:F1} s | {RandomPadding * 100:F1}% | {RandomTokensPerSecond:N0} |\n\nSpeed-up of bucketing: **{Speedup:F2}×** (target ≥ 1.5×).");
+        $"| batching | epoch time | padding | tokens/s (padding included) |\n|---|---|---|---|\n| length buckets (SortedDL) | {SortedSeconds:F1} s | {SortedPadding * 100:F1}% | {SortedTokensPerSecond:N0} |\n| random | {RandomSeconds:F1} s | {RandomPadding * 100:F1}% | {RandomTokensPerSecond:N0} |\n\nSpeed-up of bucketing: **{Speedup:F2}×** (target ≥ 1.5×), {Threads} torch thread(s). Random = the same loader with documents shuffled into batches regardless of length (rows still longest first, same chunk-safe padding), same model code and settings; the sentence encoder never computes a row before its text starts, so both orders do nearly the same encoder work and bucketing saves serial steps, not computation.");
 }
 
 /// <summary>One point of the sample-efficiency comparison.</summary>

@@ -61,6 +61,14 @@ public sealed record UlmfitPreset
     /// <summary>Unfrozen fine-tuning maximum learning rate.</summary>
     public double FineTuneLearningRate { get; init; } = 2e-3;
 
+    /// <summary>
+    /// Fine-tune the language model on the text of every document of the task corpus, labels unused, with a seeded
+    /// random <see cref="LanguageModelValidationShare"/> held out for the LM's validation — what fastbook does with IMDb
+    /// (train + test + unsup reviews). When false, the LM trains on the corpus's training split and validates on its
+    /// validation split (the classifier's test mails are then never seen, not even unlabelled).
+    /// </summary>
+    public bool FineTuneOnAllText { get; init; }
+
     /// <summary>Classifier batch size (fastbook 128).</summary>
     public int ClassifierBatchSize { get; init; } = 128;
 

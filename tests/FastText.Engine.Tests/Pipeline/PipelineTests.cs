@@ -70,6 +70,45 @@ public sealed class PipelineTests : IDisposable
     }
 
     [Fact]
+    public void Fine_tuning_on_all_text_splits_every_document_once_with_a_seeded_held_out_share()
+    {
+        var (training, validation) = UlmfitPipeline.SplitAllText(200, 0.1, seed: 42);
+        Assert.Equal(20, validation.Count);
+        Assert.Equal(Enumerable.Range(0, 200), training.Concat(validation).Order());
+        Assert.Equal(training.Order(), training);
+        var again = UlmfitPipeline.SplitAllText(200, 0.1, seed: 42);
+        Assert.Equal(validation, again.Validation);
+        Assert.NotEqual(validation, UlmfitPipeline.SplitAllText(200, 0.1, seed: 7).Validation);
+        Assert.NotEqual(Enumerable.Range(180, 20), validation); // shuffled, not the corpus's tail
+
+        TorchTestSetup.Use();
+        torch.manual_seed(0);
+        var run = new UlmfitPipeline(folder, Micro with { FineTuneOnAllText = true, FineTuneEpochs = 1 });
+        var texts = Enumerable.Range(0, 40).Select(i => new LabelledText($"the meeting about patch {i % 7} moved to thursday.", i % 2 == 0 ? "ham" : "spam", $"m{i}")).ToList();
+        using TextDataset general = run.Tokenize("general", texts.Select(t => t with { ClassName = null }).ToList());
+        using TextDataset task = run.Tokenize("mails", texts);
+        LanguageModelArtifact tuned = run.FineTune(run.Pretrain(general), task, findLearningRate: false);
+        Assert.True(File.Exists(tuned.EncoderPath));
+        string setting = run.Report.ToMarkdown();
+        Assert.Contains("| fine-tuning text | all 40 documents' text", setting, StringComparison.Ordinal);
+        Assert.Contains("36 train / 4 LM-validation docs", setting, StringComparison.Ordinal);
+
+        // The sample-efficiency ablation: the LM arm trained like the scratch arm (one unfrozen cycle, same epochs and rate).
+        using ClassifierResult ablation = run.TrainClassifier(task, tuned, "ablation", save: false, epochScale: 2, gradualUnfreezing: false);
+        Assert.Equal(["ablation · unfrozen, one cycle · lr 0.0125"], ablation.Epochs.Select(e => e.Stage).Distinct());
+        Assert.Equal((2 + 6) * 2, ablation.Epochs.Count);
+    }
+
+    [Fact]
+    public void Batching_comparison_reports_the_speed_up_with_its_thread_count_and_what_random_means()
+    {
+        string table = new BatchingComparison(10, 15, 0.03, 0.5, 100, 200) { Threads = 2 }.ToMarkdown();
+        Assert.Contains("Speed-up of bucketing: **1.50×** (target ≥ 1.5×), 2 torch thread(s).", table, StringComparison.Ordinal);
+        Assert.Contains("| random | 15.0 s | 50.0% | 200 |", table, StringComparison.Ordinal);
+        Assert.Contains("Random = the same loader", table, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Shipped_mail_sample_reads_with_labels_and_its_own_split()
     {
         string archive = Path.Combine(RepositoryRoot(), "samples", "spam-assassin.tar.gz");
