@@ -29,6 +29,8 @@ public class BareLstmBaselineBenchmarks
     private Learner<LanguageModelBatch> learnerBf16Decoder = null!;
     private Learner<LanguageModelBatch> learnerFp32 = null!;
     private Learner<LanguageModelBatch> learnerBf16 = null!;
+    private AwdLstmLanguageModel awdBf16Fused = null!;
+    private Learner<LanguageModelBatch> learnerBf16Fused = null!;
     private LanguageModelBatch batch = null!;
 
     /// <summary>The model and batch shape.</summary>
@@ -58,6 +60,9 @@ public class BareLstmBaselineBenchmarks
         learnerBf16 = new Learner<LanguageModelBatch>(new LanguageModelTask(awdBf16), new NoBatches());
         awdBf16Decoder = new AwdLstmLanguageModel(Shape.Vocab, config) { Precision = ComputePrecision.BFloat16Decoder };
         learnerBf16Decoder = new Learner<LanguageModelBatch>(new LanguageModelTask(awdBf16Decoder), new NoBatches());
+        awdBf16Fused = new AwdLstmLanguageModel(Shape.Vocab, config) { Precision = ComputePrecision.BFloat16 };
+        awdBf16Fused.Encoder.FusedBf16MaxHidden = 256;
+        learnerBf16Fused = new Learner<LanguageModelBatch>(new LanguageModelTask(awdBf16Fused), new NoBatches());
     }
 
     /// <summary>One training step of the bare model (untied decoder); returns the loss.</summary>
@@ -77,6 +82,11 @@ public class BareLstmBaselineBenchmarks
     [Benchmark]
     public double AwdLstmStepBf16() => learnerBf16.StepOnce(batch, 1e-3, 0.8);
 
+    /// <summary>bf16 with the opt-in fused kernel for layers of hidden ≤ 256 (faster on small layers, bf16 cell state):
+    /// the same as <see cref="AwdLstmStepBf16"/> at fastai's shape, whose layers are all larger.</summary>
+    [Benchmark]
+    public double AwdLstmStepBf16FusedSmall() => learnerBf16Fused.StepOnce(batch, 1e-3, 0.8);
+
     /// <summary>The same step with fp32 LSTMs and a bf16 decoder (libtorch's bf16 LSTM backward is slow at hidden 1152).</summary>
     [Benchmark]
     public double AwdLstmStepBf16Decoder() => learnerBf16Decoder.StepOnce(batch, 1e-3, 0.8);
@@ -92,6 +102,8 @@ public class BareLstmBaselineBenchmarks
         learnerFp32.Dispose();
         learnerBf16.Dispose();
         learnerBf16Decoder.Dispose();
+        learnerBf16Fused.Dispose();
+        awdBf16Fused.Dispose();
         awdBf16Decoder.Dispose();
         awdFp32.Dispose();
         awdBf16.Dispose();

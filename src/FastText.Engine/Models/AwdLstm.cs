@@ -21,9 +21,9 @@ public enum ComputePrecision
     /// needed.</summary>
     /// <remarks>The LSTM layers run a custom autograd function (one bf16 GEMM for the input projection of all time steps,
     /// a per-step bf16 recurrence GEMM, the weight gradients as single bf16 GEMMs) with gates, cell state, state carried
-    /// between batches and gate gradients in fp32; dropout masks stay fp32. Layers of hidden size ≤
-    /// <see cref="AwdLstmEncoder.FusedBf16MaxHidden"/> (256) run libtorch's fused kernel in bf16 instead, which is faster
-    /// at that size (state still carried in fp32). Why not libtorch's own bf16 LSTM everywhere: its backward
+    /// between batches and gate gradients in fp32; dropout masks stay fp32. <see cref="AwdLstmEncoder.FusedBf16MaxHidden"/>
+    /// opts small layers into libtorch's fused bf16 kernel (faster there, less accurate). Why not libtorch's own bf16 LSTM
+    /// everywhere: its backward
     /// was slower than fp32 at hidden 1152, and the earlier mode built on it (bf16 cell state and dropout masks) cost +4.1%
     /// perplexity on a short Brown run. Measured figures:
     /// perf-results/BareLstmBaselineBenchmarks.md (speed), perf-results/BrownMixedPrecision.md (perplexity).</remarks>
@@ -286,12 +286,15 @@ public sealed class AwdLstmEncoder : nn.Module<Tensor, Tensor>
 
     /// <summary>
     /// In <see cref="ComputePrecision.BFloat16"/>, layers whose hidden size is at most this run libtorch's fused LSTM
-    /// kernel in bf16 instead of the bf16-GEMM layer (<see cref="Bf16LstmFunction"/>); the state is carried in fp32 either
-    /// way. 0 sends every layer through the bf16-GEMM layer. Default 256, from one layer's forward + backward (batch 32,
-    /// bptt 72, 1 thread): at hidden 256 fused bf16 54 ms, bf16-GEMM 93 ms, fp32 127 ms; at hidden 1152 fused bf16 962 ms,
-    /// bf16-GEMM 620 ms, fp32 1,201 ms. The crossover between the two sizes was not measured.
+    /// kernel in bf16 instead of the bf16-GEMM layer (<see cref="Bf16LstmFunction"/>); the carried state is fp32 either
+    /// way. Default 0: every layer through the bf16-GEMM layer. An opt-in speed/accuracy trade: the fused kernel is faster
+    /// on small layers (one layer's forward + backward at batch 32, bptt 72, 1 thread: hidden 256 fused bf16 54 ms,
+    /// bf16-GEMM 93 ms, fp32 127 ms; at hidden 1152 fused 962 ms, bf16-GEMM 620 ms; the small AWD step 1.61× fp32 with
+    /// 256, against 1.40× with 0), but it keeps the cell state in bf16 inside a chunk: with 256 the short Brown run
+    /// (hidden 512/512/200, only the last layer fused) ended +3.7 % perplexity against fp32, against −0.3 % with 0
+    /// (perf-results/BrownMixedPrecision.md).
     /// </summary>
-    public int FusedBf16MaxHidden { get; set; } = 256;
+    public int FusedBf16MaxHidden { get; set; }
 
     /// <summary>Compute dtype of the LSTMs. Changing it resets the state.</summary>
     public ComputePrecision Precision

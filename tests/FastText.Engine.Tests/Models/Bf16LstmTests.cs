@@ -71,8 +71,8 @@ public sealed class Bf16LstmTests
     }
 
     [Theory]
-    [InlineData(0)]     // every layer through the bf16-GEMM layer
-    [InlineData(256)]   // the default: these tiny layers run libtorch's fused kernel in bf16
+    [InlineData(0)]     // the default: every layer through the bf16-GEMM layer
+    [InlineData(256)]   // opt-in: these tiny layers run libtorch's fused kernel in bf16
     public void Language_model_step_with_all_dropouts_matches_fp32_and_draws_the_same_masks(int fusedMaxHidden)
     {
         TorchTestSetup.Use();
