@@ -9,6 +9,9 @@
 #   unigram.model  unigram, 400 pieces, a small NFKC-like normalization table (… → ..., ligatures, full-width
 #                  letters, no-break space) so the precompiled character map is exercised without the 240 KB nmt_nfkc one
 #   bpe.model      BPE, 400 pieces, identity normalization
+#   fastai.model   unigram, 400 pieces, the same normalization table, and the special tokens spelled the way fastai 2's
+#                  SentencePieceTokenizer.train passes them: with the word-boundary mark in front (▁xxunk … ▁xxmaj), so
+#                  "xxbos" after a space comes out as the single piece ▁xxbos (the models above give ▁ + xxbos)
 # The training text is Brown with a shell approximation of fastai's rules (xxbos, xxmaj/xxup, lowercase); it only
 # has to look like fastai's output. The fixture sentences are sentences.tsv: raw text, then the same text after our
 # fastai rules (written by hand; SubwordTokenizerTests checks that FastaiTokenizer.ApplyRules still gives it).
@@ -49,15 +52,17 @@ LC_ALL=C awk '{
 } > "$work/rules.tsv"
 
 # Relative paths: the trainer stores them in the model, so the bytes do not depend on the temporary folder.
+specials=xxunk,xxpad,xxbos,xxeos,xxfld,xxrep,xxwrep,xxup,xxmaj
 common=(--input=train.txt --vocab_size=400 --character_coverage=0.99999 --unk_id=9 --pad_id=-1 --bos_id=-1
-  --eos_id=-1 --user_defined_symbols=xxunk,xxpad,xxbos,xxeos,xxfld,xxrep,xxwrep,xxup,xxmaj --hard_vocab_limit=false
-  --minloglevel=2 --num_threads=1 --seed_sentencepiece_size=100000)
-(cd "$work" && spm_train "${common[@]}" --model_type=unigram --model_prefix=unigram --normalization_rule_tsv=rules.tsv)
-(cd "$work" && spm_train "${common[@]}" --model_type=bpe --model_prefix=bpe --normalization_rule_name=identity)
-cp "$work/unigram.model" "$work/bpe.model" "$out/"
+  --eos_id=-1 --hard_vocab_limit=false --minloglevel=2 --num_threads=1 --seed_sentencepiece_size=100000)
+(cd "$work" && spm_train "${common[@]}" --user_defined_symbols=$specials --model_type=unigram --model_prefix=unigram --normalization_rule_tsv=rules.tsv)
+(cd "$work" && spm_train "${common[@]}" --user_defined_symbols=$specials --model_type=bpe --model_prefix=bpe --normalization_rule_name=identity)
+(cd "$work" && spm_train "${common[@]}" --user_defined_symbols="$(sed 's/\(^\|,\)/\1\xe2\x96\x81/g' <<<"$specials")" \
+  --model_type=unigram --model_prefix=fastai --normalization_rule_tsv=rules.tsv)
+cp "$work/unigram.model" "$work/bpe.model" "$work/fastai.model" "$out/"
 
 cut -f2 "$out/sentences.tsv" > "$work/ruled.txt"
-for model in unigram bpe; do
+for model in unigram bpe fastai; do
   m="$out/$model.model"
   spm_encode --model="$m" --output_format=piece < "$work/ruled.txt" > "$work/pieces"
   spm_encode --model="$m" --output_format=id < "$work/ruled.txt" > "$work/ids"

@@ -6,7 +6,8 @@ namespace FastText.Engine.Tests.Text;
 /// <summary>
 /// The SentencePiece route against real SentencePiece: the committed models and <c>spm_encode</c>/<c>spm_decode</c>
 /// outputs in Fixtures/sentencepiece (made by scripts/make-sentencepiece-fixture.sh with Debian's sentencepiece 0.1.97,
-/// trained like fastai's SentencePieceTokenizer: specials as user-defined symbols 0–8, no &lt;s&gt;/&lt;/s&gt;).
+/// trained like fastai's SentencePieceTokenizer: specials as user-defined symbols 0–8, no &lt;s&gt;/&lt;/s&gt;; the
+/// <c>fastai</c> model spells them as fastai 2 does, <c>▁xxbos</c> …).
 /// </summary>
 public sealed class SubwordTokenizerTests
 {
@@ -33,6 +34,7 @@ public sealed class SubwordTokenizerTests
     [Theory]
     [InlineData("unigram")]
     [InlineData("bpe")]
+    [InlineData("fastai")]
     public void Pieces_ids_and_decoding_match_spm_encode_and_spm_decode(string model)
     {
         var rules = new FastaiTokenizer();
@@ -59,9 +61,36 @@ public sealed class SubwordTokenizerTests
         Assert.Contains(unigram, s => s.Ruled.Contains('ﬁ', StringComparison.Ordinal) && s.DecodedPieces.Contains("final", StringComparison.Ordinal));
     }
 
+    [Fact]
+    public void Fastai_spelled_specials_are_whole_pieces_and_counted_like_words()
+    {
+        // fastai 2's SentencePieceTokenizer.train passes the specials as ▁xxbos … ▁xxmaj, so "xxbos" after the rules
+        // is the one piece ▁xxbos (id 2 of the SentencePiece model). fastai's Numericalize then counts ▁xxbos like
+        // any piece: its vocabulary holds both xxbos (special, id 2) and ▁xxbos (counted). We keep that, so a vocabulary
+        // of a fastai SentencePiece language model matches ours token by token.
+        const string Bos = "\u2581xxbos", Maj = "\u2581xxmaj";
+        List<Expected> sentences = Load("fastai");
+        Assert.All(sentences, s => Assert.Equal((Bos, SpecialTokens.BeginningOfStreamId), (s.Pieces[0], s.Ids[0])));
+        Assert.Contains(sentences, s => s.Pieces.Contains(Maj) && s.Ids.Contains(SpecialTokens.CapitalizedId));
+
+        using var data = new CorpusTestData();
+        string lines = data.File("sentences.txt", string.Join('\n', sentences.Select(s => s.Raw)) + "\n");
+        string modelPath = ModelPath("fastai");
+        CorpusBuildResult result = CorpusBuilder.Build(new LineDocumentSource(lines), Path.Combine(data.Root, "fastai.ftc"),
+            new CorpusBuildOptions { TokenizerFactory = () => SubwordTokenizer.FromSentencePiece(modelPath), MinimumFrequency = 1 });
+        Assert.Equal(SpecialTokens.BeginningOfStreamId, result.Vocabulary.IdOf(SpecialTokens.BeginningOfStream));
+        int counted = result.Vocabulary.IdOf(Bos);
+        Assert.True(counted >= SpecialTokens.All.Count, $"{Bos} has id {counted}, inside the special range");
+        using NumericalizedCorpus corpus = NumericalizedCorpus.Open(result.CorpusPath, Vocabulary.Load(result.VocabularyPath));
+        var first = new int[1];
+        corpus.CopyTokens(0, 0, first);
+        Assert.Equal(counted, first[0]);
+    }
+
     [Theory]
     [InlineData("unigram", 2)]
     [InlineData("bpe", 1)]
+    [InlineData("fastai", 2)]
     public void A_subword_corpus_holds_spm_encode_pieces_and_decodes_back(string model, int workers)
     {
         List<Expected> sentences = Load(model);
