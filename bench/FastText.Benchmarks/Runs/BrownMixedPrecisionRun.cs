@@ -63,8 +63,8 @@ internal static class BrownMixedPrecisionRun
             Directory.Delete(folder, recursive: true);
         }
         var config = new AwdLstmConfig(EmbeddingSize: 200, HiddenSize: 512, Layers: 3).WithDropoutMultiplier(0.3);
-        var trainData = new StreamLanguageModelData(train, rows: 32, bptt: 72);
-        var validData = new StreamLanguageModelData(valid, rows: 32, bptt: 72);
+        var trainData = new PatternLanguageModelData(train, rows: 32, bptt: 72);
+        var validData = new PatternLanguageModelData(valid, rows: 32, bptt: 72);
 
         var report = new StringBuilder();
         report.AppendLine("# BrownMixedPrecision").AppendLine();

@@ -22,7 +22,7 @@ internal static class LongRunMemoryRun
     {
         TorchRuntime.Initialize();
         int epochs = RunContext.Knob(EpochsKnob, 30, minimum: 5);   // epochs 3–5 are the early reference
-        var data = new StreamLanguageModelData(StreamLanguageModelData.PatternStream(32 * 72 * 100 + 1, 4000, seed: 4), rows: 32, bptt: 72);
+        var data = new PatternLanguageModelData(PatternLanguageModelData.PatternStream(32 * 72 * 100 + 1, 4000, seed: 4), rows: 32, bptt: 72);
         torch.manual_seed(0);
         using var model = new AwdLstmLanguageModel(4000, new AwdLstmConfig(EmbeddingSize: 64, HiddenSize: 128, Layers: 3));
         using var learner = LanguageModelLearner.Create(model, data, null);

@@ -152,31 +152,9 @@ public sealed class ClassifierLoader : IBatchSource<ClassifierBatch>, IDisposabl
                 Interlocked.Add(ref epochPads, skipped.PadTokens);
                 Interlocked.Add(ref epochTokens, skipped.TotalTokens);
             }
-            if (options.PrefetchDepth == 0)
+            foreach (Slot slot in Prefetcher<Slot>.Slots(pool, options.PrefetchDepth, first, count, Fill, cancellation))
             {
-                for (int b = first; b < count; b++)
-                {
-                    cancellation.ThrowIfCancellationRequested();
-                    Slot slot = pool.Rent();
-                    try
-                    {
-                        Fill(slot, b);
-                    }
-                    catch
-                    {
-                        pool.Return(slot);
-                        throw;
-                    }
-                    yield return Publish(slot);
-                }
-            }
-            else
-            {
-                using var prefetcher = new Prefetcher<Slot>(pool, options.PrefetchDepth, count, Fill, cancellation, first);
-                while (prefetcher.TryTake(out Slot? slot))
-                {
-                    yield return Publish(slot!);
-                }
+                yield return Publish(slot);
             }
         }
         finally

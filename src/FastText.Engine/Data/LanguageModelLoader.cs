@@ -130,38 +130,9 @@ public sealed class LanguageModelLoader : IBatchSource<LanguageModelBatch>, IDis
         {
             int count = PlanEpoch(epoch);
             BatchSources.CheckFirst(first, count);
-            if (options.PrefetchDepth == 0)
+            foreach (Slot slot in Prefetcher<Slot>.Slots(pool, options.PrefetchDepth, first, count, Fill, cancellation, wait => lastWait = wait))
             {
-                for (int b = first; b < count; b++)
-                {
-                    cancellation.ThrowIfCancellationRequested();
-                    Slot slot = pool.Rent();
-                    try
-                    {
-                        Fill(slot, b);
-                    }
-                    catch
-                    {
-                        pool.Return(slot);
-                        throw;
-                    }
-                    yield return slot.Publish();
-                }
-            }
-            else
-            {
-                using var prefetcher = new Prefetcher<Slot>(pool, options.PrefetchDepth, count, Fill, cancellation, first);
-                try
-                {
-                    while (prefetcher.TryTake(out Slot? slot))
-                    {
-                        yield return slot!.Publish();
-                    }
-                }
-                finally
-                {
-                    lastWait = prefetcher.ConsumerWait;
-                }
+                yield return slot.Publish();
             }
         }
         finally

@@ -62,6 +62,54 @@ internal sealed class Prefetcher<TSlot> : IDisposable where TSlot : class, IDisp
         thread.Start();
     }
 
+    /// <summary>
+    /// The filled slots of batches <paramref name="first"/> … <paramref name="total"/>−1 in order: filled on the
+    /// caller's thread when <paramref name="depth"/> is 0, else by a <see cref="Prefetcher{TSlot}"/>. The caller publishes
+    /// each slot (the slot goes back to <paramref name="pool"/> when its batch is disposed).
+    /// </summary>
+    /// <param name="pool">Where slots come from.</param>
+    /// <param name="depth">Batches filled ahead on a background thread; 0 fills each when it is taken.</param>
+    /// <param name="first">First batch.</param>
+    /// <param name="total">Batches in the epoch.</param>
+    /// <param name="fill">Fills a slot with batch <c>b</c>.</param>
+    /// <param name="cancellation">Stops the epoch.</param>
+    /// <param name="reportWait">Receives the consumer's waiting time when a prefetched epoch ends (also on early exit).</param>
+    public static IEnumerable<TSlot> Slots(SlotPool<TSlot> pool, int depth, int first, int total, Action<TSlot, int> fill,
+        CancellationToken cancellation, Action<TimeSpan>? reportWait = null)
+    {
+        if (depth == 0)
+        {
+            for (int b = first; b < total; b++)
+            {
+                cancellation.ThrowIfCancellationRequested();
+                TSlot slot = pool.Rent();
+                try
+                {
+                    fill(slot, b);
+                }
+                catch
+                {
+                    pool.Return(slot);
+                    throw;
+                }
+                yield return slot;
+            }
+            yield break;
+        }
+        using var prefetcher = new Prefetcher<TSlot>(pool, depth, total, fill, cancellation, first);
+        try
+        {
+            while (prefetcher.TryTake(out TSlot? slot))
+            {
+                yield return slot!;
+            }
+        }
+        finally
+        {
+            reportWait?.Invoke(prefetcher.ConsumerWait);
+        }
+    }
+
     /// <summary>Time the consumer spent blocked waiting for a filled batch.</summary>
     public TimeSpan ConsumerWait => Stopwatch.GetElapsedTime(0, Interlocked.Read(ref waitTicks));
 

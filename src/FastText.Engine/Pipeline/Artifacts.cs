@@ -56,14 +56,13 @@ public sealed record ModelCard(string Kind, int EmbeddingSize, int HiddenSize, i
     private static readonly JsonSerializerOptions JsonOptions = new() { WriteIndented = true };
 }
 
-/// <summary>A saved language model: <c>model.json</c>, <c>vocab.txt</c>, <c>lm.weights</c> (whole model),
-/// <c>encoder.weights</c> (fastai <c>save_encoder</c>) and, in subword mode, <c>spm.model</c>, each written atomically.</summary>
-public sealed class LanguageModelArtifact
+/// <summary>What every saved model folder has: <c>model.json</c> (sizes and tokenization), <c>vocab.txt</c>.</summary>
+public abstract class ModelArtifact
 {
-    /// <summary>File names inside the folder.</summary>
-    public const string WeightsFile = "lm.weights", EncoderFile = "encoder.weights", VocabularyFile = "vocab.txt";
+    /// <summary>Vocabulary file name inside the folder.</summary>
+    public const string VocabularyFile = "vocab.txt";
 
-    private LanguageModelArtifact(string folder, ModelCard card, Vocabulary vocabulary, Tokenization tokenization)
+    private protected ModelArtifact(string folder, ModelCard card, Vocabulary vocabulary, Tokenization tokenization)
     {
         Folder = folder;
         Card = card;
@@ -74,14 +73,31 @@ public sealed class LanguageModelArtifact
     /// <summary>The folder.</summary>
     public string Folder { get; }
 
-    /// <summary>Sizes.</summary>
+    /// <summary>Sizes (and, for a classifier, its classes).</summary>
     public ModelCard Card { get; }
 
     /// <summary>The vocabulary the model was trained with.</summary>
     public Vocabulary Vocabulary { get; }
 
-    /// <summary>How text becomes tokens for this model (the training corpus's; use it to numericalize prompts and decode).</summary>
+    /// <summary>How text becomes tokens for this model (its training corpus's; use it to numericalize texts and decode).</summary>
     public Tokenization Tokenization { get; }
+
+    /// <summary>Reads the card of <paramref name="kind"/>, the vocabulary and the tokenization of <paramref name="folder"/>.</summary>
+    private protected static (ModelCard Card, Vocabulary Vocabulary, Tokenization Tokenization) Read(string folder, string kind) =>
+        (ModelCard.Load(folder, kind), Vocabulary.Load(Path.Combine(folder, VocabularyFile)), Tokenization.Read(Path.Combine(folder, ModelCard.FileName)));
+}
+
+/// <summary>A saved language model: <c>model.json</c>, <c>vocab.txt</c>, <c>lm.weights</c> (whole model),
+/// <c>encoder.weights</c> (fastai <c>save_encoder</c>) and, in subword mode, <c>spm.model</c>, each written atomically.</summary>
+public sealed class LanguageModelArtifact : ModelArtifact
+{
+    /// <summary>File names inside the folder.</summary>
+    public const string WeightsFile = "lm.weights", EncoderFile = "encoder.weights";
+
+    private LanguageModelArtifact(string folder, ModelCard card, Vocabulary vocabulary, Tokenization tokenization)
+        : base(folder, card, vocabulary, tokenization)
+    {
+    }
 
     /// <summary>Path of the whole model's weights.</summary>
     public string WeightsPath => Path.Combine(Folder, WeightsFile);
@@ -112,9 +128,8 @@ public sealed class LanguageModelArtifact
     /// <summary>Opens a folder written by <see cref="Save"/>.</summary>
     public static LanguageModelArtifact Open(string folder)
     {
-        ModelCard card = ModelCard.Load(folder, "language-model");
-        return new LanguageModelArtifact(folder, card, Vocabulary.Load(Path.Combine(folder, VocabularyFile)),
-            Tokenization.Read(Path.Combine(folder, ModelCard.FileName)));
+        var (card, vocabulary, tokenization) = Read(folder, "language-model");
+        return new LanguageModelArtifact(folder, card, vocabulary, tokenization);
     }
 
     /// <summary>Builds the model and loads its weights (eval mode).</summary>
@@ -129,7 +144,7 @@ public sealed class LanguageModelArtifact
 
 /// <summary>A saved classifier: <c>model.json</c> (sizes, classes, tokenization), <c>vocab.txt</c>, <c>classifier.weights</c>
 /// and, in subword mode, <c>spm.model</c>.</summary>
-public sealed class ClassifierArtifact
+public sealed class ClassifierArtifact : ModelArtifact
 {
     /// <summary>Weights file name.</summary>
     public const string WeightsFile = "classifier.weights";
@@ -137,24 +152,9 @@ public sealed class ClassifierArtifact
     private sealed record Header(string Kind, int VocabularySize, IReadOnlyList<string> ClassNames);
 
     private ClassifierArtifact(string folder, ModelCard card, Vocabulary vocabulary, Tokenization tokenization)
+        : base(folder, card, vocabulary, tokenization)
     {
-        Folder = folder;
-        Card = card;
-        Vocabulary = vocabulary;
-        Tokenization = tokenization;
     }
-
-    /// <summary>The folder.</summary>
-    public string Folder { get; }
-
-    /// <summary>Sizes and classes.</summary>
-    public ModelCard Card { get; }
-
-    /// <summary>The vocabulary.</summary>
-    public Vocabulary Vocabulary { get; }
-
-    /// <summary>How text becomes tokens for this classifier (its training corpus's).</summary>
-    public Tokenization Tokenization { get; }
 
     /// <summary>Saves <paramref name="model"/> into <paramref name="folder"/>.</summary>
     /// <param name="folder">The model folder.</param>
@@ -173,7 +173,7 @@ public sealed class ClassifierArtifact
         ArgumentNullException.ThrowIfNull(vocabulary);
         ArgumentNullException.ThrowIfNull(tokenization);
         Directory.CreateDirectory(folder);
-        vocabulary.Save(Path.Combine(folder, "vocab.txt"));
+        vocabulary.Save(Path.Combine(folder, VocabularyFile));
         TensorArchive.Write(Path.Combine(folder, WeightsFile), new Header("classifier", vocabulary.Count, classNames), model.state_dict());
         var (card, copy) = new ModelCard("classifier", config.EmbeddingSize, config.HiddenSize, config.Layers, classNames, model.Options.Bptt, dropMultiplier, maxTokens)
             .Save(folder, tokenization);
@@ -183,9 +183,8 @@ public sealed class ClassifierArtifact
     /// <summary>Opens a folder written by <see cref="Save"/>.</summary>
     public static ClassifierArtifact Open(string folder)
     {
-        ModelCard card = ModelCard.Load(folder, "classifier");
-        return new ClassifierArtifact(folder, card, Vocabulary.Load(Path.Combine(folder, "vocab.txt")),
-            Tokenization.Read(Path.Combine(folder, ModelCard.FileName)));
+        var (card, vocabulary, tokenization) = Read(folder, "classifier");
+        return new ClassifierArtifact(folder, card, vocabulary, tokenization);
     }
 
     /// <summary>Builds the classifier and loads its weights (eval mode).</summary>

@@ -53,7 +53,7 @@ public sealed class EpochTimeRegression(ITestOutputHelper output)
     public void Tiny_language_model_epoch_is_not_clearly_slower_than_the_baseline()
     {
         TorchTestSetup.Use();
-        var data = new TinyLanguageModelData(TinyLanguageModelData.PatternStream(16 * 36 * 12 + 1, 2000, seed: 3), rows: 16, bptt: 36);
+        var data = new PatternLanguageModelData(PatternLanguageModelData.PatternStream(16 * 36 * 12 + 1, 2000, seed: 3), rows: 16, bptt: 36);
         torch.manual_seed(0);
         using var model = new AwdLstmLanguageModel(2000, new AwdLstmConfig(EmbeddingSize: 64, HiddenSize: 128, Layers: 3));
         using var learner = new Learner<LanguageModelBatch>(new LanguageModelTask(model), data);

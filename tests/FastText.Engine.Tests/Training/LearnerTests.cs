@@ -19,11 +19,11 @@ public sealed class LearnerTests : IDisposable
 
     public void Dispose() => Directory.Delete(folder, recursive: true);
 
-    private static (TinyLanguageModelData Train, TinyLanguageModelData Valid) Data(int vocabulary = 40) =>
-        (new TinyLanguageModelData(TinyLanguageModelData.PatternStream(1200, vocabulary, seed: 1), rows: 4, bptt: 12, rotatePerEpoch: true),
-         new TinyLanguageModelData(TinyLanguageModelData.PatternStream(400, vocabulary, seed: 2), rows: 4, bptt: 12));
+    private static (PatternLanguageModelData Train, PatternLanguageModelData Valid) Data(int vocabulary = 40) =>
+        (new PatternLanguageModelData(PatternLanguageModelData.PatternStream(1200, vocabulary, seed: 1), rows: 4, bptt: 12, rotatePerEpoch: true),
+         new PatternLanguageModelData(PatternLanguageModelData.PatternStream(400, vocabulary, seed: 2), rows: 4, bptt: 12));
 
-    private static Learner<LanguageModelBatch> NewLearner(AwdLstmLanguageModel model, TinyLanguageModelData train, TinyLanguageModelData valid,
+    private static Learner<LanguageModelBatch> NewLearner(AwdLstmLanguageModel model, PatternLanguageModelData train, PatternLanguageModelData valid,
         LearnerOptions? options = null, LanguageModelTaskOptions? taskOptions = null) =>
         new(new LanguageModelTask(model, taskOptions), train, valid, options, Metrics.LanguageModel);
 

@@ -17,7 +17,7 @@ public sealed class VariableBpttLearningRateTests
     [InlineData(false, true)]
     public void Applied_rate_is_the_scheduled_rate_times_seq_len_over_bptt_only_with_variable_bptt(bool variable, bool scale)
     {
-        long[] stream = TinyLanguageModelData.PatternStream(1500, 40, seed: 5);
+        long[] stream = PatternLanguageModelData.PatternStream(1500, 40, seed: 5);
         var corpus = new InMemoryTokenCorpus(stream.Chunk(50).Select(c => c.Select(t => (int)t).ToArray()).ToList());
         const int bptt = 12;
         using var loader = new LanguageModelLoader(corpus, LanguageModelLoaderOptions.Training with

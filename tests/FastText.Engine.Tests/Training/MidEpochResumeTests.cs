@@ -48,7 +48,7 @@ public sealed class MidEpochResumeTests : IDisposable
 
     private static InMemoryTokenCorpus LanguageCorpus()
     {
-        long[] stream = TinyLanguageModelData.PatternStream(1600, 40, seed: 4);
+        long[] stream = PatternLanguageModelData.PatternStream(1600, 40, seed: 4);
         var random = new Random(6);
         var documents = new List<int[]>();
         for (int at = 0; at < stream.Length;)

@@ -1,30 +1,36 @@
 using FastText.Engine.Data;
 using TorchSharp;
 
-namespace FastText.Benchmarks.Runs;
+namespace FastText.Engine.Testing;
 
-/// <summary>A plain language-model loader with fastai's layout, the same as the test suite's: the stream cut into
-/// <c>rows</c> contiguous rows, read <c>bptt</c> columns at a time; targets shifted by one. Deterministic (the same
-/// batches every epoch), so runs in different precisions see identical batches.</summary>
-internal sealed class StreamLanguageModelData : IBatchSource<LanguageModelBatch>
+/// <summary>A plain language-model loader with fastai's layout, shared by the tests and the benchmark runs (compiled into
+/// both): the stream cut into <c>rows</c> contiguous rows, read <c>bptt</c> columns at a time; targets shifted by one.
+/// Deterministic (the same batches every epoch unless rotated), so runs in different precisions see identical batches.</summary>
+internal sealed class PatternLanguageModelData : IBatchSource<LanguageModelBatch>
 {
     private readonly long[] stream;
     private readonly int rows;
     private readonly int bptt;
+    private readonly bool rotatePerEpoch;
     private readonly int rowLength;
 
-    public StreamLanguageModelData(long[] stream, int rows, int bptt)
+    public PatternLanguageModelData(long[] stream, int rows, int bptt, bool rotatePerEpoch = false)
     {
         this.stream = stream;
         this.rows = rows;
         this.bptt = bptt;
+        this.rotatePerEpoch = rotatePerEpoch;
         rowLength = (stream.Length - 1) / rows;
     }
 
     public int BatchCount => (rowLength + bptt - 1) / bptt;
 
+    public int EpochsRequested { get; private set; }
+
     public IEnumerable<LanguageModelBatch> Epoch(int epoch, CancellationToken cancellation = default)
     {
+        EpochsRequested++;
+        int shift = rotatePerEpoch ? epoch * 7 % stream.Length : 0;
         for (int b = 0; b < BatchCount; b++)
         {
             int length = Math.Min(bptt, rowLength - b * bptt);
@@ -35,8 +41,8 @@ internal sealed class StreamLanguageModelData : IBatchSource<LanguageModelBatch>
                 for (int t = 0; t < length; t++)
                 {
                     int at = r * rowLength + b * bptt + t;
-                    inputs[r * length + t] = stream[at];
-                    targets[r * length + t] = stream[at + 1];
+                    inputs[r * length + t] = stream[(at + shift) % stream.Length];
+                    targets[r * length + t] = stream[(at + 1 + shift) % stream.Length];
                 }
             }
             yield return new LanguageModelBatch(
@@ -45,7 +51,7 @@ internal sealed class StreamLanguageModelData : IBatchSource<LanguageModelBatch>
         }
     }
 
-    /// <summary>A learnable stream: a few repeated "sentences" over a small vocabulary (the test suite's pattern).</summary>
+    /// <summary>A learnable stream: a few repeated "sentences" over a small vocabulary.</summary>
     public static long[] PatternStream(int length, int vocabulary, int seed = 1)
     {
         var fixedSentences = new Random(12345);
