@@ -41,7 +41,7 @@ public static class CommandErrors
         ArgumentNullException.ThrowIfNull(error);
         if (exception is OperationCanceledException)
         {
-            error.WriteLine("cancelled.");
+            error.WriteLine("cancelled. A training command wrote a checkpoint of the phase it was in: run it again with --resume to continue.");
             return Cancelled;
         }
         bool input = IsInputProblem(exception);

@@ -24,6 +24,12 @@ public static class FastTextCommandLine
         Description = "Subword mode: a SentencePiece .model (unigram or BPE, e.g. fastai's spm.model). fastai's rules run first, then the model splits the text; the model is copied into the corpus folder and every model trained on it, so predict/evaluate/generate tokenize the same way. Default: fastai's word tokenization.",
     };
 
+    /// <summary>Continue an interrupted training command in the same output folder (the training commands and demo).</summary>
+    public static readonly Option<bool> Resume = new("--resume")
+    {
+        Description = "Continue an interrupted run in the same output folder (Ctrl+C checkpoints the phase running into <out>/checkpoints/): stages completed with the same settings and data are reused, the interrupted phase continues from its checkpoint. Without it a run starts afresh.",
+    };
+
     /// <summary>Builds the command tree.</summary>
     public static RootCommand Build(ICommandHandlers handlers)
     {
@@ -56,10 +62,13 @@ public static class FastTextCommandLine
         var learningRate = new Option<double?>("--lr") { Description = "Maximum learning rate of the one-cycle schedule (default: the preset's)." };
         var pretrain = new Command("pretrain", "Train an AWD-LSTM language model from scratch on a general corpus (the role of fastai's WikiText-103 model).")
         {
-            corpus, output, Preset, epochs, learningRate,
+            corpus, output, Preset, epochs, learningRate, Resume,
         };
         pretrain.SetAction((parse, cancel) => handlers.PretrainAsync(new LanguageModelRequest(
-            parse.GetValue(corpus)!, null, parse.GetValue(output)!, parse.GetValue(Preset)!, parse.GetValue(epochs), parse.GetValue(learningRate), parse.GetValue(Threads)), cancel));
+            parse.GetValue(corpus)!, null, parse.GetValue(output)!, parse.GetValue(Preset)!, parse.GetValue(epochs), parse.GetValue(learningRate), parse.GetValue(Threads))
+        {
+            Resume = parse.GetValue(Resume),
+        }, cancel));
         root.Subcommands.Add(pretrain);
 
         var pretrained = new Option<string>("--pretrained", "-p")
@@ -77,13 +86,14 @@ public static class FastTextCommandLine
         };
         var fineTune = new Command("fine-tune", "Fine-tune a pretrained language model (ours or fastai's .pth + .pkl) on the task's texts (frozen epoch, then unfrozen), save its encoder.")
         {
-            corpus, pretrained, pretrainedVocabulary, output, Preset, epochs, learningRate, allText,
+            corpus, pretrained, pretrainedVocabulary, output, Preset, epochs, learningRate, allText, Resume,
         };
         fineTune.SetAction((parse, cancel) => handlers.FineTuneAsync(new LanguageModelRequest(
             parse.GetValue(corpus)!, parse.GetValue(pretrained), parse.GetValue(output)!, parse.GetValue(Preset)!, parse.GetValue(epochs), parse.GetValue(learningRate), parse.GetValue(Threads))
         {
             PretrainedVocabulary = parse.GetValue(pretrainedVocabulary),
             AllText = parse.GetValue(allText),
+            Resume = parse.GetValue(Resume),
         }, cancel));
         root.Subcommands.Add(fineTune);
 
@@ -92,10 +102,13 @@ public static class FastTextCommandLine
         var labelled = new Option<int?>("--labelled") { Description = "Use only the first N labelled training documents (sample-efficiency runs)." };
         var trainClassifier = new Command("train-classifier", "Train the ULMFiT classifier with gradual unfreezing and 2.6× discriminative learning rates.")
         {
-            corpus, encoder, output, Preset, labelled,
+            corpus, encoder, output, Preset, labelled, Resume,
         };
         trainClassifier.SetAction((parse, cancel) => handlers.TrainClassifierAsync(new ClassifierRequest(
-            parse.GetValue(corpus)!, parse.GetValue(encoder), parse.GetValue(output)!, parse.GetValue(Preset)!, parse.GetValue(labelled), parse.GetValue(Threads)), cancel));
+            parse.GetValue(corpus)!, parse.GetValue(encoder), parse.GetValue(output)!, parse.GetValue(Preset)!, parse.GetValue(labelled), parse.GetValue(Threads))
+        {
+            Resume = parse.GetValue(Resume),
+        }, cancel));
         root.Subcommands.Add(trainClassifier);
 
         var sizes = new Option<string>("--sizes") { Description = "Comma-separated labelled training set sizes; 'all' = the whole training split.", DefaultValueFactory = _ => "100,300,1000,all" };
@@ -145,7 +158,7 @@ public static class FastTextCommandLine
         var brownDocuments = new Option<int?>("--brown-documents") { Description = "Brown files to pretrain on (default: the preset's; 0 = all 500)." };
         var demo = new Command("demo", "The whole ULMFiT recipe on the shipped samples: pretrain on Brown → fine-tune on SpamAssassin → ham/spam classifier → report and plots.")
         {
-            demoOutput, Preset, compare, samples, mails, brownDocuments, SubwordModel,
+            demoOutput, Preset, compare, samples, mails, brownDocuments, SubwordModel, Resume,
         };
         demo.SetAction((parse, cancel) => handlers.DemoAsync(new DemoRequest(
             parse.GetValue(demoOutput)!, parse.GetValue(Preset)!, parse.GetValue(compare), parse.GetValue(samples), parse.GetValue(Threads))
@@ -153,6 +166,7 @@ public static class FastTextCommandLine
             Mails = parse.GetValue(mails),
             BrownDocuments = parse.GetValue(brownDocuments),
             SubwordModel = parse.GetValue(SubwordModel),
+            Resume = parse.GetValue(Resume),
         }, cancel));
         root.Subcommands.Add(demo);
         return root;
@@ -184,10 +198,17 @@ public sealed record LanguageModelRequest(string Corpus, string? Pretrained, str
 
     /// <summary>Fine-tune on every document's text (null = the preset's choice).</summary>
     public bool? AllText { get; init; }
+
+    /// <summary>Continue an interrupted run in <see cref="Output"/>.</summary>
+    public bool Resume { get; init; }
 }
 
 /// <summary>Arguments of <c>train-classifier</c>.</summary>
-public sealed record ClassifierRequest(string Corpus, string? Encoder, string Output, string Preset, int? Labelled, int? Threads);
+public sealed record ClassifierRequest(string Corpus, string? Encoder, string Output, string Preset, int? Labelled, int? Threads)
+{
+    /// <summary>Continue an interrupted run in <see cref="Output"/>.</summary>
+    public bool Resume { get; init; }
+}
 
 /// <summary>Arguments of <c>sample-efficiency</c>.</summary>
 public sealed record SampleEfficiencyRequest(string Corpus, string? Encoder, string Output, string Preset, string Sizes, int? Threads)
@@ -216,6 +237,9 @@ public sealed record DemoRequest(string Output, string Preset, bool SampleEffici
 
     /// <summary>SentencePiece model for subword mode (null = word tokens).</summary>
     public string? SubwordModel { get; init; }
+
+    /// <summary>Continue an interrupted run in <see cref="Output"/>.</summary>
+    public bool Resume { get; init; }
 }
 
 /// <summary>What each command does; the real implementation calls the library's pipeline, tests substitute a recorder.</summary>

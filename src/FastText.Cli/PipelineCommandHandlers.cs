@@ -59,7 +59,7 @@ public sealed class PipelineCommandHandlers : ICommandHandlers
         ArgumentNullException.ThrowIfNull(request);
         TorchRuntime.Initialize(request.Threads);
         UlmfitPreset preset = WithOverrides(UlmfitPreset.Named(request.Preset), request);
-        var run = new UlmfitPipeline(request.Output, preset, progress);
+        var run = new UlmfitPipeline(request.Output, preset, progress) { Cancellation = cancellation, Resume = request.Resume };
         using TextDataset corpus = TextDataset.Load(request.Corpus);
         LanguageModelArtifact artifact = run.Pretrain(corpus, name: ".");
         run.SaveReport();
@@ -78,7 +78,7 @@ public sealed class PipelineCommandHandlers : ICommandHandlers
             progress.Log("fine-tune needs --pretrained: a language-model folder or fastai .pth weights.");
             return Task.FromResult(1);
         }
-        var run = new UlmfitPipeline(request.Output, preset, progress);
+        var run = new UlmfitPipeline(request.Output, preset, progress) { Cancellation = cancellation, Resume = request.Resume };
         using TextDataset corpus = TextDataset.Load(request.Corpus);
         // A model folder, or fastai's .pth (+ .pkl) converted on the fly.
         LanguageModelArtifact artifact = run.FineTune(request.Pretrained, corpus, name: ".", pretrainedVocabulary: request.PretrainedVocabulary);
@@ -92,7 +92,7 @@ public sealed class PipelineCommandHandlers : ICommandHandlers
     {
         ArgumentNullException.ThrowIfNull(request);
         TorchRuntime.Initialize(request.Threads);
-        var run = new UlmfitPipeline(request.Output, UlmfitPreset.Named(request.Preset), progress);
+        var run = new UlmfitPipeline(request.Output, UlmfitPreset.Named(request.Preset), progress) { Cancellation = cancellation, Resume = request.Resume };
         using TextDataset corpus = TextDataset.Load(request.Corpus);
         LanguageModelArtifact? encoder = request.Encoder is null ? null : LanguageModelArtifact.Open(request.Encoder);
         using ClassifierResult result = run.TrainClassifier(corpus, encoder, trainingExamples: request.Labelled, artifact: ".");
@@ -130,7 +130,7 @@ public sealed class PipelineCommandHandlers : ICommandHandlers
                 return Task.FromResult(1);
             }
         }
-        var run = new UlmfitPipeline(request.Output, UlmfitPreset.Named(request.Preset), progress);
+        var run = new UlmfitPipeline(request.Output, UlmfitPreset.Named(request.Preset), progress) { Cancellation = cancellation };
         using TextDataset labelled = TextDataset.Load(request.Corpus);
         run.CompareSampleEfficiency(labelled, LanguageModelArtifact.Open(request.Encoder), sizes, gradualUnfreezing: !request.OneCycle);
         progress.Log($"report: {run.SaveReport()}");
@@ -223,7 +223,8 @@ public sealed class PipelineCommandHandlers : ICommandHandlers
             Mails = request.Mails is int m ? (m > 0 ? m : null) : preset.Mails,
             PretrainDocuments = request.BrownDocuments is int b ? (b > 0 ? b : null) : preset.PretrainDocuments,
         };
-        UlmfitDemo.Run(brown, mails, request.Output, preset, progress, request.SampleEfficiency, subwordModel: request.SubwordModel);
+        UlmfitDemo.Run(brown, mails, request.Output, preset, progress, request.SampleEfficiency, subwordModel: request.SubwordModel,
+            cancellation: cancellation, resume: request.Resume);
         return Task.FromResult(0);
     }
 

@@ -22,13 +22,15 @@ public static class UlmfitDemo
     /// <param name="sampleEfficiency">Also run the 100/300/1000/all comparison with and without the language model.</param>
     /// <param name="compareBatching">Also time a classifier epoch with bucketing vs random batches.</param>
     /// <param name="subwordModel">A SentencePiece <c>.model</c> for subword mode (<see cref="UlmfitPipeline.SubwordModel"/>), or null for words.</param>
+    /// <param name="cancellation">Stops training; the phase running is checkpointed first (<see cref="UlmfitPipeline.Cancellation"/>).</param>
+    /// <param name="resume">Continue an interrupted demo in <paramref name="runFolder"/> (<see cref="UlmfitPipeline.Resume"/>).</param>
     public static string Run(ITextDocumentSource brown, ITextDocumentSource spamAssassin, string runFolder, UlmfitPreset preset, IProgressSink progress,
-        bool sampleEfficiency = false, bool compareBatching = true, string? subwordModel = null)
+        bool sampleEfficiency = false, bool compareBatching = true, string? subwordModel = null, CancellationToken cancellation = default, bool resume = false)
     {
         ArgumentNullException.ThrowIfNull(preset);
         ArgumentNullException.ThrowIfNull(progress);
         var total = Stopwatch.StartNew();
-        var run = new UlmfitPipeline(runFolder, preset, progress) { SubwordModel = subwordModel };
+        var run = new UlmfitPipeline(runFolder, preset, progress) { SubwordModel = subwordModel, Cancellation = cancellation, Resume = resume };
 
         // The recipe itself: about a dozen lines.
         using TextDataset english = run.Tokenize("brown", SampleReaders.Read(brown, preset.PretrainDocuments, preset.Seed).Select(t => t with { ClassName = null }).ToList());

@@ -63,6 +63,20 @@ public sealed class UlmfitPipeline
     /// </summary>
     public string? SubwordModel { get; init; }
 
+    /// <summary>
+    /// Stops training between batches (Ctrl+C in the CLI): the phase running first writes its checkpoint into
+    /// <c>checkpoints/</c>, then <see cref="OperationCanceledException"/> propagates. A run with <see cref="Resume"/>
+    /// continues from there.
+    /// </summary>
+    public CancellationToken Cancellation { get; init; }
+
+    /// <summary>
+    /// Continue an interrupted run in <see cref="RunFolder"/>: a stage completed with the same settings and data is not
+    /// trained again (its saved artifact is reused) and the interrupted phase continues from its checkpoint, so the
+    /// result is the one an uninterrupted run gives. False (default) trains every stage afresh.
+    /// </summary>
+    public bool Resume { get; init; }
+
     /// <summary>Training-loss curves of every stage so far.</summary>
     public IReadOnlyList<LossCurve> Curves => curves;
 
@@ -94,11 +108,16 @@ public sealed class UlmfitPipeline
     public LanguageModelArtifact Pretrain(TextDataset corpus, string name = "pretrained")
     {
         ArgumentNullException.ThrowIfNull(corpus);
+        StageCheckpoints stage = Stage(name, StageKey(corpus, "pretrain"));
+        if (Reused(stage, name, LanguageModelArtifact.Open) is { } reused)
+        {
+            return reused;
+        }
         torch.manual_seed(Preset.Seed);
         using var model = new AwdLstmLanguageModel(corpus.Vocabulary.Count, LanguageModelConfig);
-        RunLanguageModel(model, corpus, corpus.Training, corpus.Validation, null,
-            [("pretrain", learner => learner.FitOneCycle(Preset.PretrainEpochs, LearningRates.Uniform(Preset.PretrainLearningRate)))]);
-        return LanguageModelArtifact.Save(ArtifactFolder(name), model, corpus.Vocabulary, corpus.Tokenization, corpus.MaxTokens);
+        RunLanguageModel(model, corpus, corpus.Training, corpus.Validation, stage, null,
+            [("pretrain", (learner, fit) => learner.FitOneCycle(Preset.PretrainEpochs, LearningRates.Uniform(Preset.PretrainLearningRate), fit, Cancellation))]);
+        return Completed(stage, LanguageModelArtifact.Save(ArtifactFolder(name), model, corpus.Vocabulary, corpus.Tokenization, corpus.MaxTokens));
     }
 
     /// <summary>
@@ -115,7 +134,8 @@ public sealed class UlmfitPipeline
         ArgumentNullException.ThrowIfNull(corpus);
         pretrained.Tokenization.EnsureSameAs(corpus.Tokenization, $"the pretrained language model '{pretrained.Folder}'", $"the corpus '{corpus.Folder}'");
         CheckPretrainedSizes(pretrained.Card.Config, pretrained.Folder);
-        return RunFineTune(model => ModelWeights.LoadPretrained(model, pretrained.WeightsPath, corpus.Vocabulary.Tokens), corpus, name, findLearningRate);
+        return RunFineTune(model => ModelWeights.LoadPretrained(model, pretrained.WeightsPath, corpus.Vocabulary.Tokens), corpus, name, findLearningRate,
+            $"pretrained {pretrained.Folder} vocabulary {pretrained.Vocabulary.Hash:x16}");
     }
 
     /// <summary>
@@ -165,11 +185,18 @@ public sealed class UlmfitPipeline
         string source = FormattableString.Invariant($"fastai weights {Path.GetFileName(weightsPath)} + vocabulary {Path.GetFileName(vocabularyPath)} ({tokens.Count:N0} tokens), converted on the fly");
         Report.AddSetting("pretrained", source);
         progress.Log($"pretrained: {source}");
-        return RunFineTune(model => ModelWeights.LoadPretrained(model, state.Tensors, tokens, corpus.Vocabulary.Tokens, weightsPath), corpus, name, findLearningRate);
+        return RunFineTune(model => ModelWeights.LoadPretrained(model, state.Tensors, tokens, corpus.Vocabulary.Tokens, weightsPath), corpus, name, findLearningRate,
+            $"fastai weights {weightsPath} ({new FileInfo(weightsPath).Length} bytes)");
     }
 
-    private LanguageModelArtifact RunFineTune(Func<AwdLstmLanguageModel, VocabularyMatch> loadPretrained, TextDataset corpus, string name, bool findLearningRate)
+    private LanguageModelArtifact RunFineTune(Func<AwdLstmLanguageModel, VocabularyMatch> loadPretrained, TextDataset corpus, string name, bool findLearningRate,
+        string source)
     {
+        StageCheckpoints stage = Stage(name, StageKey(corpus, $"fine-tune from {source}"));
+        if (Reused(stage, name, LanguageModelArtifact.Open) is { } reused)
+        {
+            return reused;
+        }
         torch.manual_seed(Preset.Seed + 1);
         using var model = new AwdLstmLanguageModel(corpus.Vocabulary.Count, LanguageModelConfig);
         VocabularyMatch match = loadPretrained(model);
@@ -182,28 +209,28 @@ public sealed class UlmfitPipeline
             Report.AddSetting("fine-tuning text", FormattableString.Invariant(
                 $"all {corpus.DocumentCount:N0} documents' text, labels unused (fastbook: IMDb train + test + unsup): {lmTraining.Count:N0} train / {lmValidation.Count:N0} LM-validation docs, a seeded random split"));
         }
-        RunLanguageModel(model, corpus, lmTraining, lmValidation,
+        RunLanguageModel(model, corpus, lmTraining, lmValidation, stage,
             learner =>
             {
                 learner.Freeze();
-                if (findLearningRate)
+                if (findLearningRate && !stage.Resuming)    // (a resumed run continues with the rates it started with)
                 {
                     FindLearningRate(learner, "fine-tune (frozen)");
                 }
             },
             [
-                ($"fine-tune · freeze() · lr {Preset.FineTuneFrozenLearningRate.ToString(CultureInfo.InvariantCulture)}", learner =>
+                ($"fine-tune · freeze() · lr {Preset.FineTuneFrozenLearningRate.ToString(CultureInfo.InvariantCulture)}", (learner, fit) =>
                 {
                     learner.Freeze();
-                    learner.FitOneCycle(Preset.FineTuneFrozenEpochs, LearningRates.Uniform(Preset.FineTuneFrozenLearningRate));
+                    learner.FitOneCycle(Preset.FineTuneFrozenEpochs, LearningRates.Uniform(Preset.FineTuneFrozenLearningRate), fit, Cancellation);
                 }),
-                ($"fine-tune · unfreeze() · lr {Preset.FineTuneLearningRate.ToString(CultureInfo.InvariantCulture)}", learner =>
+                ($"fine-tune · unfreeze() · lr {Preset.FineTuneLearningRate.ToString(CultureInfo.InvariantCulture)}", (learner, fit) =>
                 {
                     learner.Unfreeze();
-                    learner.FitOneCycle(Preset.FineTuneEpochs, LearningRates.Uniform(Preset.FineTuneLearningRate));
+                    learner.FitOneCycle(Preset.FineTuneEpochs, LearningRates.Uniform(Preset.FineTuneLearningRate), fit, Cancellation);
                 }),
             ]);
-        return LanguageModelArtifact.Save(ArtifactFolder(name), model, corpus.Vocabulary, corpus.Tokenization, corpus.MaxTokens);
+        return Completed(stage, LanguageModelArtifact.Save(ArtifactFolder(name), model, corpus.Vocabulary, corpus.Tokenization, corpus.MaxTokens));
     }
 
     /// <summary>
@@ -235,6 +262,15 @@ public sealed class UlmfitPipeline
         {
             throw new ArgumentException("The classifier needs a corpus with at least two classes.", nameof(labelled));
         }
+        // Only a saved classifier is a stage of the run (checkpointed, resumable); comparison runs are not.
+        StageCheckpoints? stage = save
+            ? Stage(artifact ?? name, StageKey(labelled, FormattableString.Invariant(
+                $"classifier from {languageModel?.Folder ?? "scratch"} examples {trainingExamples} order {order} scale {epochScale} gradual {gradualUnfreezing}")))
+            : null;
+        if (stage is not null && Reused(stage, artifact ?? name, ClassifierArtifact.Open) is { } reused)
+        {
+            return Evaluated(reused, labelled, Math.Min(trainingExamples ?? int.MaxValue, labelled.Training.Count));
+        }
         torch.manual_seed(Preset.Seed + 2);
         TextClassifier model = TextClassifier.Create(labelled.Vocabulary.Count, LanguageModelConfig, labelled.ClassNames.Count,
             Preset.ClassifierDropMultiplier, Preset.ClassifierSequenceLength);
@@ -263,6 +299,7 @@ public sealed class UlmfitPipeline
             using var validLoader = new ClassifierLoader(labelled.Corpus, validOptions, labelled.Validation);
             using var learner = new Learner<ClassifierBatch>(new ClassifierTask(model), trainLoader, validLoader, metrics: [Metrics.Accuracy]);
             var phases = new List<ProgressCallback>();
+            int skipped = 0;
             // One callback per fit call, so the report shows one table per unfreezing phase like fastbook's.
             void Fit(string phase, int epochs, LearningRates rates)
             {
@@ -270,8 +307,24 @@ public sealed class UlmfitPipeline
                     () => trainLoader.LastEpochPadding.Share);
                 learner.Callbacks.Clear();
                 learner.Callbacks.Add(callback);
-                learner.FitOneCycle(epochs, rates);
-                phases.Add(callback);
+                Cancellation.ThrowIfCancellationRequested();
+                bool ran = true;
+                if (stage is null)
+                {
+                    learner.FitOneCycle(epochs, rates, null, Cancellation);
+                }
+                else
+                {
+                    ran = stage.RunPhase(phases.Count + skipped, learner, fit => learner.FitOneCycle(epochs, rates, fit, Cancellation));
+                }
+                if (ran)
+                {
+                    phases.Add(callback);
+                }
+                else
+                {
+                    skipped++;
+                }
             }
             var clock = Stopwatch.StartNew();
             if (languageModel is not null && gradualUnfreezing)
@@ -298,9 +351,9 @@ public sealed class UlmfitPipeline
             }
             ClassifierPredictor predictor = CreatePredictor(model, labelled);
             ClassifierEvaluation evaluation = predictor.Evaluate(labelled.Subset(labelled.Validation));
-            ClassifierArtifact? saved = save
-                ? ClassifierArtifact.Save(ArtifactFolder(artifact ?? name), model, LanguageModelConfig, labelled.Vocabulary, labelled.Tokenization,
-                    labelled.ClassNames, Preset.ClassifierDropMultiplier, labelled.MaxTokens)
+            ClassifierArtifact? saved = stage is not null
+                ? Completed(stage, ClassifierArtifact.Save(ArtifactFolder(artifact ?? name), model, LanguageModelConfig, labelled.Vocabulary, labelled.Tokenization,
+                    labelled.ClassNames, Preset.ClassifierDropMultiplier, labelled.MaxTokens))
                 : null;
             return new ClassifierResult(model, predictor, evaluation, phases.SelectMany(p => p.Epochs).ToList(), training.Count, seconds, saved);
         }
@@ -334,7 +387,7 @@ public sealed class UlmfitPipeline
             using var learner = new Learner<ClassifierBatch>(new ClassifierTask(model), loader);
             var callback = new ProgressCallback(progress, $"batching: {order}", loader.BatchCount, languageModel: false);
             learner.Callbacks.Add(callback);
-            EpochResult result = learner.FitOneCycle(1, LearningRates.Uniform(1e-3))[0];
+            EpochResult result = learner.FitOneCycle(1, LearningRates.Uniform(1e-3), null, Cancellation)[0];
             padding = loader.LastEpochPadding.Share;
             tokensPerSecond = result.TrainTokensPerSecond;
             return result.Seconds;
@@ -433,8 +486,8 @@ public sealed class UlmfitPipeline
     }
 
     private void RunLanguageModel(AwdLstmLanguageModel model, TextDataset corpus, IReadOnlyList<int> training, IReadOnlyList<int> validation,
-        Action<Learner<LanguageModelBatch>>? prepare,
-        IReadOnlyList<(string Phase, Action<Learner<LanguageModelBatch>> Fit)> phases)
+        StageCheckpoints stage, Action<Learner<LanguageModelBatch>>? prepare,
+        IReadOnlyList<(string Phase, Action<Learner<LanguageModelBatch>, FitOptions> Fit)> phases)
     {
         var trainOptions = LanguageModelLoaderOptions.Training with
         {
@@ -452,13 +505,76 @@ public sealed class UlmfitPipeline
         using var learner = new Learner<LanguageModelBatch>(new LanguageModelTask(model), train, valid, metrics: Metrics.LanguageModel);
         prepare?.Invoke(learner);
         // One callback per phase, so the report shows one table per phase like fastbook's.
-        foreach (var (phase, fit) in phases)
+        for (int i = 0; i < phases.Count; i++)
         {
+            var (phase, fit) = phases[i];
             var callback = new ProgressCallback(progress, phase, train.BatchCount, languageModel: true);
             learner.Callbacks.Clear();
             learner.Callbacks.Add(callback);
-            fit(learner);
-            RecordStage(callback);
+            Cancellation.ThrowIfCancellationRequested();
+            if (stage.RunPhase(i, learner, options => fit(learner, options)))
+            {
+                RecordStage(callback);
+            }
+        }
+    }
+
+    private StageCheckpoints Stage(string name, string key)
+    {
+        var stage = new StageCheckpoints(RunFolder, name, key, Resume);
+        if (stage.Resuming && !stage.Completed)
+        {
+            progress.Log($"{name}: continuing from the checkpoint in {Path.Combine(RunFolder, "checkpoints")}");
+            Report.AddSetting($"resumed {name}", "continued from its checkpoint (the report's epoch tables list only the epochs run after resuming)");
+        }
+        return stage;
+    }
+
+    // What a stage is run with: a completed stage is reused only if all of it is the same.
+    private string StageKey(TextDataset corpus, string what) => FormattableString.Invariant(
+        $"{what} | {Preset} | stages {string.Join(' ', Preset.ClassifierStages)} | corpus {corpus.Folder} vocabulary {corpus.Vocabulary.Hash:x16} documents {corpus.DocumentCount} tokens {corpus.Corpus.TokenCount} | {corpus.Tokenization.Description}");
+
+    private T? Reused<T>(StageCheckpoints stage, string name, Func<string, T> open) where T : class
+    {
+        if (!stage.Completed)
+        {
+            return null;
+        }
+        string folder = ArtifactFolder(name);
+        T artifact;
+        try
+        {
+            artifact = open(folder);
+        }
+        catch (Exception e) when (e is IOException or InvalidDataException or UnauthorizedAccessException or System.Text.Json.JsonException)
+        {
+            progress.Log($"{name}: the completed stage's artifact in {folder} cannot be read ({e.Message}); training it again");
+            return null;
+        }
+        progress.Log($"{name}: completed by the interrupted run, reusing {folder}");
+        Report.AddSetting($"resumed {name}", $"completed earlier with the same settings and data; reused {folder}");
+        return artifact;
+    }
+
+    private static T Completed<T>(StageCheckpoints stage, T artifact)
+    {
+        stage.Complete();
+        return artifact;
+    }
+
+    private ClassifierResult Evaluated(ClassifierArtifact artifact, TextDataset labelled, int trainingExamples)
+    {
+        TextClassifier model = artifact.LoadModel();
+        try
+        {
+            ClassifierPredictor predictor = CreatePredictor(model, labelled);
+            ClassifierEvaluation evaluation = predictor.Evaluate(labelled.Subset(labelled.Validation));
+            return new ClassifierResult(model, predictor, evaluation, [], trainingExamples, 0, artifact);
+        }
+        catch
+        {
+            model.Dispose();
+            throw;
         }
     }
 

@@ -42,6 +42,18 @@ public sealed class CommandLineTests
         Assert.Equal("spm.model", Assert.IsType<DemoRequest>(recorder.Last).SubwordModel);
         FastTextCommandLine.Build(recorder).Parse(["tokenize", "-i", "a", "-o", "out", "--subword-model", "spm.model"]).Invoke();
         Assert.Equal("spm.model", Assert.IsType<TokenizeRequest>(recorder.Last).SubwordModel);
+
+        // --resume on every training command and the demo.
+        FastTextCommandLine.Build(recorder).Parse(["demo", "--resume"]).Invoke();
+        Assert.True(Assert.IsType<DemoRequest>(recorder.Last).Resume);
+        FastTextCommandLine.Build(recorder).Parse(["pretrain", "-c", "brown", "-o", "lm", "--resume"]).Invoke();
+        Assert.True(Assert.IsType<LanguageModelRequest>(recorder.Last).Resume);
+        FastTextCommandLine.Build(recorder).Parse(["fine-tune", "-c", "spam", "-p", "lm", "-o", "ft", "--resume"]).Invoke();
+        Assert.True(Assert.IsType<LanguageModelRequest>(recorder.Last).Resume);
+        FastTextCommandLine.Build(recorder).Parse(["train-classifier", "-c", "spam", "-o", "cls", "--resume"]).Invoke();
+        Assert.True(Assert.IsType<ClassifierRequest>(recorder.Last).Resume);
+        FastTextCommandLine.Build(recorder).Parse(["train-classifier", "-c", "spam", "-o", "cls"]).Invoke();
+        Assert.False(Assert.IsType<ClassifierRequest>(recorder.Last).Resume);
     }
 
     [Fact]

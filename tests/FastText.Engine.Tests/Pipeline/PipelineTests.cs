@@ -7,7 +7,7 @@ public sealed class PipelineTests : IDisposable
 {
     private readonly string folder = Path.Combine(Path.GetTempPath(), "fasttext-pipeline-" + Guid.NewGuid().ToString("N"));
 
-    private static readonly UlmfitPreset Micro = UlmfitPreset.Tiny with
+    internal static readonly UlmfitPreset Micro = UlmfitPreset.Tiny with
     {
         Name = "micro",
         EmbeddingSize = 32,
@@ -27,14 +27,7 @@ public sealed class PipelineTests : IDisposable
         TorchTestSetup.Use();
         torch.manual_seed(0);
         var run = new UlmfitPipeline(folder, Micro);
-        var random = new Random(1);
-        string[] spamWords = ["cheap", "pills", "winner", "money", "free", "click", "offer"];
-        string[] hamWords = ["meeting", "patch", "kernel", "review", "build", "thanks", "schedule"];
-        string Sentence(string[] words) => string.Join(' ', Enumerable.Range(0, 4 + random.Next(12)).Select(_ => words[random.Next(words.Length)])) + ".";
-        var english = Enumerable.Range(0, 20).Select(i => new LabelledText(Sentence(i % 2 == 0 ? spamWords : hamWords) + " " + Sentence(hamWords), null, $"doc{i}")).ToList();
-        var mails = Enumerable.Range(0, 120).Select(i => i % 2 == 0
-            ? new LabelledText(Sentence(spamWords), "spam", $"spam{i}")
-            : new LabelledText(Sentence(hamWords), "ham", $"ham{i}")).ToList();
+        var (english, mails) = EasyTexts();
 
         using TextDataset general = run.Tokenize("general", english);
         using TextDataset task = run.Tokenize("mails", mails);
@@ -67,6 +60,20 @@ public sealed class PipelineTests : IDisposable
         {
             Assert.Equal(before[i].Probabilities[0], after[i].Probabilities[0], 5);
         }
+    }
+
+    /// <summary>An unlabelled "general English" set and 120 labelled mails whose class is obvious from their words.</summary>
+    internal static (List<LabelledText> English, List<LabelledText> Mails) EasyTexts()
+    {
+        var random = new Random(1);
+        string[] spamWords = ["cheap", "pills", "winner", "money", "free", "click", "offer"];
+        string[] hamWords = ["meeting", "patch", "kernel", "review", "build", "thanks", "schedule"];
+        string Sentence(string[] words) => string.Join(' ', Enumerable.Range(0, 4 + random.Next(12)).Select(_ => words[random.Next(words.Length)])) + ".";
+        var english = Enumerable.Range(0, 20).Select(i => new LabelledText(Sentence(i % 2 == 0 ? spamWords : hamWords) + " " + Sentence(hamWords), null, $"doc{i}")).ToList();
+        var mails = Enumerable.Range(0, 120).Select(i => i % 2 == 0
+            ? new LabelledText(Sentence(spamWords), "spam", $"spam{i}")
+            : new LabelledText(Sentence(hamWords), "ham", $"ham{i}")).ToList();
+        return (english, mails);
     }
 
     [Fact]
