@@ -56,85 +56,97 @@ public sealed class PipelineCommandHandlers : ICommandHandlers
     /// <inheritdoc />
     public Task<int> PretrainAsync(LanguageModelRequest request, CancellationToken cancellation)
     {
-        ArgumentNullException.ThrowIfNull(request);
-        TorchRuntime.Initialize(request.Threads);
-        UlmfitPreset preset = WithOverrides(UlmfitPreset.Named(request.Preset), request);
-        var run = new UlmfitPipeline(request.Output, preset, progress) { Cancellation = cancellation, Resume = request.Resume };
-        using TextDataset corpus = TextDataset.Load(request.Corpus);
-        LanguageModelArtifact artifact = run.Pretrain(corpus, name: ".");
-        run.SaveReport();
-        progress.Log($"language model → {artifact.Folder}");
-        return Task.FromResult(0);
+        return OffThread(() =>
+        {
+            ArgumentNullException.ThrowIfNull(request);
+            TorchRuntime.Initialize(request.Threads);
+            UlmfitPreset preset = WithOverrides(UlmfitPreset.Named(request.Preset), request);
+            var run = new UlmfitPipeline(request.Output, preset, progress) { Cancellation = cancellation, Resume = request.Resume };
+            using TextDataset corpus = TextDataset.Load(request.Corpus);
+            LanguageModelArtifact artifact = run.Pretrain(corpus, name: ".");
+            run.SaveReport();
+            progress.Log($"language model → {artifact.Folder}");
+            return 0;
+        });
     }
 
     /// <inheritdoc />
     public Task<int> FineTuneAsync(LanguageModelRequest request, CancellationToken cancellation)
     {
-        ArgumentNullException.ThrowIfNull(request);
-        TorchRuntime.Initialize(request.Threads);
-        UlmfitPreset preset = WithOverrides(UlmfitPreset.Named(request.Preset), request);
-        if (string.IsNullOrEmpty(request.Pretrained))
+        return OffThread(() =>
         {
-            progress.Log("fine-tune needs --pretrained: a language-model folder or fastai .pth weights.");
-            return Task.FromResult(1);
-        }
-        var run = new UlmfitPipeline(request.Output, preset, progress) { Cancellation = cancellation, Resume = request.Resume };
-        using TextDataset corpus = TextDataset.Load(request.Corpus);
-        // A model folder, or fastai's .pth (+ .pkl) converted on the fly.
-        LanguageModelArtifact artifact = run.FineTune(request.Pretrained, corpus, name: ".", pretrainedVocabulary: request.PretrainedVocabulary);
-        run.SaveReport();
-        progress.Log($"fine-tuned language model and encoder → {artifact.Folder}");
-        return Task.FromResult(0);
+            ArgumentNullException.ThrowIfNull(request);
+            TorchRuntime.Initialize(request.Threads);
+            UlmfitPreset preset = WithOverrides(UlmfitPreset.Named(request.Preset), request);
+            if (string.IsNullOrEmpty(request.Pretrained))
+            {
+                progress.Log("fine-tune needs --pretrained: a language-model folder or fastai .pth weights.");
+                return 1;
+            }
+            var run = new UlmfitPipeline(request.Output, preset, progress) { Cancellation = cancellation, Resume = request.Resume };
+            using TextDataset corpus = TextDataset.Load(request.Corpus);
+            // A model folder, or fastai's .pth (+ .pkl) converted on the fly.
+            LanguageModelArtifact artifact = run.FineTune(request.Pretrained, corpus, name: ".", pretrainedVocabulary: request.PretrainedVocabulary);
+            run.SaveReport();
+            progress.Log($"fine-tuned language model and encoder → {artifact.Folder}");
+            return 0;
+        });
     }
 
     /// <inheritdoc />
     public Task<int> TrainClassifierAsync(ClassifierRequest request, CancellationToken cancellation)
     {
-        ArgumentNullException.ThrowIfNull(request);
-        TorchRuntime.Initialize(request.Threads);
-        var run = new UlmfitPipeline(request.Output, UlmfitPreset.Named(request.Preset), progress) { Cancellation = cancellation, Resume = request.Resume };
-        using TextDataset corpus = TextDataset.Load(request.Corpus);
-        LanguageModelArtifact? encoder = request.Encoder is null ? null : LanguageModelArtifact.Open(request.Encoder);
-        using ClassifierResult result = run.TrainClassifier(corpus, encoder, trainingExamples: request.Labelled, artifact: ".");
-        run.Report.AddSection("Validation", result.Evaluation.Metrics.ToMarkdown());
-        run.SaveReport();
-        progress.Log(result.Evaluation.Metrics.ToMarkdown());
-        progress.Log($"classifier → {result.Artifact?.Folder}");
-        return Task.FromResult(0);
+        return OffThread(() =>
+        {
+            ArgumentNullException.ThrowIfNull(request);
+            TorchRuntime.Initialize(request.Threads);
+            var run = new UlmfitPipeline(request.Output, UlmfitPreset.Named(request.Preset), progress) { Cancellation = cancellation, Resume = request.Resume };
+            using TextDataset corpus = TextDataset.Load(request.Corpus);
+            LanguageModelArtifact? encoder = request.Encoder is null ? null : LanguageModelArtifact.Open(request.Encoder);
+            using ClassifierResult result = run.TrainClassifier(corpus, encoder, trainingExamples: request.Labelled, artifact: ".");
+            run.Report.AddSection("Validation", result.Evaluation.Metrics.ToMarkdown());
+            run.SaveReport();
+            progress.Log(result.Evaluation.Metrics.ToMarkdown());
+            progress.Log($"classifier → {result.Artifact?.Folder}");
+            return 0;
+        });
     }
 
     /// <inheritdoc />
     public Task<int> SampleEfficiencyAsync(SampleEfficiencyRequest request, CancellationToken cancellation)
     {
-        ArgumentNullException.ThrowIfNull(request);
-        TorchRuntime.Initialize(request.Threads);
-        if (request.Encoder is null)
+        return OffThread(() =>
         {
-            progress.Log("sample-efficiency needs --encoder: the fine-tuned language model the ULMFiT classifiers start from.");
-            return Task.FromResult(1);
-        }
-        List<int?> sizes = [];
-        foreach (string item in request.Sizes.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
-        {
-            if (item == "all")
+            ArgumentNullException.ThrowIfNull(request);
+            TorchRuntime.Initialize(request.Threads);
+            if (request.Encoder is null)
             {
-                sizes.Add(null);
+                progress.Log("sample-efficiency needs --encoder: the fine-tuned language model the ULMFiT classifiers start from.");
+                return 1;
             }
-            else if (int.TryParse(item, System.Globalization.CultureInfo.InvariantCulture, out int n) && n > 0)
+            List<int?> sizes = [];
+            foreach (string item in request.Sizes.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
             {
-                sizes.Add(n);
+                if (item == "all")
+                {
+                    sizes.Add(null);
+                }
+                else if (int.TryParse(item, System.Globalization.CultureInfo.InvariantCulture, out int n) && n > 0)
+                {
+                    sizes.Add(n);
+                }
+                else
+                {
+                    progress.Log($"--sizes: '{item}' is neither a positive number nor 'all'.");
+                    return 1;
+                }
             }
-            else
-            {
-                progress.Log($"--sizes: '{item}' is neither a positive number nor 'all'.");
-                return Task.FromResult(1);
-            }
-        }
-        var run = new UlmfitPipeline(request.Output, UlmfitPreset.Named(request.Preset), progress) { Cancellation = cancellation };
-        using TextDataset labelled = TextDataset.Load(request.Corpus);
-        run.CompareSampleEfficiency(labelled, LanguageModelArtifact.Open(request.Encoder), sizes, gradualUnfreezing: !request.OneCycle);
-        progress.Log($"report: {run.SaveReport()}");
-        return Task.FromResult(0);
+            var run = new UlmfitPipeline(request.Output, UlmfitPreset.Named(request.Preset), progress) { Cancellation = cancellation };
+            using TextDataset labelled = TextDataset.Load(request.Corpus);
+            run.CompareSampleEfficiency(labelled, LanguageModelArtifact.Open(request.Encoder), sizes, gradualUnfreezing: !request.OneCycle);
+            progress.Log($"report: {run.SaveReport()}");
+            return 0;
+        });
     }
 
     /// <inheritdoc />
@@ -213,20 +225,28 @@ public sealed class PipelineCommandHandlers : ICommandHandlers
     /// <inheritdoc />
     public Task<int> DemoAsync(DemoRequest request, CancellationToken cancellation)
     {
-        ArgumentNullException.ThrowIfNull(request);
-        int threads = TorchRuntime.Initialize(request.Threads);
-        var (brown, mails) = SampleLocations.Resolve(request.Samples);
-        progress.Log($"libtorch loaded ({threads} intra-op thread(s)); Brown from {brown.Description}, SpamAssassin from {mails.Description}.");
-        UlmfitPreset preset = UlmfitPreset.Named(request.Preset);
-        preset = preset with
+        return OffThread(() =>
         {
-            Mails = request.Mails is int m ? (m > 0 ? m : null) : preset.Mails,
-            PretrainDocuments = request.BrownDocuments is int b ? (b > 0 ? b : null) : preset.PretrainDocuments,
-        };
-        UlmfitDemo.Run(brown, mails, request.Output, preset, progress, request.SampleEfficiency, subwordModel: request.SubwordModel,
-            cancellation: cancellation, resume: request.Resume);
-        return Task.FromResult(0);
+            ArgumentNullException.ThrowIfNull(request);
+            int threads = TorchRuntime.Initialize(request.Threads);
+            var (brown, mails) = SampleLocations.Resolve(request.Samples);
+            progress.Log($"libtorch loaded ({threads} intra-op thread(s)); Brown from {brown.Description}, SpamAssassin from {mails.Description}.");
+            UlmfitPreset preset = UlmfitPreset.Named(request.Preset);
+            preset = preset with
+            {
+                Mails = request.Mails is int m ? (m > 0 ? m : null) : preset.Mails,
+                PretrainDocuments = request.BrownDocuments is int b ? (b > 0 ? b : null) : preset.PretrainDocuments,
+            };
+            UlmfitDemo.Run(brown, mails, request.Output, preset, progress, request.SampleEfficiency, subwordModel: request.SubwordModel,
+                cancellation: cancellation, resume: request.Resume);
+            return 0;
+        });
     }
+
+    // Training runs on a pool thread so the returned task is pending while it runs: System.CommandLine installs its
+    // Ctrl+C handler (cancel the token, wait for the action) only after the action has returned its task, and a
+    // synchronous handler would return it finished — Ctrl+C would kill the process before a checkpoint is written.
+    private static Task<int> OffThread(Func<int> work) => Task.Run(work);
 
     private static UlmfitPreset WithOverrides(UlmfitPreset preset, LanguageModelRequest request) => preset with
     {

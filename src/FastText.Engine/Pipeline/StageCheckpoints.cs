@@ -51,10 +51,6 @@ internal sealed class StageCheckpoints
             throw new InvalidDataException(
                 $"'{folder}' holds checkpoints of an interrupted '{stage}' stage that ran with other settings or data; run without resuming to train the stage afresh (its checkpoints are then replaced).");
         }
-        if (resumePhase < 0)
-        {
-            AtomicFile.WriteAllText(KeyPath, key);
-        }
     }
 
     /// <summary>True when an earlier run of this run folder completed the stage with the same key (reuse its artifact).</summary>
@@ -84,6 +80,10 @@ internal sealed class StageCheckpoints
         {
             learner.LoadCheckpoint(path);
             return false;
+        }
+        if (resumePhase < 0 && phase == 0)
+        {
+            AtomicFile.WriteAllText(KeyPath, key);     // the stage starts afresh: its checkpoints are of this key
         }
         fit(new FitOptions(CheckpointPath: path, Resume: phase == resumePhase));
         AtomicFile.WriteAllText(path + ".done", "");

@@ -551,7 +551,7 @@ public sealed class UlmfitPipeline
             progress.Log($"{name}: the completed stage's artifact in {folder} cannot be read ({e.Message}); training it again");
             return null;
         }
-        progress.Log($"{name}: completed by the interrupted run, reusing {folder}");
+        progress.Log($"{name}: completed earlier in this run folder with the same settings and data, reusing {folder}");
         Report.AddSetting($"resumed {name}", $"completed earlier with the same settings and data; reused {folder}");
         return artifact;
     }
