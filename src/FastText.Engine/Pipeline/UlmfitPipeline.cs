@@ -108,7 +108,7 @@ public sealed class UlmfitPipeline
     public LanguageModelArtifact Pretrain(TextDataset corpus, string name = "pretrained")
     {
         ArgumentNullException.ThrowIfNull(corpus);
-        StageCheckpoints stage = Stage(name, StageKey(corpus, "pretrain"));
+        StageCheckpoints stage = Stage(name, "pretrain", StageKey(corpus, "pretrain"));
         if (Reused(stage, name, LanguageModelArtifact.Open) is { } reused)
         {
             return reused;
@@ -192,7 +192,7 @@ public sealed class UlmfitPipeline
     private LanguageModelArtifact RunFineTune(Func<AwdLstmLanguageModel, VocabularyMatch> loadPretrained, TextDataset corpus, string name, bool findLearningRate,
         string source)
     {
-        StageCheckpoints stage = Stage(name, StageKey(corpus, $"fine-tune from {source}"));
+        StageCheckpoints stage = Stage(name, "fine-tune", StageKey(corpus, $"fine-tune from {source}"));
         if (Reused(stage, name, LanguageModelArtifact.Open) is { } reused)
         {
             return reused;
@@ -264,7 +264,7 @@ public sealed class UlmfitPipeline
         }
         // Only a saved classifier is a stage of the run (checkpointed, resumable); comparison runs are not.
         StageCheckpoints? stage = save
-            ? Stage(artifact ?? name, StageKey(labelled, FormattableString.Invariant(
+            ? Stage(artifact ?? name, "classifier", StageKey(labelled, FormattableString.Invariant(
                 $"classifier from {languageModel?.Folder ?? "scratch"} examples {trainingExamples} order {order} scale {epochScale} gradual {gradualUnfreezing}")))
             : null;
         if (stage is not null && Reused(stage, artifact ?? name, ClassifierArtifact.Open) is { } reused)
@@ -519,9 +519,10 @@ public sealed class UlmfitPipeline
         }
     }
 
-    private StageCheckpoints Stage(string name, string key)
+    // Checkpoints are named after the artifact, or after the kind of stage when the artifact is the run folder itself (CLI).
+    private StageCheckpoints Stage(string name, string kind, string key)
     {
-        var stage = new StageCheckpoints(RunFolder, name, key, Resume);
+        var stage = new StageCheckpoints(RunFolder, name == "." ? kind : name, key, Resume);
         if (stage.Resuming && !stage.Completed)
         {
             progress.Log($"{name}: continuing from the checkpoint in {Path.Combine(RunFolder, "checkpoints")}");
