@@ -163,7 +163,11 @@ public sealed class TokenizerFastPathTests
         var fused = new CharBuffer();
         for (int trial = 0; trial < 5000; trial++)
         {
-            var text = new string(Enumerable.Range(0, random.Next(0, 40)).Select(_ => alphabet[random.Next(alphabet.Length)]).ToArray());
+            // Up to 150 chars: several 32-char blocks, with events at block edges; every 4th text is mostly letters
+            // (long runs between events).
+            int length = random.Next(0, trial % 2 == 0 ? 40 : 150);
+            string letters = trial % 4 == 1 ? "abcdefgh " : alphabet;
+            var text = new string(Enumerable.Range(0, length).Select(i => (i % 37 == 5 ? alphabet : letters)[random.Next((i % 37 == 5 ? alphabet : letters).Length)]).ToArray());
             ReadOnlySpan<char> expected = text;
             if (TextRules.AddSpacesAroundSpecialCharacters(expected, first))
             {
