@@ -8,14 +8,16 @@ public sealed class TokenizerFastPathTests
     [Fact]
     public void Token_table_tells_apart_tokens_that_share_the_words_the_hash_reads()
     {
-        // The hash and the inline compare read the first and last 8 bytes (4 chars), overlapping for 4–8 chars:
-        // tokens that agree there but differ in the middle, or differ only in length, must stay distinct.
+        // The hash and the inline compare read the first and last 8 bytes (4 chars), overlapping for 4–8 chars, and
+        // the 9–16-char table the first and last 8 chars: tokens that agree there but differ in the middle, or
+        // differ only in length, must stay distinct.
         string[] tokens =
         [
             "", "a", "ab", "abc", "abcd", "abcde", "abcdef", "abcdefg", "abcdefgh", "abcdefghi",
             "abcdXfgh", "abcdefgh1", "abcdefghij", "abcdXfghij", "abcdeXghij", "abcdefghijklmnop", "abcdefghXjklmnop",
             "abcdefghijklmnopq", "abcdefghijklmnXpq", "abcdefghiXklmnopq", "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
             "aaaaaaaaaaaaaaaaXaaaaaaaaaaaaaaaaaaaa", "aa\0", "aa", "a\0", "\0", "é", "€uro", "😀", "😀😀",
+            "abcdefghijklmno", "abcdefgXijklmno", "abcdefghabcdefgh", "abcdefghabcdefg", "😀😀😀😀😀", "😀😀😀😀😀😀😀😀",
         ];
         var table = new TokenTable(4);
         foreach (string token in tokens.Distinct())
@@ -31,6 +33,9 @@ public sealed class TokenizerFastPathTests
         Assert.Equal(-1, table.Find("abcdefghX"));
         Assert.Equal(-1, table.Find("aaa"));
         Assert.Equal(-1, table.Find("aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"));
+        Assert.Equal(-1, table.Find("abcdefgYijklmno"));
+        Assert.Equal(-1, table.Find("abcdefghabcdefgX"));
+        Assert.Equal(-1, table.Find("abcdefghijklmn"));
     }
 
     [Fact]
@@ -38,7 +43,8 @@ public sealed class TokenizerFastPathTests
     {
         // Many short and long tokens, so lookups go through both tables and probe past occupied slots.
         var counts = Enumerable.Range(0, 20000)
-            .Select(i => new KeyValuePair<string, long>(i % 3 == 0 ? "long-token-number-" + i : "t" + i, 100000 - i))
+            .Select(i => new KeyValuePair<string, long>(
+                i % 3 == 0 ? "long-token-number-" + i : i % 3 == 1 ? "mid-token" + i : "t" + i, 100000 - i))
             .ToList();
         Vocabulary vocabulary = Vocabulary.Build(counts, maximumSize: 30000);
         for (int id = 0; id < vocabulary.Count; id++)
@@ -49,6 +55,7 @@ public sealed class TokenizerFastPathTests
         }
         Assert.Equal(SpecialTokens.UnknownId, vocabulary.IdOf("t20000"));
         Assert.Equal(SpecialTokens.UnknownId, vocabulary.IdOf("t1x"));
+        Assert.Equal(SpecialTokens.UnknownId, vocabulary.IdOf("mid-token2"));
     }
 
     [Fact]
