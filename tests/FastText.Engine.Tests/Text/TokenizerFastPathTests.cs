@@ -61,8 +61,8 @@ public sealed class TokenizerFastPathTests
     [Fact]
     public void Batched_ids_equal_one_lookup_at_a_time_in_order()
     {
-        // Short, long (> 32 chars: looked up on arrival, between batches), unknown and repeated tokens, more than
-        // one batch of 32.
+        // Short, long (> 32 chars: their text is batched too; 300+ chars outgrow the batch's text buffer), unknown and
+        // repeated tokens, more than one batch of 32.
         string[] stream = Enumerable.Range(0, 200)
             .Select(i => (i % 7) switch
             {
@@ -70,6 +70,7 @@ public sealed class TokenizerFastPathTests
                 1 => new string('x', 33 + (i % 5)),
                 2 => "unknown" + i,
                 3 => "a-rather-long-token-" + (i % 3),
+                5 => new string('y', 300 + (i % 4)),
                 _ => "t" + (i % 11),
             })
             .ToArray();
