@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
@@ -15,8 +16,8 @@ namespace FastText.Engine.Text;
 /// Semantics are those of the Python regexes (see ulmfit-reference §2), evaluated on code points with Python's
 /// <c>\s</c>/<c>\w</c> classes. Rules 6–8 are fused into <see cref="WordSplitter"/> on the hot path; the string form
 /// here (<see cref="ApplyCaseRules"/>) exists for inspection and golden tests.
-/// Known differences from Python: lowercasing is Unicode simple case mapping (one char to one char), so Python's
-/// special cases (<c>'İ'.lower()</c> → two code points, final sigma <c>ς</c>) are not reproduced.
+/// Lowercasing is Python's <c>str.lower()</c>: simple case mapping plus its two special cases (<c>'İ'.lower()</c> → two
+/// code points, final sigma <c>ς</c>); see <see cref="LowercaseInto"/>.
 /// </remarks>
 internal sealed class TextRules
 {
@@ -707,9 +708,8 @@ internal sealed class TextRules
             marked.Append(word);
             i = end;
         }
-        Span<char> lowered = marked.Written;
-        LowercaseInPlace(lowered);
-        ReadOnlySpan<char> stripped = Strip(lowered);
+        Span<char> lowered = new char[marked.Length * 2];
+        ReadOnlySpan<char> stripped = Strip(lowered[..LowercaseInto(marked.Written, lowered)]);
         if (addBeginningOfStream)
         {
             destination.Append(SpecialTokens.BeginningOfStream);
@@ -736,13 +736,18 @@ internal sealed class TextRules
         return word[1..].IndexOfAnyInRange('A', 'Z') < 0 ? SpecialTokens.Capitalized : null;
     }
 
-    /// <summary>Lowercases in place (Unicode simple case mapping; ASCII vectorized).</summary>
-    internal static void LowercaseInPlace(Span<char> text)
+    /// <summary>
+    /// Python's <c>str.lower()</c> of <paramref name="text"/> into <paramref name="destination"/> (room for twice the
+    /// length), returning the chars written: Unicode simple case mapping (ASCII vectorized) plus Python's two special
+    /// cases, <c>İ</c> (U+0130) → <c>i̇</c> (two chars) and <c>Σ</c> → final <c>ς</c> / other <c>σ</c>.
+    /// </summary>
+    internal static int LowercaseInto(ReadOnlySpan<char> text, Span<char> destination)
     {
-        if (System.Text.Ascii.ToLowerInPlace(text, out int processed) == System.Buffers.OperationStatus.Done)
+        if (System.Text.Ascii.ToLower(text, destination, out int processed) == System.Buffers.OperationStatus.Done)
         {
-            return;
+            return processed;
         }
+        int written = processed;
         for (int i = processed; i < text.Length; i++)
         {
             char c = text[i];
@@ -751,15 +756,93 @@ internal sealed class TextRules
                 var rune = System.Text.Rune.ToLowerInvariant(new System.Text.Rune(c, text[i + 1]));
                 if (rune.Utf16SequenceLength == 2)
                 {
-                    rune.EncodeToUtf16(text[i..]);
+                    rune.EncodeToUtf16(destination[written..]);
                 }
+                else
+                {
+                    destination[written] = c;
+                    destination[written + 1] = text[i + 1];
+                }
+                written += 2;
                 i++;
+            }
+            else if (c == '\u0130')
+            {
+                destination[written++] = 'i';
+                destination[written++] = '\u0307';
+            }
+            else if (c == '\u03A3')
+            {
+                destination[written++] = IsFinalSigma(text, i) ? '\u03C2' : '\u03C3';
             }
             else
             {
-                text[i] = ToLowerSimple(c);
+                destination[written++] = ToLowerSimple(c);
             }
         }
+        return written;
+    }
+
+    // Python's Final_Sigma context (unicodeobject.c handle_capital_sigma): a cased letter before the Σ and none after
+    // it, skipping case-ignorable chars on both sides. Whitespace is neither, so a whitespace-delimited word is
+    // context enough and the splitter can lowercase word by word.
+    private static bool IsFinalSigma(ReadOnlySpan<char> text, int index)
+    {
+        int j = index;
+        int codePoint = -1;
+        while (j > 0)
+        {
+            codePoint = CharacterClasses.CodePointBefore(text, j, out int length);
+            j -= length;
+            if (!IsCaseIgnorable(codePoint))
+            {
+                break;
+            }
+            codePoint = -1;
+        }
+        if (codePoint < 0 || !IsCased(codePoint))
+        {
+            return false;
+        }
+        for (j = index + 1; j < text.Length;)
+        {
+            codePoint = CharacterClasses.CodePointAt(text, j, out int length);
+            if (!IsCaseIgnorable(codePoint))
+            {
+                return !IsCased(codePoint);
+            }
+            j += length;
+        }
+        return true;
+    }
+
+    // Unicode Case_Ignorable: Mn, Me, Cf, Lm, Sk and the Word_Break classes MidLetter, MidNumLet and Single_Quote.
+    private static bool IsCaseIgnorable(int codePoint) =>
+        CharUnicodeInfo.GetUnicodeCategory(codePoint) is UnicodeCategory.NonSpacingMark or UnicodeCategory.EnclosingMark
+            or UnicodeCategory.Format or UnicodeCategory.ModifierLetter or UnicodeCategory.ModifierSymbol
+        || codePoint is '\'' or '.' or ':' or '\u00B7' or '\u0387' or '\u055F' or '\u05F4' or '\u2018' or '\u2019'
+            or '\u2024' or '\u2027' or '\uFE13' or '\uFE52' or '\uFE55' or '\uFF07' or '\uFF0E' or '\uFF1A';
+
+    // Unicode Cased: Lu, Ll, Lt, plus the Other_Lowercase/Other_Uppercase letters and symbols, taken here as the
+    // chars with a case mapping (circled letters, Roman numerals) and the two ordinal indicators; the modifier letters
+    // among them are case-ignorable, which the sigma rule tests first.
+    private static bool IsCased(int codePoint)
+    {
+        UnicodeCategory category = CharUnicodeInfo.GetUnicodeCategory(codePoint);
+        if (category is UnicodeCategory.UppercaseLetter or UnicodeCategory.LowercaseLetter or UnicodeCategory.TitlecaseLetter)
+        {
+            return true;
+        }
+        if (codePoint is '\u00AA' or '\u00BA')
+        {
+            return true;
+        }
+        if (!System.Text.Rune.IsValid(codePoint))
+        {
+            return false;
+        }
+        var rune = new System.Text.Rune(codePoint);
+        return System.Text.Rune.ToLowerInvariant(rune) != rune || System.Text.Rune.ToUpperInvariant(rune) != rune;
     }
 
     // char.ToLowerInvariant calls into ICU for every non-ASCII char (hundreds of ns each on mail text with stray

@@ -272,11 +272,10 @@ internal sealed partial class WordSplitter
                 sink.Add(marker);
             }
             word.Clear();
-            Span<char> copy = word.GetSpan(original.Length);
-            original.CopyTo(copy);
-            word.Advance(original.Length);
-            TextRules.LowercaseInPlace(copy);
-            lowered = copy;
+            Span<char> copy = word.GetSpan(original.Length * 2); // 'İ' lowercases to two chars
+            int length = TextRules.LowercaseInto(original, copy);
+            word.Advance(length);
+            lowered = copy[..length];
             shape = (shape & CharacterClasses.Shape.Upper) != 0 ? (shape & ~CharacterClasses.Shape.Upper) | CharacterClasses.Shape.Lower : shape;
         }
 
