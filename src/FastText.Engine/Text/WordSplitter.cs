@@ -651,7 +651,7 @@ internal sealed partial class WordSplitter
             {
                 return 2;
             }
-            return UnitEnds.Contains(lastChar) ? FindUnit(text) : 0;
+            return MayEndUnit(lastChar) ? FindUnit(text) : 0;
         }
         int last = CharacterClasses.CodePointBefore(text, n, out int length);
         if (lastChar == '.')
@@ -696,7 +696,7 @@ internal sealed partial class WordSplitter
         {
             best = Math.Max(best, length);
         }
-        return UnitEnds.Contains(lastChar) ? Math.Max(best, FindUnit(text)) : best;
+        return MayEndUnit(lastChar) ? Math.Max(best, FindUnit(text)) : best;
     }
 
     private static int FindUnit(ReadOnlySpan<char> text)
@@ -724,6 +724,10 @@ internal sealed partial class WordSplitter
 
     // The last chars of the units: a word ending otherwise has no unit suffix (skips the digit search and hash lookup).
     private static readonly System.Buffers.SearchValues<char> UnitEnds = System.Buffers.SearchValues.Create(Units.Select(u => u[^1]).Distinct().ToArray());
+    private static readonly UInt128 AsciiUnitEnds = Units.Select(u => u[^1]).Where(c => c < 128).Aggregate(UInt128.Zero, (bits, c) => bits | (UInt128.One << c));
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static bool MayEndUnit(char c) => c < 128 ? ((AsciiUnitEnds >> c) & UInt128.One) != UInt128.Zero : UnitEnds.Contains(c);
     private static readonly HashSet<string>.AlternateLookup<ReadOnlySpan<char>> UnitLookup =
         new HashSet<string>(Units, StringComparer.Ordinal).GetAlternateLookup<ReadOnlySpan<char>>();
 
