@@ -11,8 +11,8 @@ namespace FastText.Engine.Text;
 /// <remarks>
 /// Holds reusable buffers, so an instance is not thread-safe: use one per thread (they are cheap).
 /// Deliberate differences from fastai: invalid UTF-8 is replaced by U+FFFD and counted (fastai raises), NUL
-/// characters become spaces and are counted, a leading byte-order mark is dropped, and lowercasing uses simple
-/// one-to-one case mapping (see <see cref="TextRules"/>).
+/// characters become spaces and are counted, and a leading byte-order mark is dropped. Lowercasing is Python's,
+/// including <c>İ</c> → <c>i̇</c> and the final sigma (see <see cref="TextRules"/>).
 /// </remarks>
 public sealed class FastaiTokenizer : IDocumentTokenizer
 {

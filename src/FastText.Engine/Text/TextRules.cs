@@ -1,4 +1,6 @@
+using System.Globalization;
 using System.Numerics;
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
 
@@ -14,8 +16,8 @@ namespace FastText.Engine.Text;
 /// Semantics are those of the Python regexes (see ulmfit-reference §2), evaluated on code points with Python's
 /// <c>\s</c>/<c>\w</c> classes. Rules 6–8 are fused into <see cref="WordSplitter"/> on the hot path; the string form
 /// here (<see cref="ApplyCaseRules"/>) exists for inspection and golden tests.
-/// Known differences from Python: lowercasing is Unicode simple case mapping (one char to one char), so Python's
-/// special cases (<c>'İ'.lower()</c> → two code points, final sigma <c>ς</c>) are not reproduced.
+/// Lowercasing is Python's <c>str.lower()</c>: simple case mapping plus its two special cases (<c>'İ'.lower()</c> → two
+/// code points, final sigma <c>ς</c>); see <see cref="LowercaseInto"/>.
 /// </remarks>
 internal sealed class TextRules
 {
@@ -553,61 +555,101 @@ internal sealed class TextRules
 
     /// <summary>
     /// Rules 4 and 5 in one pass (<c>rm_useless_spaces(spec_add_spaces(text))</c>): mail and HTML hold a '/' in
-    /// nearly every document, and the separate passes copied the whole text twice. Collapsing space runs is local,
-    /// so it is applied while writing: a space is dropped when the last char written is already a space.
+    /// nearly every document, and the separate passes copied the whole text twice. The output is the text with
+    /// two kinds of events: a special char becomes <c>' ' c ' '</c> (without the first space when the char before it
+    /// was a space or a special, whose output already ends in a space), and a space after a space or a special is
+    /// dropped. Both are decided from bitmasks of 32 chars, and the text between events is copied in 64-byte moves.
     /// </summary>
     internal static bool AddSpecialSpacesAndRemoveUselessSpaces(ReadOnlySpan<char> text, CharBuffer destination)
     {
-        int index = text.IndexOfAny('/', '#', '\\');
-        if (index < 0)
+        if (text.IndexOfAny('/', '#', '\\') < 0 && text.IndexOf("  ", StringComparison.Ordinal) < 0)
         {
-            return RemoveUselessSpaces(text, destination);
+            return false;
         }
         destination.Clear();
-        int copied = 0;
-        while (true)
+        // Worst case three chars per char, plus the slack the 64-byte moves may write past the end.
+        Span<char> output = destination.GetSpan((text.Length * 3) + 32);
+        ref char source = ref MemoryMarshal.GetReference(text);
+        ref char target = ref MemoryMarshal.GetReference(output);
+        int written = 0;
+        int copied = 0;   // text[copied..] is not written yet
+        uint carry = 0;   // the char before the block was a space or a special (nothing is before the text)
+        for (int block = 0; block < text.Length; block += 32)
         {
-            AppendCollapsingSpaces(text[copied..(index < 0 ? text.Length : index)], destination);
-            if (index < 0)
+            int length = Math.Min(32, text.Length - block);
+            (uint space, uint special) = SpaceAndSpecialMasks(text, block, length);
+            uint previous = ((space | special) << 1) | carry;
+            uint events = special | (space & previous);
+            carry = ((space | special) >> (length - 1)) & 1;
+            while (events != 0)
             {
-                return true;
+                int bit = BitOperations.TrailingZeroCount(events);
+                events &= events - 1;
+                int at = block + bit;
+                written += CopyRun(ref source, copied, at, text.Length, ref target, written);
+                copied = at + 1;
+                if (((special >> bit) & 1) != 0)
+                {
+                    if (((previous >> bit) & 1) == 0)
+                    {
+                        Unsafe.Add(ref target, written++) = ' ';
+                    }
+                    Unsafe.Add(ref target, written++) = Unsafe.Add(ref source, at);
+                    Unsafe.Add(ref target, written++) = ' ';
+                }
             }
-            if (destination.Length == 0 || destination.Written[^1] != ' ')
-            {
-                destination.Append(' ');
-            }
-            destination.Append(text[index]);
-            destination.Append(' ');
-            copied = index + 1;
-            int next = text[copied..].IndexOfAny('/', '#', '\\');
-            index = next < 0 ? -1 : copied + next;
         }
+        written += CopyRun(ref source, copied, text.Length, text.Length, ref target, written);
+        destination.Advance(written);
+        return true;
     }
 
-    // Appends 'part', collapsing every run of ASCII spaces (including one continuing the text already written).
-    private static void AppendCollapsingSpaces(ReadOnlySpan<char> part, CharBuffer destination)
+    // Copies text[from..to] to output[at..], in 64-byte moves while 32 chars can be read (the output has the slack).
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static int CopyRun(ref char source, int from, int to, int length, ref char target, int at)
     {
-        while (true)
+        int count = to - from;
+        if (count <= 32 && from + 32 <= length && Vector256.IsHardwareAccelerated)
         {
-            if (destination.Length > 0 && destination.Written[^1] == ' ')
-            {
-                int skip = part.IndexOfAnyExcept(' ');
-                if (skip < 0)
-                {
-                    return;
-                }
-                part = part[skip..];
-            }
-            int pair = part.IndexOf("  ", StringComparison.Ordinal);
-            if (pair < 0)
-            {
-                destination.Append(part);
-                return;
-            }
-            destination.Append(part[..(pair + 1)]);
-            part = part[(pair + 1)..];
+            ref ushort input = ref Unsafe.As<char, ushort>(ref Unsafe.Add(ref source, from));
+            ref ushort output = ref Unsafe.As<char, ushort>(ref Unsafe.Add(ref target, at));
+            Vector256.LoadUnsafe(ref input).StoreUnsafe(ref output);
+            Vector256.LoadUnsafe(ref input, 16).StoreUnsafe(ref output, 16);
+            return count;
         }
+        MemoryMarshal.CreateReadOnlySpan(ref Unsafe.Add(ref source, from), count).CopyTo(MemoryMarshal.CreateSpan(ref Unsafe.Add(ref target, at), count));
+        return count;
     }
+
+    // Bits of ' ' and of '/', '#', '\\' among text[start..start + length] (length ≤ 32).
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static (uint Space, uint Special) SpaceAndSpecialMasks(ReadOnlySpan<char> text, int start, int length)
+    {
+        if (length == 32 && Vector256.IsHardwareAccelerated)
+        {
+            ref ushort first = ref Unsafe.As<char, ushort>(ref Unsafe.Add(ref MemoryMarshal.GetReference(text), start));
+            Vector256<ushort> low = Vector256.LoadUnsafe(ref first);
+            Vector256<ushort> high = Vector256.LoadUnsafe(ref first, 16);
+            return (Masks32(low, high, ' '), SpecialMask16(low) | (SpecialMask16(high) << 16));
+        }
+        uint space = 0;
+        uint special = 0;
+        for (int j = 0; j < length; j++)
+        {
+            char c = text[start + j];
+            space |= c == ' ' ? 1u << j : 0;
+            special |= c is '/' or '#' or '\\' ? 1u << j : 0;
+        }
+        return (space, special);
+    }
+
+    private static uint Masks32(Vector256<ushort> low, Vector256<ushort> high, char c) =>
+        Vector256.Equals(low, Vector256.Create((ushort)c)).ExtractMostSignificantBits()
+        | (Vector256.Equals(high, Vector256.Create((ushort)c)).ExtractMostSignificantBits() << 16);
+
+    private static uint SpecialMask16(Vector256<ushort> chars) =>
+        (Vector256.Equals(chars, Vector256.Create((ushort)'/')) | Vector256.Equals(chars, Vector256.Create((ushort)'#'))
+         | Vector256.Equals(chars, Vector256.Create((ushort)'\\'))).ExtractMostSignificantBits();
 
     /// <summary><c>rm_useless_spaces</c>: <c> {2,}</c> → one space (ASCII spaces only).</summary>
     internal static bool RemoveUselessSpaces(ReadOnlySpan<char> text, CharBuffer destination)
@@ -666,9 +708,8 @@ internal sealed class TextRules
             marked.Append(word);
             i = end;
         }
-        Span<char> lowered = marked.Written;
-        LowercaseInPlace(lowered);
-        ReadOnlySpan<char> stripped = Strip(lowered);
+        Span<char> lowered = new char[marked.Length * 2];
+        ReadOnlySpan<char> stripped = Strip(lowered[..LowercaseInto(marked.Written, lowered)]);
         if (addBeginningOfStream)
         {
             destination.Append(SpecialTokens.BeginningOfStream);
@@ -695,13 +736,18 @@ internal sealed class TextRules
         return word[1..].IndexOfAnyInRange('A', 'Z') < 0 ? SpecialTokens.Capitalized : null;
     }
 
-    /// <summary>Lowercases in place (Unicode simple case mapping; ASCII vectorized).</summary>
-    internal static void LowercaseInPlace(Span<char> text)
+    /// <summary>
+    /// Python's <c>str.lower()</c> of <paramref name="text"/> into <paramref name="destination"/> (room for twice the
+    /// length), returning the chars written: Unicode simple case mapping (ASCII vectorized) plus Python's two special
+    /// cases, <c>İ</c> (U+0130) → <c>i̇</c> (two chars) and <c>Σ</c> → final <c>ς</c> / other <c>σ</c>.
+    /// </summary>
+    internal static int LowercaseInto(ReadOnlySpan<char> text, Span<char> destination)
     {
-        if (System.Text.Ascii.ToLowerInPlace(text, out int processed) == System.Buffers.OperationStatus.Done)
+        if (System.Text.Ascii.ToLower(text, destination, out int processed) == System.Buffers.OperationStatus.Done)
         {
-            return;
+            return processed;
         }
+        int written = processed;
         for (int i = processed; i < text.Length; i++)
         {
             char c = text[i];
@@ -710,15 +756,93 @@ internal sealed class TextRules
                 var rune = System.Text.Rune.ToLowerInvariant(new System.Text.Rune(c, text[i + 1]));
                 if (rune.Utf16SequenceLength == 2)
                 {
-                    rune.EncodeToUtf16(text[i..]);
+                    rune.EncodeToUtf16(destination[written..]);
                 }
+                else
+                {
+                    destination[written] = c;
+                    destination[written + 1] = text[i + 1];
+                }
+                written += 2;
                 i++;
+            }
+            else if (c == '\u0130')
+            {
+                destination[written++] = 'i';
+                destination[written++] = '\u0307';
+            }
+            else if (c == '\u03A3')
+            {
+                destination[written++] = IsFinalSigma(text, i) ? '\u03C2' : '\u03C3';
             }
             else
             {
-                text[i] = ToLowerSimple(c);
+                destination[written++] = ToLowerSimple(c);
             }
         }
+        return written;
+    }
+
+    // Python's Final_Sigma context (unicodeobject.c handle_capital_sigma): a cased letter before the Σ and none after
+    // it, skipping case-ignorable chars on both sides. Whitespace is neither, so a whitespace-delimited word is
+    // context enough and the splitter can lowercase word by word.
+    private static bool IsFinalSigma(ReadOnlySpan<char> text, int index)
+    {
+        int j = index;
+        int codePoint = -1;
+        while (j > 0)
+        {
+            codePoint = CharacterClasses.CodePointBefore(text, j, out int length);
+            j -= length;
+            if (!IsCaseIgnorable(codePoint))
+            {
+                break;
+            }
+            codePoint = -1;
+        }
+        if (codePoint < 0 || !IsCased(codePoint))
+        {
+            return false;
+        }
+        for (j = index + 1; j < text.Length;)
+        {
+            codePoint = CharacterClasses.CodePointAt(text, j, out int length);
+            if (!IsCaseIgnorable(codePoint))
+            {
+                return !IsCased(codePoint);
+            }
+            j += length;
+        }
+        return true;
+    }
+
+    // Unicode Case_Ignorable: Mn, Me, Cf, Lm, Sk and the Word_Break classes MidLetter, MidNumLet and Single_Quote.
+    private static bool IsCaseIgnorable(int codePoint) =>
+        CharUnicodeInfo.GetUnicodeCategory(codePoint) is UnicodeCategory.NonSpacingMark or UnicodeCategory.EnclosingMark
+            or UnicodeCategory.Format or UnicodeCategory.ModifierLetter or UnicodeCategory.ModifierSymbol
+        || codePoint is '\'' or '.' or ':' or '\u00B7' or '\u0387' or '\u055F' or '\u05F4' or '\u2018' or '\u2019'
+            or '\u2024' or '\u2027' or '\uFE13' or '\uFE52' or '\uFE55' or '\uFF07' or '\uFF0E' or '\uFF1A';
+
+    // Unicode Cased: Lu, Ll, Lt, plus the Other_Lowercase/Other_Uppercase letters and symbols, taken here as the
+    // chars with a case mapping (circled letters, Roman numerals) and the two ordinal indicators; the modifier letters
+    // among them are case-ignorable, which the sigma rule tests first.
+    private static bool IsCased(int codePoint)
+    {
+        UnicodeCategory category = CharUnicodeInfo.GetUnicodeCategory(codePoint);
+        if (category is UnicodeCategory.UppercaseLetter or UnicodeCategory.LowercaseLetter or UnicodeCategory.TitlecaseLetter)
+        {
+            return true;
+        }
+        if (codePoint is '\u00AA' or '\u00BA')
+        {
+            return true;
+        }
+        if (!System.Text.Rune.IsValid(codePoint))
+        {
+            return false;
+        }
+        var rune = new System.Text.Rune(codePoint);
+        return System.Text.Rune.ToLowerInvariant(rune) != rune || System.Text.Rune.ToUpperInvariant(rune) != rune;
     }
 
     // char.ToLowerInvariant calls into ICU for every non-ASCII char (hundreds of ns each on mail text with stray

@@ -13,22 +13,24 @@ namespace FastText.Engine.Text;
 internal sealed class TokenIdBuffer
 {
     private const int BatchTokens = 32;
-    private const int MaximumBatchedLength = 32; // longer tokens are looked up on arrival
 
     // One pending token: what the lookup needs, side by side. Tokens of at most 8 chars are found from the two hash
-    // words alone when the table has its short-token table (a vocabulary), so only longer ones copy their text.
+    // words alone when the table has its short-token table (a vocabulary), so only longer ones copy their text (into
+    // 'text' at TextStart; tokens of any length are batched, so a base64 line does not flush the batch early).
     private struct Pending
     {
         public ulong First;
         public ulong Last;
         public uint Hash;
         public int Length;
+        public int TextStart;
     }
 
     private readonly Vocabulary? vocabulary;
     private readonly TokenTable table;
     private readonly bool wordsSuffice; // short tokens need no text (vocabulary mode with a short-token table)
-    private readonly char[] text = new char[BatchTokens * MaximumBatchedLength];
+    private char[] text = new char[BatchTokens * 32];
+    private int textLength;
     private readonly Pending[] batch = new Pending[BatchTokens];
     private int pending;
     private int[] ids = new int[4096];
@@ -57,6 +59,7 @@ internal sealed class TokenIdBuffer
     public void Clear()
     {
         pending = 0;
+        textLength = 0;
         Count = 0;
     }
 
@@ -64,19 +67,19 @@ internal sealed class TokenIdBuffer
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public void Add(ReadOnlySpan<char> token)
     {
-        if (token.Length > MaximumBatchedLength)
-        {
-            Flush();
-            Append(vocabulary is not null ? vocabulary.IdOf(token) : table.GetOrAdd(token));
-            return;
-        }
         int slot = pending;
         ref Pending entry = ref batch[slot];
         entry.Hash = table.HashForLookup(token, out entry.First, out entry.Last);
         entry.Length = token.Length;
         if (!wordsSuffice || token.Length > TokenTable.ShortMaximumLength)
         {
-            token.CopyTo(text.AsSpan(slot * MaximumBatchedLength));
+            if (textLength + token.Length > text.Length)
+            {
+                Array.Resize(ref text, Math.Max(text.Length * 2, textLength + token.Length));
+            }
+            entry.TextStart = textLength;
+            token.CopyTo(text.AsSpan(textLength));
+            textLength += token.Length;
         }
         pending = slot + 1;
         if (pending == BatchTokens)
@@ -90,6 +93,7 @@ internal sealed class TokenIdBuffer
     {
         int count = pending;
         pending = 0;
+        textLength = 0;
         if (Count + count > ids.Length)
         {
             Array.Resize(ref ids, Math.Max(ids.Length * 2, Count + count));
@@ -102,24 +106,15 @@ internal sealed class TokenIdBuffer
                 ref Pending entry = ref entries[slot];
                 int found = wordsSuffice && entry.Length <= TokenTable.ShortMaximumLength
                     ? table.FindShort(entry.Hash, entry.First, entry.Last, entry.Length)
-                    : table.Find(text.AsSpan(slot * MaximumBatchedLength, entry.Length), entry.Hash, entry.First, entry.Last);
+                    : table.Find(text.AsSpan(entry.TextStart, entry.Length), entry.Hash, entry.First, entry.Last);
                 ids[Count++] = vocabulary.IdOfEntry(found);
             }
             return;
         }
         for (int slot = 0; slot < entries.Length; slot++)
         {
-            ids[Count++] = table.GetOrAdd(text.AsSpan(slot * MaximumBatchedLength, entries[slot].Length), entries[slot].Hash);
+            ids[Count++] = table.GetOrAdd(text.AsSpan(entries[slot].TextStart, entries[slot].Length), entries[slot].Hash);
         }
-    }
-
-    private void Append(int id)
-    {
-        if (Count == ids.Length)
-        {
-            Array.Resize(ref ids, ids.Length * 2);
-        }
-        ids[Count++] = id;
     }
 }
 

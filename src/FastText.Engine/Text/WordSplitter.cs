@@ -272,11 +272,10 @@ internal sealed partial class WordSplitter
                 sink.Add(marker);
             }
             word.Clear();
-            Span<char> copy = word.GetSpan(original.Length);
-            original.CopyTo(copy);
-            word.Advance(original.Length);
-            TextRules.LowercaseInPlace(copy);
-            lowered = copy;
+            Span<char> copy = word.GetSpan(original.Length * 2); // 'İ' lowercases to two chars
+            int length = TextRules.LowercaseInto(original, copy);
+            word.Advance(length);
+            lowered = copy[..length];
             shape = (shape & CharacterClasses.Shape.Upper) != 0 ? (shape & ~CharacterClasses.Shape.Upper) | CharacterClasses.Shape.Lower : shape;
         }
 
@@ -401,8 +400,8 @@ internal sealed partial class WordSplitter
         int prefixes = 0;
         int suffixes = 0;
         int lastSize = -1;
-        // Every iteration ends by checking the remaining span against the exceptions (the check spaCy also makes at
-        // the top of the next iteration), so 'restSpecial' always describes the current remainder.
+        // Every remainder is checked against the exceptions once (the check spaCy also makes at the top of the next
+        // iteration), so 'restSpecial' always describes the current remainder.
         string[]? restSpecial = null;
         while (high > low && high - low != lastSize)
         {
@@ -432,8 +431,9 @@ internal sealed partial class WordSplitter
                 Push(suffixStarts, suffixLengths, ref suffixes, high - suffix, suffix);
                 high -= suffix;
             }
-            restSpecial = high > low ? TokenizerExceptions.Find(text[low..high]) : null;
-            if (restSpecial is not null)
+            // With one affix split off, the remainder is the span just checked above (or empty); with none, it is the
+            // span checked at the end of the previous iteration (or before the loop). Only both together leave a new one.
+            if (prefix != 0 && suffix != 0 && high > low && (restSpecial = TokenizerExceptions.Find(text[low..high])) is not null)
             {
                 break;
             }
@@ -576,12 +576,15 @@ internal sealed partial class WordSplitter
         {
             return 0;
         }
-        foreach (string hyphen in Hyphens)
+        if (c is '-' or '–' or '—' or '~')
         {
-            if (text[i..].StartsWith(hyphen, StringComparison.Ordinal) && i + hyphen.Length < text.Length
-                && CharacterClasses.IsAlpha(CharacterClasses.CodePointAt(text, i + hyphen.Length, out _)))
+            foreach (string hyphen in Hyphens)
             {
-                return hyphen.Length;
+                if (text[i..].StartsWith(hyphen, StringComparison.Ordinal) && i + hyphen.Length < text.Length
+                    && CharacterClasses.IsAlpha(CharacterClasses.CodePointAt(text, i + hyphen.Length, out _)))
+                {
+                    return hyphen.Length;
+                }
             }
         }
         if (c is ':' or '<' or '>' or '=' or '/' && next >= 0 && CharacterClasses.IsAlpha(next))
@@ -643,12 +646,12 @@ internal sealed partial class WordSplitter
         int best = 0;
         if (CharacterClasses.IsAsciiLetterOrDigit(lastChar))
         {
-            // Only "'s" and the digit-preceded units ('5km') end in an ASCII letter or digit.
+            // Only "'s" and the digit-preceded units ('5km') end in an ASCII letter or digit (no unit ends in a digit).
             if (n >= 2 && lastChar is 's' or 'S' && text[n - 2] is '\'' or '’')
             {
                 return 2;
             }
-            return FindUnit(text);
+            return MayEndUnit(lastChar) ? FindUnit(text) : 0;
         }
         int last = CharacterClasses.CodePointBefore(text, n, out int length);
         if (lastChar == '.')
@@ -693,7 +696,7 @@ internal sealed partial class WordSplitter
         {
             best = Math.Max(best, length);
         }
-        return Math.Max(best, FindUnit(text));
+        return MayEndUnit(lastChar) ? Math.Max(best, FindUnit(text)) : best;
     }
 
     private static int FindUnit(ReadOnlySpan<char> text)
@@ -718,6 +721,13 @@ internal sealed partial class WordSplitter
     }
 
     private static readonly int MaximumUnitLength = Units.Max(u => u.Length);
+
+    // The last chars of the units: a word ending otherwise has no unit suffix (skips the digit search and hash lookup).
+    private static readonly System.Buffers.SearchValues<char> UnitEnds = System.Buffers.SearchValues.Create(Units.Select(u => u[^1]).Distinct().ToArray());
+    private static readonly UInt128 AsciiUnitEnds = Units.Select(u => u[^1]).Where(c => c < 128).Aggregate(UInt128.Zero, (bits, c) => bits | (UInt128.One << c));
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static bool MayEndUnit(char c) => c < 128 ? ((AsciiUnitEnds >> c) & UInt128.One) != UInt128.Zero : UnitEnds.Contains(c);
     private static readonly HashSet<string>.AlternateLookup<ReadOnlySpan<char>> UnitLookup =
         new HashSet<string>(Units, StringComparer.Ordinal).GetAlternateLookup<ReadOnlySpan<char>>();
 

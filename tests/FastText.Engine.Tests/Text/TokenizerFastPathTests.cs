@@ -8,14 +8,16 @@ public sealed class TokenizerFastPathTests
     [Fact]
     public void Token_table_tells_apart_tokens_that_share_the_words_the_hash_reads()
     {
-        // The hash and the inline compare read the first and last 8 bytes (4 chars), overlapping for 4–8 chars:
-        // tokens that agree there but differ in the middle, or differ only in length, must stay distinct.
+        // The hash and the inline compare read the first and last 8 bytes (4 chars), overlapping for 4–8 chars, and
+        // the 9–16-char table the first and last 8 chars: tokens that agree there but differ in the middle, or
+        // differ only in length, must stay distinct.
         string[] tokens =
         [
             "", "a", "ab", "abc", "abcd", "abcde", "abcdef", "abcdefg", "abcdefgh", "abcdefghi",
             "abcdXfgh", "abcdefgh1", "abcdefghij", "abcdXfghij", "abcdeXghij", "abcdefghijklmnop", "abcdefghXjklmnop",
             "abcdefghijklmnopq", "abcdefghijklmnXpq", "abcdefghiXklmnopq", "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
             "aaaaaaaaaaaaaaaaXaaaaaaaaaaaaaaaaaaaa", "aa\0", "aa", "a\0", "\0", "é", "€uro", "😀", "😀😀",
+            "abcdefghijklmno", "abcdefgXijklmno", "abcdefghabcdefgh", "abcdefghabcdefg", "😀😀😀😀😀", "😀😀😀😀😀😀😀😀",
         ];
         var table = new TokenTable(4);
         foreach (string token in tokens.Distinct())
@@ -31,6 +33,9 @@ public sealed class TokenizerFastPathTests
         Assert.Equal(-1, table.Find("abcdefghX"));
         Assert.Equal(-1, table.Find("aaa"));
         Assert.Equal(-1, table.Find("aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"));
+        Assert.Equal(-1, table.Find("abcdefgYijklmno"));
+        Assert.Equal(-1, table.Find("abcdefghabcdefgX"));
+        Assert.Equal(-1, table.Find("abcdefghijklmn"));
     }
 
     [Fact]
@@ -38,7 +43,8 @@ public sealed class TokenizerFastPathTests
     {
         // Many short and long tokens, so lookups go through both tables and probe past occupied slots.
         var counts = Enumerable.Range(0, 20000)
-            .Select(i => new KeyValuePair<string, long>(i % 3 == 0 ? "long-token-number-" + i : "t" + i, 100000 - i))
+            .Select(i => new KeyValuePair<string, long>(
+                i % 3 == 0 ? "long-token-number-" + i : i % 3 == 1 ? "mid-token" + i : "t" + i, 100000 - i))
             .ToList();
         Vocabulary vocabulary = Vocabulary.Build(counts, maximumSize: 30000);
         for (int id = 0; id < vocabulary.Count; id++)
@@ -49,13 +55,14 @@ public sealed class TokenizerFastPathTests
         }
         Assert.Equal(SpecialTokens.UnknownId, vocabulary.IdOf("t20000"));
         Assert.Equal(SpecialTokens.UnknownId, vocabulary.IdOf("t1x"));
+        Assert.Equal(SpecialTokens.UnknownId, vocabulary.IdOf("mid-token2"));
     }
 
     [Fact]
     public void Batched_ids_equal_one_lookup_at_a_time_in_order()
     {
-        // Short, long (> 32 chars: looked up on arrival, between batches), unknown and repeated tokens, more than
-        // one batch of 32.
+        // Short, long (> 32 chars: their text is batched too; 300+ chars outgrow the batch's text buffer), unknown and
+        // repeated tokens, more than one batch of 32.
         string[] stream = Enumerable.Range(0, 200)
             .Select(i => (i % 7) switch
             {
@@ -63,6 +70,7 @@ public sealed class TokenizerFastPathTests
                 1 => new string('x', 33 + (i % 5)),
                 2 => "unknown" + i,
                 3 => "a-rather-long-token-" + (i % 3),
+                5 => new string('y', 300 + (i % 4)),
                 _ => "t" + (i % 11),
             })
             .ToArray();
@@ -163,7 +171,11 @@ public sealed class TokenizerFastPathTests
         var fused = new CharBuffer();
         for (int trial = 0; trial < 5000; trial++)
         {
-            var text = new string(Enumerable.Range(0, random.Next(0, 40)).Select(_ => alphabet[random.Next(alphabet.Length)]).ToArray());
+            // Up to 150 chars: several 32-char blocks, with events at block edges; every 4th text is mostly letters
+            // (long runs between events).
+            int length = random.Next(0, trial % 2 == 0 ? 40 : 150);
+            string letters = trial % 4 == 1 ? "abcdefgh " : alphabet;
+            var text = new string(Enumerable.Range(0, length).Select(i => (i % 37 == 5 ? alphabet : letters)[random.Next((i % 37 == 5 ? alphabet : letters).Length)]).ToArray());
             ReadOnlySpan<char> expected = text;
             if (TextRules.AddSpacesAroundSpecialCharacters(expected, first))
             {
