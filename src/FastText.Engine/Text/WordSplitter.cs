@@ -17,7 +17,7 @@ namespace FastText.Engine.Text;
 /// </remarks>
 internal sealed partial class WordSplitter
 {
-    private const int MaxAffixes = 64;
+    private const int InitialAffixCapacity = 64;
     private static readonly string[] Units =
     [
         "km", "km²", "km³", "m", "m²", "m³", "dm", "dm²", "dm³", "cm", "cm²", "cm³", "mm", "mm²", "mm³", "ha", "µm", "nm", "yd",
@@ -30,10 +30,11 @@ internal sealed partial class WordSplitter
 
     private readonly CharBuffer word = new(256);
     private readonly CharBuffer whitespace = new(64);
-    private readonly int[] prefixStarts = new int[MaxAffixes];
-    private readonly int[] prefixLengths = new int[MaxAffixes];
-    private readonly int[] suffixStarts = new int[MaxAffixes];
-    private readonly int[] suffixLengths = new int[MaxAffixes];
+    // Affixes split off so far (start, length); they grow (rarely: runs of punctuation) instead of dropping any.
+    private int[] prefixStarts = new int[InitialAffixCapacity];
+    private int[] prefixLengths = new int[InitialAffixCapacity];
+    private int[] suffixStarts = new int[InitialAffixCapacity];
+    private int[] suffixLengths = new int[InitialAffixCapacity];
 
     /// <summary>
     /// Splits <paramref name="text"/> (the output of rules 1–5) into tokens. With <paramref name="applyCaseRules"/>,
@@ -410,25 +411,25 @@ internal sealed partial class WordSplitter
             int prefix = FindPrefix(current);
             if (prefix != 0 && prefix < current.Length && (restSpecial = TokenizerExceptions.Find(current[prefix..])) is not null)
             {
-                Push(prefixStarts, prefixLengths, ref prefixes, low, prefix);
+                Push(ref prefixStarts, ref prefixLengths, ref prefixes, low, prefix);
                 low += prefix;
                 break;
             }
             int suffix = FindSuffix(current[prefix..]);
             if (suffix != 0 && suffix < current.Length && (restSpecial = TokenizerExceptions.Find(current[..^suffix])) is not null)
             {
-                Push(suffixStarts, suffixLengths, ref suffixes, high - suffix, suffix);
+                Push(ref suffixStarts, ref suffixLengths, ref suffixes, high - suffix, suffix);
                 high -= suffix;
                 break;
             }
             if (prefix != 0)
             {
-                Push(prefixStarts, prefixLengths, ref prefixes, low, prefix);
+                Push(ref prefixStarts, ref prefixLengths, ref prefixes, low, prefix);
                 low += prefix;
             }
             if (suffix != 0)
             {
-                Push(suffixStarts, suffixLengths, ref suffixes, high - suffix, suffix);
+                Push(ref suffixStarts, ref suffixLengths, ref suffixes, high - suffix, suffix);
                 high -= suffix;
             }
             // With one affix split off, the remainder is the span just checked above (or empty); with none, it is the
@@ -460,12 +461,12 @@ internal sealed partial class WordSplitter
         }
     }
 
-    private static void Push(int[] starts, int[] lengths, ref int count, int start, int length)
+    private static void Push(ref int[] starts, ref int[] lengths, ref int count, int start, int length)
     {
-        if (count == MaxAffixes)
+        if (count == starts.Length)
         {
-            // A pathological run of punctuation: keep the remaining affixes in the body rather than grow.
-            return;
+            Array.Resize(ref starts, starts.Length * 2);
+            Array.Resize(ref lengths, lengths.Length * 2);
         }
         starts[count] = start;
         lengths[count] = length;

@@ -38,6 +38,21 @@ public sealed class TokenizerFastPathTests
         Assert.Equal(-1, table.Find("abcdefghijklmn"));
     }
 
+    [Theory]
+    [InlineData(10)]
+    [InlineData(64)]
+    [InlineData(65)]
+    [InlineData(300)]
+    public void A_word_with_many_affixes_keeps_every_character(int pairs)
+    {
+        // spaCy splits off one prefix and one suffix per round for as long as there are any; a run of brackets around
+        // a word is one token per bracket whatever its length (the splitter's affix stacks grow past their first size).
+        string word = string.Concat(Enumerable.Repeat("([", pairs)) + "x" + string.Concat(Enumerable.Repeat("])", pairs));
+        IReadOnlyList<string> tokens = new FastaiTokenizer(addBeginningOfStream: false).Tokenize(word);
+        Assert.Equal(word, string.Concat(tokens));
+        Assert.Equal(4 * pairs + 1, tokens.Count);
+    }
+
     [Fact]
     public void Vocabulary_short_token_table_and_main_table_agree_for_every_token()
     {
