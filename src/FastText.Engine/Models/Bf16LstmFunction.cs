@@ -1,6 +1,5 @@
-using System.Runtime.CompilerServices;
-using System.Runtime.InteropServices;
 using TorchSharp;
+using static FastText.Engine.Models.Bf16Vector;
 using static TorchSharp.torch;
 
 namespace FastText.Engine.Models;
@@ -155,23 +154,6 @@ internal sealed class Bf16LstmFunction : autograd.MultiTensorFunction<Bf16LstmFu
         Tensor? dWih = needs[1] ? dFlat.t().mm(xTime).to(types[3]) : null;
         Tensor? dWhh = needs[2] ? dFlat.t().mm(hiddens.narrow(0, 0, steps).reshape(steps * batch, hidden)).to(types[4]) : null;
         return Gradients(types, needs, dx, dh, dc, dWih, dWhh, bias);
-    }
-
-    // The data of a contiguous CPU tensor (Tensor.bytes checks both); valid while the tensor lives.
-    private static unsafe T* Pointer<T>(Tensor tensor)
-        where T : unmanaged
-    {
-        int size = tensor.dtype switch
-        {
-            Fp32 => sizeof(float),
-            Bf16 => sizeof(ushort),
-            _ => throw new ArgumentException($"Unexpected dtype {tensor.dtype}.", nameof(tensor)),
-        };
-        if (size != sizeof(T))
-        {
-            throw new ArgumentException($"A {tensor.dtype} tensor read as {typeof(T).Name}.", nameof(tensor));
-        }
-        return (T*)Unsafe.AsPointer(ref MemoryMarshal.GetReference(tensor.bytes));
     }
 
     // Device-independent path (CUDA and other devices): torch ops per step.

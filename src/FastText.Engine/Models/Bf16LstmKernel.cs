@@ -1,5 +1,6 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
+using static FastText.Engine.Models.Bf16Vector;
 
 namespace FastText.Engine.Models;
 
@@ -17,7 +18,7 @@ namespace FastText.Engine.Models;
 /// </remarks>
 internal static unsafe class Bf16LstmKernel
 {
-    private const int Lanes = 8;
+    private const int Lanes = Bf16Vector.Lanes;
 
     /// <summary>Pointers of one forward step (every row of the batch). Gate blocks are i, f, g, o, each hidden wide.</summary>
     internal struct ForwardStep
@@ -137,12 +138,6 @@ internal static unsafe class Bf16LstmKernel
         }
     }
 
-    /// <summary>fp32 → bf16 bits, rounding to nearest even (NaN stays a quiet NaN), as libtorch narrows.</summary>
-    public static ushort ToBf16(float value) => ToBf16(Vector256.Create(value)).GetElement(0);
-
-    /// <summary>bf16 bits → fp32 (exact).</summary>
-    public static float FromBf16(ushort bits) => BitConverter.Int32BitsToSingle(bits << 16);
-
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector256<float> Gate(ushort* projection, ushort* recurrent, float* bias, int at, int n) =>
         LoadBf16(projection + at, n) + Load(bias + at, n) + LoadBf16(recurrent + at, n);
@@ -162,80 +157,4 @@ internal static unsafe class Bf16LstmKernel
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector256<float> Tanh(Vector256<float> x) =>
         Vector256<float>.One - Vector256.Create(2f) / (Vector256.Exp(x + x) + Vector256<float>.One);
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector128<ushort> ToBf16(Vector256<float> x)
-    {
-        // Round to nearest even on the bits: add 0x7FFF plus the lowest kept bit, keep the high half.
-        Vector256<uint> bits = x.AsUInt32();
-        Vector256<uint> rounded = (bits + Vector256.Create(0x7FFFu) + ((bits >> 16) & Vector256<uint>.One)) >> 16;
-        rounded = Vector256.ConditionalSelect(Vector256.Equals(x, x).AsUInt32(), rounded, Vector256.Create(0x7FC0u));
-        return Vector256.Narrow(rounded, rounded).GetLower();
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector256<float> Load(float* p, int n)
-    {
-        if (n == Lanes)
-        {
-            return Vector256.Load(p);
-        }
-        Vector256<float> v = Vector256<float>.Zero;
-        float* lanes = (float*)&v;
-        for (int k = 0; k < n; k++)
-        {
-            lanes[k] = p[k];
-        }
-        return v;
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector256<float> LoadBf16(ushort* p, int n)
-    {
-        Vector128<ushort> raw;
-        if (n == Lanes)
-        {
-            raw = Vector128.Load(p);
-        }
-        else
-        {
-            raw = Vector128<ushort>.Zero;
-            ushort* lanes = (ushort*)&raw;
-            for (int k = 0; k < n; k++)
-            {
-                lanes[k] = p[k];
-            }
-        }
-        return (Vector256.WidenLower(raw.ToVector256Unsafe()) << 16).AsSingle();
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Store(float* p, Vector256<float> v, int n)
-    {
-        if (n == Lanes)
-        {
-            v.Store(p);
-            return;
-        }
-        float* lanes = (float*)&v;
-        for (int k = 0; k < n; k++)
-        {
-            p[k] = lanes[k];
-        }
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Store(ushort* p, Vector128<ushort> v, int n)
-    {
-        if (n == Lanes)
-        {
-            v.Store(p);
-            return;
-        }
-        ushort* lanes = (ushort*)&v;
-        for (int k = 0; k < n; k++)
-        {
-            p[k] = lanes[k];
-        }
-    }
 }

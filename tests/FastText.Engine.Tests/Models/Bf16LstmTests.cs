@@ -139,12 +139,12 @@ public sealed class Bf16LstmTests
         float[] expected = torch.tensor(values).to(ScalarType.BFloat16).to(ScalarType.Float32).data<float>().ToArray();
         for (int i = 0; i < values.Length; i++)
         {
-            float actual = Bf16LstmKernel.FromBf16(Bf16LstmKernel.ToBf16(values[i]));
+            float actual = Bf16Vector.FromBf16(Bf16Vector.ToBf16(values[i]));
             Assert.True(BitConverter.SingleToInt32Bits(actual) == BitConverter.SingleToInt32Bits(expected[i]),
                 $"{values[i]:R}: kernel {actual:R}, libtorch {expected[i]:R}");
         }
-        Assert.True(float.IsNaN(Bf16LstmKernel.FromBf16(Bf16LstmKernel.ToBf16(float.NaN))));
-        Assert.Equal(1.0078125f, Bf16LstmKernel.FromBf16(0x3F81));   // widening is exact: the bits become the high half
+        Assert.True(float.IsNaN(Bf16Vector.FromBf16(Bf16Vector.ToBf16(float.NaN))));
+        Assert.Equal(1.0078125f, Bf16Vector.FromBf16(0x3F81));   // widening is exact: the bits become the high half
     }
 
     [Theory]
