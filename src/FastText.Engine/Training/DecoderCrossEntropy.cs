@@ -144,7 +144,7 @@ public static class DecoderCrossEntropy
                 {
                     Tensor zc = block.narrow(0, 0, count);
                     zc.addmm_(xc, wT, beta: 0, alpha: 1);                     // (c, vocab) bf16, no bias
-                    lossSum.add_(ManagedSoftmax(zc, biasMaster, targetIds!, start, dB));
+                    lossSum.add_(ManagedSoftmax(zc, biasMaster, targetIds!, start, dB, torch.get_num_threads()));
                     if (dX is not null)
                     {
                         dX.narrow(0, start, count).copy_(zc.mm(w));           // zc now holds softmax − one-hot
@@ -215,9 +215,11 @@ public static class DecoderCrossEntropy
         return new DecoderLoss(loss, backward, correct?.squeeze(), n);
     }
 
-    // Loss sum of one chunk; the logits become the gradient (unscaled) and the bias gradient accumulates.
-    private static unsafe double ManagedSoftmax(Tensor logits, Tensor? bias, Tensor targets, long start, Tensor? biasGrad) =>
+    /// <summary>Loss sum of one bf16 chunk through <see cref="DecoderSoftmaxKernel"/>: <paramref name="logits"/> (rows,
+    /// vocab, contiguous, without bias) become the unscaled gradient softmax − one-hot, <paramref name="biasGrad"/>
+    /// accumulates; targets are read from <paramref name="start"/>.</summary>
+    internal static unsafe double ManagedSoftmax(Tensor logits, Tensor? bias, Tensor targets, long start, Tensor? biasGrad, int threads) =>
         DecoderSoftmaxKernel.Run(Bf16Vector.Pointer<ushort>(logits), bias is null ? null : Bf16Vector.Pointer<float>(bias),
             Bf16Vector.Pointer<long>(targets) + start, biasGrad is null ? null : Bf16Vector.Pointer<float>(biasGrad),
-            checked((int)logits.shape[0]), checked((int)logits.shape[1]));
+            checked((int)logits.shape[0]), checked((int)logits.shape[1]), threads);
 }

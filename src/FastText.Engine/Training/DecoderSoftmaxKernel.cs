@@ -18,6 +18,9 @@ namespace FastText.Engine.Training;
 /// </remarks>
 internal static unsafe class DecoderSoftmaxKernel
 {
+    // Below this many rows per worker the split costs more than it saves.
+    private const int MinRowsPerWorker = 64;
+
     /// <summary>Processes <paramref name="rows"/> rows of <paramref name="vocab"/> logits.</summary>
     /// <param name="logits">(rows, vocab) bf16 x·Wᵀ without bias; overwritten with softmax − one-hot in bf16.</param>
     /// <param name="bias">(vocab) fp32 decoder bias, or null.</param>
@@ -25,8 +28,46 @@ internal static unsafe class DecoderSoftmaxKernel
     /// <param name="biasGrad">(vocab) fp32, accumulated: Σ rows of (softmax − one-hot), or null.</param>
     /// <param name="rows">Rows in the chunk.</param>
     /// <param name="vocab">Classes per row.</param>
+    /// <param name="threads">Most threads to use (the torch intra-op count): rows are split in blocks, each with its own
+    /// bias-gradient partial, summed at the end.</param>
     /// <returns>The sum over rows of −log softmax(target).</returns>
-    public static double Run(ushort* logits, float* bias, long* targets, float* biasGrad, int rows, int vocab)
+    public static double Run(ushort* logits, float* bias, long* targets, float* biasGrad, int rows, int vocab, int threads)
+    {
+        int workers = Math.Clamp(rows / MinRowsPerWorker, 1, Math.Max(1, threads));
+        if (workers == 1)
+        {
+            return Rows(logits, bias, targets, biasGrad, 0, rows, vocab);
+        }
+        double[] losses = new double[workers];
+        float[][] partials = new float[workers][];
+        nint logitsAt = (nint)logits, biasAt = (nint)bias, targetsAt = (nint)targets;
+        Parallel.For(0, workers, new ParallelOptions { MaxDegreeOfParallelism = workers }, w =>
+        {
+            int first = (int)((long)rows * w / workers), last = (int)((long)rows * (w + 1) / workers);
+            partials[w] = biasGrad == null ? Array.Empty<float>() : new float[vocab];
+            fixed (float* partial = partials[w])
+            {
+                losses[w] = Rows((ushort*)logitsAt, (float*)biasAt, (long*)targetsAt, biasGrad == null ? null : partial, first, last, vocab);
+            }
+        });
+        if (biasGrad != null)
+        {
+            foreach (float[] partial in partials)
+            {
+                fixed (float* p = partial)
+                {
+                    for (int j = 0; j < vocab; j += Lanes)
+                    {
+                        int n = Math.Min(Lanes, vocab - j);
+                        Store(biasGrad + j, Load(biasGrad + j, n) + Load(p + j, n), n);
+                    }
+                }
+            }
+        }
+        return losses.Sum();
+    }
+
+    private static double Rows(ushort* logits, float* bias, long* targets, float* biasGrad, int first, int last, int vocab)
     {
         float[] buffer = ArrayPool<float>.Shared.Rent(vocab + Lanes);
         double loss = 0;
@@ -34,7 +75,7 @@ internal static unsafe class DecoderSoftmaxKernel
         {
             fixed (float* row = buffer)
             {
-                for (int r = 0; r < rows; r++)
+                for (int r = first; r < last; r++)
                 {
                     loss += Row(logits + (long)r * vocab, bias, (int)targets[r], biasGrad, row, vocab);
                 }

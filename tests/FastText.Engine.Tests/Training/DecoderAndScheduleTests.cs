@@ -80,6 +80,38 @@ public sealed class DecoderAndScheduleTests
     }
 
     [Fact]
+    public void Managed_softmax_pass_is_softmax_minus_one_hot_and_splits_over_threads_exactly()
+    {
+        TorchTestSetup.Use();
+        using var scope = torch.NewDisposeScope();
+        torch.manual_seed(13);
+        const int rows = 300, vocab = 37;                          // 300 rows: 4 blocks of ≥ 64 rows with 4 threads
+        var logits = (torch.randn(rows, vocab) * 3).to(ScalarType.BFloat16);
+        var bias = torch.randn(vocab);
+        var targets = torch.randint(0, vocab, new long[] { rows }, dtype: ScalarType.Int64);
+
+        (double Loss, Tensor Gradient, Tensor BiasGrad) Run(int threads)
+        {
+            var block = logits.clone();
+            var biasGrad = torch.zeros(vocab);
+            double loss = DecoderCrossEntropy.ManagedSoftmax(block, bias, targets, 0, biasGrad, threads);
+            return (loss, block.to(ScalarType.Float32), biasGrad);
+        }
+
+        var one = Run(1);
+        var four = Run(4);
+        Tensor z = logits.to(ScalarType.Float32) + bias;
+        double expectedLoss = nn.functional.cross_entropy(z, targets, reduction: nn.Reduction.Sum).item<float>();
+        Tensor expectedGradient = z.softmax(1) - nn.functional.one_hot(targets, vocab).to(ScalarType.Float32);
+        Assert.Equal(expectedLoss, one.Loss, expectedLoss * 1e-5);
+        Assert.True(one.Gradient.allclose(expectedGradient, rtol: 0, atol: 4e-3));       // bf16 of values in [−1, 1]
+        Assert.True(one.BiasGrad.allclose(expectedGradient.sum(0L), rtol: 1e-4, atol: 1e-4));
+        Assert.True(TinyModels.Same(one.Gradient, four.Gradient));                        // rows are independent
+        Assert.Equal(one.Loss, four.Loss, Math.Abs(one.Loss) * 1e-12);
+        Assert.True(one.BiasGrad.allclose(four.BiasGrad, rtol: 1e-5, atol: 1e-6));
+    }
+
+    [Fact]
     public void One_cycle_matches_fastai_figures()
     {
         var schedule = OneCycleSchedule.Default;
