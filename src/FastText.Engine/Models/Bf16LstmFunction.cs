@@ -15,6 +15,8 @@ namespace FastText.Engine.Models;
 /// keeps the gate gradients of all steps and computes dW_hh, dW_ih and dx as three big GEMMs instead of one small one per
 /// step. Everything element-wise (activations, c, gate derivatives) runs in fp32, so the only roundings are the GEMM
 /// inputs/outputs to bf16 — the cell state never is rounded. Gradients return in each input's dtype (fp32 masters).
+/// On the CPU each step's element-wise work is one managed pass (<see cref="Bf16LstmKernel"/>) beside its one GEMM; on
+/// other devices it is torch ops (the same arithmetic, ~10 dispatches per step).
 /// Inputs: x (B, T, I), h0 and c0 (1, B, H) fp32, w_ih (4H, I), w_hh (4H, H) (already DropConnect-ed), b_ih, b_hh (4H).
 /// Outputs: y (B, T, H) bf16, h_T and c_T (1, B, H) fp32.
 /// </remarks>
@@ -54,11 +56,7 @@ internal sealed class Bf16LstmFunction : autograd.MultiTensorFunction<Bf16LstmFu
     // backward's weight GEMMs pair rows of x, h_{t−1} and the gate gradients in the same order.
     private static unsafe List<Tensor> ForwardKernel(autograd.AutogradContext ctx, object[] vars)
     {
-        var x = (Tensor)vars[0];
-        var h0 = (Tensor)vars[1];
-        var c0 = (Tensor)vars[2];
-        var wIh = (Tensor)vars[3];
-        var wHh = (Tensor)vars[4];
+        var (x, h0, c0, wIh, wHh, bIh, bHh) = Inputs(vars);
         long batch = x.shape[0], steps = x.shape[1], inputs = x.shape[2], hidden = wHh.shape[1];
         using var scope = torch.NewDisposeScope();
         Tensor xTime = x.to(Bf16).transpose(0, 1).reshape(steps * batch, inputs).contiguous();   // (T·B, I) bf16
@@ -66,7 +64,7 @@ internal sealed class Bf16LstmFunction : autograd.MultiTensorFunction<Bf16LstmFu
         Tensor wHhB = wHh.to(Bf16);
         Tensor wHhT = wHhB.t();                                                                  // (H, 4H)
         Tensor projection = xTime.mm(wIhB.t());                                                  // (T·B, 4H) bf16
-        Tensor bias = ((Tensor)vars[5]).to(Fp32).add(((Tensor)vars[6]).to(Fp32)).contiguous();
+        Tensor bias = bIh.to(Fp32).add(bHh.to(Fp32)).contiguous();
         Tensor acts = torch.empty(steps, batch, 4 * hidden, dtype: Fp32);                        // i, f, g, o per step
         Tensor cells = torch.empty(steps, batch, hidden, dtype: Fp32);                           // c_t
         Tensor hiddens = torch.empty(steps + 1, batch, hidden, dtype: Bf16);                     // h_{t−1} for t = 0…T
@@ -159,13 +157,7 @@ internal sealed class Bf16LstmFunction : autograd.MultiTensorFunction<Bf16LstmFu
     // Device-independent path (CUDA and other devices): torch ops per step.
     private static List<Tensor> ForwardTorchOps(autograd.AutogradContext ctx, object[] vars)
     {
-        var x = (Tensor)vars[0];
-        var h0 = (Tensor)vars[1];
-        var c0 = (Tensor)vars[2];
-        var wIh = (Tensor)vars[3];
-        var wHh = (Tensor)vars[4];
-        var bIh = (Tensor)vars[5];
-        var bHh = (Tensor)vars[6];
+        var (x, h0, c0, wIh, wHh, bIh, bHh) = Inputs(vars);
         long batch = x.shape[0], steps = x.shape[1], inputs = x.shape[2], hidden = wHh.shape[1];
         using var scope = torch.NewDisposeScope();
         Tensor xFlat = x.to(Bf16).reshape(batch * steps, inputs);                          // (B·T, I) bf16
@@ -250,6 +242,9 @@ internal sealed class Bf16LstmFunction : autograd.MultiTensorFunction<Bf16LstmFu
         Tensor? bias = needs[3] || needs[4] ? dFlat.sum(0L) : null;
         return Gradients(types, needs, dx, dh, dc, dWih, dWhh, bias);
     }
+
+    private static (Tensor X, Tensor H0, Tensor C0, Tensor WIh, Tensor WHh, Tensor BIh, Tensor BHh) Inputs(object[] vars) =>
+        ((Tensor)vars[0], (Tensor)vars[1], (Tensor)vars[2], (Tensor)vars[3], (Tensor)vars[4], (Tensor)vars[5], (Tensor)vars[6]);
 
     // Saves what backward needs. The saved tensors must stay valid until the function has registered them (after forward
     // returns): the owned ones (created by forward) leave forward's scope, and backward disposes their wrappers once it

@@ -42,6 +42,7 @@ internal static unsafe class Bf16Vector
         return (T*)Unsafe.AsPointer(ref MemoryMarshal.GetReference(tensor.bytes));
     }
 
+    /// <summary>8 floats → 8 bf16, rounding to nearest even.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector128<ushort> ToBf16(Vector256<float> x)
     {
@@ -52,6 +53,7 @@ internal static unsafe class Bf16Vector
         return Vector256.Narrow(rounded, rounded).GetLower();
     }
 
+    /// <summary>n floats (all 8 when n = <see cref="Lanes"/>); missing lanes are 0.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector256<float> Load(float* p, int n)
     {
@@ -60,61 +62,60 @@ internal static unsafe class Bf16Vector
             return Vector256.Load(p);
         }
         Vector256<float> v = Vector256<float>.Zero;
-        float* lanes = (float*)&v;
-        for (int k = 0; k < n; k++)
-        {
-            lanes[k] = p[k];
-        }
+        Copy(p, (float*)&v, n);
         return v;
     }
 
+    /// <summary>n bf16 values widened to fp32; missing lanes are 0.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector256<float> LoadBf16(ushort* p, int n)
     {
-        Vector128<ushort> raw;
+        Vector128<ushort> raw = Vector128<ushort>.Zero;
         if (n == Lanes)
         {
             raw = Vector128.Load(p);
         }
         else
         {
-            raw = Vector128<ushort>.Zero;
-            ushort* lanes = (ushort*)&raw;
-            for (int k = 0; k < n; k++)
-            {
-                lanes[k] = p[k];
-            }
+            Copy(p, (ushort*)&raw, n);
         }
         return (Vector256.WidenLower(raw.ToVector256Unsafe()) << 16).AsSingle();
     }
 
+    /// <summary>Stores the first n lanes.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void Store(float* p, Vector256<float> v, int n)
     {
         if (n == Lanes)
         {
             v.Store(p);
-            return;
         }
-        float* lanes = (float*)&v;
-        for (int k = 0; k < n; k++)
+        else
         {
-            p[k] = lanes[k];
+            Copy((float*)&v, p, n);
         }
     }
 
+    /// <summary>Stores the first n bf16 lanes.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void Store(ushort* p, Vector128<ushort> v, int n)
     {
         if (n == Lanes)
         {
             v.Store(p);
-            return;
         }
-        ushort* lanes = (ushort*)&v;
+        else
+        {
+            Copy((ushort*)&v, p, n);
+        }
+    }
+
+    private static void Copy<T>(T* from, T* to, int n)
+        where T : unmanaged
+    {
         for (int k = 0; k < n; k++)
         {
-            p[k] = lanes[k];
+            to[k] = from[k];
         }
     }
 }
