@@ -1,4 +1,5 @@
 using TorchSharp;
+using static FastText.Engine.Models.Bf16Vector;
 using static TorchSharp.torch;
 
 namespace FastText.Engine.Models;
@@ -14,6 +15,8 @@ namespace FastText.Engine.Models;
 /// keeps the gate gradients of all steps and computes dW_hh, dW_ih and dx as three big GEMMs instead of one small one per
 /// step. Everything element-wise (activations, c, gate derivatives) runs in fp32, so the only roundings are the GEMM
 /// inputs/outputs to bf16 — the cell state never is rounded. Gradients return in each input's dtype (fp32 masters).
+/// On the CPU each step's element-wise work is one managed pass (<see cref="Bf16LstmKernel"/>) beside its one GEMM; on
+/// other devices it is torch ops (the same arithmetic, ~10 dispatches per step).
 /// Inputs: x (B, T, I), h0 and c0 (1, B, H) fp32, w_ih (4H, I), w_hh (4H, H) (already DropConnect-ed), b_ih, b_hh (4H).
 /// Outputs: y (B, T, H) bf16, h_T and c_T (1, B, H) fp32.
 /// </remarks>
@@ -25,16 +28,136 @@ internal sealed class Bf16LstmFunction : autograd.MultiTensorFunction<Bf16LstmFu
     /// <inheritdoc />
     public override string Name => nameof(Bf16LstmFunction);
 
-    /// <summary>Runs the layer; <see cref="autograd.Function{T}"/> calls this with gradients off.</summary>
+    /// <summary>Runs the layer; <see cref="autograd.Function{T}"/> calls this with gradients off. An optional eighth
+    /// argument <c>true</c> forces the torch-op path on the CPU too (tests compare the two).</summary>
     public override List<Tensor> forward(autograd.AutogradContext ctx, params object[] vars)
     {
+        ArgumentNullException.ThrowIfNull(ctx);
+        ArgumentNullException.ThrowIfNull(vars);
         var x = (Tensor)vars[0];
-        var h0 = (Tensor)vars[1];
-        var c0 = (Tensor)vars[2];
-        var wIh = (Tensor)vars[3];
-        var wHh = (Tensor)vars[4];
-        var bIh = (Tensor)vars[5];
-        var bHh = (Tensor)vars[6];
+        bool torchOps = vars.Length > 7 && vars[7] is true;
+        bool kernel = !torchOps && x.device_type == DeviceType.CPU;
+        ctx.save_data("kernel", kernel);
+        return kernel ? ForwardKernel(ctx, vars) : ForwardTorchOps(ctx, vars);
+    }
+
+    /// <summary>Gradients of x, h0, c0, w_ih, w_hh, b_ih, b_hh from those of y, h_T, c_T.</summary>
+    public override List<Tensor> backward(autograd.AutogradContext ctx, List<Tensor> grad_outputs)
+    {
+        ArgumentNullException.ThrowIfNull(ctx);
+        ArgumentNullException.ThrowIfNull(grad_outputs);
+        List<Tensor?> grads = (bool)ctx.get_data("kernel") ? BackwardKernel(ctx, grad_outputs) : BackwardTorchOps(ctx, grad_outputs);
+        grads.Add(null);                                  // the optional non-tensor argument has no gradient
+        return grads!;
+    }
+
+    // CPU path: per step one bf16 GEMM into a reused buffer and one managed pass (Bf16LstmKernel) for everything
+    // element-wise. Internally time-major ((T, B, ·) rows), so each step's GEMM operands are contiguous blocks and the
+    // backward's weight GEMMs pair rows of x, h_{t−1} and the gate gradients in the same order.
+    private static unsafe List<Tensor> ForwardKernel(autograd.AutogradContext ctx, object[] vars)
+    {
+        var (x, h0, c0, wIh, wHh, bIh, bHh) = Inputs(vars);
+        long batch = x.shape[0], steps = x.shape[1], inputs = x.shape[2], hidden = wHh.shape[1];
+        using var scope = torch.NewDisposeScope();
+        Tensor xTime = x.to(Bf16).transpose(0, 1).reshape(steps * batch, inputs).contiguous();   // (T·B, I) bf16
+        Tensor wIhB = wIh.to(Bf16);
+        Tensor wHhB = wHh.to(Bf16);
+        Tensor wHhT = wHhB.t();                                                                  // (H, 4H)
+        Tensor projection = xTime.mm(wIhB.t());                                                  // (T·B, 4H) bf16
+        Tensor bias = bIh.to(Fp32).add(bHh.to(Fp32)).contiguous();
+        Tensor acts = torch.empty(steps, batch, 4 * hidden, dtype: Fp32);                        // i, f, g, o per step
+        Tensor cells = torch.empty(steps, batch, hidden, dtype: Fp32);                           // c_t
+        Tensor hiddens = torch.empty(steps + 1, batch, hidden, dtype: Bf16);                     // h_{t−1} for t = 0…T
+        Tensor output = torch.empty(batch, steps, hidden, dtype: Bf16);
+        Tensor cStart = c0.reshape(batch, hidden).to(Fp32).contiguous();
+        Tensor recurrent = torch.empty(batch, 4 * hidden, dtype: Bf16);
+        using (Tensor first = hiddens.select(0, 0))
+        {
+            first.copy_(h0.reshape(batch, hidden));
+        }
+        int b = checked((int)batch), h = checked((int)hidden);
+        var step = new Bf16LstmKernel.ForwardStep
+        {
+            Recurrent = Pointer<ushort>(recurrent),
+            Bias = Pointer<float>(bias),
+            PreviousCell = Pointer<float>(cStart),
+            OutputRowStride = steps * hidden,
+        };
+        ushort* projections = Pointer<ushort>(projection), hs = Pointer<ushort>(hiddens), ys = Pointer<ushort>(output);
+        float* activations = Pointer<float>(acts), cs = Pointer<float>(cells);
+        for (long t = 0; t < steps; t++)
+        {
+            using (Tensor previous = hiddens.select(0, t))
+            {
+                recurrent.addmm_(previous, wHhT, beta: 0, alpha: 1);                            // h_{t−1}·W_hhᵀ
+            }
+            step.Projection = projections + t * batch * 4 * hidden;
+            step.Activations = activations + t * batch * 4 * hidden;
+            step.Cell = cs + t * batch * hidden;
+            step.Hidden = hs + (t + 1) * batch * hidden;
+            step.Output = ys + t * hidden;
+            Bf16LstmKernel.Forward(step, b, h);
+            step.PreviousCell = step.Cell;
+        }
+        Tensor hLast = hiddens[steps].to(Fp32).unsqueeze(0).MoveToOuterDisposeScope();
+        Tensor cLast = cells[steps - 1].clone().unsqueeze(0).MoveToOuterDisposeScope();
+        output.MoveToOuterDisposeScope();
+        Save(ctx, vars, new[] { xTime, wIhB, wHhB, acts, cells, cStart, hiddens });
+        return new List<Tensor> { output, hLast, cLast };
+    }
+
+    private static unsafe List<Tensor?> BackwardKernel(autograd.AutogradContext ctx, List<Tensor> grad_outputs)
+    {
+        using var scope = torch.NewDisposeScope();
+        var (s, sizes, types, needs) = Unpack(ctx);
+        long batch = sizes[0], steps = sizes[1], inputs = sizes[2], hidden = sizes[3];
+        Tensor xTime = s[0], wIhB = s[1], wHhB = s[2], acts = s[3], cells = s[4], cStart = s[5], hiddens = s[6];
+        Tensor dOutput = grad_outputs[0].to(Bf16).contiguous();                                   // (B, T, H)
+        Tensor dhLast = grad_outputs[1].reshape(batch, hidden).to(Fp32).contiguous();
+        Tensor dc = grad_outputs[2].reshape(batch, hidden).to(Fp32, copy: true).contiguous();   // updated in place
+        Tensor dGates = torch.empty(steps, batch, 4 * hidden, dtype: Bf16);
+        Tensor dh = torch.empty(batch, hidden, dtype: Bf16);
+        Tensor bias = torch.zeros(4 * hidden, dtype: Fp32);
+        int b = checked((int)batch), h = checked((int)hidden);
+        var step = new Bf16LstmKernel.BackwardStep
+        {
+            HiddenGradFp32 = Pointer<float>(dhLast),
+            HiddenGradBf16 = Pointer<ushort>(dh),
+            OutputGradRowStride = steps * hidden,
+            CellGrad = Pointer<float>(dc),
+            BiasGrad = Pointer<float>(bias),
+        };
+        ushort* dOutputs = Pointer<ushort>(dOutput), dGate = Pointer<ushort>(dGates);
+        float* activations = Pointer<float>(acts), cs = Pointer<float>(cells), c0 = Pointer<float>(cStart);
+        for (long t = steps - 1; t >= 0; t--)
+        {
+            step.OutputGrad = dOutputs + t * hidden;
+            step.Activations = activations + t * batch * 4 * hidden;
+            step.Cell = cs + t * batch * hidden;
+            step.PreviousCell = t > 0 ? cs + (t - 1) * batch * hidden : c0;
+            step.GateGrad = dGate + t * batch * 4 * hidden;
+            Bf16LstmKernel.Backward(step, b, h);
+            step.HiddenGradFp32 = null;                                                          // from now on the GEMM's
+            using Tensor d = dGates.select(0, t);
+            dh.addmm_(d, wHhB, beta: 0, alpha: 1);                                                // (B, H) bf16
+        }
+        // The weight gradients of all steps as single GEMMs (bf16 inputs, fp32 accumulation).
+        Tensor dFlat = dGates.view(steps * batch, 4 * hidden);
+        Tensor? dx = null;
+        if (needs[0])
+        {
+            dx = torch.empty(batch, steps, inputs, dtype: types[0]);
+            dx.copy_(dFlat.mm(wIhB).view(steps, batch, inputs).transpose(0, 1));
+        }
+        Tensor? dWih = needs[1] ? dFlat.t().mm(xTime).to(types[3]) : null;
+        Tensor? dWhh = needs[2] ? dFlat.t().mm(hiddens.narrow(0, 0, steps).reshape(steps * batch, hidden)).to(types[4]) : null;
+        return Gradients(types, needs, dx, dh, dc, dWih, dWhh, bias);
+    }
+
+    // Device-independent path (CUDA and other devices): torch ops per step.
+    private static List<Tensor> ForwardTorchOps(autograd.AutogradContext ctx, object[] vars)
+    {
+        var (x, h0, c0, wIh, wHh, bIh, bHh) = Inputs(vars);
         long batch = x.shape[0], steps = x.shape[1], inputs = x.shape[2], hidden = wHh.shape[1];
         using var scope = torch.NewDisposeScope();
         Tensor xFlat = x.to(Bf16).reshape(batch * steps, inputs);                          // (B·T, I) bf16
@@ -68,35 +191,14 @@ internal sealed class Bf16LstmFunction : autograd.MultiTensorFunction<Bf16LstmFu
         Tensor hLast = output.select(1, steps - 1).to(Fp32).unsqueeze(0).MoveToOuterDisposeScope();
         Tensor cLast = cells.select(1, steps - 1).unsqueeze(0).clone().MoveToOuterDisposeScope();
         output.MoveToOuterDisposeScope();
-        // The saved tensors must stay valid until the function has registered them (after this returns); backward
-        // disposes these wrappers once it has unpacked its own references.
-        Tensor[] saved = { xFlat, wIhB, wHhB, gates, cells, c0, h0, output };
-        foreach (Tensor t in new[] { xFlat, wIhB, wHhB, gates, cells })
-        {
-            t.MoveToOuterDisposeScope();
-        }
-        ctx.save_for_backward(saved.ToList());
-        ctx.save_data("owned", new[] { xFlat, wIhB, wHhB, gates, cells });
-        ctx.save_data("sizes", new[] { batch, steps, inputs, hidden });
-        ctx.save_data("types", new[] { x.dtype, h0.dtype, c0.dtype, wIh.dtype, wHh.dtype, bIh.dtype, bHh.dtype });
-        ctx.save_data("needs", new[] { x.requires_grad, wIh.requires_grad, wHh.requires_grad, bIh.requires_grad, bHh.requires_grad });
+        Save(ctx, vars, new[] { xFlat, wIhB, wHhB, gates, cells }, c0, h0, output);
         return new List<Tensor> { output, hLast, cLast };
     }
 
-    /// <summary>Gradients of x, h0, c0, w_ih, w_hh, b_ih, b_hh from those of y, h_T, c_T.</summary>
-    public override List<Tensor> backward(autograd.AutogradContext ctx, List<Tensor> grad_outputs)
+    private static List<Tensor?> BackwardTorchOps(autograd.AutogradContext ctx, List<Tensor> grad_outputs)
     {
-        ArgumentNullException.ThrowIfNull(ctx);
-        ArgumentNullException.ThrowIfNull(grad_outputs);
         using var scope = torch.NewDisposeScope();          // temporaries and the unpacked saved tensors die with it
-        List<Tensor> s = ctx.get_saved_variables();
-        long[] sizes = (long[])ctx.get_data("sizes");
-        ScalarType[] types = (ScalarType[])ctx.get_data("types");
-        bool[] needs = (bool[])ctx.get_data("needs");
-        foreach (Tensor owned in (Tensor[])ctx.get_data("owned"))
-        {
-            owned.Dispose();        // forward's wrappers; the unpacked references above keep the data until the scope ends
-        }
+        var (s, sizes, types, needs) = Unpack(ctx);
         long batch = sizes[0], steps = sizes[1], inputs = sizes[2], hidden = sizes[3];
         Tensor xFlat = s[0], wIhB = s[1], wHhB = s[2], acts = s[3], cells = s[4], c0 = s[5], h0 = s[6], output = s[7];
         Tensor dOutput = grad_outputs[0];
@@ -138,6 +240,43 @@ internal sealed class Bf16LstmFunction : autograd.MultiTensorFunction<Bf16LstmFu
             dWhh = dFlatB.t().mm(hPrevious).to(types[4]);
         }
         Tensor? bias = needs[3] || needs[4] ? dFlat.sum(0L) : null;
+        return Gradients(types, needs, dx, dh, dc, dWih, dWhh, bias);
+    }
+
+    private static (Tensor X, Tensor H0, Tensor C0, Tensor WIh, Tensor WHh, Tensor BIh, Tensor BHh) Inputs(object[] vars) =>
+        ((Tensor)vars[0], (Tensor)vars[1], (Tensor)vars[2], (Tensor)vars[3], (Tensor)vars[4], (Tensor)vars[5], (Tensor)vars[6]);
+
+    // Saves what backward needs. The saved tensors must stay valid until the function has registered them (after forward
+    // returns): the owned ones (created by forward) leave forward's scope, and backward disposes their wrappers once it
+    // has unpacked its own references.
+    private static void Save(autograd.AutogradContext ctx, object[] vars, Tensor[] owned, params Tensor[] inputsAndOutputs)
+    {
+        var x = (Tensor)vars[0];
+        long[] sizes = { x.shape[0], x.shape[1], x.shape[2], ((Tensor)vars[4]).shape[1] };
+        foreach (Tensor t in owned)
+        {
+            t.MoveToOuterDisposeScope();
+        }
+        ctx.save_for_backward(owned.Concat(inputsAndOutputs).ToList());
+        ctx.save_data("owned", owned);
+        ctx.save_data("sizes", sizes);
+        ctx.save_data("types", vars.Take(7).Select(v => ((Tensor)v).dtype).ToArray());
+        ctx.save_data("needs", new[] { 0, 3, 4, 5, 6 }.Select(i => ((Tensor)vars[i]).requires_grad).ToArray());
+    }
+
+    private static (List<Tensor> Saved, long[] Sizes, ScalarType[] Types, bool[] Needs) Unpack(autograd.AutogradContext ctx)
+    {
+        List<Tensor> saved = ctx.get_saved_variables();
+        foreach (Tensor owned in (Tensor[])ctx.get_data("owned"))
+        {
+            owned.Dispose();        // forward's wrappers; the unpacked references keep the data until the caller's scope ends
+        }
+        return (saved, (long[])ctx.get_data("sizes"), (ScalarType[])ctx.get_data("types"), (bool[])ctx.get_data("needs"));
+    }
+
+    // The gradients in each input's dtype (x, h0, c0, w_ih, w_hh, b_ih, b_hh), moved out of the caller's scope.
+    private static List<Tensor?> Gradients(ScalarType[] types, bool[] needs, Tensor? dx, Tensor dh, Tensor dc, Tensor? dWih, Tensor? dWhh, Tensor? bias)
+    {
         var grads = new List<Tensor?>
         {
             dx,
@@ -152,6 +291,6 @@ internal sealed class Bf16LstmFunction : autograd.MultiTensorFunction<Bf16LstmFu
         {
             grad?.MoveToOuterDisposeScope();
         }
-        return grads!;
+        return grads;
     }
 }

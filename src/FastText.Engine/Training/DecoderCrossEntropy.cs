@@ -1,3 +1,4 @@
+using FastText.Engine.Models;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -100,6 +101,9 @@ public static class DecoderCrossEntropy
         bool gradW = training && weight.requires_grad;
         bool gradB = training && bias is not null && bias.requires_grad;
         bool anyGrad = gradX || gradW || gradB;
+        // bf16 training on the CPU: the managed softmax pass (DecoderSoftmaxKernel) replaces the per-chunk torch ops.
+        bool managed = anyGrad && !accuracy && dtype == ScalarType.BFloat16 && features.device_type == DeviceType.CPU
+            && weight.dtype == ScalarType.Float32 && (bias is null || bias.dtype == ScalarType.Float32);
 
         Tensor lossSum;
         Tensor? correct = null;
@@ -128,11 +132,26 @@ public static class DecoderCrossEntropy
             }
             using Tensor minusOne = torch.full(rows, 1, -1.0f);
             using Tensor? biasCompute = bias is null ? null : bias.detach().to(dtype);
+            using Tensor? block = managed ? torch.empty(rows, vocab, dtype: dtype) : null;   // reused by every chunk
+            using Tensor? biasMaster = managed ? bias?.detach().contiguous() : null;
+            using Tensor? targetIds = managed ? targets.to(ScalarType.Int64).contiguous() : null;
             for (long start = 0; start < n; start += rows)
             {
                 using var chunkScope = torch.NewDisposeScope();
                 long count = Math.Min(rows, n - start);
                 Tensor xc = x.narrow(0, start, count);                       // (c, emb)
+                if (block is not null)
+                {
+                    Tensor zc = block.narrow(0, 0, count);
+                    zc.addmm_(xc, wT, beta: 0, alpha: 1);                     // (c, vocab) bf16, no bias
+                    lossSum.add_(ManagedSoftmax(zc, biasMaster, targetIds!, start, dB, torch.get_num_threads()));
+                    if (dX is not null)
+                    {
+                        dX.narrow(0, start, count).copy_(zc.mm(w));           // zc now holds softmax − one-hot
+                    }
+                    dW?.add_(zc.t().mm(xc));
+                    continue;
+                }
                 Tensor tc = targets.narrow(0, start, count).unsqueeze(1);    // (c, 1)
                 Tensor z = biasCompute is null ? xc.mm(wT) : torch.addmm(biasCompute, xc, wT, 1, 1);   // (c, vocab) compute dtype
                 // One fused kernel reads the (possibly bf16) logits and writes fp32 log-probabilities: softmax and loss in fp32.
@@ -195,4 +214,12 @@ public static class DecoderCrossEntropy
         }
         return new DecoderLoss(loss, backward, correct?.squeeze(), n);
     }
+
+    /// <summary>Loss sum of one bf16 chunk through <see cref="DecoderSoftmaxKernel"/>: <paramref name="logits"/> (rows,
+    /// vocab, contiguous, without bias) become the unscaled gradient softmax − one-hot, <paramref name="biasGrad"/>
+    /// accumulates; targets are read from <paramref name="start"/>.</summary>
+    internal static unsafe double ManagedSoftmax(Tensor logits, Tensor? bias, Tensor targets, long start, Tensor? biasGrad, int threads) =>
+        DecoderSoftmaxKernel.Run(Bf16Vector.Pointer<ushort>(logits), bias is null ? null : Bf16Vector.Pointer<float>(bias),
+            Bf16Vector.Pointer<long>(targets) + start, biasGrad is null ? null : Bf16Vector.Pointer<float>(biasGrad),
+            checked((int)logits.shape[0]), checked((int)logits.shape[1]), threads);
 }

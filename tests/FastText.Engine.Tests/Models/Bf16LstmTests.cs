@@ -22,20 +22,22 @@ public sealed class Bf16LstmTests
         return (a - e).norm().item<float>() / Math.Max(e.norm().item<float>(), 1e-12);
     }
 
-    [Fact]
-    public void Layer_output_state_and_every_gradient_match_fp32_within_bf16_tolerance()
+    [Theory]
+    [InlineData(24)]    // three full vectors of 8 per gate
+    [InlineData(13)]    // one full vector and a partial one of 5
+    public void Layer_output_state_and_every_gradient_match_fp32_within_bf16_tolerance(int hidden)
     {
         TorchTestSetup.Use();
         using var scope = torch.NewDisposeScope();
         torch.manual_seed(21);
-        var layer = new WeightDroppedLstm(12, 24, weightDropout: 0.3);
+        var layer = new WeightDroppedLstm(12, hidden, weightDropout: 0.3);
         layer.eval();                                                // no DropConnect: both runs see the same matrix
         var x = torch.randn(3, 9, 12);
-        var h0 = (torch.randn(1, 3, 24) * 0.5).requires_grad_(true);
-        var c0 = (torch.randn(1, 3, 24) * 0.5).requires_grad_(true);
-        var dy = torch.randn(3, 9, 24);
-        var dh = torch.randn(1, 3, 24);
-        var dc = torch.randn(1, 3, 24);
+        var h0 = (torch.randn(1, 3, hidden) * 0.5).requires_grad_(true);
+        var c0 = (torch.randn(1, 3, hidden) * 0.5).requires_grad_(true);
+        var dy = torch.randn(3, 9, hidden);
+        var dh = torch.randn(1, 3, hidden);
+        var dc = torch.randn(1, 3, hidden);
         var parameters = layer.parameters().ToArray();
 
         (Tensor Y, Tensor H, Tensor C, Tensor[] Grads) Run(bool bf16)
@@ -68,6 +70,81 @@ public sealed class Bf16LstmTests
             double error = RelativeError(mixed.Grads[i], reference.Grads[i]);
             Assert.True(error < Tolerance, $"gradient {i}: relative error {error:E2}");
         }
+    }
+
+    [Theory]
+    [InlineData(3, 6, 7, 20)]   // hidden 20: two full vectors of 8 and a partial one of 4 per gate
+    [InlineData(2, 5, 4, 5)]    // hidden 5: only a partial vector
+    [InlineData(4, 1, 8, 16)]   // one step: the incoming fp32 ∂h_T is the only hidden gradient the kernel reads
+    public void Managed_cpu_kernel_matches_the_torch_op_path(int batch, int steps, int inputs, int hidden)
+    {
+        TorchTestSetup.Use();
+        using var scope = torch.NewDisposeScope();
+        torch.manual_seed(31);
+        Tensor[] values =
+        {
+            torch.randn(batch, steps, inputs),
+            torch.randn(1, batch, hidden) * 0.5,
+            torch.randn(1, batch, hidden) * 0.5,
+            torch.randn(4 * hidden, inputs) * 0.4,
+            torch.randn(4 * hidden, hidden) * 0.4,
+            torch.randn(4 * hidden) * 0.2,
+            torch.randn(4 * hidden) * 0.2,
+        };
+        var dy = torch.randn(batch, steps, hidden);
+        var dh = torch.randn(1, batch, hidden);
+        var dc = torch.randn(1, batch, hidden);
+
+        Tensor[] Run(bool torchOps)
+        {
+            Tensor[] leaves = values.Select(v => v.clone().requires_grad_(true)).ToArray();
+            var arguments = leaves.Cast<object>().Append(torchOps).ToArray();
+            List<Tensor> outputs = Bf16LstmFunction.apply(arguments);
+            ((outputs[0].to(ScalarType.Float32) * dy).sum() + (outputs[1] * dh).sum() + (outputs[2] * dc).sum()).backward();
+            return outputs.Select(o => o.detach()).Concat(leaves.Select(l => l.grad!.clone())).ToArray();
+        }
+
+        Tensor[] reference = Run(torchOps: true);
+        Tensor[] kernel = Run(torchOps: false);
+        Assert.Equal(ScalarType.BFloat16, kernel[0].dtype);
+        Assert.Equal(new long[] { batch, steps, hidden }, kernel[0].shape);
+        for (int i = 0; i < reference.Length; i++)
+        {
+            Assert.Equal(reference[i].dtype, kernel[i].dtype);
+            Assert.Equal(reference[i].shape, kernel[i].shape);
+            Assert.True(reference[i].to(ScalarType.Float32).abs().sum().item<float>() > 0);
+            // Both paths round the same GEMM operands to bf16; they differ only by a bf16 rounding here and there
+            // (the torch-op path also rounds h_t's incoming gradient), far inside the 3% allowed against fp32.
+            double error = RelativeError(kernel[i], reference[i]);
+            Assert.True(error < 0.01, $"tensor {i}: relative error {error:E2}");
+        }
+    }
+
+    [Fact]
+    public void Kernel_bf16_narrowing_rounds_to_nearest_even_like_libtorch()
+    {
+        TorchTestSetup.Use();
+        using var scope = torch.NewDisposeScope();
+        torch.manual_seed(32);
+        float[] special =
+        {
+            0f, -0f, 1f, -1f,
+            1.00390625f,            // 1 + 2⁻⁸: a tie between 1 and 1 + 2⁻⁷ → even (1)
+            1.01171875f,            // 1 + 3·2⁻⁸: a tie → even (1 + 2⁻⁶)
+            -1.00390625f, 1.0039063f, 0.1f, 3.14159265f, -2.7182817f, 65504f, 1e-30f,
+            float.MaxValue,         // rounds up to +∞, as libtorch does
+            float.PositiveInfinity, float.NegativeInfinity,
+        };
+        float[] values = special.Concat((torch.randn(4000) * torch.exp(torch.randn(4000) * 4)).data<float>().ToArray()).ToArray();
+        float[] expected = torch.tensor(values).to(ScalarType.BFloat16).to(ScalarType.Float32).data<float>().ToArray();
+        for (int i = 0; i < values.Length; i++)
+        {
+            float actual = Bf16Vector.FromBf16(Bf16Vector.ToBf16(values[i]));
+            Assert.True(BitConverter.SingleToInt32Bits(actual) == BitConverter.SingleToInt32Bits(expected[i]),
+                $"{values[i]:R}: kernel {actual:R}, libtorch {expected[i]:R}");
+        }
+        Assert.True(float.IsNaN(Bf16Vector.FromBf16(Bf16Vector.ToBf16(float.NaN))));
+        Assert.Equal(1.0078125f, Bf16Vector.FromBf16(0x3F81));   // widening is exact: the bits become the high half
     }
 
     [Theory]
