@@ -292,9 +292,9 @@ public sealed class AwdLstmEncoder : nn.Module<Tensor, Tensor>
     /// bf16-GEMM 93 ms, fp32 127 ms; at hidden 1152 fused 962 ms, bf16-GEMM 620 ms; the small AWD step 1.61× fp32 with
     /// 256, against 1.40× with 0), but it keeps the cell state in bf16 inside a chunk: with 256 the short Brown run
     /// (hidden 512/512/200, only the last layer fused) ended +3.7 % perplexity against fp32, against −0.3 % with 0
-    /// (perf-results/BrownMixedPrecision.md). Those timings predate the bf16-GEMM layer's managed CPU pass, which made it
-    /// faster than the fused kernel at hidden 256 too (37–45 ms vs fp32 79–82 ms, loaded machine): on the CPU the switch
-    /// no longer buys speed.
+    /// (perf-results/BrownMixedPrecision.md). Those timings predate the bf16-GEMM layer's managed CPU pass; with it, the
+    /// whole small AWD step runs at 15,369 tok/s with 0 and 16,681 with 256 (idle machine, BareLstmBaselineBenchmarks):
+    /// the switch now buys ~8 % at that shape, still at the price of the bf16 cell state.
     /// </summary>
     public int FusedBf16MaxHidden { get; set; }
 
