@@ -135,7 +135,7 @@ public sealed class UlmfitPipeline
         pretrained.Tokenization.EnsureSameAs(corpus.Tokenization, $"the pretrained language model '{pretrained.Folder}'", $"the corpus '{corpus.Folder}'");
         CheckPretrainedSizes(pretrained.Card.Config, pretrained.Folder);
         return RunFineTune(model => ModelWeights.LoadPretrained(model, pretrained.WeightsPath, corpus.Vocabulary.Tokens), corpus, name, findLearningRate,
-            $"pretrained {pretrained.Folder} vocabulary {pretrained.Vocabulary.Hash:x16}");
+            $"pretrained {FileStamp(pretrained.WeightsPath)} vocabulary {pretrained.Vocabulary.Hash:x16}");
     }
 
     /// <summary>
@@ -186,7 +186,7 @@ public sealed class UlmfitPipeline
         Report.AddSetting("pretrained", source);
         progress.Log($"pretrained: {source}");
         return RunFineTune(model => ModelWeights.LoadPretrained(model, state.Tensors, tokens, corpus.Vocabulary.Tokens, weightsPath), corpus, name, findLearningRate,
-            $"fastai weights {weightsPath} ({new FileInfo(weightsPath).Length} bytes)");
+            $"fastai weights {FileStamp(weightsPath)}");
     }
 
     private LanguageModelArtifact RunFineTune(Func<AwdLstmLanguageModel, VocabularyMatch> loadPretrained, TextDataset corpus, string name, bool findLearningRate,
@@ -265,7 +265,7 @@ public sealed class UlmfitPipeline
         // Only a saved classifier is a stage of the run (checkpointed, resumable); comparison runs are not.
         StageCheckpoints? stage = save
             ? Stage(artifact ?? name, "classifier", StageKey(labelled, FormattableString.Invariant(
-                $"classifier from {languageModel?.Folder ?? "scratch"} examples {trainingExamples} order {order} scale {epochScale} gradual {gradualUnfreezing}")))
+                $"classifier from {(languageModel is null ? "scratch" : FileStamp(languageModel.EncoderPath))} examples {trainingExamples} order {order} scale {epochScale} gradual {gradualUnfreezing}")))
             : null;
         if (stage is not null && Reused(stage, artifact ?? name, ClassifierArtifact.Open) is { } reused)
         {
@@ -534,6 +534,13 @@ public sealed class UlmfitPipeline
     // What a stage is run with: a completed stage is reused only if all of it is the same.
     private string StageKey(TextDataset corpus, string what) => FormattableString.Invariant(
         $"{what} | {Preset} | stages {string.Join(' ', Preset.ClassifierStages)} | corpus {corpus.Folder} vocabulary {corpus.Vocabulary.Hash:x16} documents {corpus.DocumentCount} tokens {corpus.Corpus.TokenCount} | {corpus.Tokenization.Description}");
+
+    // A file as a stage's input: path, size and last write (weights retrained in place change the key).
+    private static string FileStamp(string path)
+    {
+        var file = new FileInfo(path);
+        return FormattableString.Invariant($"{file.FullName} ({file.Length} bytes, written {file.LastWriteTimeUtc:O})");
+    }
 
     private T? Reused<T>(StageCheckpoints stage, string name, Func<string, T> open) where T : class
     {
