@@ -25,7 +25,6 @@ internal sealed class StageCheckpoints
     private readonly string folder;
     private readonly string stage;
     private readonly string key;
-    private readonly bool resume;
     private readonly int resumePhase;
 
     /// <param name="runFolder">The run folder.</param>
@@ -37,14 +36,14 @@ internal sealed class StageCheckpoints
         folder = Path.Combine(runFolder, "checkpoints");
         this.stage = stage;
         this.key = key;
-        this.resume = resume;
         if (!resume)
         {
             DeletePhases();
             Delete(StagePath);
         }
+        Completed = resume && HoldsKey(StagePath);
         resumePhase = resume ? PhaseFiles().Where(f => f.Path.EndsWith(".ckpt", StringComparison.Ordinal)).Select(f => f.Phase).DefaultIfEmpty(-1).Max() : -1;
-        if (resumePhase >= 0 && (!File.Exists(KeyPath) || File.ReadAllText(KeyPath) != key))
+        if (resumePhase >= 0 && !HoldsKey(KeyPath))
         {
             // The learner checks model, fit and batches, but not where the weights it starts from came from (e.g. a
             // pretrained model trained again with other settings): the stage's key covers that.
@@ -54,7 +53,7 @@ internal sealed class StageCheckpoints
     }
 
     /// <summary>True when an earlier run of this run folder completed the stage with the same key (reuse its artifact).</summary>
-    public bool Completed => resume && File.Exists(StagePath) && File.ReadAllText(StagePath) == key;
+    public bool Completed { get; }
 
     /// <summary>True when an earlier run left a checkpoint of this stage to continue from.</summary>
     public bool Resuming => resumePhase >= 0;
@@ -102,6 +101,9 @@ internal sealed class StageCheckpoints
         DeletePhases();
         Delete(KeyPath);
     }
+
+    // Whether the record at path names this stage's key (what it runs with).
+    private bool HoldsKey(string path) => File.Exists(path) && File.ReadAllText(path) == key;
 
     private string StagePath => Path.Combine(folder, stage + ".done");
 

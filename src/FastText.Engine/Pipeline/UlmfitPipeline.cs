@@ -298,8 +298,8 @@ public sealed class UlmfitPipeline
             using var trainLoader = new ClassifierLoader(labelled.Corpus, trainOptions, training);
             using var validLoader = new ClassifierLoader(labelled.Corpus, validOptions, labelled.Validation);
             using var learner = new Learner<ClassifierBatch>(new ClassifierTask(model), trainLoader, validLoader, metrics: [Metrics.Accuracy]);
-            var phases = new List<ProgressCallback>();
-            int skipped = 0;
+            var phases = new List<ProgressCallback>();   // the phases that ran (a resumed run skips finished ones)
+            int phaseIndex = 0;
             // One callback per fit call, so the report shows one table per unfreezing phase like fastbook's.
             void Fit(string phase, int epochs, LearningRates rates)
             {
@@ -315,15 +315,12 @@ public sealed class UlmfitPipeline
                 }
                 else
                 {
-                    ran = stage.RunPhase(phases.Count + skipped, learner, fit => learner.FitOneCycle(epochs, rates, fit, Cancellation));
+                    ran = stage.RunPhase(phaseIndex, learner, fit => learner.FitOneCycle(epochs, rates, fit, Cancellation));
                 }
+                phaseIndex++;
                 if (ran)
                 {
                     phases.Add(callback);
-                }
-                else
-                {
-                    skipped++;
                 }
             }
             var clock = Stopwatch.StartNew();
@@ -349,8 +346,7 @@ public sealed class UlmfitPipeline
             {
                 RecordStage(phase);
             }
-            ClassifierPredictor predictor = CreatePredictor(model, labelled);
-            ClassifierEvaluation evaluation = predictor.Evaluate(labelled.Subset(labelled.Validation));
+            var (predictor, evaluation) = Evaluate(model, labelled);
             ClassifierArtifact? saved = stage is not null
                 ? Completed(stage, ClassifierArtifact.Save(ArtifactFolder(artifact ?? name), model, LanguageModelConfig, labelled.Vocabulary, labelled.Tokenization,
                     labelled.ClassNames, Preset.ClassifierDropMultiplier, labelled.MaxTokens))
@@ -575,8 +571,7 @@ public sealed class UlmfitPipeline
         TextClassifier model = artifact.LoadModel();
         try
         {
-            ClassifierPredictor predictor = CreatePredictor(model, labelled);
-            ClassifierEvaluation evaluation = predictor.Evaluate(labelled.Subset(labelled.Validation));
+            var (predictor, evaluation) = Evaluate(model, labelled);
             return new ClassifierResult(model, predictor, evaluation, [], trainingExamples, 0, artifact);
         }
         catch
@@ -605,8 +600,12 @@ public sealed class UlmfitPipeline
         }
     }
 
-    private static ClassifierPredictor CreatePredictor(TextClassifier model, TextDataset labelled) =>
-        new(model, labelled.ClassNames, labelled.Numericalize);
+    // The predictor of a classifier and its metrics on the corpus's validation split.
+    private static (ClassifierPredictor Predictor, ClassifierEvaluation Evaluation) Evaluate(TextClassifier model, TextDataset labelled)
+    {
+        var predictor = new ClassifierPredictor(model, labelled.ClassNames, labelled.Numericalize);
+        return (predictor, predictor.Evaluate(labelled.Subset(labelled.Validation)));
+    }
 
     // fastbook fine-tunes the IMDb language model on every review's text (train, test and unsup) with a random 10 % held
     // out for the LM's own validation; the same here over all documents of the corpus, labels unused.
