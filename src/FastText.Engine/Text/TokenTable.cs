@@ -295,11 +295,10 @@ internal sealed class TokenTable
     }
 
     /// <summary>
-    /// Builds the short-token table <see cref="Find(ReadOnlySpan{char})"/> uses for tokens of at most 8 chars (and
-    /// the one for 9–16 chars); call once the table is complete (an add afterwards drops them again, so lookups stay
-    /// correct).
+    /// Builds the two inline-text tables <see cref="Find(ReadOnlySpan{char})"/> uses: tokens of at most 8 chars and of
+    /// 9–16 chars; call once the table is complete (an add afterwards drops them again, so lookups stay correct).
     /// </summary>
-    public void BuildShortTable()
+    public void BuildInlineTables()
     {
         BuildMediumTable();
         int size = (int)BitOperations.RoundUpToPowerOf2((uint)Math.Max(16, Count * 2));

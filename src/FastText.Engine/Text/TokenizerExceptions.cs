@@ -204,7 +204,7 @@ internal static class TokenizerExceptions
             }
             values[keys.GetOrAdd(word)] = parts;
         }
-        keys.BuildShortTable();
+        keys.BuildInlineTables();
         return (keys, values);
     }
 }

@@ -39,7 +39,7 @@ public sealed class Vocabulary
             int entry = table.GetOrAdd(tokens[id]);
             tableToId[entry] = id; // a duplicated token maps to its last position, like fastai's dict comprehension
         }
-        table.BuildShortTable();
+        table.BuildInlineTables();
         identity = true;
         for (int entry = 0; entry < table.Count; entry++)
         {

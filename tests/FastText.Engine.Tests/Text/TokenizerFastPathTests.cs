@@ -24,7 +24,7 @@ public sealed class TokenizerFastPathTests
         {
             Assert.Equal(table.Count, table.GetOrAdd(token));
         }
-        table.BuildShortTable();
+        table.BuildInlineTables();
         for (int id = 0; id < table.Count; id++)
         {
             Assert.Equal(id, table.Find(table[id].ToString()));
