@@ -116,14 +116,19 @@ public static class FastTextCommandLine
         {
             Description = "Ablation: train the arm with the language model like the from-scratch arm (unfrozen, one cycle, same rate and epochs), so only the initial weights differ.",
         };
+        var seeds = new Option<string?>("--seeds")
+        {
+            Description = "Comma-separated seeds: every point is trained once per seed (its own subset, initialisation and shuffles) and reported as mean and per seed. Default: the preset's seed.",
+        };
         var sampleEfficiency = new Command("sample-efficiency", "ULMFiT's sample-efficiency experiment: classifiers with and without the fine-tuned language model on growing labelled subsets.")
         {
-            corpus, encoder, output, Preset, sizes, oneCycle,
+            corpus, encoder, output, Preset, sizes, oneCycle, seeds,
         };
         sampleEfficiency.SetAction((parse, cancel) => handlers.SampleEfficiencyAsync(new SampleEfficiencyRequest(
             parse.GetValue(corpus)!, parse.GetValue(encoder), parse.GetValue(output)!, parse.GetValue(Preset)!, parse.GetValue(sizes)!, parse.GetValue(Threads))
         {
             OneCycle = parse.GetValue(oneCycle),
+            Seeds = parse.GetValue(seeds),
         }, cancel));
         root.Subcommands.Add(sampleEfficiency);
 
@@ -215,6 +220,9 @@ public sealed record SampleEfficiencyRequest(string Corpus, string? Encoder, str
 {
     /// <summary>Ablation: the language-model arm trains with the from-scratch arm's schedule.</summary>
     public bool OneCycle { get; init; }
+
+    /// <summary>Comma-separated seeds to repeat every point with (null = the preset's seed).</summary>
+    public string? Seeds { get; init; }
 }
 
 /// <summary>Arguments of <c>predict</c>.</summary>

@@ -141,9 +141,28 @@ public sealed class PipelineCommandHandlers : ICommandHandlers
                     return 1;
                 }
             }
+            List<int>? seeds = null;
+            if (request.Seeds is not null)
+            {
+                seeds = [];
+                foreach (string item in request.Seeds.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+                {
+                    if (!int.TryParse(item, System.Globalization.NumberStyles.Integer, System.Globalization.CultureInfo.InvariantCulture, out int seed) || seeds.Contains(seed))
+                    {
+                        progress.Log($"--seeds: '{item}' is not a whole number, or is given twice.");
+                        return 1;
+                    }
+                    seeds.Add(seed);
+                }
+                if (seeds.Count == 0)
+                {
+                    progress.Log("--seeds: no seed given.");
+                    return 1;
+                }
+            }
             var run = new UlmfitPipeline(request.Output, UlmfitPreset.Named(request.Preset), progress) { Cancellation = cancellation };
             using TextDataset labelled = TextDataset.Load(request.Corpus);
-            run.CompareSampleEfficiency(labelled, LanguageModelArtifact.Open(request.Encoder), sizes, gradualUnfreezing: !request.OneCycle);
+            run.CompareSampleEfficiency(labelled, LanguageModelArtifact.Open(request.Encoder), sizes, gradualUnfreezing: !request.OneCycle, seeds: seeds);
             progress.Log($"report: {run.SaveReport()}");
             return 0;
         });

@@ -113,6 +113,32 @@ public sealed class ClassifierModelTests
     }
 
     [Fact]
+    public void Feeding_every_row_computes_the_padding_and_only_changes_rows_that_have_leading_pads()
+    {
+        TorchTestSetup.Use();
+        torch.manual_seed(4);
+        using var scope = NewDisposeScope();
+        var random = new Random(9);
+        int[][] rows = [Tokens(random, 23), Tokens(random, 10), Tokens(random, 3)];
+        Tensor batch = Padded(rows, 4, out int width);
+        var inner = new TinyRecurrentEncoder();
+        using var model = new TextClassifier(inner, 2, new ClassifierOptions(Bptt: 4, MaxLength: 400));
+        model.eval();
+        using var noGrad = no_grad();
+        Tensor startedOnly = Pooled(model, batch);
+        long startedRowSteps = inner.RowSteps;
+        model.SentenceEncoder.FeedEveryRow = true;
+        Tensor everyRow = Pooled(model, batch);
+        long everyRowSteps = inner.RowSteps - startedRowSteps;
+
+        Assert.Equal(24, width);
+        Assert.Equal(3 * 24, everyRowSteps);                       // fastai v1: every row in every chunk
+        Assert.Equal(24 + 12 + 4, startedRowSteps);                // v2: a row joins at the chunk of its first token
+        Assert.True(everyRow[0].allclose(startedOnly[0], rtol: 1e-5, atol: 1e-6), "the longest row has no leading pads");
+        Assert.False(everyRow[2].allclose(startedOnly[2], rtol: 1e-3, atol: 1e-4), "a short row starts from the state its pads left");
+    }
+
+    [Fact]
     public void Classifier_has_five_parameter_groups_fastai_keys_and_trains()
     {
         TorchTestSetup.Use();

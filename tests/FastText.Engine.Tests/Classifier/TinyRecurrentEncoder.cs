@@ -34,6 +34,9 @@ internal sealed class TinyRecurrentEncoder : nn.Module<Tensor, Tensor>, IRecurre
 
     public int EncodeCalls { get; private set; }
 
+    /// <summary>Rows × steps fed through the LSTMs so far.</summary>
+    public long RowSteps { get; private set; }
+
     public void ResetState()
     {
         DisposeState();
@@ -46,6 +49,7 @@ internal sealed class TinyRecurrentEncoder : nn.Module<Tensor, Tensor>, IRecurre
     {
         EncodeCalls++;
         long rows = ids.shape[0];
+        RowSteps += rows * ids.shape[1];
         var previous = state;
         var next = new (Tensor H, Tensor C)[rnns.Count];
         Tensor x = encoder.call(ids);

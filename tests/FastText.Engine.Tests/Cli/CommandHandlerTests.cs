@@ -43,7 +43,7 @@ public sealed class CommandHandlerTests : IDisposable
         Run("fine-tune", "-c", P("spam"), "-p", P("lm"), "-o", P("tuned"), "--preset", "tiny");
         Run("train-classifier", "-c", P("spam"), "-e", P("tuned"), "-o", P("classifier"), "--preset", "tiny");
         Run("evaluate", "-m", P("classifier"), "-c", P("spam"));
-        Run("sample-efficiency", "-c", P("spam"), "-e", P("tuned"), "-o", P("efficiency"), "--preset", "tiny", "--sizes", "10,all");
+        Run("sample-efficiency", "-c", P("spam"), "-e", P("tuned"), "-o", P("efficiency"), "--preset", "tiny", "--sizes", "10", "--seeds", "3,5");
         Run("predict", "-m", P("classifier"), "cheap pills click", "kernel patch review");
         Run("generate", "-m", P("tuned"), "the meeting", "-n", "5", "--seed", "1");
 
@@ -55,7 +55,10 @@ public sealed class CommandHandlerTests : IDisposable
         Assert.True(File.Exists(P("tuned/encoder.weights")));
         Assert.True(File.Exists(P("classifier/report.md")));
         Assert.True(File.Exists(P("efficiency/plots/sample-efficiency.png")));
-        Assert.Contains("| 10 |", File.ReadAllText(P("efficiency/report.md")), StringComparison.Ordinal);
+        string efficiency = File.ReadAllText(P("efficiency/report.md"));
+        Assert.Contains("| 10 |", efficiency, StringComparison.Ordinal);
+        Assert.Contains(" of 2 seeds |", efficiency, StringComparison.Ordinal);
+        Assert.Contains("sample-efficiency 10 scratch seed 5", efficiency, StringComparison.Ordinal);
     }
 
     [Fact]

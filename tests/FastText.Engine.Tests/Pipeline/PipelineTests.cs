@@ -1,3 +1,4 @@
+using FastText.Engine.Data;
 using FastText.Engine.Pipeline;
 using TorchSharp;
 
@@ -107,12 +108,36 @@ public sealed class PipelineTests : IDisposable
     }
 
     [Fact]
-    public void Batching_comparison_reports_the_speed_up_with_its_thread_count_and_what_random_means()
+    public void Batching_comparison_reports_both_encoder_modes_with_thread_count_and_what_random_means()
     {
-        string table = new BatchingComparison(10, 15, 0.03, 0.5, 100, 200) { Threads = 2 }.ToMarkdown();
-        Assert.Contains("Speed-up of bucketing: **1.50×** (target ≥ 1.5×), 2 torch thread(s).", table, StringComparison.Ordinal);
-        Assert.Contains("| random | 15.0 s | 50.0% | 200 |", table, StringComparison.Ordinal);
+        var comparison = new BatchingComparison(
+        [
+            new(ClassifierOrder.Sorted, false, 10, 0.03, 100), new(ClassifierOrder.Random, false, 11, 0.5, 180),
+            new(ClassifierOrder.Sorted, true, 10.5, 0.03, 95), new(ClassifierOrder.Random, true, 21, 0.5, 90),
+        ]) { Threads = 2 };
+        string table = comparison.ToMarkdown();
+        Assert.Equal(1.1, comparison.Speedup(feedEveryRow: false), 9);
+        Assert.Equal(2.0, comparison.Speedup(feedEveryRow: true), 9);
+        Assert.Contains("Speed-up of bucketing, started rows fed: **1.10×** (target ≥ 1.5×). Speed-up of bucketing, every row fed: **2.00×** (target ≥ 1.5×). 2 torch thread(s).", table, StringComparison.Ordinal);
+        Assert.Contains("| random | every row (fastai v1) | 21.0 s | 50.0% | 90 |", table, StringComparison.Ordinal);
         Assert.Contains("Random = the same loader", table, StringComparison.Ordinal);
+        Assert.Throws<InvalidOperationException>(() => new BatchingComparison([comparison.Epochs[0]]).Speedup(feedEveryRow: false));
+    }
+
+    [Fact]
+    public void Sample_efficiency_table_gives_means_per_seed_accuracies_and_wins_over_seeds()
+    {
+        SampleEfficiencyPoint P(int examples, bool pretrained, double accuracy, int seed) => new(examples, pretrained, accuracy, 60) { Seed = seed };
+        string table = SampleEfficiencyPoint.ToMarkdown(
+        [
+            P(100, true, 0.90, 7), P(100, false, 0.80, 7), P(100, true, 0.85, 42), P(100, false, 0.95, 42),
+            P(300, true, 0.93, 7), P(300, false, 0.92, 7), P(300, true, 0.94, 42), P(300, false, 0.93, 42),
+        ], "ULMFiT");
+        Assert.Contains("| 100 | 87.50% (90.0, 85.0) | 87.50% (80.0, 95.0) | 1 of 2 seeds | 01:00 / 01:00 |", table, StringComparison.Ordinal);
+        Assert.Contains("| 300 | 93.50% (93.0, 94.0) | 92.50% (92.0, 93.0) | 2 of 2 seeds |", table, StringComparison.Ordinal);
+        Assert.Contains("Seeds 7, 42,", table, StringComparison.Ordinal);
+        string single = SampleEfficiencyPoint.ToMarkdown([P(100, true, 0.9, 1), P(100, false, 0.8, 1)], "ULMFiT");
+        Assert.Contains("| 100 | 90.00% | 80.00% | 01:00 / 01:00 |", single, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -48,6 +48,15 @@ public sealed class SentenceEncoder : nn.Module<Tensor, (Tensor Output, Tensor P
     /// <summary>Number of final tokens whose outputs are kept for pooling.</summary>
     public int MaxLength { get; }
 
+    /// <summary>
+    /// Feed every row of the batch in every chunk, leading padding included — fastai v1's <c>MultiBatchEncoder</c>, and
+    /// what a recurrent encoder without fastai v2's started-rows trick does. False (default) feeds only the rows whose
+    /// text has started. Kept as the baseline that shows what length bucketing saves an encoder that computes its
+    /// padding (perf-results/ClassifierBucketing.md); the pads' outputs stay masked out of the pooling either way, but the
+    /// state a row carries into its text then comes from its leading pads.
+    /// </summary>
+    public bool FeedEveryRow { get; set; }
+
     /// <summary>Encodes <paramref name="ids"/> (rows, width), int64, rows sorted longest first, padding first.</summary>
     public override (Tensor Output, Tensor PadMask) forward(Tensor ids)
     {
@@ -61,7 +70,7 @@ public sealed class SentenceEncoder : nn.Module<Tensor, (Tensor Output, Tensor P
         IRecurrentEncoder encoder = encoderHolder[0];
         encoder.ResetState();
         Tensor padMask = ids.eq(encoder.PaddingId);                                   // (rows, width)
-        long[] firstReal = padMask.logical_not().to(ScalarType.Int64).argmax(1).data<long>().ToArray();
+        long[] firstReal = FeedEveryRow ? new long[rows] : padMask.logical_not().to(ScalarType.Int64).argmax(1).data<long>().ToArray();
         var kept = new List<Tensor>();
         long firstKept = -1;
         int started = 0;
