@@ -100,7 +100,11 @@ public sealed class PipelineCommandHandlers : ICommandHandlers
         {
             ArgumentNullException.ThrowIfNull(request);
             TorchRuntime.Initialize(request.Threads);
-            var run = new UlmfitPipeline(request.Output, UlmfitPreset.Named(request.Preset), progress) { Cancellation = cancellation, Resume = request.Resume };
+            var run = new UlmfitPipeline(request.Output, WithPrecision(UlmfitPreset.Named(request.Preset), request.Precision), progress)
+            {
+                Cancellation = cancellation,
+                Resume = request.Resume,
+            };
             using TextDataset corpus = TextDataset.Load(request.Corpus);
             LanguageModelArtifact? encoder = request.Encoder is null ? null : LanguageModelArtifact.Open(request.Encoder);
             using ClassifierResult result = run.TrainClassifier(corpus, encoder, trainingExamples: request.Labelled, artifact: ".");
@@ -160,7 +164,7 @@ public sealed class PipelineCommandHandlers : ICommandHandlers
                     return 1;
                 }
             }
-            var run = new UlmfitPipeline(request.Output, UlmfitPreset.Named(request.Preset), progress) { Cancellation = cancellation };
+            var run = new UlmfitPipeline(request.Output, WithPrecision(UlmfitPreset.Named(request.Preset), request.Precision), progress) { Cancellation = cancellation };
             using TextDataset labelled = TextDataset.Load(request.Corpus);
             run.CompareSampleEfficiency(labelled, LanguageModelArtifact.Open(request.Encoder), sizes, gradualUnfreezing: !request.OneCycle, seeds: seeds);
             progress.Log($"report: {run.SaveReport()}");
@@ -250,7 +254,7 @@ public sealed class PipelineCommandHandlers : ICommandHandlers
             int threads = TorchRuntime.Initialize(request.Threads);
             var (brown, mails) = SampleLocations.Resolve(request.Samples);
             progress.Log($"libtorch loaded ({threads} intra-op thread(s)); Brown from {brown.Description}, SpamAssassin from {mails.Description}.");
-            UlmfitPreset preset = UlmfitPreset.Named(request.Preset);
+            UlmfitPreset preset = WithPrecision(UlmfitPreset.Named(request.Preset), request.Precision);
             preset = preset with
             {
                 Mails = request.Mails is int m ? (m > 0 ? m : null) : preset.Mails,
@@ -267,13 +271,25 @@ public sealed class PipelineCommandHandlers : ICommandHandlers
     // synchronous handler would return it finished — Ctrl+C would kill the process before a checkpoint is written.
     private static Task<int> OffThread(Func<int> work) => Task.Run(work);
 
-    private static UlmfitPreset WithOverrides(UlmfitPreset preset, LanguageModelRequest request) => preset with
+    private static UlmfitPreset WithOverrides(UlmfitPreset preset, LanguageModelRequest request) => WithPrecision(preset, request.Precision) with
     {
         PretrainEpochs = request.Epochs ?? preset.PretrainEpochs,
         PretrainLearningRate = request.LearningRate ?? preset.PretrainLearningRate,
         FineTuneEpochs = request.Epochs ?? preset.FineTuneEpochs,
         FineTuneLearningRate = request.LearningRate ?? preset.FineTuneLearningRate,
         FineTuneOnAllText = request.AllText ?? preset.FineTuneOnAllText,
+    };
+
+    // --precision's names (the option accepts only these) → the preset's precision; null keeps the preset's.
+    private static UlmfitPreset WithPrecision(UlmfitPreset preset, string? precision) => precision is null ? preset : preset with
+    {
+        Precision = precision switch
+        {
+            "fp32" => ComputePrecision.Float32,
+            "bf16" => ComputePrecision.BFloat16,
+            "bf16-decoder" => ComputePrecision.BFloat16Decoder,
+            _ => throw new ArgumentException($"--precision: '{precision}' is not fp32, bf16 or bf16-decoder.", nameof(precision)),
+        },
     };
 
 }

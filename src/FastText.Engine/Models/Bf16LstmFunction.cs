@@ -38,6 +38,10 @@ internal sealed class Bf16LstmFunction : autograd.MultiTensorFunction<Bf16LstmFu
         bool torchOps = vars.Length > 7 && vars[7] is true;
         bool kernel = !torchOps && x.device_type == DeviceType.CPU;
         ctx.save_data("kernel", kernel);
+        // Outputs that get no gradient (the final state, which AWD-LSTM detaches) reach backward undefined instead of as
+        // zeros: TorchSharp would build those zeros from empty_like copies of the outputs that it makes here, in the
+        // caller's dispose scope — the classifier's sentence encoder disposes that scope before backward runs.
+        ctx.set_materialize_grads(false);
         return kernel ? ForwardKernel(ctx, vars) : ForwardTorchOps(ctx, vars);
     }
 
@@ -112,9 +116,9 @@ internal sealed class Bf16LstmFunction : autograd.MultiTensorFunction<Bf16LstmFu
         var (s, sizes, types, needs) = Unpack(ctx);
         long batch = sizes[0], steps = sizes[1], inputs = sizes[2], hidden = sizes[3];
         Tensor xTime = s[0], wIhB = s[1], wHhB = s[2], acts = s[3], cells = s[4], cStart = s[5], hiddens = s[6];
-        Tensor dOutput = grad_outputs[0].to(Bf16).contiguous();                                   // (B, T, H)
-        Tensor dhLast = grad_outputs[1].reshape(batch, hidden).to(Fp32).contiguous();
-        Tensor dc = grad_outputs[2].reshape(batch, hidden).to(Fp32, copy: true).contiguous();   // updated in place
+        Tensor dOutput = GradientOrZeros(grad_outputs[0], Bf16, CPU, batch, steps, hidden).to(Bf16).contiguous();                 // (B, T, H)
+        Tensor dhLast = GradientOrZeros(grad_outputs[1], Fp32, CPU, batch, hidden).reshape(batch, hidden).to(Fp32).contiguous();
+        Tensor dc = GradientOrZeros(grad_outputs[2], Fp32, CPU, batch, hidden).reshape(batch, hidden).to(Fp32, copy: true).contiguous(); // updated in place
         Tensor dGates = torch.empty(steps, batch, 4 * hidden, dtype: Bf16);
         Tensor dh = torch.empty(batch, hidden, dtype: Bf16);
         Tensor bias = torch.zeros(4 * hidden, dtype: Fp32);
@@ -201,9 +205,9 @@ internal sealed class Bf16LstmFunction : autograd.MultiTensorFunction<Bf16LstmFu
         var (s, sizes, types, needs) = Unpack(ctx);
         long batch = sizes[0], steps = sizes[1], inputs = sizes[2], hidden = sizes[3];
         Tensor xFlat = s[0], wIhB = s[1], wHhB = s[2], acts = s[3], cells = s[4], c0 = s[5], h0 = s[6], output = s[7];
-        Tensor dOutput = grad_outputs[0];
-        Tensor dh = grad_outputs[1].reshape(batch, hidden).to(Fp32);
-        Tensor dc = grad_outputs[2].reshape(batch, hidden).to(Fp32, copy: true);
+        Tensor dOutput = GradientOrZeros(grad_outputs[0], Bf16, xFlat.device, batch, steps, hidden);
+        Tensor dh = GradientOrZeros(grad_outputs[1], Fp32, xFlat.device, batch, hidden).reshape(batch, hidden).to(Fp32);
+        Tensor dc = GradientOrZeros(grad_outputs[2], Fp32, xFlat.device, batch, hidden).reshape(batch, hidden).to(Fp32, copy: true);
 
         // Per-step factors for all steps at once (few large element-wise ops instead of many small ones):
         //   k = o·(1 − tanh²c)                  (dc += dh·k)
@@ -242,6 +246,10 @@ internal sealed class Bf16LstmFunction : autograd.MultiTensorFunction<Bf16LstmFu
         Tensor? bias = needs[3] || needs[4] ? dFlat.sum(0L) : null;
         return Gradients(types, needs, dx, dh, dc, dWih, dWhh, bias);
     }
+
+    // An output's gradient, or zeros of its shape when autograd passed none (grads are not materialized, see forward).
+    private static Tensor GradientOrZeros(Tensor gradient, ScalarType type, Device device, params long[] shape) =>
+        gradient.IsInvalid ? torch.zeros(shape, dtype: type, device: device) : gradient;
 
     private static (Tensor X, Tensor H0, Tensor C0, Tensor WIh, Tensor WHh, Tensor BIh, Tensor BHh) Inputs(object[] vars) =>
         ((Tensor)vars[0], (Tensor)vars[1], (Tensor)vars[2], (Tensor)vars[3], (Tensor)vars[4], (Tensor)vars[5], (Tensor)vars[6]);

@@ -45,6 +45,12 @@ public sealed class UlmfitPipeline
         Report.AddSetting("preset", preset.Name);
         Report.AddSetting("model", FormattableString.Invariant($"AWD-LSTM emb {preset.EmbeddingSize}, hidden {preset.HiddenSize}, {preset.Layers} layers"));
         Report.AddSetting("torch threads", torch.get_num_threads().ToString(CultureInfo.InvariantCulture));
+        Report.AddSetting("precision", preset.Precision switch
+        {
+            ComputePrecision.Float32 => "fp32",
+            ComputePrecision.BFloat16 => "bf16 matrix products, fp32 master weights, gates, cell state and loss",
+            _ => "bf16 decoder matrix products only (the classifier has none: fp32), fp32 elsewhere",
+        });
     }
 
     /// <summary>Where artifacts, the report and plots go.</summary>
@@ -114,7 +120,7 @@ public sealed class UlmfitPipeline
             return reused;
         }
         torch.manual_seed(Preset.Seed);
-        using var model = new AwdLstmLanguageModel(corpus.Vocabulary.Count, LanguageModelConfig);
+        using var model = new AwdLstmLanguageModel(corpus.Vocabulary.Count, LanguageModelConfig) { Precision = Preset.Precision };
         RunLanguageModel(model, corpus, corpus.Training, corpus.Validation, stage, null,
             [("pretrain", (learner, fit) => learner.FitOneCycle(Preset.PretrainEpochs, LearningRates.Uniform(Preset.PretrainLearningRate), fit, Cancellation))]);
         return Completed(stage, LanguageModelArtifact.Save(ArtifactFolder(name), model, corpus.Vocabulary, corpus.Tokenization, corpus.MaxTokens));
@@ -198,7 +204,7 @@ public sealed class UlmfitPipeline
             return reused;
         }
         torch.manual_seed(Preset.Seed + 1);
-        using var model = new AwdLstmLanguageModel(corpus.Vocabulary.Count, LanguageModelConfig);
+        using var model = new AwdLstmLanguageModel(corpus.Vocabulary.Count, LanguageModelConfig) { Precision = Preset.Precision };
         VocabularyMatch match = loadPretrained(model);
         Report.AddSetting("vocabulary match", FormattableString.Invariant($"{match.Matched:N0} tokens from the pretrained model, {match.New:N0} new (mean embedding)"));
         (IReadOnlyList<int> lmTraining, IReadOnlyList<int> lmValidation) = Preset.FineTuneOnAllText
@@ -274,8 +280,7 @@ public sealed class UlmfitPipeline
             return Evaluated(reused, labelled, Math.Min(trainingExamples ?? int.MaxValue, labelled.Training.Count));
         }
         torch.manual_seed(runSeed + 2);
-        TextClassifier model = TextClassifier.Create(labelled.Vocabulary.Count, LanguageModelConfig, labelled.ClassNames.Count,
-            Preset.ClassifierDropMultiplier, Preset.ClassifierSequenceLength);
+        TextClassifier model = NewClassifier(labelled);
         try
         {
             if (languageModel is not null)
@@ -374,8 +379,7 @@ public sealed class UlmfitPipeline
         BatchingEpoch Time(ClassifierOrder order, bool feedEveryRow)
         {
             torch.manual_seed(Preset.Seed + 3);
-            using TextClassifier model = TextClassifier.Create(labelled.Vocabulary.Count, LanguageModelConfig, labelled.ClassNames.Count,
-                Preset.ClassifierDropMultiplier, Preset.ClassifierSequenceLength);
+            using TextClassifier model = NewClassifier(labelled);
             model.SentenceEncoder.FeedEveryRow = feedEveryRow;
             var options = ClassifierLoaderOptions.Training with
             {
@@ -545,6 +549,15 @@ public sealed class UlmfitPipeline
     // What a stage is run with: a completed stage is reused only if all of it is the same.
     private string StageKey(TextDataset corpus, string what) => FormattableString.Invariant(
         $"{what} | {Preset} | stages {string.Join(' ', Preset.ClassifierStages)} | corpus {corpus.Folder} vocabulary {corpus.Vocabulary.Hash:x16} documents {corpus.DocumentCount} tokens {corpus.Corpus.TokenCount} | {corpus.Tokenization.Description}");
+
+    // The preset's classifier on a fresh encoder, in the preset's precision (weights stay fp32, only its LSTMs' products change).
+    private TextClassifier NewClassifier(TextDataset labelled)
+    {
+        TextClassifier model = TextClassifier.Create(labelled.Vocabulary.Count, LanguageModelConfig, labelled.ClassNames.Count,
+            Preset.ClassifierDropMultiplier, Preset.ClassifierSequenceLength);
+        ((AwdLstmClassifierEncoder)model.SentenceEncoder.Encoder).Encoder.Precision = Preset.Precision;
+        return model;
+    }
 
     // A file as a stage's input: path, size and last write (weights retrained in place change the key).
     private static string FileStamp(string path)

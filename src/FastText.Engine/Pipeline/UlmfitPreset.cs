@@ -1,3 +1,5 @@
+using FastText.Engine.Models;
+
 namespace FastText.Engine.Pipeline;
 
 /// <summary>
@@ -93,6 +95,15 @@ public sealed record UlmfitPreset
 
     /// <summary>Seed of splits, shuffles and initialisation.</summary>
     public int Seed { get; init; } = 42;
+
+    /// <summary>
+    /// Compute precision of every model the run trains (fastai's <c>to_fp16()</c>, here bf16 on the CPU): master
+    /// weights, optimizer state and saved artifacts stay fp32 whatever it is. Float32 (default) is fastai's default;
+    /// BFloat16 runs the LSTMs' and the decoder's matrix products in bf16 (about 2.2–2.4× the fp32 step on this CPU,
+    /// perf-results/BareLstmBaselineBenchmarks.md; perplexity within 2 % of fp32 on the mean of three seed pairs,
+    /// perf-results/BrownMixedPrecision.md).
+    /// </summary>
+    public ComputePrecision Precision { get; init; } = ComputePrecision.Float32;
 
     /// <summary>fastai's sizes and fastbook's schedules: for real runs (hours on a CPU).</summary>
     public static UlmfitPreset Large { get; } = new() { Name = "large" };

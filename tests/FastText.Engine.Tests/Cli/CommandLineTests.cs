@@ -57,6 +57,37 @@ public sealed class CommandLineTests
     }
 
     [Fact]
+    public void Precision_reaches_every_training_command_and_the_demo_and_other_values_are_refused()
+    {
+        var recorder = new Recorder();
+        string? Precision(params string[] args)
+        {
+            Assert.Equal(0, FastTextCommandLine.Build(recorder).Parse(args).Invoke());
+            return recorder.Last switch
+            {
+                LanguageModelRequest r => r.Precision,
+                ClassifierRequest r => r.Precision,
+                SampleEfficiencyRequest r => r.Precision,
+                DemoRequest r => r.Precision,
+                _ => throw new InvalidOperationException($"unexpected request {recorder.Last}"),
+            };
+        }
+        Assert.Equal("bf16", Precision("pretrain", "-c", "brown", "-o", "lm", "--precision", "bf16"));
+        Assert.Equal("bf16-decoder", Precision("fine-tune", "-c", "spam", "-p", "lm", "-o", "ft", "--precision", "bf16-decoder"));
+        Assert.Equal("fp32", Precision("train-classifier", "-c", "spam", "-o", "cls", "--precision", "fp32"));
+        Assert.Equal("bf16", Precision("sample-efficiency", "-c", "spam", "-e", "ft", "-o", "se", "--precision", "bf16"));
+        Assert.Equal("bf16", Precision("demo", "--precision", "bf16"));
+        Assert.Null(Precision("demo"));
+
+        var output = new StringWriter();
+        recorder = new Recorder();
+        int code = FastTextCommandLine.Build(recorder).Parse(["demo", "--precision", "fp16"]).Invoke(new InvocationConfiguration { Output = output, Error = output });
+        Assert.NotEqual(0, code);
+        Assert.Null(recorder.Last);
+        Assert.Contains("fp16", output.ToString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Fine_tune_help_explains_fastai_weights()
     {
         var recorder = new Recorder();

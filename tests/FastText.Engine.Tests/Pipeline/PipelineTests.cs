@@ -63,6 +63,28 @@ public sealed class PipelineTests : IDisposable
         }
     }
 
+    [Fact]
+    public void The_whole_recipe_runs_in_bf16_and_saves_fp32_artifacts()
+    {
+        TorchTestSetup.Use();
+        torch.manual_seed(0);
+        var run = new UlmfitPipeline(folder, Micro with { Precision = FastText.Engine.Models.ComputePrecision.BFloat16 });
+        var (english, mails) = EasyTexts();
+        using TextDataset general = run.Tokenize("general", english);
+        using TextDataset task = run.Tokenize("mails", mails);
+        LanguageModelArtifact pretrained = run.Pretrain(general);
+        LanguageModelArtifact tuned = run.FineTune(pretrained, task, findLearningRate: false);
+        using ClassifierResult classifier = run.TrainClassifier(task, tuned);
+
+        Assert.True(classifier.Evaluation.Metrics.Accuracy >= 0.8, $"accuracy {classifier.Evaluation.Metrics.Accuracy}\n{run.Report.ToMarkdown()}");
+        var fineTuning = run.Report.Epochs.Where(e => e.Stage.StartsWith("fine-tune", StringComparison.Ordinal)).ToList();
+        Assert.True(fineTuning[^1].ValidLoss < fineTuning[0].ValidLoss, "the bf16 language model learns");
+        Assert.Contains("| precision | bf16 matrix products", run.Report.ToMarkdown(), StringComparison.Ordinal);
+        Assert.Equal(torch.ScalarType.BFloat16, ((FastText.Engine.Models.Classifier.AwdLstmClassifierEncoder)classifier.Model.SentenceEncoder.Encoder).Encoder.ComputeType);
+        using var lm = LanguageModelArtifact.Open(tuned.Folder).LoadModel();
+        Assert.All(lm.parameters(), p => Assert.Equal(torch.ScalarType.Float32, p.dtype));
+    }
+
     /// <summary>An unlabelled "general English" set and 120 labelled mails whose class is obvious from their words.</summary>
     internal static (List<LabelledText> English, List<LabelledText> Mails) EasyTexts()
     {
