@@ -38,7 +38,7 @@ public sealed class PipelineTests : IDisposable
         string report = run.SaveReport();
 
         Assert.True(classifier.Evaluation.Metrics.Accuracy >= 0.8, $"accuracy {classifier.Evaluation.Metrics.Accuracy}\n{run.Report.ToMarkdown()}");
-        Assert.Equal(["pretrain", "fine-tune · freeze() · lr 0.02", "fine-tune · unfreeze() · lr 0.005", "classifier · freeze_to(-1) · lr 0.05", "classifier · unfreeze() · lr slice(0.0006565, 0.03)"],
+        Assert.Equal(["pretrain", "fine-tune · freeze() · lr 0.02", "fine-tune · unfreeze() · lr 0.01", "classifier · freeze_to(-1) · lr 0.05", "classifier · unfreeze() · lr slice(0.0006565, 0.03)"],
             run.Report.Epochs.Select(e => e.Stage).Distinct());
         Assert.Equal(1 + 1 + 1 + 2 + 6, run.Report.Epochs.Count); // pretrain 1, fine-tune frozen 1 + unfrozen 1, classifier 2 + 6
         Assert.Contains("perplexity", File.ReadAllText(report), StringComparison.Ordinal);
