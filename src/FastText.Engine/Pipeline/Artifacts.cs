@@ -18,8 +18,11 @@ namespace FastText.Engine.Pipeline;
 /// <param name="MaxTokens">Tokens kept per document when the training corpus was made (0 = all).</param>
 /// <param name="SubwordModel">The SentencePiece model file in the folder (<see cref="Tokenization.SubwordModelFileName"/>), null = word tokens.</param>
 /// <param name="SubwordModelSha256">That file's SHA-256 (checked when the folder is opened).</param>
+/// <param name="Backwards">The model reads every document's tokens in reverse order (fastai's <c>backwards=True</c>);
+/// a card written before this field existed has none and reads as forwards.</param>
 public sealed record ModelCard(string Kind, int EmbeddingSize, int HiddenSize, int Layers, IReadOnlyList<string>? ClassNames = null,
-    int SequenceLength = 72, double DropMultiplier = 1, int MaxTokens = 0, string? SubwordModel = null, string? SubwordModelSha256 = null)
+    int SequenceLength = 72, double DropMultiplier = 1, int MaxTokens = 0, string? SubwordModel = null, string? SubwordModelSha256 = null,
+    bool Backwards = false)
 {
     /// <summary>File name of the card inside a model folder.</summary>
     internal const string FileName = "model.json";
@@ -82,6 +85,29 @@ public abstract class ModelArtifact
     /// <summary>How text becomes tokens for this model (its training corpus's; use it to numericalize texts and decode).</summary>
     public Tokenization Tokenization { get; }
 
+    /// <summary>Whether the model reads every document's tokens reversed (<see cref="ModelCard.Backwards"/>).</summary>
+    public bool Backwards => Card.Backwards;
+
+    /// <summary>"backwards" or "forwards", for messages and reports.</summary>
+    public static string DirectionName(bool backwards) => backwards ? "backwards" : "forwards";
+
+    /// <summary>Throws unless this model reads text in the direction <paramref name="backwards"/>; the message names both.</summary>
+    /// <param name="backwards">The direction required.</param>
+    /// <param name="what">What this model is to the caller, e.g. "the pretrained language model".</param>
+    /// <param name="otherWhat">What requires the direction, e.g. "this run ('runs/x')".</param>
+    /// <exception cref="InvalidDataException">The directions differ.</exception>
+    public void EnsureDirection(bool backwards, string what, string otherWhat)
+    {
+        if (Backwards != backwards)
+        {
+            // A model of one direction continues training in the other without an error, but its weights (an LSTM that
+            // learned what follows) are then a poor start for reading text the other way round: refused.
+            throw new InvalidDataException(
+                $"Direction mismatch: {what} '{Folder}' reads text {DirectionName(Backwards)}, but {otherWhat} reads it {DirectionName(backwards)}. "
+                + $"Use a model trained {DirectionName(backwards)} ({(backwards ? "with" : "without")} --backwards / UlmfitPipeline.Backwards).");
+        }
+    }
+
     /// <summary>Reads the card of <paramref name="kind"/>, the vocabulary and the tokenization of <paramref name="folder"/>.</summary>
     private protected static (ModelCard Card, Vocabulary Vocabulary, Tokenization Tokenization) Read(string folder, string kind) =>
         (ModelCard.Load(folder, kind), Vocabulary.Load(Path.Combine(folder, VocabularyFile)), Tokenization.Read(Path.Combine(folder, ModelCard.FileName)));
@@ -111,7 +137,9 @@ public sealed class LanguageModelArtifact : ModelArtifact
     /// <param name="vocabulary">Its vocabulary.</param>
     /// <param name="tokenization">How its training corpus was tokenized (<see cref="TextDataset.Tokenization"/>).</param>
     /// <param name="maxTokens">The training corpus's token cap.</param>
-    public static LanguageModelArtifact Save(string folder, AwdLstmLanguageModel model, Vocabulary vocabulary, Tokenization tokenization, int maxTokens)
+    /// <param name="backwards">The model was trained on reversed documents.</param>
+    public static LanguageModelArtifact Save(string folder, AwdLstmLanguageModel model, Vocabulary vocabulary, Tokenization tokenization, int maxTokens,
+        bool backwards = false)
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(vocabulary);
@@ -120,7 +148,7 @@ public sealed class LanguageModelArtifact : ModelArtifact
         vocabulary.Save(Path.Combine(folder, VocabularyFile));
         ModelWeights.SaveLanguageModel(model, Path.Combine(folder, WeightsFile), vocabulary.Tokens);
         ModelWeights.SaveEncoder(model.Encoder, Path.Combine(folder, EncoderFile), vocabulary.Tokens);
-        var (card, copy) = new ModelCard("language-model", model.Config.EmbeddingSize, model.Config.HiddenSize, model.Config.Layers, MaxTokens: maxTokens)
+        var (card, copy) = new ModelCard("language-model", model.Config.EmbeddingSize, model.Config.HiddenSize, model.Config.Layers, MaxTokens: maxTokens, Backwards: backwards)
             .Save(folder, tokenization);
         return new LanguageModelArtifact(folder, card, vocabulary, copy);
     }
@@ -165,8 +193,9 @@ public sealed class ClassifierArtifact : ModelArtifact
     /// <param name="classNames">Class names in index order.</param>
     /// <param name="dropMultiplier">Its dropout multiplier.</param>
     /// <param name="maxTokens">The training corpus's token cap (applied to texts at prediction too).</param>
+    /// <param name="backwards">The classifier was trained on reversed documents (its predictor reverses texts too).</param>
     public static ClassifierArtifact Save(string folder, TextClassifier model, AwdLstmConfig config, Vocabulary vocabulary, Tokenization tokenization,
-        IReadOnlyList<string> classNames, double dropMultiplier, int maxTokens)
+        IReadOnlyList<string> classNames, double dropMultiplier, int maxTokens, bool backwards = false)
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(config);
@@ -175,8 +204,8 @@ public sealed class ClassifierArtifact : ModelArtifact
         Directory.CreateDirectory(folder);
         vocabulary.Save(Path.Combine(folder, VocabularyFile));
         TensorArchive.Write(Path.Combine(folder, WeightsFile), new Header("classifier", vocabulary.Count, classNames), model.state_dict());
-        var (card, copy) = new ModelCard("classifier", config.EmbeddingSize, config.HiddenSize, config.Layers, classNames, model.Options.Bptt, dropMultiplier, maxTokens)
-            .Save(folder, tokenization);
+        var (card, copy) = new ModelCard("classifier", config.EmbeddingSize, config.HiddenSize, config.Layers, classNames, model.Options.Bptt, dropMultiplier, maxTokens,
+            Backwards: backwards).Save(folder, tokenization);
         return new ClassifierArtifact(folder, card, vocabulary, copy);
     }
 
@@ -212,7 +241,11 @@ public sealed class ClassifierArtifact : ModelArtifact
         return model;
     }
 
-    /// <summary>A predictor for raw texts, tokenized like the training corpus (same tokenization, vocabulary and cap).</summary>
+    /// <summary>
+    /// A predictor for raw texts, tokenized like the training corpus (same tokenization, vocabulary and cap); a backwards
+    /// classifier's predictor reverses every text's ids after the cap, as its training documents were
+    /// (<see cref="ClassifierPredictor.Backwards"/>).
+    /// </summary>
     public ClassifierPredictor CreatePredictor(TextClassifier model)
     {
         int max = Card.MaxTokens;
@@ -220,6 +253,9 @@ public sealed class ClassifierArtifact : ModelArtifact
         {
             int[] ids = Tokenization.Numericalize(text, Vocabulary);
             return max > 0 && ids.Length > max ? ids[..max] : ids;
-        });
+        })
+        {
+            Backwards = Backwards,
+        };
     }
 }

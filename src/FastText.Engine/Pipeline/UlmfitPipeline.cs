@@ -32,6 +32,7 @@ public sealed class UlmfitPipeline
 
     private readonly IProgressSink progress;
     private readonly List<LossCurve> curves = [];
+    private readonly bool backwards;
 
     /// <summary>Creates a run writing into <paramref name="runFolder"/>.</summary>
     public UlmfitPipeline(string runFolder, UlmfitPreset preset, IProgressSink? progress = null)
@@ -68,6 +69,26 @@ public sealed class UlmfitPipeline
     /// fastai's word tokenization.
     /// </summary>
     public string? SubwordModel { get; init; }
+
+    /// <summary>
+    /// fastai's <c>backwards=True</c>: every stage reads each document's tokens reversed (<see cref="ReversedTokenCorpus"/>,
+    /// <c>xxbos</c> last) — language-model streams, classifier batches, the validation metrics — and every saved model
+    /// records it (<see cref="ModelArtifact.Backwards"/>), so its predictor reverses texts too. Stages of one direction
+    /// are never reused by a run of the other (<see cref="Resume"/>); language models of the other direction are refused
+    /// as a start. ULMFiT ensembles a forward and a backward classifier (<see cref="ClassifierEnsemble"/>). Default false.
+    /// </summary>
+    public bool Backwards
+    {
+        get => backwards;
+        init
+        {
+            backwards = value;
+            if (value)
+            {
+                Report.AddSetting("direction", "backwards (fastai backwards=True): every document's tokens reversed, xxbos last");
+            }
+        }
+    }
 
     /// <summary>
     /// Stops training between batches (Ctrl+C in the CLI): the phase running first writes its checkpoint into
@@ -123,7 +144,7 @@ public sealed class UlmfitPipeline
         using var model = new AwdLstmLanguageModel(corpus.Vocabulary.Count, LanguageModelConfig) { Precision = Preset.Precision };
         RunLanguageModel(model, corpus, corpus.Training, corpus.Validation, stage, null,
             [("pretrain", (learner, fit) => learner.FitOneCycle(Preset.PretrainEpochs, LearningRates.Uniform(Preset.PretrainLearningRate), fit, Cancellation))]);
-        return Completed(stage, LanguageModelArtifact.Save(ArtifactFolder(name), model, corpus.Vocabulary, corpus.Tokenization, corpus.MaxTokens));
+        return Completed(stage, LanguageModelArtifact.Save(ArtifactFolder(name), model, corpus.Vocabulary, corpus.Tokenization, corpus.MaxTokens, Backwards));
     }
 
     /// <summary>
@@ -133,12 +154,14 @@ public sealed class UlmfitPipeline
     /// </summary>
     /// <exception cref="PretrainedWeightsException">The pretrained model's sizes are not the preset's.</exception>
     /// <exception cref="InvalidDataException">The pretrained model and the corpus were tokenized differently (word vs
-    /// subword, or two SentencePiece models); the message names both.</exception>
+    /// subword, or two SentencePiece models), or the pretrained model reads text in the other direction than
+    /// <see cref="Backwards"/>; the message names both.</exception>
     public LanguageModelArtifact FineTune(LanguageModelArtifact pretrained, TextDataset corpus, string name = "finetuned", bool findLearningRate = true)
     {
         ArgumentNullException.ThrowIfNull(pretrained);
         ArgumentNullException.ThrowIfNull(corpus);
         pretrained.Tokenization.EnsureSameAs(corpus.Tokenization, $"the pretrained language model '{pretrained.Folder}'", $"the corpus '{corpus.Folder}'");
+        pretrained.EnsureDirection(Backwards, "the pretrained language model", ThisRun);
         CheckPretrainedSizes(pretrained.Card.Config, pretrained.Folder);
         return RunFineTune(model => ModelWeights.LoadPretrained(model, pretrained.WeightsPath, corpus.Vocabulary.Tokens), corpus, name, findLearningRate,
             $"pretrained {FileStamp(pretrained.WeightsPath)} vocabulary {pretrained.Vocabulary.Hash:x16}");
@@ -150,7 +173,10 @@ public sealed class UlmfitPipeline
     /// file, or a folder holding one <c>.pth</c>; with its pickled vocabulary <paramref name="pretrainedVocabulary"/>, or
     /// the <c>.pkl</c> found beside it, see <see cref="FastAiArtifacts.ResolvePair"/>). fastai weights are converted on
     /// the fly, by key name, with the rows matched to <paramref name="corpus"/>'s vocabulary token by token; nothing is
-    /// written besides the fine-tuned model.
+    /// written besides the fine-tuned model. fastai's weights record no direction: they are taken to read text in this
+    /// run's direction (<see cref="Backwards"/>); fastai publishes WikiText-103 as two files, <c>lstm_fwd.pth</c> and
+    /// <c>lstm_bwd.pth</c> (<c>pretrained_fnames</c> of <c>AWD_LSTM</c>'s forward and backward URLs) — give the backward
+    /// one to a backwards run.
     /// </summary>
     /// <exception cref="FileNotFoundException">The weights or their vocabulary were not found (the message says where it looked).</exception>
     /// <exception cref="PretrainedWeightsException">Not a fastai AWD-LSTM language model (a key is missing), the
@@ -188,7 +214,8 @@ public sealed class UlmfitPipeline
                 $"Tokenization mismatch: the fastai weights '{weightsPath}' come with {(subwordVocabulary ? "a SentencePiece" : "a word-level")} vocabulary ('{vocabularyPath}'), but the corpus '{corpus.Folder}' uses {corpus.Tokenization.Description}; the same text would map to other ids.");
         }
         CheckPretrainedSizes(config, weightsPath);
-        string source = FormattableString.Invariant($"fastai weights {Path.GetFileName(weightsPath)} + vocabulary {Path.GetFileName(vocabularyPath)} ({tokens.Count:N0} tokens), converted on the fly");
+        string source = FormattableString.Invariant(
+            $"fastai weights {Path.GetFileName(weightsPath)} + vocabulary {Path.GetFileName(vocabularyPath)} ({tokens.Count:N0} tokens), converted on the fly, taken as {ModelArtifact.DirectionName(Backwards)} (the file records no direction)");
         Report.AddSetting("pretrained", source);
         progress.Log($"pretrained: {source}");
         return RunFineTune(model => ModelWeights.LoadPretrained(model, state.Tensors, tokens, corpus.Vocabulary.Tokens, weightsPath), corpus, name, findLearningRate,
@@ -236,7 +263,7 @@ public sealed class UlmfitPipeline
                     learner.FitOneCycle(Preset.FineTuneEpochs, LearningRates.Uniform(Preset.FineTuneLearningRate), fit, Cancellation);
                 }),
             ]);
-        return Completed(stage, LanguageModelArtifact.Save(ArtifactFolder(name), model, corpus.Vocabulary, corpus.Tokenization, corpus.MaxTokens));
+        return Completed(stage, LanguageModelArtifact.Save(ArtifactFolder(name), model, corpus.Vocabulary, corpus.Tokenization, corpus.MaxTokens, Backwards));
     }
 
     /// <summary>
@@ -257,7 +284,8 @@ public sealed class UlmfitPipeline
     /// <param name="gradualUnfreezing">With a language model: false trains it like the from-scratch classifier (unfrozen,
     /// one cycle at the same uniform rate and epochs) — an ablation that changes only the initial weights.</param>
     /// <param name="seed">Seed of the training subset, the initialisation and the shuffles (null = the preset's).</param>
-    /// <exception cref="InvalidDataException">The language model and the corpus were tokenized differently; the message names both.</exception>
+    /// <exception cref="InvalidDataException">The language model and the corpus were tokenized differently, or the language
+    /// model reads text in the other direction than <see cref="Backwards"/>; the message names both.</exception>
     public ClassifierResult TrainClassifier(TextDataset labelled, LanguageModelArtifact? languageModel, string name = "classifier",
         int? trainingExamples = null, bool save = true, ClassifierOrder order = ClassifierOrder.Sorted, int epochScale = 1, string? artifact = null,
         bool gradualUnfreezing = true, int? seed = null)
@@ -266,6 +294,7 @@ public sealed class UlmfitPipeline
         ArgumentOutOfRangeException.ThrowIfLessThan(epochScale, 1);
         ArgumentNullException.ThrowIfNull(labelled);
         languageModel?.Tokenization.EnsureSameAs(labelled.Tokenization, $"the language model '{languageModel.Folder}'", $"the corpus '{labelled.Folder}'");
+        languageModel?.EnsureDirection(Backwards, "the language model whose encoder starts the classifier", ThisRun);
         if (labelled.ClassNames.Count < 2)
         {
             throw new ArgumentException("The classifier needs a corpus with at least two classes.", nameof(labelled));
@@ -302,8 +331,8 @@ public sealed class UlmfitPipeline
                 BatchSize = Preset.ClassifierBatchSize,
                 SequenceLength = Preset.ClassifierSequenceLength,
             };
-            using var trainLoader = new ClassifierLoader(labelled.Corpus, trainOptions, training);
-            using var validLoader = new ClassifierLoader(labelled.Corpus, validOptions, labelled.Validation);
+            using var trainLoader = new ClassifierLoader(Documents(labelled), trainOptions, training);
+            using var validLoader = new ClassifierLoader(Documents(labelled), validOptions, labelled.Validation);
             using var learner = new Learner<ClassifierBatch>(new ClassifierTask(model), trainLoader, validLoader, metrics: [Metrics.Accuracy]);
             var phases = new List<ProgressCallback>();   // the phases that ran (a resumed run skips finished ones)
             int phaseIndex = 0;
@@ -356,7 +385,7 @@ public sealed class UlmfitPipeline
             var (predictor, evaluation) = Evaluate(model, labelled);
             ClassifierArtifact? saved = stage is not null
                 ? Completed(stage, ClassifierArtifact.Save(ArtifactFolder(artifact ?? name), model, LanguageModelConfig, labelled.Vocabulary, labelled.Tokenization,
-                    labelled.ClassNames, Preset.ClassifierDropMultiplier, labelled.MaxTokens))
+                    labelled.ClassNames, Preset.ClassifierDropMultiplier, labelled.MaxTokens, Backwards))
                 : null;
             return new ClassifierResult(model, predictor, evaluation, phases.SelectMany(p => p.Epochs).ToList(), training.Count, seconds, saved);
         }
@@ -388,7 +417,7 @@ public sealed class UlmfitPipeline
                 Seed = Preset.Seed,
                 Order = order,
             };
-            using var loader = new ClassifierLoader(labelled.Corpus, options, labelled.Training);
+            using var loader = new ClassifierLoader(Documents(labelled), options, labelled.Training);
             using var learner = new Learner<ClassifierBatch>(new ClassifierTask(model), loader);
             var callback = new ProgressCallback(progress, $"batching: {order}{(feedEveryRow ? ", every row fed" : "")}", loader.BatchCount, languageModel: false);
             learner.Callbacks.Add(callback);
@@ -515,8 +544,8 @@ public sealed class UlmfitPipeline
             BatchSize = Preset.LanguageModelBatchSize,
             SequenceLength = Preset.LanguageModelSequenceLength,
         };
-        using var train = new LanguageModelLoader(corpus.Corpus, trainOptions, training);
-        using var valid = new LanguageModelLoader(corpus.Corpus, validOptions, validation);
+        using var train = new LanguageModelLoader(Documents(corpus), trainOptions, training);
+        using var valid = new LanguageModelLoader(Documents(corpus), validOptions, validation);
         using var learner = new Learner<LanguageModelBatch>(new LanguageModelTask(model), train, valid, metrics: Metrics.LanguageModel);
         prepare?.Invoke(learner);
         // One callback per phase, so the report shows one table per phase like fastbook's.
@@ -546,9 +575,17 @@ public sealed class UlmfitPipeline
         return stage;
     }
 
-    // What a stage is run with: a completed stage is reused only if all of it is the same.
+    // What a stage is run with: a completed stage is reused only if all of it is the same (the direction too: a
+    // backwards stage's checkpoints and artifact are of a model that reads the other way).
     private string StageKey(TextDataset corpus, string what) => FormattableString.Invariant(
-        $"{what} | {Preset} | stages {string.Join(' ', Preset.ClassifierStages)} | corpus {corpus.Folder} vocabulary {corpus.Vocabulary.Hash:x16} documents {corpus.DocumentCount} tokens {corpus.Corpus.TokenCount} | {corpus.Tokenization.Description}");
+        $"{what} | {Preset} | stages {string.Join(' ', Preset.ClassifierStages)} | corpus {corpus.Folder} vocabulary {corpus.Vocabulary.Hash:x16} documents {corpus.DocumentCount} tokens {corpus.Corpus.TokenCount} | {corpus.Tokenization.Description} | {ModelArtifact.DirectionName(Backwards)}");
+
+    // The documents as this run's models read them: reversed in a backwards run (after the token cap, which keeps a
+    // document's first tokens whichever way it is read).
+    private ITokenCorpus Documents(TextDataset corpus) => Backwards ? new ReversedTokenCorpus(corpus.Corpus) : corpus.Corpus;
+
+    // This run, as named in direction-mismatch errors.
+    private string ThisRun => $"this run (run folder '{RunFolder}')";
 
     // The preset's classifier on a fresh encoder, in the preset's precision (weights stay fp32, only its LSTMs' products change).
     private TextClassifier NewClassifier(TextDataset labelled)
@@ -628,10 +665,11 @@ public sealed class UlmfitPipeline
         }
     }
 
-    // The predictor of a classifier and its metrics on the corpus's validation split.
-    private static (ClassifierPredictor Predictor, ClassifierEvaluation Evaluation) Evaluate(TextClassifier model, TextDataset labelled)
+    // The predictor of a classifier and its metrics on the corpus's validation split (read forwards: the predictor
+    // reverses documents itself in a backwards run, as the saved artifact's does).
+    private (ClassifierPredictor Predictor, ClassifierEvaluation Evaluation) Evaluate(TextClassifier model, TextDataset labelled)
     {
-        var predictor = new ClassifierPredictor(model, labelled.ClassNames, labelled.Numericalize);
+        var predictor = new ClassifierPredictor(model, labelled.ClassNames, labelled.Numericalize) { Backwards = Backwards };
         return (predictor, predictor.Evaluate(labelled.Subset(labelled.Validation)));
     }
 

@@ -42,6 +42,13 @@ public sealed class ClassifierPredictor
     /// <summary>Rows per forward pass.</summary>
     public int BatchSize { get; }
 
+    /// <summary>
+    /// The model was trained on reversed documents (fastai's <c>backwards=True</c>): every entry point still takes texts
+    /// and ids in reading order, and each document is reversed just before padding, so a text reaches the model with the
+    /// layout its training batches had (whole chunks of padding in front, the reversed text, the rest behind).
+    /// </summary>
+    public bool Backwards { get; init; }
+
     /// <summary>Predicts one text.</summary>
     public Prediction Predict(string text) => Predict([text])[0];
 
@@ -56,7 +63,7 @@ public sealed class ClassifierPredictor
         return PredictTokens(texts.Select(numericalize).ToList());
     }
 
-    /// <summary>Predicts already numericalized documents, in order.</summary>
+    /// <summary>Predicts already numericalized documents (ids in reading order), in order.</summary>
     public IReadOnlyList<Prediction> PredictTokens(IReadOnlyList<int[]> documents)
     {
         float[][] probabilities = Probabilities(documents);
@@ -70,9 +77,16 @@ public sealed class ClassifierPredictor
     }
 
     /// <summary>Evaluates a labelled corpus: metrics, per-example probabilities and the top losses.</summary>
-    /// <param name="corpus">Labelled documents.</param>
+    /// <param name="corpus">Labelled documents in reading order (a backwards predictor reverses them itself).</param>
     /// <param name="topLosses">How many top losses to keep.</param>
     public ClassifierEvaluation Evaluate(ITokenCorpus corpus, int topLosses = 10)
+    {
+        var (documents, labels) = ReadLabelled(corpus);
+        return ClassifierEvaluation.FromProbabilities(Probabilities(documents), labels, ClassNames, topLosses);
+    }
+
+    /// <summary>Every document of a labelled corpus as ids, with its label.</summary>
+    internal static (int[][] Documents, int[] Labels) ReadLabelled(ITokenCorpus corpus)
     {
         ArgumentNullException.ThrowIfNull(corpus);
         if (!corpus.HasLabels)
@@ -87,19 +101,10 @@ public sealed class ClassifierPredictor
             corpus.CopyTokens(d, 0, documents[d]);
             labels[d] = corpus.Label(d);
         }
-        float[][] probabilities = Probabilities(documents);
-        int[] predicted = probabilities.Select(ArgMax).ToArray();
-        var metrics = new ClassificationMetrics(labels, predicted, ClassNames);
-        double loss = 0;
-        for (int i = 0; i < labels.Length; i++)
-        {
-            loss -= Math.Log(Math.Max(probabilities[i][labels[i]], 1e-12));
-        }
-        return new ClassifierEvaluation(metrics, labels.Length == 0 ? 0 : loss / labels.Length, probabilities,
-            TopLosses.Find(probabilities, labels, topLosses));
+        return (documents, labels);
     }
 
-    /// <summary>Softmax probabilities per document, in input order.</summary>
+    /// <summary>Softmax probabilities per document (ids in reading order), in input order.</summary>
     public float[][] Probabilities(IReadOnlyList<int[]> documents)
     {
         ArgumentNullException.ThrowIfNull(documents);
@@ -118,7 +123,7 @@ public sealed class ClassifierPredictor
                 var batch = new int[rows][];
                 for (int r = 0; r < rows; r++)
                 {
-                    batch[r] = documents[order[start + r]];
+                    batch[r] = Backwards ? documents[order[start + r]].Reverse().ToArray() : documents[order[start + r]];
                 }
                 long[] ids = PredictionPadding.PadFirst(batch, model.Options.Bptt, padding, out int width);
                 Tensor input = tensor(ids, [rows, width], ScalarType.Int64);
@@ -138,10 +143,10 @@ public sealed class ClassifierPredictor
         return result;
     }
 
-    private static int ArgMax(float[] values)
+    internal static int ArgMax(IReadOnlyList<float> values)
     {
         int best = 0;
-        for (int i = 1; i < values.Length; i++)
+        for (int i = 1; i < values.Count; i++)
         {
             if (values[i] > values[best])
             {
@@ -157,7 +162,28 @@ public sealed class ClassifierPredictor
 /// <param name="Loss">Mean cross-entropy.</param>
 /// <param name="Probabilities">Per example, per class.</param>
 /// <param name="TopLosses">The worst examples.</param>
-public sealed record ClassifierEvaluation(ClassificationMetrics Metrics, double Loss, IReadOnlyList<float[]> Probabilities, IReadOnlyList<TopLoss> TopLosses);
+public sealed record ClassifierEvaluation(ClassificationMetrics Metrics, double Loss, IReadOnlyList<float[]> Probabilities, IReadOnlyList<TopLoss> TopLosses)
+{
+    /// <summary>Metrics, mean cross-entropy and top losses of per-example class probabilities.</summary>
+    /// <param name="probabilities">Per example, per class.</param>
+    /// <param name="labels">True class per example.</param>
+    /// <param name="classNames">Class names, indexed by class.</param>
+    /// <param name="topLosses">How many top losses to keep.</param>
+    public static ClassifierEvaluation FromProbabilities(IReadOnlyList<float[]> probabilities, IReadOnlyList<int> labels, IReadOnlyList<string> classNames, int topLosses = 10)
+    {
+        ArgumentNullException.ThrowIfNull(probabilities);
+        ArgumentNullException.ThrowIfNull(labels);
+        int[] predicted = probabilities.Select(p => ClassifierPredictor.ArgMax(p)).ToArray();
+        var metrics = new ClassificationMetrics(labels.ToArray(), predicted, classNames);
+        double loss = 0;
+        for (int i = 0; i < labels.Count; i++)
+        {
+            loss -= Math.Log(Math.Max(probabilities[i][labels[i]], 1e-12));
+        }
+        return new ClassifierEvaluation(metrics, labels.Count == 0 ? 0 : loss / labels.Count, probabilities,
+            Classification.TopLosses.Find(probabilities, labels, topLosses));
+    }
+}
 
 /// <summary>Pads classifier rows the way the sentence encoder wants them.</summary>
 public static class PredictionPadding
