@@ -33,6 +33,12 @@ public static class FastTextCommandLine
         Description = "Continue an interrupted run in the same output folder (Ctrl+C checkpoints the phase running into <out>/checkpoints/): stages completed with the same settings and data are reused, the interrupted phase continues from its checkpoint. Without it a run starts afresh.",
     };
 
+    /// <summary>fastai's <c>backwards=True</c> on the training commands: the model reads every document reversed.</summary>
+    public static readonly Option<bool> Backwards = new("--backwards")
+    {
+        Description = "Train a backwards model (fastai's backwards=True): every document's tokens are read reversed, xxbos last. The model folder records it; predict/evaluate reverse texts for it, generate writes what precedes the prompt. Starting models (--pretrained folder, --encoder) must read the same way; fastai .pth weights record no direction and are taken as this one (use WikiText-103's lstm_bwd.pth). ULMFiT ensembles a forward and a backward classifier: predict/evaluate -m fwd -m bwd.",
+    };
+
     /// <summary>Builds the command tree.</summary>
     public static RootCommand Build(ICommandHandlers handlers)
     {
@@ -65,13 +71,14 @@ public static class FastTextCommandLine
         var learningRate = new Option<double?>("--lr") { Description = "Maximum learning rate of the one-cycle schedule (default: the preset's)." };
         var pretrain = new Command("pretrain", "Train an AWD-LSTM language model from scratch on a general corpus (the role of fastai's WikiText-103 model).")
         {
-            corpus, output, Preset, epochs, learningRate, Precision, Resume,
+            corpus, output, Preset, epochs, learningRate, Precision, Resume, Backwards,
         };
         pretrain.SetAction((parse, cancel) => handlers.PretrainAsync(new LanguageModelRequest(
             parse.GetValue(corpus)!, null, parse.GetValue(output)!, parse.GetValue(Preset)!, parse.GetValue(epochs), parse.GetValue(learningRate), parse.GetValue(Threads))
         {
             Precision = parse.GetValue(Precision),
             Resume = parse.GetValue(Resume),
+            Backwards = parse.GetValue(Backwards),
         }, cancel));
         root.Subcommands.Add(pretrain);
 
@@ -90,7 +97,7 @@ public static class FastTextCommandLine
         };
         var fineTune = new Command("fine-tune", "Fine-tune a pretrained language model (ours or fastai's .pth + .pkl) on the task's texts (frozen epoch, then unfrozen), save its encoder.")
         {
-            corpus, pretrained, pretrainedVocabulary, output, Preset, epochs, learningRate, allText, Precision, Resume,
+            corpus, pretrained, pretrainedVocabulary, output, Preset, epochs, learningRate, allText, Precision, Resume, Backwards,
         };
         fineTune.SetAction((parse, cancel) => handlers.FineTuneAsync(new LanguageModelRequest(
             parse.GetValue(corpus)!, parse.GetValue(pretrained), parse.GetValue(output)!, parse.GetValue(Preset)!, parse.GetValue(epochs), parse.GetValue(learningRate), parse.GetValue(Threads))
@@ -99,6 +106,7 @@ public static class FastTextCommandLine
             AllText = parse.GetValue(allText),
             Precision = parse.GetValue(Precision),
             Resume = parse.GetValue(Resume),
+            Backwards = parse.GetValue(Backwards),
         }, cancel));
         root.Subcommands.Add(fineTune);
 
@@ -107,13 +115,14 @@ public static class FastTextCommandLine
         var labelled = new Option<int?>("--labelled") { Description = "Use only N labelled training documents: a seeded random subset, stratified by class (sample-efficiency runs)." };
         var trainClassifier = new Command("train-classifier", "Train the ULMFiT classifier with gradual unfreezing and 2.6× discriminative learning rates.")
         {
-            corpus, encoder, output, Preset, labelled, Precision, Resume,
+            corpus, encoder, output, Preset, labelled, Precision, Resume, Backwards,
         };
         trainClassifier.SetAction((parse, cancel) => handlers.TrainClassifierAsync(new ClassifierRequest(
             parse.GetValue(corpus)!, parse.GetValue(encoder), parse.GetValue(output)!, parse.GetValue(Preset)!, parse.GetValue(labelled), parse.GetValue(Threads))
         {
             Precision = parse.GetValue(Precision),
             Resume = parse.GetValue(Resume),
+            Backwards = parse.GetValue(Backwards),
         }, cancel));
         root.Subcommands.Add(trainClassifier);
 
@@ -128,7 +137,7 @@ public static class FastTextCommandLine
         };
         var sampleEfficiency = new Command("sample-efficiency", "ULMFiT's sample-efficiency experiment: classifiers with and without the fine-tuned language model on growing labelled subsets.")
         {
-            corpus, encoder, output, Preset, sizes, oneCycle, seeds, Precision,
+            corpus, encoder, output, Preset, sizes, oneCycle, seeds, Precision, Backwards,
         };
         sampleEfficiency.SetAction((parse, cancel) => handlers.SampleEfficiencyAsync(new SampleEfficiencyRequest(
             parse.GetValue(corpus)!, parse.GetValue(encoder), parse.GetValue(output)!, parse.GetValue(Preset)!, parse.GetValue(sizes)!, parse.GetValue(Threads))
@@ -136,22 +145,31 @@ public static class FastTextCommandLine
             OneCycle = parse.GetValue(oneCycle),
             Seeds = parse.GetValue(seeds),
             Precision = parse.GetValue(Precision),
+            Backwards = parse.GetValue(Backwards),
         }, cancel));
         root.Subcommands.Add(sampleEfficiency);
 
         // predict / evaluate / generate
-        var model = new Option<string>("--model", "-m") { Description = "Model folder (classifier for predict/evaluate, language model for generate).", Required = true };
+        // One -m per classifier: several make an ensemble (ULMFiT's forward + backward), each also reported alone. Not
+        // several per token, so `-m a "some text"` keeps the text an argument.
+        var classifiers = new Option<string[]>("--model", "-m")
+        {
+            Description = "Classifier folder; give -m more than once (e.g. a forward and a backwards one) for an ensemble that averages their probabilities, reported with each model's own answer.",
+            Required = true,
+        };
         var texts = new Argument<string[]>("text") { Description = "Texts to classify (or use --file).", Arity = ArgumentArity.ZeroOrMore };
         var file = new Option<string?>("--file", "-f") { Description = "Classify each file given (a mail or a text file); a folder means every file in it." };
-        var predict = new Command("predict", "Class probabilities for texts.") { model, texts, file };
+        var predict = new Command("predict", "Class probabilities for texts (of each model and their average with several -m).") { classifiers, texts, file };
         predict.SetAction((parse, cancel) => handlers.PredictAsync(new PredictRequest(
-            parse.GetValue(model)!, parse.GetValue(texts) ?? [], parse.GetValue(file), parse.GetValue(Threads)), cancel));
+            parse.GetValue(classifiers)!, parse.GetValue(texts) ?? [], parse.GetValue(file), parse.GetValue(Threads)), cancel));
         root.Subcommands.Add(predict);
 
-        var evaluate = new Command("evaluate", "Accuracy, F1, confusion matrix and top losses of a classifier on a labelled corpus's validation split.") { model, corpus };
+        var evaluate = new Command("evaluate", "Accuracy, F1, confusion matrix and top losses of a classifier on a labelled corpus's validation split (with several -m: of each and of their ensemble).") { classifiers, corpus };
         evaluate.SetAction((parse, cancel) => handlers.EvaluateAsync(new EvaluateRequest(
-            parse.GetValue(model)!, parse.GetValue(corpus)!, parse.GetValue(Threads)), cancel));
+            parse.GetValue(classifiers)!, parse.GetValue(corpus)!, parse.GetValue(Threads)), cancel));
         root.Subcommands.Add(evaluate);
+
+        var model = new Option<string>("--model", "-m") { Description = "Language-model folder.", Required = true };
 
         var prompt = new Argument<string>("prompt") { Description = "Text to continue." };
         var words = new Option<int>("--words", "-n") { Description = "Tokens to generate.", DefaultValueFactory = _ => 40 };
@@ -227,6 +245,9 @@ public sealed record LanguageModelRequest(string Corpus, string? Pretrained, str
 
     /// <summary>Continue an interrupted run in <see cref="Output"/>.</summary>
     public bool Resume { get; init; }
+
+    /// <summary>Train a backwards model (fastai's <c>backwards=True</c>).</summary>
+    public bool Backwards { get; init; }
 }
 
 /// <summary>Arguments of <c>train-classifier</c>.</summary>
@@ -237,6 +258,9 @@ public sealed record ClassifierRequest(string Corpus, string? Encoder, string Ou
 
     /// <summary>Continue an interrupted run in <see cref="Output"/>.</summary>
     public bool Resume { get; init; }
+
+    /// <summary>Train a backwards classifier (fastai's <c>backwards=True</c>; its encoder must be backwards too).</summary>
+    public bool Backwards { get; init; }
 }
 
 /// <summary>Arguments of <c>sample-efficiency</c>.</summary>
@@ -250,13 +274,16 @@ public sealed record SampleEfficiencyRequest(string Corpus, string? Encoder, str
 
     /// <summary>Comma-separated seeds to repeat every point with (null = the preset's seed).</summary>
     public string? Seeds { get; init; }
+
+    /// <summary>Train backwards classifiers (the encoder must be backwards too).</summary>
+    public bool Backwards { get; init; }
 }
 
-/// <summary>Arguments of <c>predict</c>.</summary>
-public sealed record PredictRequest(string Model, string[] Texts, string? File, int? Threads);
+/// <summary>Arguments of <c>predict</c>; several <paramref name="Models"/> make an ensemble.</summary>
+public sealed record PredictRequest(string[] Models, string[] Texts, string? File, int? Threads);
 
-/// <summary>Arguments of <c>evaluate</c>.</summary>
-public sealed record EvaluateRequest(string Model, string Corpus, int? Threads);
+/// <summary>Arguments of <c>evaluate</c>; several <paramref name="Models"/> make an ensemble.</summary>
+public sealed record EvaluateRequest(string[] Models, string Corpus, int? Threads);
 
 /// <summary>Arguments of <c>generate</c>.</summary>
 public sealed record GenerateRequest(string Model, string Prompt, int Words, double Temperature, int? Seed, int? Threads);

@@ -61,7 +61,7 @@ public sealed class PipelineCommandHandlers : ICommandHandlers
             ArgumentNullException.ThrowIfNull(request);
             TorchRuntime.Initialize(request.Threads);
             UlmfitPreset preset = WithOverrides(UlmfitPreset.Named(request.Preset), request);
-            var run = new UlmfitPipeline(request.Output, preset, progress) { Cancellation = cancellation, Resume = request.Resume };
+            var run = new UlmfitPipeline(request.Output, preset, progress) { Cancellation = cancellation, Resume = request.Resume, Backwards = request.Backwards };
             using TextDataset corpus = TextDataset.Load(request.Corpus);
             LanguageModelArtifact artifact = run.Pretrain(corpus, name: ".");
             run.SaveReport();
@@ -83,7 +83,7 @@ public sealed class PipelineCommandHandlers : ICommandHandlers
                 progress.Log("fine-tune needs --pretrained: a language-model folder or fastai .pth weights.");
                 return 1;
             }
-            var run = new UlmfitPipeline(request.Output, preset, progress) { Cancellation = cancellation, Resume = request.Resume };
+            var run = new UlmfitPipeline(request.Output, preset, progress) { Cancellation = cancellation, Resume = request.Resume, Backwards = request.Backwards };
             using TextDataset corpus = TextDataset.Load(request.Corpus);
             // A model folder, or fastai's .pth (+ .pkl) converted on the fly.
             LanguageModelArtifact artifact = run.FineTune(request.Pretrained, corpus, name: ".", pretrainedVocabulary: request.PretrainedVocabulary);
@@ -104,6 +104,7 @@ public sealed class PipelineCommandHandlers : ICommandHandlers
             {
                 Cancellation = cancellation,
                 Resume = request.Resume,
+                Backwards = request.Backwards,
             };
             using TextDataset corpus = TextDataset.Load(request.Corpus);
             LanguageModelArtifact? encoder = request.Encoder is null ? null : LanguageModelArtifact.Open(request.Encoder);
@@ -164,7 +165,11 @@ public sealed class PipelineCommandHandlers : ICommandHandlers
                     return 1;
                 }
             }
-            var run = new UlmfitPipeline(request.Output, WithPrecision(UlmfitPreset.Named(request.Preset), request.Precision), progress) { Cancellation = cancellation };
+            var run = new UlmfitPipeline(request.Output, WithPrecision(UlmfitPreset.Named(request.Preset), request.Precision), progress)
+            {
+                Cancellation = cancellation,
+                Backwards = request.Backwards,
+            };
             using TextDataset labelled = TextDataset.Load(request.Corpus);
             run.CompareSampleEfficiency(labelled, LanguageModelArtifact.Open(request.Encoder), sizes, gradualUnfreezing: !request.OneCycle, seeds: seeds);
             progress.Log($"report: {run.SaveReport()}");
@@ -195,15 +200,30 @@ public sealed class PipelineCommandHandlers : ICommandHandlers
             progress.Log("Nothing to classify: give texts as arguments or --file.");
             return Task.FromResult(1);
         }
-        ClassifierArtifact artifact = ClassifierArtifact.Open(request.Model);
-        using var model = artifact.LoadModel();
-        var predictions = artifact.CreatePredictor(model).Predict(texts.Select(t => t.Text).ToList());
-        foreach (var (item, prediction) in texts.Zip(predictions))
+        using var classifiers = new LoadedClassifiers(request.Models);
+        List<string> inputs = texts.Select(t => t.Text).ToList();
+        if (classifiers.Artifacts.Count == 1)
         {
-            string probabilities = string.Join(", ", artifact.Card.ClassNames!.Select((c, i) => FormattableString.Invariant($"{c} {prediction.Probabilities[i]:F4}")));
-            progress.Log($"{prediction.ClassName}\t{probabilities}\t{item.Name}");
+            foreach (var (item, prediction) in texts.Zip(classifiers.Predictors[0].Predict(inputs)))
+            {
+                progress.Log($"{prediction.ClassName}\t{Probabilities(prediction)}\t{item.Name}");
+            }
+            return Task.FromResult(0);
+        }
+        // An ensemble: each model's line, then the average's, per text (the first column says whose).
+        LogMembers(classifiers.Artifacts);
+        var ensemble = new ClassifierEnsemble(classifiers.Predictors);
+        foreach (var (item, prediction) in texts.Zip(ensemble.Predict(inputs)))
+        {
+            for (int m = 0; m < prediction.Members.Count; m++)
+            {
+                progress.Log($"model {m + 1}\t{prediction.Members[m].ClassName}\t{Probabilities(prediction.Members[m])}\t{item.Name}");
+            }
+            progress.Log($"ensemble\t{prediction.Ensemble.ClassName}\t{Probabilities(prediction.Ensemble)}\t{item.Name}");
         }
         return Task.FromResult(0);
+
+        string Probabilities(Prediction prediction) => string.Join(", ", classifiers.Predictors[0].ClassNames.Select((c, i) => FormattableString.Invariant($"{c} {prediction.Probabilities[i]:F4}")));
     }
 
     /// <inheritdoc />
@@ -211,23 +231,48 @@ public sealed class PipelineCommandHandlers : ICommandHandlers
     {
         ArgumentNullException.ThrowIfNull(request);
         TorchRuntime.Initialize(request.Threads);
-        ClassifierArtifact artifact = ClassifierArtifact.Open(request.Model);
         using TextDataset corpus = TextDataset.Load(request.Corpus);
-        artifact.Tokenization.EnsureSameAs(corpus.Tokenization, $"the classifier '{request.Model}'", $"the corpus '{request.Corpus}'");
-        if (corpus.Vocabulary.Hash != artifact.Vocabulary.Hash)
+        foreach (string folder in request.Models)
         {
-            progress.Log($"The corpus in '{request.Corpus}' was numericalized with another vocabulary than the classifier's; re-run tokenize with --vocabulary-from {request.Model}.");
-            return Task.FromResult(2);
+            ClassifierArtifact artifact = ClassifierArtifact.Open(folder);
+            artifact.Tokenization.EnsureSameAs(corpus.Tokenization, $"the classifier '{folder}'", $"the corpus '{request.Corpus}'");
+            if (corpus.Vocabulary.Hash != artifact.Vocabulary.Hash)
+            {
+                progress.Log($"The corpus in '{request.Corpus}' was numericalized with another vocabulary than the classifier's; re-run tokenize with --vocabulary-from {folder}.");
+                return Task.FromResult(2);
+            }
         }
-        using var model = artifact.LoadModel();
-        ClassifierEvaluation evaluation = artifact.CreatePredictor(model).Evaluate(corpus.Subset(corpus.Validation));
+        using var classifiers = new LoadedClassifiers(request.Models);
+        // The corpus in reading order: a backwards classifier's predictor reverses each document itself.
+        ITokenCorpus validation = corpus.Subset(corpus.Validation);
+        ClassifierEvaluation evaluation;
+        if (classifiers.Artifacts.Count == 1)
+        {
+            evaluation = classifiers.Predictors[0].Evaluate(validation);
+        }
+        else
+        {
+            LogMembers(classifiers.Artifacts);
+            EnsembleEvaluation ensemble = new ClassifierEnsemble(classifiers.Predictors).Evaluate(validation);
+            for (int m = 0; m < ensemble.Members.Count; m++)
+            {
+                progress.Log(Summary($"model {m + 1}", ensemble.Members[m]));
+            }
+            progress.Log(Summary("ensemble", ensemble.Ensemble));
+            evaluation = ensemble.Ensemble;
+            progress.Log("ensemble (mean probabilities):");
+        }
         progress.Log(evaluation.Metrics.ToMarkdown());
         progress.Log(FormattableString.Invariant($"validation loss {evaluation.Loss:F4}"));
+        IReadOnlyList<string> classes = classifiers.Predictors[0].ClassNames;
         foreach (TopLoss loss in evaluation.TopLosses.Take(5))
         {
-            progress.Log(FormattableString.Invariant($"top loss: document {corpus.Validation[loss.Index]} actual {artifact.Card.ClassNames![loss.Actual]} predicted {artifact.Card.ClassNames[loss.Predicted]} p={loss.Probability:F3} loss={loss.Loss:F3}"));
+            progress.Log(FormattableString.Invariant($"top loss: document {corpus.Validation[loss.Index]} actual {classes[loss.Actual]} predicted {classes[loss.Predicted]} p={loss.Probability:F3} loss={loss.Loss:F3}"));
         }
         return Task.FromResult(0);
+
+        static string Summary(string who, ClassifierEvaluation e) =>
+            FormattableString.Invariant($"{who}: accuracy {e.Metrics.Accuracy * 100:F2}%, macro F1 {e.Metrics.MacroF1:F4}, loss {e.Loss:F4}");
     }
 
     /// <inheritdoc />
@@ -237,11 +282,10 @@ public sealed class PipelineCommandHandlers : ICommandHandlers
         TorchRuntime.Initialize(request.Threads);
         LanguageModelArtifact artifact = LanguageModelArtifact.Open(request.Model);
         using var model = artifact.LoadModel();
-        // The model folder's own tokenization (words or its spm.model): the prompt gets the ids the model was trained on.
-        int[] prompt = artifact.Tokenization.Numericalize(request.Prompt, artifact.Vocabulary);
-        int[] generated = LanguageModelGenerator.Generate(model, prompt, request.Words,
-            new GenerationOptions(request.Temperature, Seed: request.Seed));
-        progress.Log(artifact.Tokenization.Decode(prompt.Concat(generated).Select(id => artifact.Vocabulary[id])));
+        // The model folder's own tokenization (words or its spm.model) and direction: a backwards model writes what
+        // precedes the prompt.
+        int[] text = artifact.Generate(model, request.Prompt, request.Words, new GenerationOptions(request.Temperature, Seed: request.Seed));
+        progress.Log(artifact.Tokenization.Decode(text.Select(id => artifact.Vocabulary[id])));
         return Task.FromResult(0);
     }
 
@@ -264,6 +308,52 @@ public sealed class PipelineCommandHandlers : ICommandHandlers
                 cancellation: cancellation, resume: request.Resume);
             return 0;
         });
+    }
+
+    private void LogMembers(IReadOnlyList<ClassifierArtifact> artifacts)
+    {
+        for (int m = 0; m < artifacts.Count; m++)
+        {
+            progress.Log($"model {m + 1}: {artifacts[m].Folder} ({ModelArtifact.DirectionName(artifacts[m].Backwards)})");
+        }
+    }
+
+    /// <summary>The classifiers of predict/evaluate, loaded with their predictors (each its own tokenization and direction).</summary>
+    private sealed class LoadedClassifiers : IDisposable
+    {
+        private readonly List<Engine.Models.Classifier.TextClassifier> models = [];
+
+        public LoadedClassifiers(IReadOnlyList<string> folders)
+        {
+            try
+            {
+                foreach (string folder in folders)
+                {
+                    ClassifierArtifact artifact = ClassifierArtifact.Open(folder);
+                    var model = artifact.LoadModel();
+                    models.Add(model);
+                    Artifacts.Add(artifact);
+                    Predictors.Add(artifact.CreatePredictor(model));
+                }
+            }
+            catch
+            {
+                Dispose();
+                throw;
+            }
+        }
+
+        public List<ClassifierArtifact> Artifacts { get; } = [];
+
+        public List<ClassifierPredictor> Predictors { get; } = [];
+
+        public void Dispose()
+        {
+            foreach (var model in models)
+            {
+                model.Dispose();
+            }
+        }
     }
 
     // Training runs on a pool thread so the returned task is pending while it runs: System.CommandLine installs its

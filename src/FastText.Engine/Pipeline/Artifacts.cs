@@ -168,6 +168,34 @@ public sealed class LanguageModelArtifact : ModelArtifact
         model.eval();
         return model;
     }
+
+    /// <summary>
+    /// Samples <paramref name="count"/> tokens with <paramref name="model"/> (this folder's) next to <paramref name="prompt"/>
+    /// (tokenized with <see cref="ModelArtifact.Tokenization"/>) and returns the whole text's ids in reading order; decode
+    /// them with <see cref="Tokenization.Decode"/>. A forward model continues the prompt: its ids (from <c>xxbos</c>),
+    /// then the sampled ones. A backwards model reads the prompt reversed and samples what comes before it: the sampled
+    /// ids, reversed, then the prompt's.
+    /// </summary>
+    /// <param name="model">The model loaded from this folder (<see cref="LoadModel"/>).</param>
+    /// <param name="prompt">Text to continue (backwards: to precede).</param>
+    /// <param name="count">Tokens to sample.</param>
+    /// <param name="options">Sampling options.</param>
+    public int[] Generate(AwdLstmLanguageModel model, string prompt, int count, GenerationOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        int[] ids = Tokenization.Numericalize(prompt, Vocabulary);
+        if (!Backwards)
+        {
+            return [.. ids, .. LanguageModelGenerator.Generate(model, ids, count, options)];
+        }
+        // The tokenizer's leading xxbos goes: reversed it would end the prompt, and after xxbos a backwards model goes on
+        // with the end of an earlier document, not with what precedes this text. An empty prompt keeps it, so the model
+        // samples the end of a document.
+        int[] text = ids.Length > 1 && ids[0] == SpecialTokens.BeginningOfStreamId ? ids[1..] : ids;
+        int[] before = LanguageModelGenerator.Generate(model, text.Reverse().ToArray(), count, options);
+        Array.Reverse(before);
+        return [.. before, .. text];
+    }
 }
 
 /// <summary>A saved classifier: <c>model.json</c> (sizes, classes, tokenization), <c>vocab.txt</c>, <c>classifier.weights</c>
