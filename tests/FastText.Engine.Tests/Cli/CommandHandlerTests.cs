@@ -114,6 +114,72 @@ public sealed class CommandHandlerTests : IDisposable
         Assert.False(File.Exists(P("mixed/classifier.weights")));
     }
 
+    [Fact]
+    public void Backwards_models_train_from_the_command_line_and_ensemble_with_a_forward_one()
+    {
+        TorchTestSetup.Use();
+        var random = new Random(6);
+        string[] spamWords = ["cheap", "pills", "winner", "money", "free", "click", "offer"];
+        string[] hamWords = ["meeting", "patch", "kernel", "review", "build", "thanks", "schedule"];
+        string Sentence(string[] words) => string.Join(' ', Enumerable.Range(0, 5 + random.Next(10)).Select(_ => words[random.Next(words.Length)])) + ".";
+        string data = Path.Combine(folder, "mails");
+        for (int i = 0; i < 60; i++)
+        {
+            string label = i % 2 == 0 ? "spam" : "ham";
+            string path = Path.Combine(data, i % 5 == 0 ? "test" : "train", label, $"{i}.txt");
+            Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+            File.WriteAllText(path, Sentence(label == "spam" ? spamWords : hamWords));
+        }
+        string lines = Path.Combine(folder, "english.txt");
+        File.WriteAllLines(lines, Enumerable.Range(0, 40).Select(_ => Sentence(hamWords) + " " + Sentence(spamWords)));
+
+        var output = new StringWriter();
+        var handlers = new PipelineCommandHandlers(new TerminalProgress(output, interactive: false));
+        int Run(params string[] args) => FastTextCommandLine.Build(handlers).Parse(args).Invoke(new InvocationConfiguration { Output = output, Error = output });
+        void Ok(params string[] args) => Assert.True(Run(args) == 0, $"fasttext {string.Join(' ', args)}\n{output}");
+        string P(string name) => Path.Combine(folder, name);
+
+        Ok("tokenize", "-i", lines, "--format", "lines", "-o", P("english"), "--preset", "tiny");
+        Ok("tokenize", "-i", data, "-o", P("spam"), "--preset", "tiny");
+        Ok("pretrain", "-c", P("english"), "-o", P("lm-bwd"), "--preset", "tiny", "--backwards");
+        Ok("fine-tune", "-c", P("spam"), "-p", P("lm-bwd"), "-o", P("tuned-bwd"), "--preset", "tiny", "--backwards");
+        Ok("train-classifier", "-c", P("spam"), "-e", P("tuned-bwd"), "-o", P("bwd"), "--preset", "tiny", "--backwards");
+        Ok("train-classifier", "-c", P("spam"), "-o", P("fwd"), "--preset", "tiny");
+        Assert.True(FastText.Engine.Pipeline.ClassifierArtifact.Open(P("bwd")).Backwards);
+        Assert.False(FastText.Engine.Pipeline.ClassifierArtifact.Open(P("fwd")).Backwards);
+
+        int before = output.ToString().Length;
+        Ok("predict", "-m", P("fwd"), "-m", P("bwd"), "cheap pills click", "kernel patch review");
+        string predict = output.ToString()[before..];
+        Assert.Contains($"model 2: {P("bwd")} (backwards)", predict, StringComparison.Ordinal);
+        string[] rows = predict.Split('\n');
+        Assert.Equal(2, rows.Count(l => l.StartsWith("model 1\t", StringComparison.Ordinal)));
+        Assert.Equal(2, rows.Count(l => l.StartsWith("model 2\t", StringComparison.Ordinal)));
+        Assert.Equal(2, rows.Count(l => l.StartsWith("ensemble\t", StringComparison.Ordinal)));
+
+        before = output.ToString().Length;
+        Ok("evaluate", "-m", P("fwd"), "-m", P("bwd"), "-c", P("spam"));
+        string evaluate = output.ToString()[before..];
+        Assert.Matches(@"model 1: accuracy \d+\.\d\d%, macro F1 ", evaluate);
+        Assert.Matches(@"model 2: accuracy \d+\.\d\d%, macro F1 ", evaluate);
+        Assert.Matches(@"ensemble: accuracy \d+\.\d\d%, macro F1 ", evaluate);
+        Assert.Contains("| actual \\ predicted | ham | spam |", evaluate, StringComparison.Ordinal);
+
+        // A backwards LM writes what precedes the prompt: the printed text ends with it.
+        before = output.ToString().Length;
+        Ok("generate", "-m", P("tuned-bwd"), "kernel meeting", "-n", "5", "--seed", "1");
+        string generated = output.ToString()[before..].Trim();
+        Assert.EndsWith(" kernel meeting", generated, StringComparison.Ordinal);
+        Assert.True(generated.Split(' ').Length > 2, generated);
+
+        // The other direction as a start is refused, naming both.
+        Assert.NotEqual(0, Run("fine-tune", "-c", P("spam"), "-p", P("lm-bwd"), "-o", P("tuned-fwd"), "--preset", "tiny"));
+        Assert.Contains("Direction mismatch", output.ToString(), StringComparison.Ordinal);
+        Assert.Contains($"'{P("lm-bwd")}' reads text backwards", output.ToString(), StringComparison.Ordinal);
+        Assert.NotEqual(0, Run("train-classifier", "-c", P("spam"), "-e", P("tuned-bwd"), "-o", P("mixed"), "--preset", "tiny"));
+        Assert.False(File.Exists(P("mixed/classifier.weights")));
+    }
+
     public void Dispose()
     {
         if (Directory.Exists(folder))

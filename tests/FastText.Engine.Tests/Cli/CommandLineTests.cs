@@ -88,6 +88,59 @@ public sealed class CommandLineTests
     }
 
     [Fact]
+    public void Backwards_reaches_the_training_commands_and_is_off_by_default()
+    {
+        var recorder = new Recorder();
+        bool Backwards(params string[] args)
+        {
+            Assert.Equal(0, FastTextCommandLine.Build(recorder).Parse(args).Invoke());
+            return recorder.Last switch
+            {
+                LanguageModelRequest r => r.Backwards,
+                ClassifierRequest r => r.Backwards,
+                SampleEfficiencyRequest r => r.Backwards,
+                _ => throw new InvalidOperationException($"unexpected request {recorder.Last}"),
+            };
+        }
+        Assert.True(Backwards("pretrain", "-c", "brown", "-o", "lm", "--backwards"));
+        Assert.True(Backwards("fine-tune", "-c", "spam", "-p", "lstm_bwd.pth", "-o", "ft", "--backwards"));
+        Assert.True(Backwards("train-classifier", "-c", "spam", "-e", "ft", "-o", "cls", "--backwards"));
+        Assert.True(Backwards("sample-efficiency", "-c", "spam", "-e", "ft", "-o", "se", "--backwards"));
+        Assert.False(Backwards("pretrain", "-c", "brown", "-o", "lm"));
+        Assert.False(Backwards("fine-tune", "-c", "spam", "-p", "lm", "-o", "ft"));
+        Assert.False(Backwards("train-classifier", "-c", "spam", "-o", "cls"));
+        // Not an option of the commands that read a model: its folder says which way it reads.
+        RootCommand root = FastTextCommandLine.Build(recorder);
+        foreach (string command in new[] { "predict", "evaluate", "generate" })
+        {
+            Assert.DoesNotContain(root.Subcommands.Single(c => c.Name == command).Options, o => o.Name == "--backwards");
+        }
+    }
+
+    [Fact]
+    public void Predict_and_evaluate_take_several_models_one_per_m()
+    {
+        var recorder = new Recorder();
+        FastTextCommandLine.Build(recorder).Parse(["predict", "-m", "fwd", "-m", "bwd", "cheap pills", "kernel patch"]).Invoke();
+        var predict = Assert.IsType<PredictRequest>(recorder.Last);
+        Assert.Equal(["fwd", "bwd"], predict.Models);
+        Assert.Equal(["cheap pills", "kernel patch"], predict.Texts);
+        // One model per -m: a text after it stays a text.
+        FastTextCommandLine.Build(recorder).Parse(["predict", "-m", "fwd", "cheap pills"]).Invoke();
+        predict = Assert.IsType<PredictRequest>(recorder.Last);
+        Assert.Equal(["fwd"], predict.Models);
+        Assert.Equal(["cheap pills"], predict.Texts);
+
+        FastTextCommandLine.Build(recorder).Parse(["evaluate", "--model", "fwd", "-c", "spam", "-m", "bwd"]).Invoke();
+        var evaluate = Assert.IsType<EvaluateRequest>(recorder.Last);
+        Assert.Equal(["fwd", "bwd"], evaluate.Models);
+        Assert.Equal("spam", evaluate.Corpus);
+
+        FastTextCommandLine.Build(recorder).Parse(["generate", "-m", "lm", "hello"]).Invoke();
+        Assert.Equal("lm", Assert.IsType<GenerateRequest>(recorder.Last).Model);
+    }
+
+    [Fact]
     public void Fine_tune_help_explains_fastai_weights()
     {
         var recorder = new Recorder();
