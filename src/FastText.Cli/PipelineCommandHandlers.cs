@@ -232,17 +232,16 @@ public sealed class PipelineCommandHandlers : ICommandHandlers
         ArgumentNullException.ThrowIfNull(request);
         TorchRuntime.Initialize(request.Threads);
         using TextDataset corpus = TextDataset.Load(request.Corpus);
-        foreach (string folder in request.Models)
+        using var classifiers = new LoadedClassifiers(request.Models);
+        foreach (ClassifierArtifact artifact in classifiers.Artifacts)
         {
-            ClassifierArtifact artifact = ClassifierArtifact.Open(folder);
-            artifact.Tokenization.EnsureSameAs(corpus.Tokenization, $"the classifier '{folder}'", $"the corpus '{request.Corpus}'");
+            artifact.Tokenization.EnsureSameAs(corpus.Tokenization, $"the classifier '{artifact.Folder}'", $"the corpus '{request.Corpus}'");
             if (corpus.Vocabulary.Hash != artifact.Vocabulary.Hash)
             {
-                progress.Log($"The corpus in '{request.Corpus}' was numericalized with another vocabulary than the classifier's; re-run tokenize with --vocabulary-from {folder}.");
+                progress.Log($"The corpus in '{request.Corpus}' was numericalized with another vocabulary than the classifier's; re-run tokenize with --vocabulary-from {artifact.Folder}.");
                 return Task.FromResult(2);
             }
         }
-        using var classifiers = new LoadedClassifiers(request.Models);
         // The corpus in reading order: a backwards classifier's predictor reverses each document itself.
         ITokenCorpus validation = corpus.Subset(corpus.Validation);
         ClassifierEvaluation evaluation;

@@ -24,6 +24,13 @@ namespace FastText.Engine.Pipeline;
 /// Prediction p = spam.Predictor.Predict("Cheap meds, click here!!!");
 /// run.SaveReport();
 /// </code>
+/// ULMFiT's bidirectional ensemble trains the same recipe a second time with <see cref="Backwards"/> and averages the two
+/// classifiers' probabilities:
+/// <code>
+/// var backwardRun = new UlmfitPipeline("runs/demo-bwd", UlmfitPreset.Small, progress) { Backwards = true };
+/// ClassifierResult spamBwd = backwardRun.TrainClassifier(mails, backwardRun.FineTune(backwardRun.Pretrain(english), mails));
+/// var ensemble = new ClassifierEnsemble([spam.Predictor, spamBwd.Predictor]);
+/// </code>
 /// </summary>
 public sealed class UlmfitPipeline
 {
@@ -174,9 +181,9 @@ public sealed class UlmfitPipeline
     /// the <c>.pkl</c> found beside it, see <see cref="FastAiArtifacts.ResolvePair"/>). fastai weights are converted on
     /// the fly, by key name, with the rows matched to <paramref name="corpus"/>'s vocabulary token by token; nothing is
     /// written besides the fine-tuned model. fastai's weights record no direction: they are taken to read text in this
-    /// run's direction (<see cref="Backwards"/>); fastai publishes WikiText-103 as two files, <c>lstm_fwd.pth</c> and
-    /// <c>lstm_bwd.pth</c> (<c>pretrained_fnames</c> of <c>AWD_LSTM</c>'s forward and backward URLs) — give the backward
-    /// one to a backwards run.
+    /// run's direction (<see cref="Backwards"/>). fastai publishes WikiText-103 as two downloads, <c>AWD_LSTM</c>'s
+    /// <c>url</c> (<c>lstm_fwd.pth</c>) and <c>url_bwd</c> (<c>lstm_bwd.pth</c>), and its <c>language_model_learner</c>
+    /// takes the second for backwards data; give a backwards run the backward file, nothing here can tell them apart.
     /// </summary>
     /// <exception cref="FileNotFoundException">The weights or their vocabulary were not found (the message says where it looked).</exception>
     /// <exception cref="PretrainedWeightsException">Not a fastai AWD-LSTM language model (a key is missing), the

@@ -82,6 +82,26 @@ public sealed class FineTuneFromFastAiTests : IDisposable
     }
 
     [Fact]
+    public void Fastai_weights_record_no_direction_and_are_taken_as_the_runs()
+    {
+        TorchTestSetup.Use();
+        string pretrained = Path.Combine(folder, "wt-bwd");
+        Directory.CreateDirectory(pretrained);
+        File.Copy(Fixture.Checkpoint, Path.Combine(pretrained, "lstm_bwd.pth"));
+        File.Copy(Fixture.Vocabulary, Path.Combine(pretrained, "itos_fixture.pkl"));
+        var run = new UlmfitPipeline(Path.Combine(folder, "run"), FixturePreset) { Backwards = true };
+        using TextDataset corpus = TextDataset.Create(Texts(NewVocabulary[9..]), Path.Combine(folder, "corpus"),
+            FixturePreset.Data(labelled: false), Vocabulary.FromTokens(NewVocabulary));
+
+        LanguageModelArtifact tuned = run.FineTune(pretrained, corpus, findLearningRate: false);
+
+        Assert.True(tuned.Backwards);
+        Assert.True(LanguageModelArtifact.Open(tuned.Folder).Backwards);
+        Assert.Contains("lstm_bwd.pth + vocabulary itos_fixture.pkl (16 tokens), converted on the fly, taken as backwards (the file records no direction)",
+            run.Report.ToMarkdown(), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void The_cli_fine_tunes_from_fastai_weights_named_like_pretrained_fnames()
     {
         TorchTestSetup.Use();
