@@ -175,7 +175,7 @@ public static class FastTextCommandLine
         var words = new Option<int>("--words", "-n") { Description = "Tokens to generate.", DefaultValueFactory = _ => 40 };
         var temperature = new Option<double>("--temperature", "-t") { Description = "Sampling temperature (fastbook: 0.75).", DefaultValueFactory = _ => 0.75 };
         var seed = new Option<int?>("--seed") { Description = "Random seed for sampling." };
-        var generate = new Command("generate", "Continue a prompt with a language model (fastai's LMLearner.predict).") { model, prompt, words, temperature, seed };
+        var generate = new Command("generate", "Continue a prompt with a language model (fastai's LMLearner.predict); a backwards model writes the text that precedes the prompt.") { model, prompt, words, temperature, seed };
         generate.SetAction((parse, cancel) => handlers.GenerateAsync(new GenerateRequest(
             parse.GetValue(model)!, parse.GetValue(prompt)!, parse.GetValue(words), parse.GetValue(temperature), parse.GetValue(seed), parse.GetValue(Threads)), cancel));
         root.Subcommands.Add(generate);
