@@ -17,7 +17,8 @@ namespace FastText.Benchmarks.Classifier;
 /// epoch-time regression entry. Side by side in the same run: fastai's length bucketing (SortedDL) and random
 /// batches, each with this engine's sentence encoder (only rows whose text has started are fed, fastai v2) and with one
 /// that feeds every row (fastai v1, <see cref="SentenceEncoder.FeedEveryRow"/>). Tokens/s counts real (unpadded) tokens,
-/// so its ratio within an encoder mode is the speed-up bucketing buys.
+/// so its ratio within an encoder mode is the speed-up bucketing buys. The bf16 pair repeats the default encoder's with
+/// the LSTMs' products in bf16 (<c>--precision bf16</c>), where each step's fixed cost weighs more.
 /// </summary>
 public class ClassifierEpochBenchmarks
 {
@@ -25,8 +26,8 @@ public class ClassifierEpochBenchmarks
     private ClassifierLoader loader = null!;
     private Learner<ClassifierBatch> learner = null!;
 
-    /// <summary>Batch order and sentence-encoder mode.</summary>
-    public sealed record EpochCase(ClassifierOrder Order, bool FeedEveryRow = false) : IWorkload
+    /// <summary>Batch order, sentence-encoder mode and compute precision.</summary>
+    public sealed record EpochCase(ClassifierOrder Order, bool FeedEveryRow = false, bool Bf16 = false) : IWorkload
     {
         /// <summary>Mails in the epoch (a seeded random subset of the shipped sample's training split).</summary>
         public const int Mails = 192;
@@ -56,7 +57,7 @@ public class ClassifierEpochBenchmarks
         public double BytesPerOperation => 0;
 
         /// <inheritdoc />
-        public override string ToString() => (Order == ClassifierOrder.Sorted ? "bucketed" : "random") + (FeedEveryRow ? ", every row" : "");
+        public override string ToString() => (Order == ClassifierOrder.Sorted ? "bucketed" : "random") + (FeedEveryRow ? ", every row" : "") + (Bf16 ? ", bf16" : "");
 
         private static string RepositoryRoot()
         {
@@ -73,7 +74,10 @@ public class ClassifierEpochBenchmarks
 
     /// <summary>Cases.</summary>
     public static IEnumerable<EpochCase> Cases =>
-        [new(ClassifierOrder.Sorted), new(ClassifierOrder.Random), new(ClassifierOrder.Sorted, FeedEveryRow: true), new(ClassifierOrder.Random, FeedEveryRow: true)];
+        [
+            new(ClassifierOrder.Sorted), new(ClassifierOrder.Random), new(ClassifierOrder.Sorted, FeedEveryRow: true), new(ClassifierOrder.Random, FeedEveryRow: true),
+            new(ClassifierOrder.Sorted, Bf16: true), new(ClassifierOrder.Random, Bf16: true),
+        ];
 
     /// <summary>The batch order and encoder mode measured.</summary>
     [ParamsSource(nameof(Cases))]
@@ -91,6 +95,8 @@ public class ClassifierEpochBenchmarks
             FastText.Engine.Models.AwdLstmConfig.LanguageModel with { EmbeddingSize = sizes.EmbeddingSize, HiddenSize = sizes.HiddenSize, Layers = sizes.Layers },
             data.ClassNames.Count, sizes.ClassifierDropMultiplier, sizes.ClassifierSequenceLength);
         model.SentenceEncoder.FeedEveryRow = Case.FeedEveryRow;
+        ((AwdLstmClassifierEncoder)model.SentenceEncoder.Encoder).Encoder.Precision =
+            Case.Bf16 ? FastText.Engine.Models.ComputePrecision.BFloat16 : FastText.Engine.Models.ComputePrecision.Float32;
         loader = new ClassifierLoader(data.Corpus, ClassifierLoaderOptions.Training with
         {
             BatchSize = sizes.ClassifierBatchSize,
