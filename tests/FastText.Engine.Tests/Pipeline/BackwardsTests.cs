@@ -17,12 +17,8 @@ public sealed class BackwardsTests : IDisposable
         TorchTestSetup.Use();
         torch.manual_seed(0);
         var run = new UlmfitPipeline(folder, PipelineTests.Micro) { Backwards = true };
-        var (english, mails) = PipelineTests.EasyTexts();
-        using TextDataset general = run.Tokenize("general", english);
-        using TextDataset task = run.Tokenize("mails", mails);
-        LanguageModelArtifact pretrained = run.Pretrain(general);
-        LanguageModelArtifact tuned = run.FineTune(pretrained, task, findLearningRate: false);
-        using ClassifierResult backwards = run.TrainClassifier(task, tuned);
+        using PipelineTests.EasyRecipe recipe = PipelineTests.TrainEasyRecipe(run);
+        var (task, pretrained, tuned, backwards, mails) = (recipe.Task, recipe.Pretrained, recipe.Tuned, recipe.Classifier, recipe.Mails);
 
         Assert.True(backwards.Evaluation.Metrics.Accuracy >= 0.8, $"accuracy {backwards.Evaluation.Metrics.Accuracy}\n{run.Report.ToMarkdown()}");
         Assert.True(pretrained.Backwards && tuned.Backwards && backwards.Artifact!.Backwards);

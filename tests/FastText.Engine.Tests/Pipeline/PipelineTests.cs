@@ -28,13 +28,8 @@ public sealed class PipelineTests : IDisposable
         TorchTestSetup.Use();
         torch.manual_seed(0);
         var run = new UlmfitPipeline(folder, Micro);
-        var (english, mails) = EasyTexts();
-
-        using TextDataset general = run.Tokenize("general", english);
-        using TextDataset task = run.Tokenize("mails", mails);
-        LanguageModelArtifact pretrained = run.Pretrain(general);
-        LanguageModelArtifact tuned = run.FineTune(pretrained, task, findLearningRate: false);
-        using ClassifierResult classifier = run.TrainClassifier(task, tuned);
+        using EasyRecipe recipe = TrainEasyRecipe(run);
+        var (task, tuned, classifier, mails) = (recipe.Task, recipe.Tuned, recipe.Classifier, recipe.Mails);
         string report = run.SaveReport();
 
         Assert.True(classifier.Evaluation.Metrics.Accuracy >= 0.8, $"accuracy {classifier.Evaluation.Metrics.Accuracy}\n{run.Report.ToMarkdown()}");
@@ -69,12 +64,8 @@ public sealed class PipelineTests : IDisposable
         TorchTestSetup.Use();
         torch.manual_seed(0);
         var run = new UlmfitPipeline(folder, Micro with { Precision = FastText.Engine.Models.ComputePrecision.BFloat16 });
-        var (english, mails) = EasyTexts();
-        using TextDataset general = run.Tokenize("general", english);
-        using TextDataset task = run.Tokenize("mails", mails);
-        LanguageModelArtifact pretrained = run.Pretrain(general);
-        LanguageModelArtifact tuned = run.FineTune(pretrained, task, findLearningRate: false);
-        using ClassifierResult classifier = run.TrainClassifier(task, tuned);
+        using EasyRecipe recipe = TrainEasyRecipe(run);
+        var (tuned, classifier) = (recipe.Tuned, recipe.Classifier);
 
         Assert.True(classifier.Evaluation.Metrics.Accuracy >= 0.8, $"accuracy {classifier.Evaluation.Metrics.Accuracy}\n{run.Report.ToMarkdown()}");
         var fineTuning = run.Report.Epochs.Where(e => e.Stage.StartsWith("fine-tune", StringComparison.Ordinal)).ToList();
@@ -83,6 +74,32 @@ public sealed class PipelineTests : IDisposable
         Assert.Equal(torch.ScalarType.BFloat16, ((FastText.Engine.Models.Classifier.AwdLstmClassifierEncoder)classifier.Model.SentenceEncoder.Encoder).Encoder.ComputeType);
         using var lm = LanguageModelArtifact.Open(tuned.Folder).LoadModel();
         Assert.All(lm.parameters(), p => Assert.Equal(torch.ScalarType.Float32, p.dtype));
+    }
+
+    /// <summary>
+    /// The whole recipe on <see cref="EasyTexts"/>: tokenize both sets, pretrain, fine-tune (no learning-rate finder),
+    /// train the classifier — in <paramref name="run"/>'s settings (preset, precision, direction).
+    /// </summary>
+    internal static EasyRecipe TrainEasyRecipe(UlmfitPipeline run)
+    {
+        var (english, mails) = EasyTexts();
+        TextDataset general = run.Tokenize("general", english);
+        TextDataset task = run.Tokenize("mails", mails);
+        LanguageModelArtifact pretrained = run.Pretrain(general);
+        LanguageModelArtifact tuned = run.FineTune(pretrained, task, findLearningRate: false);
+        return new EasyRecipe(general, task, pretrained, tuned, run.TrainClassifier(task, tuned), mails);
+    }
+
+    /// <summary>What <see cref="TrainEasyRecipe"/> made; disposing it frees the corpora and the classifier.</summary>
+    internal sealed record EasyRecipe(TextDataset General, TextDataset Task, LanguageModelArtifact Pretrained, LanguageModelArtifact Tuned,
+        ClassifierResult Classifier, List<LabelledText> Mails) : IDisposable
+    {
+        public void Dispose()
+        {
+            Classifier.Dispose();
+            Task.Dispose();
+            General.Dispose();
+        }
     }
 
     /// <summary>An unlabelled "general English" set and 120 labelled mails whose class is obvious from their words.</summary>
