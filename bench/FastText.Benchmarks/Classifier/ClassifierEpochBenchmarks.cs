@@ -79,7 +79,7 @@ public class ClassifierEpochBenchmarks
             new(ClassifierOrder.Sorted, Bf16: true), new(ClassifierOrder.Random, Bf16: true),
         ];
 
-    /// <summary>The batch order and encoder mode measured.</summary>
+    /// <summary>The batch order, encoder mode and precision measured.</summary>
     [ParamsSource(nameof(Cases))]
     public EpochCase Case { get; set; } = null!;
 
