@@ -43,19 +43,28 @@ public sealed class FineTuneFromFastAiTests : IDisposable
             .ToList();
     }
 
+    // fastai's folder layout: the fixture's weights under `weightsFile` and their only .pkl side by side.
+    private string FastAiFolder(string name, string weightsFile)
+    {
+        string pretrained = Path.Combine(folder, name);
+        Directory.CreateDirectory(pretrained);
+        File.Copy(Fixture.Checkpoint, Path.Combine(pretrained, weightsFile));
+        File.Copy(Fixture.Vocabulary, Path.Combine(pretrained, "itos_fixture.pkl"));
+        return pretrained;
+    }
+
+    // A corpus over the fixture's new vocabulary (texts from its words after the specials).
+    private TextDataset NewVocabularyCorpus() => TextDataset.Create(Texts(NewVocabulary[9..]), Path.Combine(folder, "corpus"),
+        FixturePreset.Data(labelled: false), Vocabulary.FromTokens(NewVocabulary));
+
     [Fact]
     public void The_pipeline_fine_tunes_from_the_pytorch_fixture_with_the_vocabulary_found_beside_it()
     {
         TorchTestSetup.Use();
-        // fastai's folder layout: the weights and their only .pkl side by side.
-        string pretrained = Path.Combine(folder, "wt");
-        Directory.CreateDirectory(pretrained);
-        File.Copy(Fixture.Checkpoint, Path.Combine(pretrained, "lstm_fwd.pth"));
-        File.Copy(Fixture.Vocabulary, Path.Combine(pretrained, "itos_fixture.pkl"));
+        string pretrained = FastAiFolder("wt", "lstm_fwd.pth");
 
         var run = new UlmfitPipeline(Path.Combine(folder, "run"), FixturePreset);
-        using TextDataset corpus = TextDataset.Create(Texts(NewVocabulary[9..]), Path.Combine(folder, "corpus"),
-            FixturePreset.Data(labelled: false), Vocabulary.FromTokens(NewVocabulary));
+        using TextDataset corpus = NewVocabularyCorpus();
         // The folder (fastai's unpacked wt103-fwd layout): its one .pth, and the one .pkl beside it.
         LanguageModelArtifact tuned = run.FineTune(pretrained, corpus, findLearningRate: false);
 
@@ -85,13 +94,9 @@ public sealed class FineTuneFromFastAiTests : IDisposable
     public void Fastai_weights_record_no_direction_and_are_taken_as_the_runs()
     {
         TorchTestSetup.Use();
-        string pretrained = Path.Combine(folder, "wt-bwd");
-        Directory.CreateDirectory(pretrained);
-        File.Copy(Fixture.Checkpoint, Path.Combine(pretrained, "lstm_bwd.pth"));
-        File.Copy(Fixture.Vocabulary, Path.Combine(pretrained, "itos_fixture.pkl"));
+        string pretrained = FastAiFolder("wt-bwd", "lstm_bwd.pth");
         var run = new UlmfitPipeline(Path.Combine(folder, "run"), FixturePreset) { Backwards = true };
-        using TextDataset corpus = TextDataset.Create(Texts(NewVocabulary[9..]), Path.Combine(folder, "corpus"),
-            FixturePreset.Data(labelled: false), Vocabulary.FromTokens(NewVocabulary));
+        using TextDataset corpus = NewVocabularyCorpus();
 
         LanguageModelArtifact tuned = run.FineTune(pretrained, corpus, findLearningRate: false);
 
@@ -205,8 +210,7 @@ public sealed class FineTuneFromFastAiTests : IDisposable
             PyTorchCheckpointFile.Write(broken, state.Entries.Where(e => e.Key != "0.rnns.1.module.weight_ih_l0"));
         }
         var run = new UlmfitPipeline(Path.Combine(folder, "run"), FixturePreset);
-        using TextDataset corpus = TextDataset.Create(Texts(NewVocabulary[9..]), Path.Combine(folder, "corpus"),
-            FixturePreset.Data(labelled: false), Vocabulary.FromTokens(NewVocabulary));
+        using TextDataset corpus = NewVocabularyCorpus();
         var error = Assert.Throws<InvalidDataException>(() => run.FineTune(broken, corpus, findLearningRate: false, pretrainedVocabulary: Fixture.Vocabulary));
         Assert.Contains(broken, error.Message, StringComparison.Ordinal);
         Assert.Contains("0.rnns.1.module.weight_ih_l0", error.Message, StringComparison.Ordinal);
