@@ -65,5 +65,6 @@ public static class CommandErrors
         ArgumentException or
         FormatException or
         NotSupportedException or
-        TorchLoadException;
+        TorchLoadException or
+        KernelNumericsException;          // this CPU's kernels fail their float64 check: an environment problem
 }

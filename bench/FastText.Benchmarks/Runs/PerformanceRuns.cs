@@ -17,6 +17,7 @@ internal static class PerformanceRuns
         ["long-run-memory"] = LongRunMemoryRun.Execute,
         ["tokenizer-scaling"] = TokenizerScalingRun.Execute,
         ["classifier-epoch-profile"] = ClassifierEpochProfileRun.Execute,
+        ["lstm-numerics"] = LstmNumericsRun.Execute,
     };
 
     /// <summary>Runs <paramref name="name"/>; an unknown name is reported with the list of known runs (exit code 2).</summary>

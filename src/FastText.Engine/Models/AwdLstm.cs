@@ -112,7 +112,8 @@ internal sealed class ParameterHolder : nn.Module
 /// One single-layer LSTM with DropConnect on its hidden-to-hidden matrix (fastai <c>WeightDropout(nn.LSTM)</c>).
 /// The trainable matrix is <c>weight_hh_l0_raw</c>; each training call runs ATen's fused <c>lstm</c> (through a
 /// TorchScript function compiled once per process) on a freshly dropped copy, so gradients reach the raw matrix and
-/// speed matches <c>nn.LSTM</c>. State-dict keys: <c>weight_hh_l0_raw</c>, <c>module.weight_ih_l0</c>,
+/// speed matches <c>nn.LSTM</c>. Every kernel is checked against float64 on this CPU before its first use at a shape
+/// (<see cref="LstmKernelCheck"/>): where oneDNN's is wrong, a right one runs instead. State-dict keys: <c>weight_hh_l0_raw</c>, <c>module.weight_ih_l0</c>,
 /// <c>module.bias_ih_l0</c>, <c>module.bias_hh_l0</c> — fastai's names.
 /// </summary>
 public sealed class WeightDroppedLstm : nn.Module
@@ -123,15 +124,6 @@ public sealed class WeightDroppedLstm : nn.Module
     protected override void RegisterComponents()
     {
     }
-
-    private const string Script = """
-        def lstm_layer(x: Tensor, h0: Tensor, c0: Tensor, w_ih: Tensor, w_hh: Tensor, b_ih: Tensor, b_hh: Tensor, train: bool) -> Tuple[Tensor, Tensor, Tensor]:
-            return torch.lstm(x, [h0, c0], [w_ih, w_hh, b_ih, b_hh], True, 1, 0.0, train, False, True)
-
-        """;
-
-    // Compiled once for the process: recompiling per step leaks a small native object (torchsharp-notes §4.3).
-    private static readonly Lazy<torch.jit.CompilationUnit> Compiled = new(() => torch.jit.compile(Script));
 
     private readonly Parameter weightHiddenRawParameter;
     private readonly Parameter weightInput;
@@ -195,8 +187,8 @@ public sealed class WeightDroppedLstm : nn.Module
             Tensor dropped = training && WeightDropout > 0
                 ? nn.functional.dropout(weightHiddenRawParameter, WeightDropout, training: true)
                 : weightHiddenRawParameter;
-            List<Tensor> outputs = Bf16LstmFunction.apply(input, hidden, cell, weightInput, dropped, biasInput, biasHidden);
-            return (outputs[0], outputs[1], outputs[2]);
+            LstmKernelCheck.Shared.EnsureBf16Gemm(InputSize, HiddenSize);
+            return LstmKernels.Run(LstmKernel.Bf16Gemm, input, hidden, cell, weightInput, dropped, biasInput, biasHidden, train: true);
         }
         ScalarType dtype = input.dtype;
         // Casts are differentiable: gradients arrive in fp32 on the master parameters (bf16 "autocast" by hand).
@@ -205,9 +197,9 @@ public sealed class WeightDroppedLstm : nn.Module
         Tensor wHh = training && WeightDropout > 0 ? nn.functional.dropout(wHhRaw, WeightDropout, training: true) : wHhRaw;
         Tensor bIh = Cast(biasInput, dtype);
         Tensor bHh = Cast(biasHidden, dtype);
-        var result = Compiled.Value.invoke<(Tensor, Tensor, Tensor)>(
-            "lstm_layer", input, hidden, cell, wIh, wHh, bIh, bHh, training || torch.is_grad_enabled());
-        return result;
+        // The kernel was checked against float64 on this CPU at this shape (oneDNN's inference kernel is wrong on some).
+        LstmKernel kernel = LstmKernelCheck.Shared.ForFusedLayer(dtype, InputSize, HiddenSize);
+        return LstmKernels.Run(kernel, input, hidden, cell, wIh, wHh, bIh, bHh, training || torch.is_grad_enabled());
     }
 
     private static Tensor Cast(Tensor weight, ScalarType dtype) => weight.dtype == dtype ? weight : weight.to(dtype);

@@ -13,6 +13,10 @@ public static class TorchRuntime
     public const string ThreadsVariable = "FASTTEXT_TORCH_THREADS";
 
     private static readonly object Gate = new();
+
+    /// <summary>Where the engine writes what a user should know once about this machine, such as a native kernel that
+    /// failed its float64 check and the one used instead (default: standard error).</summary>
+    public static TextWriter Notices { get; set; } = Console.Error;
     private static bool initialized;
 
     /// <summary>
@@ -133,6 +137,16 @@ public static class TorchRuntime
         report.Append("- check that libtorch_cpu.so, libc10.so and libgomp-*.so sit next to libLibTorchSharp.so and that "
             + "LD_LIBRARY_PATH does not point at another libtorch.");
         return report.ToString();
+    }
+}
+
+/// <summary>Thrown when no kernel for an operation computes right numbers on this CPU (checked against float64 before
+/// first use); the message names the shape, each kernel's error and what to do. Nothing is computed with a wrong kernel.</summary>
+public sealed class KernelNumericsException : Exception
+{
+    /// <summary>Creates the exception.</summary>
+    public KernelNumericsException(string message) : base(message)
+    {
     }
 }
 
