@@ -13,9 +13,11 @@ namespace FastText.Benchmarks.Runs;
 /// (native-notes/onednn-lstm-inference.md). For each layer shape of every preset, of fastai's 400/1152/3 and of the shapes
 /// the fault was first seen at, it prints the max abs error of every kernel (<see cref="LstmKernel"/>) in no-grad and
 /// training calls, fp32 and bf16, at the check's own batches (1 and 7, 5 steps) and at a training-sized batch
-/// (32 × 70), with 1 and 2 threads; then the cost of the start-up check (<see cref="LstmKernelCheck"/>) for each preset,
-/// measured on a fresh check. Writes perf-results/LstmNumerics.md; exit code 1 when a kernel the engine would use is
-/// wrong (it never is: the check would have chosen another), 0 otherwise, whatever the other kernels do.
+/// (32 × 70), with 1 and 2 threads, and each kernel's time at 32 × 70 (median of 5; forward, plus backward in
+/// training); then the cost of the start-up check (<see cref="LstmKernelCheck"/>) for each preset,
+/// measured on a fresh check. Writes perf-results/LstmNumerics.md; exit code 1 when a kernel the engine uses by default
+/// (fp32 as chosen by the check, the bf16-GEMM layer) is wrong at the training-sized batch, which would mean the check's
+/// small problems missed a fault; 0 otherwise, whatever the other kernels do.
 /// Run: <c>dotnet run -c Release --project bench/FastText.Benchmarks -- --run lstm-numerics</c>.
 /// </summary>
 internal static class LstmNumericsRun
@@ -41,9 +43,10 @@ internal static class LstmNumericsRun
         report.AppendLine(CultureInfo.InvariantCulture, $"- command: `{context.Command}`");
         string isa = Environment.GetEnvironmentVariable("ONEDNN_MAX_CPU_ISA") ?? "";
         report.AppendLine(CultureInfo.InvariantCulture, $"- ONEDNN_MAX_CPU_ISA: {(isa.Length == 0 ? "unset" : isa)}");
-        report.AppendLine("- error: max abs difference of output, final h and c (and, in training, every gradient relative to its largest magnitude) from ATen's float64 cell; inputs are exact in the compute dtype");
+        report.AppendLine("- error: max abs difference of output, final h and c (and, in training, every gradient relative to its largest magnitude) from the float64 reference (LstmReference, hand-written backward); inputs are exact in the compute dtype");
         report.AppendLine(CultureInfo.InvariantCulture, $"- tolerance: fp32 {LstmKernelCheck.Float32Tolerance:G2}, bf16 {LstmKernelCheck.BFloat16Tolerance:G2}; **bold** = beyond it; ✓ = the kernel the engine's check chooses");
-        report.AppendLine("- check batches: 1 and 7 × 5 steps (no-grad), 7 × 5 (training); big: 32 × 70").AppendLine();
+        report.AppendLine("- check batches: 1 and 7 × 3 steps (no-grad), 5 × 3 (training); big: 32 × 70; ms: one call at 32 × 70 (forward, plus backward in training), median of 5");
+        report.AppendLine("- paths the engine takes by default: fp32 → `Fused` (or the check's fallback), bf16 → `Bf16Gemm`; fused bf16 (`Fused`/`Steps` in the bf16 tables) runs only for layers opted in with `AwdLstmEncoder.FusedBf16MaxHidden`, and keeps its cell state in bf16").AppendLine();
 
         var probe = new LstmKernelCheck(LstmKernels.Run, _ => { });
         bool wrongInUse = false;
@@ -65,8 +68,8 @@ internal static class LstmNumericsRun
                         kernels.Add(LstmKernel.Bf16Gemm);
                     }
                     report.AppendLine(CultureInfo.InvariantCulture, $"## {(inference ? "no-grad" : "training")}, {(type == ScalarType.Float32 ? "fp32" : "bf16")}, {threads} thread{(threads == 1 ? "" : "s")}").AppendLine();
-                    report.AppendLine("| shape | preset | " + string.Join(" | ", kernels.Select(k => $"{k} (check) | {k} (32 × 70)")) + " |");
-                    report.AppendLine("|---|---|" + string.Concat(kernels.Select(_ => "---:|---:|")));
+                    report.AppendLine("| shape | preset | " + string.Join(" | ", kernels.Select(k => $"{k} (check) | {k} (32 × 70) | {k} ms")) + " |");
+                    report.AppendLine("|---|---|" + string.Concat(kernels.Select(_ => "---:|---:|---:|")));
                     foreach (var (inputs, hidden, where) in Shapes)
                     {
                         var row = new StringBuilder(string.Create(CultureInfo.InvariantCulture, $"| {inputs}→{hidden} | {where} |"));
@@ -78,11 +81,13 @@ internal static class LstmNumericsRun
                             double big = probe.Measure(kernel, shape, new[] { 32 }, 70);
                             double tolerance = type == ScalarType.Float32 ? LstmKernelCheck.Float32Tolerance : LstmKernelCheck.BFloat16Tolerance;
                             bool chosen = kernel == LstmKernel.Bf16Gemm || probe.Choose(shape).Kernel == kernel;
-                            if (chosen && big > tolerance)
+                            bool defaultPath = type == ScalarType.Float32 || kernel == LstmKernel.Bf16Gemm;
+                            if (chosen && defaultPath && big > tolerance)
                             {
                                 wrongInUse = true;
                             }
-                            row.Append(CultureInfo.InvariantCulture, $" {Cell(check, tolerance)}{(chosen ? " ✓" : "")} | {Cell(big, tolerance)} |");
+                            double ms = Milliseconds(kernel, inference, type, inputs, hidden);
+                            row.Append(CultureInfo.InvariantCulture, $" {Cell(check, tolerance)}{(chosen ? " ✓" : "")} | {Cell(big, tolerance)} | {ms:F1} |");
                         }
                         report.AppendLine(row.ToString());
                         Console.WriteLine(row);
@@ -119,11 +124,43 @@ internal static class LstmNumericsRun
         }
         report.AppendLine();
         report.AppendLine(wrongInUse
-            ? "**A kernel the check chose is wrong at the training-sized batch: the check's small batches missed a fault.**"
-            : "Every kernel the check chooses is also right at the training-sized batch.");
+            ? "**A kernel the engine uses by default is wrong at the training-sized batch: the check's small batches missed a fault.**"
+            : "Every kernel the engine uses by default (fp32 as the check chose, bf16-GEMM) is also right at the training-sized batch.");
         string path = context.Write("LstmNumerics.md", report.ToString());
         Console.WriteLine($"report: {path}");
         return wrongInUse ? 1 : 0;
+    }
+
+    // Median of 5 calls on 32 × 70 (forward and, for training, backward), after one warm-up call.
+    private static double Milliseconds(LstmKernel kernel, bool inference, ScalarType type, int inputs, int hidden)
+    {
+        using var scope = torch.NewDisposeScope();
+        ScalarType inputType = kernel == LstmKernel.Bf16Gemm ? ScalarType.Float32 : type;
+        Tensor[] tensors =
+        {
+            torch.rand(32, 70, inputs).to(inputType), torch.zeros(1, 32, hidden).to(inputType), torch.zeros(1, 32, hidden).to(inputType),
+            torch.rand(4 * hidden, inputs).sub_(0.5).div_(Math.Sqrt(hidden)).to(inputType),
+            torch.rand(4 * hidden, hidden).sub_(0.5).div_(Math.Sqrt(hidden)).to(inputType),
+            torch.zeros(4 * hidden).to(inputType), torch.zeros(4 * hidden).to(inputType),
+        };
+        var times = new List<double>();
+        for (int call = 0; call < 6; call++)
+        {
+            using var step = torch.NewDisposeScope();
+            using var mode = inference ? torch.no_grad() : torch.enable_grad();
+            Tensor[] leaves = tensors.Select(t => inference ? t : t.detach().requires_grad_()).ToArray();
+            var clock = Stopwatch.StartNew();
+            var (y, _, _) = LstmKernels.Run(kernel, leaves[0], leaves[1], leaves[2], leaves[3], leaves[4], leaves[5], leaves[6], train: !inference);
+            if (!inference)
+            {
+                y.to(ScalarType.Float32).sum().backward();
+            }
+            if (call > 0)
+            {
+                times.Add(clock.Elapsed.TotalMilliseconds);
+            }
+        }
+        return times.Order().ElementAt(times.Count / 2);
     }
 
     private static string Cell(double error, double tolerance) =>
