@@ -20,6 +20,18 @@ public sealed class CommandErrorsTests
     }
 
     [Fact]
+    public async Task A_cpu_whose_kernels_fail_their_float64_check_is_an_environment_error_not_a_bug()
+    {
+        var error = new StringWriter();
+        int code = await CommandErrors.RunAsync(
+            () => throw new FastText.Engine.Native.KernelNumericsException("No LSTM kernel computes right numbers on this CPU for an LSTM of 1152→400 …"),
+            error, debug: false);
+        Assert.Equal(CommandErrors.InputError, code);
+        Assert.StartsWith("error: No LSTM kernel computes right numbers on this CPU", error.ToString(), StringComparison.Ordinal);
+        Assert.DoesNotContain(" at ", error.ToString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Bugs_print_the_whole_exception_and_a_distinct_exit_code()
     {
         var error = new StringWriter();
