@@ -18,6 +18,7 @@ internal static class PerformanceRuns
         ["tokenizer-scaling"] = TokenizerScalingRun.Execute,
         ["classifier-epoch-profile"] = ClassifierEpochProfileRun.Execute,
         ["lstm-numerics"] = LstmNumericsRun.Execute,
+        ["peer-lm"] = PeerLanguageModelRun.Execute,
     };
 
     /// <summary>Runs <paramref name="name"/>; an unknown name is reported with the list of known runs (exit code 2).</summary>

@@ -49,8 +49,9 @@ public static class DecoderCrossEntropy
     /// <param name="training">Whether gradients are needed.</param>
     /// <param name="accuracy">Whether to count argmax hits.</param>
     /// <param name="chunkBytes">Budget for one fp32 logits block (chunked mode).</param>
+    /// <param name="workspace">Buffers to reuse from call to call (chunked mode on the CPU), or null for this call only.</param>
     public static DecoderLoss Compute(Tensor features, Parameter weight, Parameter? bias, Tensor targets, DecoderLossMode mode,
-        bool training, bool accuracy, long chunkBytes = DefaultChunkBytes)
+        bool training, bool accuracy, long chunkBytes = DefaultChunkBytes, DecoderWorkspace? workspace = null)
     {
         ArgumentNullException.ThrowIfNull(features);
         ArgumentNullException.ThrowIfNull(weight);
@@ -61,7 +62,7 @@ public static class DecoderCrossEntropy
         }
         return mode == DecoderLossMode.Plain
             ? Plain(features, weight, bias, targets, training, accuracy)
-            : Chunked(features, weight, bias, targets, training, accuracy, chunkBytes);
+            : Chunked(features, weight, bias, targets, training, accuracy, chunkBytes, workspace);
     }
 
     private static DecoderLoss Plain(Tensor features, Parameter weight, Parameter? bias, Tensor targets, bool training, bool accuracy)
@@ -89,7 +90,8 @@ public static class DecoderCrossEntropy
         return new DecoderLoss(loss.detach(), training ? loss : loss.detach(), correct, targets.shape[0]);
     }
 
-    private static DecoderLoss Chunked(Tensor features, Parameter weight, Parameter? bias, Tensor targets, bool training, bool accuracy, long chunkBytes)
+    private static DecoderLoss Chunked(Tensor features, Parameter weight, Parameter? bias, Tensor targets, bool training, bool accuracy,
+        long chunkBytes, DecoderWorkspace? workspace)
     {
         long n = features.shape[0];
         long vocab = weight.shape[0];
@@ -101,9 +103,15 @@ public static class DecoderCrossEntropy
         bool gradW = training && weight.requires_grad;
         bool gradB = training && bias is not null && bias.requires_grad;
         bool anyGrad = gradX || gradW || gradB;
-        // bf16 training on the CPU: the managed softmax pass (DecoderSoftmaxKernel) replaces the per-chunk torch ops.
-        bool managed = anyGrad && !accuracy && dtype == ScalarType.BFloat16 && features.device_type == DeviceType.CPU
+        // On the CPU, fp32 or bf16 logits with fp32 masters: one managed pass per chunk (DecoderSoftmaxKernel) instead of
+        // torch ops (log_softmax, exp, scatter, sum) on fresh blocks.
+        bool managed = features.device_type == DeviceType.CPU && (dtype is ScalarType.Float32 or ScalarType.BFloat16)
             && weight.dtype == ScalarType.Float32 && (bias is null || bias.dtype == ScalarType.Float32);
+        // Without a caller's workspace the buffers live for this call only; the weight gradient is then the caller's to
+        // keep (it feeds the backward pass), so a temporary workspace never hands it out.
+        DecoderWorkspace? temporary = workspace is null && managed ? new DecoderWorkspace() : null;
+        using DecoderWorkspace? disposeAtEnd = temporary;
+        DecoderWorkspace? buffers = workspace ?? temporary;
 
         Tensor lossSum;
         Tensor? correct = null;
@@ -124,71 +132,78 @@ public static class DecoderCrossEntropy
             }
             if (gradW)
             {
-                dW = torch.zeros(vocab, emb, dtype: ScalarType.Float32);
+                dW = workspace is null ? torch.zeros(vocab, emb, dtype: ScalarType.Float32) : workspace.WeightGradient(vocab, emb);   // the caller's workspace only
             }
             if (gradB)
             {
                 dB = torch.zeros(vocab, dtype: ScalarType.Float32);
             }
-            using Tensor minusOne = torch.full(rows, 1, -1.0f);
-            using Tensor? biasCompute = bias is null ? null : bias.detach().to(dtype);
-            using Tensor? block = managed ? torch.empty(rows, vocab, dtype: dtype) : null;   // reused by every chunk
-            using Tensor? biasMaster = managed ? bias?.detach().contiguous() : null;
-            using Tensor? targetIds = managed ? targets.to(ScalarType.Int64).contiguous() : null;
-            for (long start = 0; start < n; start += rows)
+            if (managed)
             {
-                using var chunkScope = torch.NewDisposeScope();
-                long count = Math.Min(rows, n - start);
-                Tensor xc = x.narrow(0, start, count);                       // (c, emb)
-                if (block is not null)
+                // fp32: oneDNN's products (AVX-512 where libtorch's MKL runs AVX2 code, see OneDnnGemm); the logits are
+                // then a fresh tensor per chunk. bf16: libtorch's bf16 GEMM already is oneDNN's, into the reused block.
+                bool oneDnn = dtype == ScalarType.Float32 && OneDnnGemm.Applies(x, w);
+                Tensor? block = oneDnn ? null : buffers!.Logits(rows, vocab, dtype);           // (rows, vocab), reused
+                Tensor? product = gradW && dtype != ScalarType.Float32 ? buffers!.WeightProduct(vocab, emb, dtype) : null;
+                using Tensor? wColumns = oneDnn && gradX ? w.t().contiguous() : null;          // (emb, vocab) for dX
+                using Tensor? biasMaster = bias?.detach().contiguous();
+                using Tensor targetIds = targets.to(ScalarType.Int64).contiguous();
+                double chunksLoss = 0;
+                long hits = 0;
+                for (long start = 0; start < n; start += rows)
                 {
-                    Tensor zc = block.narrow(0, 0, count);
-                    zc.addmm_(xc, wT, beta: 0, alpha: 1);                     // (c, vocab) bf16, no bias
-                    lossSum.add_(ManagedSoftmax(zc, biasMaster, targetIds!, start, dB, torch.get_num_threads()));
-                    if (dX is not null)
+                    using var chunkScope = torch.NewDisposeScope();
+                    long count = Math.Min(rows, n - start);
+                    Tensor xc = x.narrow(0, start, count);                       // (c, emb), contiguous rows
+                    Tensor zc;
+                    if (oneDnn)
                     {
-                        dX.narrow(0, start, count).copy_(zc.mm(w));           // zc now holds softmax − one-hot
-                    }
-                    dW?.add_(zc.t().mm(xc));
-                    continue;
-                }
-                Tensor tc = targets.narrow(0, start, count).unsqueeze(1);    // (c, 1)
-                Tensor z = biasCompute is null ? xc.mm(wT) : torch.addmm(biasCompute, xc, wT, 1, 1);   // (c, vocab) compute dtype
-                // One fused kernel reads the (possibly bf16) logits and writes fp32 log-probabilities: softmax and loss in fp32.
-                Tensor logProbabilities = z.log_softmax(1, ScalarType.Float32);                        // (c, vocab) fp32
-                lossSum.sub_(logProbabilities.gather(1, tc).sum());
-                if (correct is not null)
-                {
-                    correct.add_(z.argmax(1).eq(tc.squeeze(1)).sum());
-                }
-                if (!anyGrad)
-                {
-                    continue;
-                }
-                z.Dispose();
-                Tensor g = logProbabilities.exp_();                           // softmax, in place
-                g.scatter_add_(1, tc, count == rows ? minusOne : minusOne.narrow(0, 0, count));  // − one-hot
-                // The 1/N of the mean is applied once after the loop, on the small results, not per chunk on G.
-                if (dB is not null)
-                {
-                    dB.add_(g.sum(0L));                                       // 0L: a bare 0 binds to sum(ScalarType?)
-                }
-                Tensor gc = dtype == ScalarType.Float32 ? g : g.to(dtype);
-                if (dX is not null)
-                {
-                    dX.narrow(0, start, count).copy_(gc.mm(w));               // (c, emb)
-                }
-                if (dW is not null)
-                {
-                    if (dtype == ScalarType.Float32)
-                    {
-                        dW.addmm_(gc.t(), xc, 1, 1);                          // dW += Gᵀ·X in one GEMM pass
+                        zc = OneDnnGemm.RowsTimesTransposed(xc, w);                // (c, vocab), no bias
                     }
                     else
                     {
-                        dW.add_(gc.t().mm(xc));                               // bf16 GEMM, fp32 accumulation
+                        zc = block!.narrow(0, 0, count);
+                        zc.addmm_(xc, wT, beta: 0, alpha: 1);                     // (c, vocab), no bias
+                    }
+                    var (chunkLoss, chunkHits) = ManagedSoftmax(zc, biasMaster, targetIds, start, dB, torch.get_num_threads(), anyGrad);
+                    chunksLoss += chunkLoss;
+                    hits += chunkHits;
+                    // zc now holds softmax − one-hot.
+                    if (dX is not null)
+                    {
+                        if (oneDnn)
+                        {
+                            dX.narrow(0, start, count).copy_(OneDnnGemm.RowsTimesTransposed(zc, wColumns!));
+                        }
+                        else
+                        {
+                            dX.narrow(0, start, count).addmm_(zc, w, beta: 0, alpha: 1);
+                        }
+                    }
+                    if (dW is not null)
+                    {
+                        if (oneDnn)
+                        {
+                            Tensor transposed = OneDnnGemm.Product(xc.t().contiguous(), zc);   // (emb, vocab) = Xᵀ·G
+                            dW.add_(transposed.t());
+                        }
+                        else if (product is null)
+                        {
+                            dW.addmm_(zc.t(), xc, beta: 1, alpha: 1);             // dW += Gᵀ·X in one GEMM pass
+                        }
+                        else
+                        {
+                            product.addmm_(zc.t(), xc, beta: 0, alpha: 1);        // bf16 GEMM into a reused block,
+                            dW.add_(product);                                     // accumulated in fp32
+                        }
                     }
                 }
+                lossSum.fill_(chunksLoss);
+                correct?.fill_(hits);
+            }
+            else
+            {
+                TorchOpChunks(x, w, wT, bias, targets, n, rows, dtype, anyGrad, lossSum, correct, dX, dW, dB);
             }
             dX?.div_(n);
             dW?.div_(n);
@@ -215,11 +230,116 @@ public static class DecoderCrossEntropy
         return new DecoderLoss(loss, backward, correct?.squeeze(), n);
     }
 
-    /// <summary>Loss sum of one bf16 chunk through <see cref="DecoderSoftmaxKernel"/>: <paramref name="logits"/> (rows,
-    /// vocab, contiguous, without bias) become the unscaled gradient softmax − one-hot, <paramref name="biasGrad"/>
-    /// accumulates; targets are read from <paramref name="start"/>.</summary>
-    internal static unsafe double ManagedSoftmax(Tensor logits, Tensor? bias, Tensor targets, long start, Tensor? biasGrad, int threads) =>
-        DecoderSoftmaxKernel.Run(Bf16Vector.Pointer<ushort>(logits), bias is null ? null : Bf16Vector.Pointer<float>(bias),
-            Bf16Vector.Pointer<long>(targets) + start, biasGrad is null ? null : Bf16Vector.Pointer<float>(biasGrad),
-            checked((int)logits.shape[0]), checked((int)logits.shape[1]), threads);
+    // Devices other than the CPU (and dtypes the managed pass does not read): torch ops on each chunk.
+    private static void TorchOpChunks(Tensor x, Tensor w, Tensor wT, Parameter? bias, Tensor targets, long n, long rows, ScalarType dtype,
+        bool anyGrad, Tensor lossSum, Tensor? correct, Tensor? dX, Tensor? dW, Tensor? dB)
+    {
+        using Tensor minusOne = torch.full(rows, 1, -1.0f, device: x.device);
+        using Tensor? biasCompute = bias?.detach().to(dtype);
+        for (long start = 0; start < n; start += rows)
+        {
+            using var chunkScope = torch.NewDisposeScope();
+            long count = Math.Min(rows, n - start);
+            Tensor xc = x.narrow(0, start, count);                           // (c, emb)
+            Tensor tc = targets.narrow(0, start, count).unsqueeze(1);        // (c, 1)
+            Tensor z = biasCompute is null ? xc.mm(wT) : torch.addmm(biasCompute, xc, wT, 1, 1);   // (c, vocab) compute dtype
+            // One fused kernel reads the (possibly bf16) logits and writes fp32 log-probabilities: softmax and loss in fp32.
+            Tensor logProbabilities = z.log_softmax(1, ScalarType.Float32);                        // (c, vocab) fp32
+            lossSum.sub_(logProbabilities.gather(1, tc).sum());
+            correct?.add_(z.argmax(1).eq(tc.squeeze(1)).sum());
+            if (!anyGrad)
+            {
+                continue;
+            }
+            z.Dispose();
+            Tensor g = logProbabilities.exp_();                               // softmax, in place
+            g.scatter_add_(1, tc, count == rows ? minusOne : minusOne.narrow(0, 0, count));  // − one-hot
+            // The 1/N of the mean is applied once after the loop, on the small results, not per chunk on G.
+            dB?.add_(g.sum(0L));                                              // 0L: a bare 0 binds to sum(ScalarType?)
+            Tensor gc = dtype == ScalarType.Float32 ? g : g.to(dtype);
+            dX?.narrow(0, start, count).copy_(gc.mm(w));                      // (c, emb)
+            if (dW is not null)
+            {
+                if (dtype == ScalarType.Float32)
+                {
+                    dW.addmm_(gc.t(), xc, 1, 1);                              // dW += Gᵀ·X in one GEMM pass
+                }
+                else
+                {
+                    dW.add_(gc.t().mm(xc));                                   // bf16 GEMM, fp32 accumulation
+                }
+            }
+        }
+    }
+
+    /// <summary>Loss sum and argmax hits of one chunk through <see cref="DecoderSoftmaxKernel"/>: <paramref name="logits"/>
+    /// (rows, vocab, contiguous, fp32 or bf16, without bias) become the unscaled gradient softmax − one-hot when
+    /// <paramref name="gradient"/>, <paramref name="biasGrad"/> accumulates; targets are read from <paramref name="start"/>.</summary>
+    internal static unsafe (double Loss, long Correct) ManagedSoftmax(Tensor logits, Tensor? bias, Tensor targets, long start, Tensor? biasGrad,
+        int threads, bool gradient = true)
+    {
+        float* biasAt = bias is null ? null : Bf16Vector.Pointer<float>(bias);
+        long* targetsAt = Bf16Vector.Pointer<long>(targets) + start;
+        float* biasGradAt = biasGrad is null ? null : Bf16Vector.Pointer<float>(biasGrad);
+        int rows = checked((int)logits.shape[0]), vocab = checked((int)logits.shape[1]);
+        return logits.dtype == ScalarType.BFloat16
+            ? DecoderSoftmaxKernel.Run<DecoderSoftmaxKernel.Bf16>(Bf16Vector.Pointer<ushort>(logits), biasAt, targetsAt, biasGradAt, rows, vocab, threads, gradient)
+            : DecoderSoftmaxKernel.Run<DecoderSoftmaxKernel.Fp32>(Bf16Vector.Pointer<float>(logits), biasAt, targetsAt, biasGradAt, rows, vocab, threads, gradient);
+    }
+}
+
+/// <summary>
+/// Buffers the chunked decoder loss reuses from one call to the next: the (rows × vocab) logits block, the fp32 weight
+/// gradient and, in bf16, the block its per-chunk product lands in. Kept alive across training steps they are page-faulted
+/// in once; allocated per step, glibc maps every block above 32 MB afresh and the kernel zeroes it again (issue 14).
+/// A workspace serves one loss at a time: the weight gradient it hands out is read by that loss's backward pass, so the
+/// next <see cref="DecoderCrossEntropy.Compute"/> with it must come after that backward.
+/// </summary>
+public sealed class DecoderWorkspace : IDisposable
+{
+    private Tensor? logits, weightGradient, weightProduct;
+
+    /// <summary>Creates an empty workspace (buffers are made on first use).</summary>
+    public DecoderWorkspace()
+    {
+    }
+
+    /// <summary>A (rows, vocab) block in <paramref name="type"/>, contents undefined.</summary>
+    internal Tensor Logits(long rows, long vocab, ScalarType type) => Reuse(ref logits, rows, vocab, type).narrow(0, 0, rows);
+
+    /// <summary>A zeroed (vocab, emb) fp32 tensor.</summary>
+    internal Tensor WeightGradient(long vocab, long emb) => Exact(ref weightGradient, vocab, emb, ScalarType.Float32).zero_();
+
+    /// <summary>A (vocab, emb) block in <paramref name="type"/>, contents undefined.</summary>
+    internal Tensor WeightProduct(long vocab, long emb, ScalarType type) => Exact(ref weightProduct, vocab, emb, type);
+
+    // At least `rows` rows of `columns` in `type` (a smaller later request reuses the rows it has).
+    private static Tensor Reuse(ref Tensor? buffer, long rows, long columns, ScalarType type)
+    {
+        if (buffer is null || buffer.dtype != type || buffer.shape[1] != columns || buffer.shape[0] < rows)
+        {
+            buffer?.Dispose();
+            buffer = torch.empty(new[] { rows, columns }, dtype: type).DetachFromDisposeScope();
+        }
+        return buffer;
+    }
+
+    private static Tensor Exact(ref Tensor? buffer, long rows, long columns, ScalarType type)
+    {
+        if (buffer is null || buffer.dtype != type || buffer.shape[0] != rows || buffer.shape[1] != columns)
+        {
+            buffer?.Dispose();
+            buffer = torch.empty(new[] { rows, columns }, dtype: type).DetachFromDisposeScope();
+        }
+        return buffer;
+    }
+
+    /// <inheritdoc />
+    public void Dispose()
+    {
+        logits?.Dispose();
+        weightGradient?.Dispose();
+        weightProduct?.Dispose();
+        logits = weightGradient = weightProduct = null;
+    }
 }

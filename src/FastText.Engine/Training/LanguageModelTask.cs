@@ -17,9 +17,10 @@ public sealed record LanguageModelTaskOptions(double ActivationRegularization = 
 /// Training an <see cref="AwdLstmLanguageModel"/> on <see cref="LanguageModelBatch"/>es: flattened next-token
 /// cross-entropy, AR/TAR in fp32 (added to the reported training loss, as fastai 2.0 did), token accuracy in validation.
 /// </summary>
-public sealed class LanguageModelTask : ILearnerTask<LanguageModelBatch>
+public sealed class LanguageModelTask : ILearnerTask<LanguageModelBatch>, IDisposable
 {
     private readonly AwdLstmLanguageModel model;
+    private readonly DecoderWorkspace decoderBuffers = new();                 // reused by every step's decoder loss
 
     /// <summary>Creates the task.</summary>
     public LanguageModelTask(AwdLstmLanguageModel model, LanguageModelTaskOptions? options = null)
@@ -45,6 +46,9 @@ public sealed class LanguageModelTask : ILearnerTask<LanguageModelBatch>
 
     /// <inheritdoc />
     public void ResetState() => model.Reset();
+
+    /// <summary>Frees the decoder's reused buffers (the model is the caller's).</summary>
+    public void Dispose() => decoderBuffers.Dispose();
 
     /// <inheritdoc />
     public IReadOnlyList<Tensor> CarriedState => model.Encoder.CarriedState();
@@ -75,7 +79,7 @@ public sealed class LanguageModelTask : ILearnerTask<LanguageModelBatch>
         }
         Tensor targets = batch.Targets.reshape(-1);                       // (batch·seq)
         DecoderLoss loss = DecoderCrossEntropy.Compute(features, model.Decoder.Weight, model.Decoder.Bias, targets,
-            Options.DecoderLoss, training, accuracy: !training, Options.ChunkBytes);
+            Options.DecoderLoss, training, accuracy: !training, Options.ChunkBytes, decoderBuffers);
         Tensor reported = loss.Loss;
         Tensor backward = loss.BackwardLoss;
         if (training)

@@ -307,7 +307,7 @@ public sealed class Learner<TBatch> : IDisposable where TBatch : IDisposable
         }
         if (step)
         {
-            optimizer!.step();
+            FusedAdamStep.Step(optimizer!, torch.get_num_threads());     // AdamW's update, without its GC-owned Scalars
         }
         context.StepSkipped = !step;
         Call(c => c.AfterStep(context));
@@ -676,5 +676,6 @@ public sealed class Learner<TBatch> : IDisposable where TBatch : IDisposable
     {
         optimizer?.Dispose();
         optimizer = null;
+        (task as IDisposable)?.Dispose();             // the task's own buffers (not the model, which is the caller's)
     }
 }

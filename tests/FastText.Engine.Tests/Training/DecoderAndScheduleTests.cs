@@ -94,7 +94,7 @@ public sealed class DecoderAndScheduleTests
         {
             var block = logits.clone();
             var biasGrad = torch.zeros(vocab);
-            double loss = DecoderCrossEntropy.ManagedSoftmax(block, bias, targets, 0, biasGrad, threads);
+            double loss = DecoderCrossEntropy.ManagedSoftmax(block, bias, targets, 0, biasGrad, threads).Loss;
             return (loss, block.to(ScalarType.Float32), biasGrad);
         }
 
@@ -109,6 +109,80 @@ public sealed class DecoderAndScheduleTests
         Assert.True(TinyModels.Same(one.Gradient, four.Gradient));                        // rows are independent
         Assert.Equal(one.Loss, four.Loss, Math.Abs(one.Loss) * 1e-12);
         Assert.True(one.BiasGrad.allclose(four.BiasGrad, rtol: 1e-5, atol: 1e-6));
+    }
+
+    [Fact]
+    public void Fp32_managed_pass_scores_like_torch_and_counts_argmax_hits_with_torchs_tie_rule()
+    {
+        TorchTestSetup.Use();
+        using var scope = torch.NewDisposeScope();
+        torch.manual_seed(14);
+        const int rows = 200, vocab = 45;                          // 45: five vectors and a tail of 5
+        var logits = torch.randn(rows, vocab) * 3;
+        logits[0, 3] = 50; logits[0, 7] = 50;                      // a tie: argmax is the first index
+        var targets = torch.randint(0, vocab, new long[] { rows }, dtype: ScalarType.Int64);
+        targets[0] = 7;                                            // tied but not first: a miss
+        targets[1] = logits[1].argmax().item<long>();              // a hit
+        var bias = torch.randn(vocab);
+        Tensor z = logits + bias;
+        double expectedLoss = nn.functional.cross_entropy(z, targets, reduction: nn.Reduction.Sum).item<float>();
+        long expectedHits = z.argmax(1).eq(targets).sum().item<long>();
+
+        var scored = logits.clone();
+        var (loss, hits) = DecoderCrossEntropy.ManagedSoftmax(scored, bias, targets, 0, null, threads: 2, gradient: false);
+        Assert.Equal(expectedLoss, loss, expectedLoss * 1e-5);
+        Assert.Equal(expectedHits, hits);
+        Assert.True(TinyModels.Same(scored, logits));                // scoring only: the block is untouched
+
+        var trained = logits.clone();
+        var biasGrad = torch.zeros(vocab);
+        var (trainingLoss, _) = DecoderCrossEntropy.ManagedSoftmax(trained, bias, targets, 0, biasGrad, threads: 2);
+        Tensor expectedGradient = z.softmax(1) - nn.functional.one_hot(targets, vocab).to(ScalarType.Float32);
+        Assert.Equal(expectedLoss, trainingLoss, expectedLoss * 1e-5);
+        Assert.True(trained.allclose(expectedGradient, rtol: 1e-5, atol: 1e-6));
+        Assert.True(biasGrad.allclose(expectedGradient.sum(0L), rtol: 1e-4, atol: 1e-5));
+    }
+
+    [Fact]
+    public void A_reused_workspace_gives_the_same_losses_and_gradients_as_fresh_buffers()
+    {
+        TorchTestSetup.Use();
+        using var scope = torch.NewDisposeScope();
+        using var workspace = new DecoderWorkspace();
+        foreach (bool bf16 in new[] { false, true, false })
+        {
+            foreach (long n in new long[] { 45, 30 })               // a smaller second call reuses the larger block
+            {
+                (float Loss, long Hits, Tensor[] Grads) Run(DecoderWorkspace? buffers, bool training)
+                {
+                    using var generator = new Generator(8);
+                    var leaf = torch.randn(new long[] { n, 6 }, generator: generator).requires_grad_(true);
+                    var weight = new Parameter(torch.randn(new long[] { 37, 6 }, generator: generator));
+                    var bias = new Parameter(torch.randn(new long[] { 37 }, generator: generator));
+                    var targets = torch.randint(0, 37, new long[] { n }, generator: generator, dtype: ScalarType.Int64);
+                    Tensor features = bf16 ? leaf.to(ScalarType.BFloat16) : leaf;
+                    DecoderLoss loss = DecoderCrossEntropy.Compute(features, weight, bias, targets, DecoderLossMode.Chunked,
+                        training, accuracy: !training, 16L * 4 * 37, buffers);
+                    if (!training)
+                    {
+                        return (loss.Loss.item<float>(), loss.Correct!.item<long>(), Array.Empty<Tensor>());
+                    }
+                    loss.BackwardLoss.backward();
+                    return (loss.Loss.item<float>(), 0, new[] { leaf.grad!, weight.grad!, bias.grad! });
+                }
+                foreach (bool training in new[] { true, false })
+                {
+                    var fresh = Run(null, training);
+                    var reused = Run(workspace, training);
+                    Assert.Equal(fresh.Loss, reused.Loss);
+                    Assert.Equal(fresh.Hits, reused.Hits);
+                    for (int i = 0; i < fresh.Grads.Length; i++)
+                    {
+                        Assert.True(TinyModels.Same(fresh.Grads[i], reused.Grads[i]), $"bf16 {bf16}, n {n}, gradient {i}");
+                    }
+                }
+            }
+        }
     }
 
     [Fact]

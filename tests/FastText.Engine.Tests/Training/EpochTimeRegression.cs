@@ -138,6 +138,7 @@ internal static class EpochTimeCheck
     public const string Variable = "FASTTEXT_EPOCH_CHECK";
     private const double Headroom = 1.5;
     private const int Rounds = 7;
+    private const int WarmUpEpochs = 3;
 
     /// <summary>One CPU's recorded ratio.</summary>
     public sealed record Seen(string Cpu, double Ratio, string Measured, string Command);
@@ -172,8 +173,11 @@ internal static class EpochTimeCheck
     {
         string path = Path.Combine(Repository.Root(), "perf-results", name + ".json");
         string cpu = CpuInfo.Describe();
-        engine();
-        bare();
+        for (int warmUp = 0; warmUp < WarmUpEpochs; warmUp++)
+        {
+            engine();
+            bare();
+        }
         var ratios = new List<double>();
         var engineTimes = new List<double>();
         var bareTimes = new List<double>();
