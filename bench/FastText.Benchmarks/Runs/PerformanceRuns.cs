@@ -19,6 +19,7 @@ internal static class PerformanceRuns
         ["classifier-epoch-profile"] = ClassifierEpochProfileRun.Execute,
         ["lstm-numerics"] = LstmNumericsRun.Execute,
         ["peer-lm"] = PeerLanguageModelRun.Execute,
+        ["peer-ulmfit"] = UlmfitPeerRun.Execute,
     };
 
     /// <summary>Runs <paramref name="name"/>; an unknown name is reported with the list of known runs (exit code 2).</summary>

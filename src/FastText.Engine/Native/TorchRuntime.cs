@@ -33,7 +33,7 @@ public static class TorchRuntime
         {
             if (!initialized)
             {
-                AllocatorTuning.Apply();        // before libtorch's first allocations (native-notes/allocator.md)
+                ProcessTuning.Apply();          // before libtorch loads: allocator, OpenMP spinning (native-notes/allocator.md)
                 EnsureLoaded();
                 initialized = true;
             }

@@ -28,10 +28,12 @@ public readonly record struct DecoderLoss(Tensor Loss, Tensor BackwardLoss, Tens
 /// <summary>
 /// The tied decoder fused with softmax cross-entropy. A full fp32 (batch·seq × vocab) logits tensor is 2.46 GB at
 /// fastbook's bs 128 × 80 × 60008 — and autograd keeps it (and its log-softmax) alive until backward. The chunked form
-/// computes, per block of rows, logits → log-softmax (one fused kernel, fp32 output) → loss, and at once the gradient
-/// G = softmax − one-hot (in place), from which it accumulates dX = G·W, dW = Gᵀ·X and db = Σ G (scaled by 1/N once at
-/// the end). The graph then receives these through a surrogate <c>Σ X∘dX + Σ W∘dW + Σ b∘db</c>, whose gradients are
-/// exactly dX, dW, db. Matmuls run in the features' dtype (bf16 in mixed precision); softmax and the loss always in fp32.
+/// computes, per block of rows, logits → softmax → loss, and at once the gradient G = softmax − one-hot (in place), from
+/// which it accumulates dX = G·W, dW = Gᵀ·X and db = Σ G (scaled by 1/N once at the end). The graph then receives these
+/// through a surrogate <c>Σ X∘dX + Σ W∘dW + Σ b∘db</c>, whose gradients are exactly dX, dW, db. Matmuls run in the
+/// features' dtype (bf16 in mixed precision); softmax and the loss always in fp32. On the CPU the softmax, loss, argmax and
+/// gradient of a chunk are one managed pass (<see cref="DecoderSoftmaxKernel"/>), fp32 products go through oneDNN
+/// (<see cref="OneDnnGemm"/>), and a <see cref="DecoderWorkspace"/> keeps the large buffers from one step to the next.
 /// </summary>
 public static class DecoderCrossEntropy
 {
@@ -198,8 +200,15 @@ public static class DecoderCrossEntropy
                         }
                     }
                 }
-                lossSum.fill_(chunksLoss);
-                correct?.fill_(hits);
+                using (Scalar total = chunksLoss)                               // explicit: TorchSharp leaves implicit
+                {                                                               // Scalars to the GC (FusedAdamStep)
+                    lossSum.fill_(total);
+                }
+                if (correct is not null)
+                {
+                    using Scalar count = hits;
+                    correct.fill_(count);
+                }
             }
             else
             {
