@@ -12,7 +12,7 @@ splits, labels and vocabularies, and the recipe. Then, timed stage by stage:
 Model and optimizer as bench/peers/pytorch_lm.py (fastai's AWD_LSTM, AR 2 / TAR 1, Adam with decoupled weight decay 0.01
 except biases and BatchNorm, one-cycle with moms 0.8/0.7/0.8, pct 0.25). bf16 = torch.autocast('cpu', bfloat16).
 
-Usage: python3 pytorch_ulmfit.py --threads 2 [--precision fp32|bf16]. Prints one line `RESULT {json}`.
+Usage: python3 pytorch_ulmfit.py --threads 2 [--precision fp32|bf16] [--max-batches N (smoke test only)]. Prints one line `RESULT {json}`.
 """
 import argparse
 import json
@@ -28,6 +28,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 LM_DROPOUTS = dict(output=0.1, hidden=0.15, input=0.25, embed=0.02, weight=0.2)       # awd_lstm_lm_config
 CLAS_DROPOUTS = dict(output=0.4, hidden=0.3, input=0.4, embed=0.05, weight=0.5)      # awd_lstm_clas_config
 ALPHA, BETA, PAD = 2.0, 1.0, 1
+MAX_BATCHES = None      # --max-batches: a smoke test of the script, never a recorded run
 
 
 def locked_dropout(x, p, training):
@@ -164,12 +165,12 @@ def fit_one_cycle(model, groups, batches_fn, epochs, lrs, loss_fn, precision, va
         param_groups += [{"params": decay, "weight_decay": 0.01, "max_lr": lr}, {"params": no_decay, "weight_decay": 0.0, "max_lr": lr}]
     param_groups = [g for g in param_groups if g["params"]]
     optimizer = torch.optim.AdamW(param_groups, lr=1e-3, betas=(0.9, 0.99), eps=1e-5)
-    total = epochs * len(batches_fn(0))
+    total = epochs * len(batches_fn(0)[:MAX_BATCHES])
     it = 0
     history = []
     for epoch in range(epochs):
         model.train()
-        for x, y in batches_fn(epoch):
+        for x, y in batches_fn(epoch)[:MAX_BATCHES]:
             pos = it / total
             if pos < pct:
                 f, mom = cosine(1 / div, 1, pos / pct), cosine(0.8, 0.7, pos / pct)
@@ -206,7 +207,7 @@ def lm_validate(model, batches, precision):
     model.eval()
     model.encoder.reset()
     total, count = 0.0, 0
-    for x, y in batches:
+    for x, y in batches[:MAX_BATCHES]:
         with torch.autocast("cpu", dtype=torch.bfloat16, enabled=precision == "bf16"):
             logits, _, _ = model(x)
         total += F.cross_entropy(logits.float().reshape(-1, logits.size(-1)), y.reshape(-1), reduction="sum").item()
@@ -254,7 +255,10 @@ def main():
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--precision", default="fp32", choices=["fp32", "bf16"])
     parser.add_argument("--data", default=os.path.join(HERE, ".data", "ulmfit"))
+    parser.add_argument("--max-batches", type=int, default=None, help="smoke test: at most this many batches per epoch")
     args = parser.parse_args()
+    global MAX_BATCHES
+    MAX_BATCHES = args.max_batches
     torch.set_num_threads(args.threads)
     torch.manual_seed(42)
     recipe = json.load(open(os.path.join(args.data, "recipe.json")))
