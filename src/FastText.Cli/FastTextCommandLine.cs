@@ -1,4 +1,6 @@
 using System.CommandLine;
+using FastText.Engine.Models;
+using FastText.Engine.Recipes;
 
 namespace FastText.Cli;
 
@@ -17,6 +19,17 @@ public static class FastTextCommandLine
 
     /// <summary>Preset name (small: about ten minutes on 2 cores; large: fastai's sizes for real runs).</summary>
     public static readonly Option<string> Preset = MakePreset();
+
+    /// <summary>A JSON file of preset settings (its schema: README, "Settings and config files").</summary>
+    public static readonly Option<string?> Config = new("--config")
+    {
+        Description = "JSON file of settings, e.g. { \"preset\": \"large\", \"bs\": 64 }: its keys are the options below without the dashes (and \"preset\"); options given on the command line override it.",
+    };
+
+    /// <summary>One option per <see cref="PresetSettings.All"/> entry (--emb, --hidden, --layers, --bs, --bptt, --drop-mult, …), except precision, which is <see cref="Precision"/>.</summary>
+    public static readonly IReadOnlyList<Option<string?>> Settings = PresetSettings.All.Where(s => s.Name != "precision")
+        .Select(s => new Option<string?>("--" + s.Name) { Description = $"{char.ToUpperInvariant(s.Description[0])}{s.Description[1..]} ({s.Kind}; default: the preset's).", HelpName = s.Kind.Split(' ')[0] })
+        .ToList();
 
     /// <summary>Subword mode on the commands that build a corpus (tokenize, demo).</summary>
     public static readonly Option<string?> SubwordModel = new("--subword-model")
@@ -61,8 +74,10 @@ public static class FastTextCommandLine
             parse.GetValue(input)!, parse.GetValue(format)!, parse.GetValue(output)!, parse.GetValue(vocabularyFrom), parse.GetValue(Preset)!, parse.GetValue(Threads))
         {
             NoLabels = parse.GetValue(noLabels),
+            Overrides = ReadOverrides(parse),
             SubwordModel = parse.GetValue(SubwordModel),
         }, cancel));
+        AddSettings(tokenize);
         root.Subcommands.Add(tokenize);
 
         // pretrain / fine-tune
@@ -77,9 +92,11 @@ public static class FastTextCommandLine
             parse.GetValue(corpus)!, null, parse.GetValue(output)!, parse.GetValue(Preset)!, parse.GetValue(epochs), parse.GetValue(learningRate), parse.GetValue(Threads))
         {
             Precision = parse.GetValue(Precision),
+            Overrides = ReadOverrides(parse),
             Resume = parse.GetValue(Resume),
             Backwards = parse.GetValue(Backwards),
         }, cancel));
+        AddSettings(pretrain);
         root.Subcommands.Add(pretrain);
 
         var pretrained = new Option<string>("--pretrained", "-p")
@@ -105,9 +122,11 @@ public static class FastTextCommandLine
             PretrainedVocabulary = parse.GetValue(pretrainedVocabulary),
             AllText = parse.GetValue(allText),
             Precision = parse.GetValue(Precision),
+            Overrides = ReadOverrides(parse),
             Resume = parse.GetValue(Resume),
             Backwards = parse.GetValue(Backwards),
         }, cancel));
+        AddSettings(fineTune);
         root.Subcommands.Add(fineTune);
 
         // train-classifier
@@ -121,9 +140,11 @@ public static class FastTextCommandLine
             parse.GetValue(corpus)!, parse.GetValue(encoder), parse.GetValue(output)!, parse.GetValue(Preset)!, parse.GetValue(labelled), parse.GetValue(Threads))
         {
             Precision = parse.GetValue(Precision),
+            Overrides = ReadOverrides(parse),
             Resume = parse.GetValue(Resume),
             Backwards = parse.GetValue(Backwards),
         }, cancel));
+        AddSettings(trainClassifier);
         root.Subcommands.Add(trainClassifier);
 
         var sizes = new Option<string>("--sizes") { Description = "Comma-separated labelled training set sizes; 'all' = the whole training split.", DefaultValueFactory = _ => "100,300,1000,all" };
@@ -145,8 +166,10 @@ public static class FastTextCommandLine
             OneCycle = parse.GetValue(oneCycle),
             Seeds = parse.GetValue(seeds),
             Precision = parse.GetValue(Precision),
+            Overrides = ReadOverrides(parse),
             Backwards = parse.GetValue(Backwards),
         }, cancel));
+        AddSettings(sampleEfficiency);
         root.Subcommands.Add(sampleEfficiency);
 
         // predict / evaluate / generate
@@ -197,10 +220,30 @@ public static class FastTextCommandLine
             BrownDocuments = parse.GetValue(brownDocuments),
             SubwordModel = parse.GetValue(SubwordModel),
             Precision = parse.GetValue(Precision),
+            Overrides = ReadOverrides(parse),
             Resume = parse.GetValue(Resume),
         }, cancel));
+        AddSettings(demo);
         root.Subcommands.Add(demo);
         return root;
+    }
+
+    private static void AddSettings(Command command)
+    {
+        command.Options.Add(Config);
+        foreach (Option<string?> option in Settings)
+        {
+            command.Options.Add(option);
+        }
+    }
+
+    // The settings given, in the order of PresetSettings.All (an option's name minus its dashes is the setting's name).
+    private static PresetOverrides ReadOverrides(ParseResult parse)
+    {
+        string? config = parse.GetValue(Config);
+        var given = Settings.Select(o => (Name: o.Name[2..], Value: parse.GetValue(o))).Where(s => s.Value is not null)
+            .Select(s => KeyValuePair.Create(s.Name, s.Value!)).ToList();
+        return config is null && given.Count == 0 ? PresetOverrides.None : new PresetOverrides(config, given);
     }
 
     private static Option<string?> MakePrecision()
@@ -209,14 +252,18 @@ public static class FastTextCommandLine
         {
             Description = "fp32 (fastai's default), bf16 (the LSTMs' and decoder's matrix products in bf16: about 2.2-2.4x the fp32 step on a CPU; master weights, gates, cell state, loss and saved models stay fp32) or bf16-decoder (only the LM decoder's). Default: the preset's (fp32).",
         };
-        option.AcceptOnlyFromAmong("fp32", "bf16", "bf16-decoder");
+        option.AcceptOnlyFromAmong([.. ComputePrecisions.Names]);
         return option;
     }
 
     private static Option<string> MakePreset()
     {
-        var option = new Option<string>("--preset") { Description = "small (≈10 min on 2 cores) or large (fastai's sizes).", DefaultValueFactory = _ => "small" };
-        option.AcceptOnlyFromAmong("small", "large", "tiny");
+        var option = new Option<string>("--preset")
+        {
+            Description = "Sizes and schedules to start from: small (≈10 min on 2 cores for the demo), large (fastai's sizes and fastbook's schedules) or tiny (seconds, for smoke runs); the settings below change single values.",
+            DefaultValueFactory = _ => UlmfitPreset.Small.Name,
+        };
+        option.AcceptOnlyFromAmong([.. UlmfitPreset.All.Select(p => p.Name)]);
         return option;
     }
 }
@@ -224,6 +271,9 @@ public static class FastTextCommandLine
 /// <summary>Arguments of <c>tokenize</c>.</summary>
 public sealed record TokenizeRequest(string[] Inputs, string Format, string Output, string? VocabularyFrom, string Preset, int? Threads)
 {
+    /// <summary>Settings from --config and the setting options (--emb, --bs, …), applied over the preset.</summary>
+    public PresetOverrides Overrides { get; init; } = PresetOverrides.None;
+
     /// <summary>Drop labels (language-model corpus).</summary>
     public bool NoLabels { get; init; }
 
@@ -234,6 +284,9 @@ public sealed record TokenizeRequest(string[] Inputs, string Format, string Outp
 /// <summary>Arguments of <c>pretrain</c> and <c>fine-tune</c>.</summary>
 public sealed record LanguageModelRequest(string Corpus, string? Pretrained, string Output, string Preset, int? Epochs, double? LearningRate, int? Threads)
 {
+    /// <summary>Settings from --config and the setting options (--emb, --bs, …), applied over the preset.</summary>
+    public PresetOverrides Overrides { get; init; } = PresetOverrides.None;
+
     /// <summary>Compute precision: fp32, bf16 or bf16-decoder (null = the preset's).</summary>
     public string? Precision { get; init; }
 
@@ -253,6 +306,9 @@ public sealed record LanguageModelRequest(string Corpus, string? Pretrained, str
 /// <summary>Arguments of <c>train-classifier</c>.</summary>
 public sealed record ClassifierRequest(string Corpus, string? Encoder, string Output, string Preset, int? Labelled, int? Threads)
 {
+    /// <summary>Settings from --config and the setting options (--emb, --bs, …), applied over the preset.</summary>
+    public PresetOverrides Overrides { get; init; } = PresetOverrides.None;
+
     /// <summary>Compute precision: fp32, bf16 or bf16-decoder (null = the preset's).</summary>
     public string? Precision { get; init; }
 
@@ -266,6 +322,9 @@ public sealed record ClassifierRequest(string Corpus, string? Encoder, string Ou
 /// <summary>Arguments of <c>sample-efficiency</c>.</summary>
 public sealed record SampleEfficiencyRequest(string Corpus, string? Encoder, string Output, string Preset, string Sizes, int? Threads)
 {
+    /// <summary>Settings from --config and the setting options (--emb, --bs, …), applied over the preset.</summary>
+    public PresetOverrides Overrides { get; init; } = PresetOverrides.None;
+
     /// <summary>Compute precision: fp32, bf16 or bf16-decoder (null = the preset's).</summary>
     public string? Precision { get; init; }
 
@@ -291,6 +350,9 @@ public sealed record GenerateRequest(string Model, string Prompt, int Words, dou
 /// <summary>Arguments of <c>demo</c>.</summary>
 public sealed record DemoRequest(string Output, string Preset, bool SampleEfficiency, string? Samples, int? Threads)
 {
+    /// <summary>Settings from --config and the setting options (--emb, --bs, …), applied over the preset.</summary>
+    public PresetOverrides Overrides { get; init; } = PresetOverrides.None;
+
     /// <summary>Compute precision: fp32, bf16 or bf16-decoder (null = the preset's).</summary>
     public string? Precision { get; init; }
 
@@ -305,6 +367,38 @@ public sealed record DemoRequest(string Output, string Preset, bool SampleEffici
 
     /// <summary>Continue an interrupted run in <see cref="Output"/>.</summary>
     public bool Resume { get; init; }
+}
+
+/// <summary>Settings over a preset: a config file, then single settings (name without dashes, value as typed), which win.</summary>
+/// <param name="Config">A JSON config file (<see cref="PresetSettings.Load"/>), or null.</param>
+/// <param name="Settings">Settings of <see cref="PresetSettings.All"/> given as options.</param>
+public sealed record PresetOverrides(string? Config, IReadOnlyList<KeyValuePair<string, string>> Settings)
+{
+    /// <summary>Nothing changed.</summary>
+    public static PresetOverrides None { get; } = new(null, []);
+
+    /// <summary>
+    /// <paramref name="preset"/> (or the config file's <c>preset</c>) with the file's settings, the options' settings and
+    /// <paramref name="precision"/> applied, in that order, then checked (<see cref="PresetSettings.Validate"/>).
+    /// </summary>
+    /// <exception cref="ArgumentException">A bad file, setting or combination; the message names it.</exception>
+    public UlmfitPreset Apply(UlmfitPreset preset, string? precision = null)
+    {
+        if (Config is not null)
+        {
+            preset = PresetSettings.Load(Config, preset);
+        }
+        foreach (var (name, value) in Settings)
+        {
+            preset = PresetSettings.Apply(preset, name, value, "--" + name);
+        }
+        if (precision is not null)
+        {
+            preset = PresetSettings.Apply(preset, "precision", precision, "--precision");
+        }
+        PresetSettings.Validate(preset);
+        return preset;
+    }
 }
 
 /// <summary>What each command does; the real implementation calls the library's pipeline, tests substitute a recorder.</summary>

@@ -1,6 +1,8 @@
-using FastText.Engine.Native;
-using FastText.Engine.Pipeline;
+using FastText.Engine.Recipes.Experiments;
+using FastText.Engine.IO;
 using FastText.Engine.Models;
+using FastText.Engine.Native;
+using FastText.Engine.Recipes;
 using FastText.Engine.Text;
 using FastText.Engine.Training.Classification;
 
@@ -18,7 +20,7 @@ public sealed class PipelineCommandHandlers : ICommandHandlers
     public Task<int> TokenizeAsync(TokenizeRequest request, CancellationToken cancellation)
     {
         ArgumentNullException.ThrowIfNull(request);
-        UlmfitPreset preset = UlmfitPreset.Named(request.Preset);
+        UlmfitPreset preset = request.Overrides.Apply(UlmfitPreset.Named(request.Preset));
         var texts = new List<LabelledText>();
         foreach (string input in request.Inputs)
         {
@@ -60,7 +62,7 @@ public sealed class PipelineCommandHandlers : ICommandHandlers
         {
             ArgumentNullException.ThrowIfNull(request);
             TorchRuntime.Initialize(request.Threads);
-            UlmfitPreset preset = WithOverrides(UlmfitPreset.Named(request.Preset), request);
+            UlmfitPreset preset = WithOverrides(request);
             var run = new UlmfitPipeline(request.Output, preset, progress) { Cancellation = cancellation, Resume = request.Resume, Backwards = request.Backwards };
             using TextDataset corpus = TextDataset.Load(request.Corpus);
             LanguageModelArtifact artifact = run.Pretrain(corpus, name: ".");
@@ -77,7 +79,7 @@ public sealed class PipelineCommandHandlers : ICommandHandlers
         {
             ArgumentNullException.ThrowIfNull(request);
             TorchRuntime.Initialize(request.Threads);
-            UlmfitPreset preset = WithOverrides(UlmfitPreset.Named(request.Preset), request);
+            UlmfitPreset preset = WithOverrides(request);
             if (string.IsNullOrEmpty(request.Pretrained))
             {
                 progress.Log("fine-tune needs --pretrained: a language-model folder or fastai .pth weights.");
@@ -100,7 +102,7 @@ public sealed class PipelineCommandHandlers : ICommandHandlers
         {
             ArgumentNullException.ThrowIfNull(request);
             TorchRuntime.Initialize(request.Threads);
-            var run = new UlmfitPipeline(request.Output, WithPrecision(UlmfitPreset.Named(request.Preset), request.Precision), progress)
+            var run = new UlmfitPipeline(request.Output, request.Overrides.Apply(UlmfitPreset.Named(request.Preset), request.Precision), progress)
             {
                 Cancellation = cancellation,
                 Resume = request.Resume,
@@ -165,13 +167,13 @@ public sealed class PipelineCommandHandlers : ICommandHandlers
                     return 1;
                 }
             }
-            var run = new UlmfitPipeline(request.Output, WithPrecision(UlmfitPreset.Named(request.Preset), request.Precision), progress)
+            var run = new UlmfitPipeline(request.Output, request.Overrides.Apply(UlmfitPreset.Named(request.Preset), request.Precision), progress)
             {
                 Cancellation = cancellation,
                 Backwards = request.Backwards,
             };
             using TextDataset labelled = TextDataset.Load(request.Corpus);
-            run.CompareSampleEfficiency(labelled, LanguageModelArtifact.Open(request.Encoder), sizes, gradualUnfreezing: !request.OneCycle, seeds: seeds);
+            SampleEfficiencyExperiment.Run(run, labelled, LanguageModelArtifact.Open(request.Encoder), sizes, gradualUnfreezing: !request.OneCycle, seeds: seeds);
             progress.Log($"report: {run.SaveReport()}");
             return 0;
         });
@@ -297,7 +299,7 @@ public sealed class PipelineCommandHandlers : ICommandHandlers
             int threads = TorchRuntime.Initialize(request.Threads);
             var (brown, mails) = SampleLocations.Resolve(request.Samples);
             progress.Log($"libtorch loaded ({threads} intra-op thread(s)); Brown from {brown.Description}, SpamAssassin from {mails.Description}.");
-            UlmfitPreset preset = WithPrecision(UlmfitPreset.Named(request.Preset), request.Precision);
+            UlmfitPreset preset = request.Overrides.Apply(UlmfitPreset.Named(request.Preset), request.Precision);
             preset = preset with
             {
                 Mails = request.Mails is int m ? (m > 0 ? m : null) : preset.Mails,
@@ -360,25 +362,17 @@ public sealed class PipelineCommandHandlers : ICommandHandlers
     // synchronous handler would return it finished — Ctrl+C would kill the process before a checkpoint is written.
     private static Task<int> OffThread(Func<int> work) => Task.Run(work);
 
-    private static UlmfitPreset WithOverrides(UlmfitPreset preset, LanguageModelRequest request) => WithPrecision(preset, request.Precision) with
+    // The preset with --config and the settings, then --epochs / --lr / --all-text, which set the command's own stage.
+    private static UlmfitPreset WithOverrides(LanguageModelRequest request)
     {
-        PretrainEpochs = request.Epochs ?? preset.PretrainEpochs,
-        PretrainLearningRate = request.LearningRate ?? preset.PretrainLearningRate,
-        FineTuneEpochs = request.Epochs ?? preset.FineTuneEpochs,
-        FineTuneLearningRate = request.LearningRate ?? preset.FineTuneLearningRate,
-        FineTuneOnAllText = request.AllText ?? preset.FineTuneOnAllText,
-    };
-
-    // --precision's names (the option accepts only these) → the preset's precision; null keeps the preset's.
-    private static UlmfitPreset WithPrecision(UlmfitPreset preset, string? precision) => precision is null ? preset : preset with
-    {
-        Precision = precision switch
+        UlmfitPreset preset = request.Overrides.Apply(UlmfitPreset.Named(request.Preset), request.Precision);
+        return preset with
         {
-            "fp32" => ComputePrecision.Float32,
-            "bf16" => ComputePrecision.BFloat16,
-            "bf16-decoder" => ComputePrecision.BFloat16Decoder,
-            _ => throw new ArgumentException($"--precision: '{precision}' is not fp32, bf16 or bf16-decoder.", nameof(precision)),
-        },
-    };
-
+            PretrainEpochs = request.Epochs ?? preset.PretrainEpochs,
+            PretrainLearningRate = request.LearningRate ?? preset.PretrainLearningRate,
+            FineTuneEpochs = request.Epochs ?? preset.FineTuneEpochs,
+            FineTuneLearningRate = request.LearningRate ?? preset.FineTuneLearningRate,
+            FineTuneOnAllText = request.AllText ?? preset.FineTuneOnAllText,
+        };
+    }
 }

@@ -1,8 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Text;
-using FastText.Engine.Interpretation;
-using FastText.Engine.Pipeline;
+using FastText.Engine.IO;
 
 namespace FastText.Cli;
 
@@ -154,11 +153,11 @@ public sealed class TerminalProgress : IProgressSink
             {
                 text.Append(" · ").Append(status);
             }
-            text.Append(" · ").Append(RunReport.FormatDuration(seconds));
+            text.Append(" · ").Append(Durations.Format(seconds));
             if (!final && total > 0 && done > 0 && done < total)
             {
                 double eta = seconds / done * (total - done);
-                text.Append(" < ETA ").Append(RunReport.FormatDuration(eta));
+                text.Append(" < ETA ").Append(Durations.Format(eta));
             }
             return text.ToString();
         }

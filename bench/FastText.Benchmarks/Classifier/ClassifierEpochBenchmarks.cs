@@ -3,7 +3,7 @@ using FastText.Benchmarks.Infrastructure;
 using FastText.Engine.Data;
 using FastText.Engine.Models.Classifier;
 using FastText.Engine.Native;
-using FastText.Engine.Pipeline;
+using FastText.Engine.Recipes;
 using FastText.Engine.Text;
 using FastText.Engine.Training;
 using FastText.Engine.Training.Classification;
@@ -92,10 +92,10 @@ public class ClassifierEpochBenchmarks
         TextDataset data = EpochCase.Dataset;
         var sizes = UlmfitPreset.Small;
         model = TextClassifier.Create(data.Vocabulary.Count,
-            FastText.Engine.Models.AwdLstmConfig.LanguageModel with { EmbeddingSize = sizes.EmbeddingSize, HiddenSize = sizes.HiddenSize, Layers = sizes.Layers },
+            sizes.Model,
             data.ClassNames.Count, sizes.ClassifierDropMultiplier, sizes.ClassifierSequenceLength);
         model.SentenceEncoder.FeedEveryRow = Case.FeedEveryRow;
-        ((AwdLstmClassifierEncoder)model.SentenceEncoder.Encoder).Encoder.Precision =
+        model.Precision =
             Case.Bf16 ? FastText.Engine.Models.ComputePrecision.BFloat16 : FastText.Engine.Models.ComputePrecision.Float32;
         loader = new ClassifierLoader(data.Corpus, ClassifierLoaderOptions.Training with
         {

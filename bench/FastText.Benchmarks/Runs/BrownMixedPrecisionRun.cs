@@ -3,7 +3,6 @@ using System.Text;
 using FastText.Engine.Data;
 using FastText.Engine.Models;
 using FastText.Engine.Native;
-using FastText.Engine.Pipeline;
 using FastText.Engine.Text;
 using FastText.Engine.Training;
 using TorchSharp;

@@ -4,7 +4,7 @@ using System.Text;
 using FastText.Engine.Data;
 using FastText.Engine.Models.Classifier;
 using FastText.Engine.Native;
-using FastText.Engine.Pipeline;
+using FastText.Engine.Recipes;
 using FastText.Engine.Text;
 using FastText.Engine.Training;
 using FastText.Engine.Training.Classification;
@@ -54,7 +54,7 @@ internal static class ClassifierEpochProfileRun
                 foreach (ClassifierOrder order in repeat % 2 == 0 ? orders : orders.Reverse())
                 {
                     torch.manual_seed(0);
-                    using TextClassifier model = TextClassifier.Create(data.Vocabulary.Count, FastText.Engine.Models.AwdLstmConfig.LanguageModel with { EmbeddingSize = preset.EmbeddingSize, HiddenSize = preset.HiddenSize, Layers = preset.Layers }, data.ClassNames.Count,
+                    using TextClassifier model = TextClassifier.Create(data.Vocabulary.Count, preset.Model, data.ClassNames.Count,
                         preset.ClassifierDropMultiplier, preset.ClassifierSequenceLength);
                     using var loader = new ClassifierLoader(data.Corpus, ClassifierLoaderOptions.Training with
                     {
@@ -109,7 +109,7 @@ internal static class ClassifierEpochProfileRun
             report.AppendLine(CultureInfo.InvariantCulture, $"- measured: {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC, torch threads {torch.get_num_threads()}, {Environment.ProcessorCount} cores (shared: compare within this run)");
             report.AppendLine($"- command: `{context.CommandWith("FASTTEXT_PROFILE_MAILS", "FASTTEXT_PROFILE_REPEATS")}`");
             report.AppendLine(FormattableString.Invariant(
-                $"- data: {data.Training.Count} SpamAssassin training mails from samples/ (seed 7), {data.Corpus.TokenCount:N0} tokens, capped at {preset.MaxTokensPerDocument} tokens; small preset classifier (AWD-LSTM {preset.EmbeddingSize}/{preset.HiddenSize}/{preset.Layers}), bs {preset.ClassifierBatchSize}, bptt {preset.ClassifierSequenceLength}, all groups trainable"));
+                $"- data: {data.Training.Count} SpamAssassin training mails from samples/ (seed 7), {data.Corpus.TokenCount:N0} tokens, capped at {preset.MaxTokensPerDocument} tokens; small preset classifier (AWD-LSTM {preset.Model.EmbeddingSize}/{preset.Model.HiddenSize}/{preset.Model.Layers}), bs {preset.ClassifierBatchSize}, bptt {preset.ClassifierSequenceLength}, all groups trainable"));
             report.AppendLine("- random = the same loader with `ClassifierOrder.Random` (documents shuffled into batches regardless of length, rows longest first inside a batch, same chunk-safe padding) and the same model code and settings");
             report.AppendLine(FormattableString.Invariant(
                 $"- padding: bucketed {padding[ClassifierOrder.Sorted].Share * 100:F1} %, random {padding[ClassifierOrder.Random].Share * 100:F1} % of batch cells"));
@@ -145,7 +145,7 @@ internal static class ClassifierEpochProfileRun
     {
         torch.manual_seed(0);
         using TextClassifier model = TextClassifier.Create(data.Vocabulary.Count,
-            FastText.Engine.Models.AwdLstmConfig.LanguageModel with { EmbeddingSize = preset.EmbeddingSize, HiddenSize = preset.HiddenSize, Layers = preset.Layers },
+            preset.Model,
             data.ClassNames.Count, preset.ClassifierDropMultiplier, preset.ClassifierSequenceLength);
         model.train();
         IRecurrentEncoder encoder = model.SentenceEncoder.Encoder;

@@ -4,7 +4,6 @@ using System.Text.Json;
 using FastText.Engine.Data;
 using FastText.Engine.Models;
 using FastText.Engine.Native;
-using FastText.Engine.Pipeline;
 using FastText.Engine.Testing;
 using FastText.Engine.Text;
 using FastText.Engine.Training;

@@ -3,7 +3,8 @@ using System.Text.Json;
 using FastText.Engine.IO;
 using FastText.Engine.Models;
 using FastText.Engine.Native;
-using FastText.Engine.Pipeline;
+using FastText.Engine.Recipes;
+using FastText.Engine.Text;
 
 namespace FastText.Benchmarks.Runs;
 
@@ -22,9 +23,7 @@ internal static class UlmfitPeerRun
     public static UlmfitPreset Preset(ComputePrecision precision) => UlmfitPreset.Small with
     {
         Name = "peer",
-        EmbeddingSize = 128,
-        HiddenSize = 384,
-        Layers = 3,
+        Model = UlmfitPreset.Small.Model with { EmbeddingSize = 128, HiddenSize = 384, Layers = 3 },
         LanguageModelBatchSize = 32,
         LanguageModelSequenceLength = 70,
         PretrainEpochs = 2,
@@ -129,9 +128,9 @@ internal static class UlmfitPeerRun
         AtomicFile.WriteAllText(Path.Combine(folder, "mails.vocab.json"), JsonSerializer.Serialize(mails.Vocabulary.Tokens));
         var recipe = new Dictionary<string, object>
         {
-            ["embedding"] = preset.EmbeddingSize,
-            ["hidden"] = preset.HiddenSize,
-            ["layers"] = preset.Layers,
+            ["embedding"] = preset.Model.EmbeddingSize,
+            ["hidden"] = preset.Model.HiddenSize,
+            ["layers"] = preset.Model.Layers,
             ["lm_batch"] = preset.LanguageModelBatchSize,
             ["lm_bptt"] = preset.LanguageModelSequenceLength,
             ["lm_drop_mult"] = preset.LanguageModelDropMultiplier,

@@ -1,4 +1,6 @@
-namespace FastText.Engine.Pipeline;
+using System.Globalization;
+
+namespace FastText.Engine.IO;
 
 /// <summary>
 /// Where long steps report progress (tokenizing, each epoch). The command line renders bars in a terminal and plain
@@ -49,5 +51,18 @@ public sealed class NullProgress : IProgressSink, IProgressTask
     /// <inheritdoc />
     public void Dispose()
     {
+    }
+}
+
+/// <summary>How progress lines and reports print a duration.</summary>
+public static class Durations
+{
+    /// <summary>mm:ss like fastai's time column (h:mm:ss past an hour).</summary>
+    public static string Format(double seconds)
+    {
+        var span = TimeSpan.FromSeconds(Math.Max(0, seconds));
+        return span.TotalHours >= 1
+            ? string.Create(CultureInfo.InvariantCulture, $"{(int)span.TotalHours}:{span.Minutes:00}:{span.Seconds:00}")
+            : string.Create(CultureInfo.InvariantCulture, $"{span.Minutes:00}:{span.Seconds:00}");
     }
 }

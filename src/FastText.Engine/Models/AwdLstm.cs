@@ -11,33 +11,6 @@ namespace FastText.Engine.Models;
 //   → raw last-layer output (batch, seq, emb); the LM head adds locked output dropout and the tied decoder.
 // All tensors are batch-first. State (h, c) per layer is carried across calls, detached (truncated BPTT).
 
-/// <summary>Dtype the LSTMs and matmuls run in. Master weights, optimizer state, loss, softmax and AR/TAR stay fp32.</summary>
-public enum ComputePrecision
-{
-    /// <summary>Everything in fp32.</summary>
-    Float32,
-
-    /// <summary>bf16 matrix multiplies in the LSTMs and the decoder, fp32 for everything element-wise; no loss scaling
-    /// needed.</summary>
-    /// <remarks>The LSTM layers run a custom autograd function (one bf16 GEMM for the input projection of all time steps,
-    /// a per-step bf16 recurrence GEMM, the weight gradients as single bf16 GEMMs) with gates, cell state, state carried
-    /// between batches and gate gradients in fp32; dropout masks stay fp32. <see cref="AwdLstmEncoder.FusedBf16MaxHidden"/>
-    /// opts small layers into libtorch's fused bf16 kernel (faster there, less accurate). Why not libtorch's own bf16 LSTM
-    /// everywhere: its backward
-    /// was slower than fp32 at hidden 1152, and the earlier mode built on it (bf16 cell state and dropout masks) cost +4.1%
-    /// perplexity on a short Brown run. Measured figures:
-    /// perf-results/BareLstmBaselineBenchmarks.md (speed), perf-results/BrownMixedPrecision.md (perplexity).</remarks>
-    BFloat16,
-
-    /// <summary>
-    /// LSTMs in fp32 (libtorch's fused kernel), decoder matmuls in bf16: logits are rounded to bf16 by the matmul, then
-    /// log-softmax and loss run in fp32. The LSTMs are exactly those of <see cref="Float32"/>. Usually slower than
-    /// <see cref="BFloat16"/>, but on a heavily loaded machine it measured faster at hidden 256, where the bf16 layer's
-    /// many small per-step ops suffer most (perf-results/BareLstmBaselineBenchmarks.md).
-    /// </summary>
-    BFloat16Decoder,
-}
-
 /// <summary>The three regularising dropouts of the AWD-LSTM, as functions (fastai <c>RNNDropout</c>, <c>EmbeddingDropout</c>).</summary>
 public static class AwdDropout
 {

@@ -1,11 +1,10 @@
 using System.Text.Json;
-using FastText.Engine.Models;
+using FastText.Engine.IO;
 using FastText.Engine.Models.Classifier;
 using FastText.Engine.Text;
 using FastText.Engine.Training.Classification;
-using FastText.Engine.IO;
 
-namespace FastText.Engine.Pipeline;
+namespace FastText.Engine.Models;
 
 /// <summary>Sizes of a saved model (written as <c>model.json</c> next to its weights).</summary>
 /// <param name="Kind">"language-model" or "classifier".</param>

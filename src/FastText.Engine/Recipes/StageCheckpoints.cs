@@ -1,7 +1,7 @@
 using FastText.Engine.IO;
 using FastText.Engine.Training;
 
-namespace FastText.Engine.Pipeline;
+namespace FastText.Engine.Recipes;
 
 /// <summary>
 /// The checkpoints of one training stage of a run (<c>pretrain</c>, <c>fine-tune</c>, <c>classifier</c>) in

@@ -1,11 +1,14 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Text;
-using FastText.Engine.Interpretation;
+using FastText.Engine.Recipes.Experiments;
+using FastText.Engine.IO;
+using FastText.Engine.Models;
+using FastText.Engine.Reporting;
 using FastText.Engine.Text;
 using FastText.Engine.Training.Classification;
 
-namespace FastText.Engine.Pipeline;
+namespace FastText.Engine.Recipes;
 
 /// <summary>
 /// The README's main job: fastbook chapter 10 on the shipped samples — pretrain on Brown, fine-tune on SpamAssassin
@@ -47,13 +50,13 @@ public static class UlmfitDemo
 
         if (compareBatching)
         {
-            run.CompareBatching(mails);
+            BatchingExperiment.Run(run, mails);
         }
         if (sampleEfficiency)
         {
-            run.CompareSampleEfficiency(mails, tuned, [100, 300, 1000, null]);
+            SampleEfficiencyExperiment.Run(run, mails, tuned, [100, 300, 1000, null]);
         }
-        run.Report.AddSetting("total time", RunReport.FormatDuration(total.Elapsed.TotalSeconds));
+        run.Report.AddSetting("total time", Durations.Format(total.Elapsed.TotalSeconds));
         string report = run.SaveReport();
         progress.Log($"report: {report}");
         return report;

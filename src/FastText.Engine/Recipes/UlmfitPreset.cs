@@ -1,6 +1,7 @@
 using FastText.Engine.Models;
+using FastText.Engine.Text;
 
-namespace FastText.Engine.Pipeline;
+namespace FastText.Engine.Recipes;
 
 /// <summary>
 /// Sizes and schedules of a whole ULMFiT run. <see cref="Large"/> is fastai's/fastbook's recipe; <see cref="Small"/>
@@ -12,14 +13,16 @@ public sealed record UlmfitPreset
     /// <summary>Preset name.</summary>
     public required string Name { get; init; }
 
-    /// <summary>Embedding size (fastai <c>emb_sz</c>).</summary>
-    public int EmbeddingSize { get; init; } = 400;
+    /// <summary>
+    /// The AWD-LSTM every stage builds: its sizes (fastai <c>emb_sz</c> 400, <c>n_hid</c> 1152, <c>n_layers</c> 3), and
+    /// fastai's language-model dropouts before <see cref="LanguageModelDropMultiplier"/> scales them. The classifier takes
+    /// these sizes with fastai's classifier dropouts (<see cref="AwdLstmConfig.Classifier"/>) scaled by
+    /// <see cref="ClassifierDropMultiplier"/>.
+    /// </summary>
+    public AwdLstmConfig Model { get; init; } = AwdLstmConfig.LanguageModel;
 
-    /// <summary>Hidden size of the inner LSTM layers (fastai <c>n_hid</c>).</summary>
-    public int HiddenSize { get; init; } = 1152;
-
-    /// <summary>LSTM layers (fastai <c>n_layers</c>).</summary>
-    public int Layers { get; init; } = 3;
+    /// <summary>The language model's configuration: <see cref="Model"/> with <see cref="LanguageModelDropMultiplier"/> applied.</summary>
+    public AwdLstmConfig LanguageModel => Model.WithDropoutMultiplier(LanguageModelDropMultiplier);
 
     /// <summary>Vocabulary size limit.</summary>
     public int MaxVocabulary { get; init; } = 60000;
@@ -116,9 +119,7 @@ public sealed record UlmfitPreset
     public static UlmfitPreset Small { get; } = new()
     {
         Name = "small",
-        EmbeddingSize = 64,
-        HiddenSize = 256,
-        Layers = 3,
+        Model = AwdLstmConfig.LanguageModel with { EmbeddingSize = 64, HiddenSize = 256, Layers = 3 },
         MaxVocabulary = 15000,
         MaxTokensPerDocument = 1000,
         PretrainDocuments = 250,
@@ -144,9 +145,7 @@ public sealed record UlmfitPreset
     public static UlmfitPreset Tiny { get; } = Small with
     {
         Name = "tiny",
-        EmbeddingSize = 16,
-        HiddenSize = 32,
-        Layers = 2,
+        Model = AwdLstmConfig.LanguageModel with { EmbeddingSize = 16, HiddenSize = 32, Layers = 2 },
         MaxVocabulary = 2000,
         MinFrequency = 2,
         MaxTokensPerDocument = 120,
@@ -161,14 +160,14 @@ public sealed record UlmfitPreset
         ClassifierStages = [(-1, 1, 2e-2), (0, 1, 1e-3)],
     };
 
-    /// <summary>The preset called <paramref name="name"/> (small, large or tiny).</summary>
-    public static UlmfitPreset Named(string name) => name?.ToUpperInvariant() switch
-    {
-        "SMALL" => Small,
-        "LARGE" => Large,
-        "TINY" => Tiny,
-        _ => throw new ArgumentException($"Unknown preset '{name}' (small, large, tiny).", nameof(name)),
-    };
+    /// <summary>Every named preset, in the order the CLI lists them.</summary>
+    public static IReadOnlyList<UlmfitPreset> All { get; } = [Small, Large, Tiny];
+
+    /// <summary>The preset called <paramref name="name"/> (one of <see cref="All"/>, case-insensitive).</summary>
+    /// <exception cref="ArgumentException">No preset has that name; the message lists them.</exception>
+    public static UlmfitPreset Named(string name) =>
+        All.FirstOrDefault(p => string.Equals(p.Name, name, StringComparison.OrdinalIgnoreCase))
+        ?? throw new ArgumentException($"Unknown preset '{name}' ({string.Join(", ", All.Select(p => p.Name))}).", nameof(name));
 
     /// <summary>Dataset options of this preset for a language-model corpus or a labelled one.</summary>
     /// <remarks>The token cap applies to labelled corpora only: it bounds the classifier's cost per mail, while the

@@ -1,9 +1,9 @@
 using System.Globalization;
 using System.Text;
-using FastText.Engine.Pipeline;
 using FastText.Engine.IO;
+using FastText.Engine.Training;
 
-namespace FastText.Engine.Interpretation;
+namespace FastText.Engine.Reporting;
 
 /// <summary>
 /// A markdown report of a run: settings, fastai-style epoch tables per stage (with perplexity, times, tokens/s,
@@ -86,7 +86,7 @@ public sealed class RunReport
                     {
                         text.Append(CultureInfo.InvariantCulture, $" {e.Perplexity:F3} |");
                     }
-                    text.Append(CultureInfo.InvariantCulture, $" {FormatDuration(e.Seconds)} | {e.TokensPerSecond:N0} |");
+                    text.Append(CultureInfo.InvariantCulture, $" {Durations.Format(e.Seconds)} | {e.TokensPerSecond:N0} |");
                     if (padding)
                     {
                         text.Append(e.PaddingWaste is double waste ? string.Create(CultureInfo.InvariantCulture, $" {waste * 100:0.0}% |") : " – |");
@@ -113,15 +113,6 @@ public sealed class RunReport
 
     /// <summary>Writes the markdown to <paramref name="path"/> atomically.</summary>
     public void Save(string path) => AtomicFile.WriteAllText(path, ToMarkdown());
-
-    /// <summary>mm:ss like fastai's time column (h:mm:ss past an hour).</summary>
-    public static string FormatDuration(double seconds)
-    {
-        var span = TimeSpan.FromSeconds(Math.Max(0, seconds));
-        return span.TotalHours >= 1
-            ? string.Create(CultureInfo.InvariantCulture, $"{(int)span.TotalHours}:{span.Minutes:00}:{span.Seconds:00}")
-            : string.Create(CultureInfo.InvariantCulture, $"{span.Minutes:00}:{span.Seconds:00}");
-    }
 
     private static string Escape(string value) => value.Replace("|", "\\|", StringComparison.Ordinal);
 }

@@ -1,8 +1,8 @@
-using FastText.Engine.Pipeline;
-using ScottPlot;
 using FastText.Engine.IO;
+using FastText.Engine.Training;
+using ScottPlot;
 
-namespace FastText.Engine.Interpretation;
+namespace FastText.Engine.Reporting;
 
 /// <summary>PNG plots of a run (ScottPlot): loss curves, the learning-rate finder, sample efficiency. Files are written atomically.</summary>
 public static class TrainingPlots

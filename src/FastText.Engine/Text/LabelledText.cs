@@ -1,4 +1,4 @@
-namespace FastText.Engine.Pipeline;
+namespace FastText.Engine.Text;
 
 /// <summary>One raw document as read from disk: its text, optional class name, and where it came from.</summary>
 /// <param name="Text">Raw text (for mails: the body).</param>

@@ -1,6 +1,5 @@
-using FastText.Engine.Text;
 
-namespace FastText.Engine.Pipeline;
+namespace FastText.Engine.Text;
 
 /// <summary>Finds the Brown and SpamAssassin data the demo runs on.</summary>
 public static class SampleLocations

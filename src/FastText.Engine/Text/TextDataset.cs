@@ -1,13 +1,12 @@
 using System.Text;
 using System.Text.Json;
 using FastText.Engine.IO;
-using FastText.Engine.Text;
 
-namespace FastText.Engine.Pipeline;
+namespace FastText.Engine.Text;
 
 /// <summary>
 /// The pipeline's "corpus" artifact (fastai's <c>DataLoaders</c> source): a <see cref="NumericalizedCorpus"/> file
-/// written by <see cref="CorpusBuilder"/>, its vocabulary, its <see cref="Pipeline.Tokenization"/> and the per-document
+/// written by <see cref="CorpusBuilder"/>, its vocabulary, its <see cref="Text.Tokenization"/> and the per-document
 /// token cap. A folder holds <c>corpus.ftc</c> (ids, labels, class names, one train/validation byte per document),
 /// <c>vocab.txt</c>, <c>dataset.json</c> (the cap and the tokenization) and, in subword mode, <c>spm.model</c>.
 /// </summary>

@@ -1,7 +1,7 @@
 using System.Globalization;
 using System.Text;
 
-namespace FastText.Engine.Pipeline;
+namespace FastText.Engine.Text;
 
 /// <summary>
 /// Turns tokens back into readable text (fastai <c>decode_spec_tokens</c> + join): <c>xxmaj w</c> → "W",

@@ -2,9 +2,8 @@ using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
 using FastText.Engine.IO;
-using FastText.Engine.Text;
 
-namespace FastText.Engine.Pipeline;
+namespace FastText.Engine.Text;
 
 /// <summary>
 /// How texts become tokens in a dataset and every model trained on it: fastai's rules + word splitting

@@ -1,4 +1,4 @@
-namespace FastText.Engine.Interpretation;
+namespace FastText.Engine.Training;
 
 /// <summary>What one epoch of one stage measured: the row of fastai's progress table plus timing.</summary>
 /// <param name="Stage">Stage name, e.g. "pretrain", "fine-tune", "classifier (freeze_to -2)".</param>

@@ -1,8 +1,7 @@
 using System.Globalization;
-using FastText.Engine.Interpretation;
-using FastText.Engine.Training;
+using FastText.Engine.IO;
 
-namespace FastText.Engine.Pipeline;
+namespace FastText.Engine.Training;
 
 /// <summary>
 /// Shows each epoch as a progress bar (loss, tokens/s, ETA), logs fastai's epoch line, and records the loss curve and
@@ -74,7 +73,7 @@ internal sealed class ProgressCallback : LearnerCallback
         progress.Log(FormattableString.Invariant($"  {stage} epoch {summary.Epoch}: train_loss {summary.TrainLoss:F4}")
             + (double.IsNaN(summary.ValidLoss) ? "" : FormattableString.Invariant($" valid_loss {summary.ValidLoss:F4} accuracy {accuracy:F4}"))
             + (languageModel ? FormattableString.Invariant($" perplexity {summary.Perplexity:F2}") : "")
-            + FormattableString.Invariant($" · {RunReport.FormatDuration(summary.Seconds)} · {summary.TokensPerSecond:N0} tok/s")
+            + FormattableString.Invariant($" · {Durations.Format(summary.Seconds)} · {summary.TokensPerSecond:N0} tok/s")
             + (summary.PaddingWaste is double w ? FormattableString.Invariant($" · padding {w * 100:F1}%") : ""));
     }
 

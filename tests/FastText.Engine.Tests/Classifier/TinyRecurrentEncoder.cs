@@ -37,6 +37,19 @@ internal sealed class TinyRecurrentEncoder : nn.Module<Tensor, Tensor>, IRecurre
     /// <summary>Rows × steps fed through the LSTMs so far.</summary>
     public long RowSteps { get; private set; }
 
+    public ComputePrecision Precision
+    {
+        get => ComputePrecision.Float32;
+        set
+        {
+            if (value != ComputePrecision.Float32)
+            {
+                throw new NotSupportedException("The test encoder runs in fp32 only.");
+            }
+        }
+    }
+
+    /// <inheritdoc />
     public void ResetState()
     {
         DisposeState();

@@ -1,11 +1,15 @@
 using System.CommandLine;
 using FastText.Cli;
+using FastText.Engine.Models;
+using FastText.Engine.Text;
 
 namespace FastText.Engine.Tests.Cli;
 
 public sealed class CommandHandlerTests : IDisposable
 {
-    private readonly string folder = Path.Combine(Path.GetTempPath(), "fasttext-cli-" + Guid.NewGuid().ToString("N"));
+    private readonly TemporaryFolder temporary = new();
+
+    private string folder => temporary.Path;
 
     [Fact]
     public void Every_command_runs_on_a_tiny_corpus_and_reads_the_previous_commands_artifacts()
@@ -118,8 +122,8 @@ public sealed class CommandHandlerTests : IDisposable
         Ok("fine-tune", "-c", P("spam"), "-p", P("lm-bwd"), "-o", P("tuned-bwd"), "--preset", "tiny", "--backwards");
         Ok("train-classifier", "-c", P("spam"), "-e", P("tuned-bwd"), "-o", P("bwd"), "--preset", "tiny", "--backwards");
         Ok("train-classifier", "-c", P("spam"), "-o", P("fwd"), "--preset", "tiny");
-        Assert.True(FastText.Engine.Pipeline.ClassifierArtifact.Open(P("bwd")).Backwards);
-        Assert.False(FastText.Engine.Pipeline.ClassifierArtifact.Open(P("fwd")).Backwards);
+        Assert.True(FastText.Engine.Models.ClassifierArtifact.Open(P("bwd")).Backwards);
+        Assert.False(FastText.Engine.Models.ClassifierArtifact.Open(P("fwd")).Backwards);
 
         int before = output.ToString().Length;
         Ok("predict", "-m", P("fwd"), "-m", P("bwd"), "cheap pills click", "kernel patch review");
@@ -153,13 +157,7 @@ public sealed class CommandHandlerTests : IDisposable
         Assert.False(File.Exists(P("mixed/classifier.weights")));
     }
 
-    public void Dispose()
-    {
-        if (Directory.Exists(folder))
-        {
-            Directory.Delete(folder, recursive: true);
-        }
-    }
+    public void Dispose() => temporary.Dispose();
 
     // 60 labelled mails whose class shows in their words (train/ and test/ folders, spam/ and ham/ labels) and a
     // 40-line unlabelled "English" file; returns the mail folder and the line file.

@@ -166,7 +166,7 @@ public sealed class CommandLineTests
         Assert.Contains("pdf", output.ToString(), StringComparison.Ordinal);
     }
 
-    private sealed class Recorder : ICommandHandlers
+    internal sealed class Recorder : ICommandHandlers
     {
         public object? Last { get; private set; }
 

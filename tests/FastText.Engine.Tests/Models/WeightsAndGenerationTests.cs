@@ -8,15 +8,16 @@ namespace FastText.Engine.Tests.Models;
 [Collection(SequentialTorchCollection.Name)]
 public sealed class WeightsAndGenerationTests : IDisposable
 {
-    private readonly string folder = Path.Combine(Path.GetTempPath(), "fasttext-weights-tests-" + Guid.NewGuid().ToString("N"));
+    private readonly TemporaryFolder temporary = new();
+
+    private string folder => temporary.Path;
 
     public WeightsAndGenerationTests()
     {
         TorchTestSetup.Use();
-        Directory.CreateDirectory(folder);
     }
 
-    public void Dispose() => Directory.Delete(folder, recursive: true);
+    public void Dispose() => temporary.Dispose();
 
     private static string[] Vocabulary(int size, string prefix = "w") =>
         new[] { "xxunk", "xxpad", "xxbos", "xxeos", "xxfld", "xxrep", "xxwrep", "xxup", "xxmaj" }

@@ -1,7 +1,6 @@
 using FastText.Engine.Models;
 using FastText.Engine.Models.Classifier;
 using FastText.Engine.Models.Pretrained;
-using FastText.Engine.Pipeline;
 using FastText.Engine.Tests.Training;
 using TorchSharp;
 using static TorchSharp.torch;

@@ -1,7 +1,7 @@
 using FastText.Cli;
 using FastText.Engine.Models;
 using FastText.Engine.Models.Pretrained;
-using FastText.Engine.Pipeline;
+using FastText.Engine.Recipes;
 using FastText.Engine.Tests.Training;
 using FastText.Engine.Text;
 using TorchSharp;
@@ -27,9 +27,7 @@ public sealed class FineTuneFromFastAiTests : IDisposable
     private static UlmfitPreset FixturePreset => UlmfitPreset.Tiny with
     {
         Name = "fixture",
-        EmbeddingSize = 8,
-        HiddenSize = 12,
-        Layers = 3,
+        Model = UlmfitPreset.Tiny.Model with { EmbeddingSize = 8, HiddenSize = 12, Layers = 3 },
         FineTuneFrozenLearningRate = 1e-30,
         FineTuneLearningRate = 1e-30,
     };
@@ -196,7 +194,7 @@ public sealed class FineTuneFromFastAiTests : IDisposable
         var sizes = Fails<PretrainedWeightsException>(Fixture.Checkpoint, Fixture.Vocabulary);
         Assert.Equal(Fixture.Checkpoint, sizes.FilePath);
         Assert.Contains("embedding 8, hidden 12, 3 layers, but the 'tiny' preset builds embedding 16, hidden 32, 2 layers", sizes.Message, StringComparison.Ordinal);
-        Assert.Contains("EmbeddingSize = 8, HiddenSize = 12, Layers = 3", sizes.Message, StringComparison.Ordinal);
+        Assert.Contains("--emb 8 --hidden 12 --layers 3", sizes.Message, StringComparison.Ordinal);
         Assert.False(File.Exists(Path.Combine(folder, "out", "lm.weights")));
     }
 
@@ -216,7 +214,7 @@ public sealed class FineTuneFromFastAiTests : IDisposable
         Assert.Contains("0.rnns.1.module.weight_ih_l0", error.Message, StringComparison.Ordinal);
 
         // A saved model folder has its own vocabulary: a separate .pkl is refused.
-        LanguageModelArtifact.Save(Path.Combine(folder, "ours"), new AwdLstmLanguageModel(NewVocabulary.Length, run.LanguageModelConfig), Vocabulary.FromTokens(NewVocabulary), Tokenization.Words, 0);
+        LanguageModelArtifact.Save(Path.Combine(folder, "ours"), new AwdLstmLanguageModel(NewVocabulary.Length, run.Preset.LanguageModel), Vocabulary.FromTokens(NewVocabulary), Tokenization.Words, 0);
         Assert.Throws<ArgumentException>(() => run.FineTune(Path.Combine(folder, "ours"), corpus, pretrainedVocabulary: Fixture.Vocabulary));
     }
 }

@@ -1,15 +1,17 @@
 using FastText.Engine.Models;
 using FastText.Engine.Models.Classifier;
-using FastText.Engine.Pipeline;
+using FastText.Engine.Recipes;
 using FastText.Engine.Text;
 using FastText.Engine.Training.Classification;
 using TorchSharp;
 
-namespace FastText.Engine.Tests.Pipeline;
+namespace FastText.Engine.Tests.Recipes;
 
 public sealed class BackwardsTests : IDisposable
 {
-    private readonly string folder = Path.Combine(Path.GetTempPath(), "fasttext-backwards-" + Guid.NewGuid().ToString("N"));
+    private readonly TemporaryFolder temporary = new();
+
+    private string folder => temporary.Path;
 
     [Fact]
     public void A_backwards_recipe_learns_the_easy_task_saves_backwards_artifacts_and_ensembles_with_a_forward_classifier()
@@ -103,7 +105,7 @@ public sealed class BackwardsTests : IDisposable
         var forwardRun = new UlmfitPipeline(Path.Combine(folder, "fwd"), PipelineTests.Micro);
         using TextDataset task = forwardRun.Tokenize("mails", mails);
         LanguageModelArtifact Untrained(string name, bool backwards) => LanguageModelArtifact.Save(Path.Combine(folder, name),
-            new AwdLstmLanguageModel(task.Vocabulary.Count, forwardRun.LanguageModelConfig), task.Vocabulary, task.Tokenization, 0, backwards);
+            new AwdLstmLanguageModel(task.Vocabulary.Count, forwardRun.Preset.LanguageModel), task.Vocabulary, task.Tokenization, 0, backwards);
         LanguageModelArtifact forwardLm = Untrained("forward-lm", backwards: false);
         LanguageModelArtifact backwardsLm = Untrained("backwards-lm", backwards: true);
 
@@ -148,7 +150,7 @@ public sealed class BackwardsTests : IDisposable
     {
         TorchTestSetup.Use();
         var vocabulary = Vocabulary.FromTokens([.. SpecialTokens.All, "hello", "world"]);
-        AwdLstmConfig config = new UlmfitPipeline(Path.Combine(folder, "sizes"), PipelineTests.Micro).LanguageModelConfig;
+        AwdLstmConfig config = new UlmfitPipeline(Path.Combine(folder, "sizes"), PipelineTests.Micro).Preset.LanguageModel;
         using var lm = new AwdLstmLanguageModel(vocabulary.Count, config);
         string lmFolder = Path.Combine(folder, "lm");
         Assert.True(LanguageModelArtifact.Save(lmFolder, lm, vocabulary, Tokenization.Words, 0, backwards: true).Backwards);
@@ -188,7 +190,7 @@ public sealed class BackwardsTests : IDisposable
         TorchTestSetup.Use();
         torch.manual_seed(3);
         var vocabulary = Vocabulary.FromTokens([.. SpecialTokens.All, "the", "meeting", "patch", "review", "."]);
-        AwdLstmConfig config = new UlmfitPipeline(Path.Combine(folder, "sizes"), PipelineTests.Micro).LanguageModelConfig;
+        AwdLstmConfig config = new UlmfitPipeline(Path.Combine(folder, "sizes"), PipelineTests.Micro).Preset.LanguageModel;
         using var model = new AwdLstmLanguageModel(vocabulary.Count, config);
         LanguageModelArtifact backwards = LanguageModelArtifact.Save(Path.Combine(folder, "bwd"), model, vocabulary, Tokenization.Words, 0, backwards: true);
         LanguageModelArtifact forward = LanguageModelArtifact.Save(Path.Combine(folder, "fwd"), model, vocabulary, Tokenization.Words, 0);
@@ -212,7 +214,7 @@ public sealed class BackwardsTests : IDisposable
     public void An_ensemble_averages_probabilities_and_refuses_other_classes()
     {
         TorchTestSetup.Use();
-        AwdLstmConfig config = new UlmfitPipeline(Path.Combine(folder, "sizes"), PipelineTests.Micro).LanguageModelConfig;
+        AwdLstmConfig config = new UlmfitPipeline(Path.Combine(folder, "sizes"), PipelineTests.Micro).Preset.LanguageModel;
         torch.manual_seed(1);
         using TextClassifier first = TextClassifier.Create(20, config, 3, 0.5, 8);
         torch.manual_seed(2);
@@ -243,11 +245,5 @@ public sealed class BackwardsTests : IDisposable
         Assert.Throws<ArgumentException>(() => new ClassifierEnsemble([]));
     }
 
-    public void Dispose()
-    {
-        if (Directory.Exists(folder))
-        {
-            Directory.Delete(folder, recursive: true);
-        }
-    }
+    public void Dispose() => temporary.Dispose();
 }

@@ -1,18 +1,22 @@
+using FastText.Engine.Recipes.Experiments;
 using FastText.Engine.Data;
-using FastText.Engine.Pipeline;
+using FastText.Engine.Models;
+using FastText.Engine.Recipes;
+using FastText.Engine.Text;
 using TorchSharp;
 
-namespace FastText.Engine.Tests.Pipeline;
+namespace FastText.Engine.Tests.Recipes;
 
 public sealed class PipelineTests : IDisposable
 {
-    private readonly string folder = Path.Combine(Path.GetTempPath(), "fasttext-pipeline-" + Guid.NewGuid().ToString("N"));
+    private readonly TemporaryFolder temporary = new();
+
+    private string folder => temporary.Path;
 
     internal static readonly UlmfitPreset Micro = UlmfitPreset.Tiny with
     {
         Name = "micro",
-        EmbeddingSize = 32,
-        HiddenSize = 32,
+        Model = UlmfitPreset.Tiny.Model with { EmbeddingSize = 32, HiddenSize = 32 },
         MinFrequency = 1,
         LanguageModelBatchSize = 4,
         LanguageModelSequenceLength = 8,
@@ -71,7 +75,8 @@ public sealed class PipelineTests : IDisposable
         var fineTuning = run.Report.Epochs.Where(e => e.Stage.StartsWith("fine-tune", StringComparison.Ordinal)).ToList();
         Assert.True(fineTuning[^1].ValidLoss < fineTuning[0].ValidLoss, "the bf16 language model learns");
         Assert.Contains("| precision | bf16 matrix products", run.Report.ToMarkdown(), StringComparison.Ordinal);
-        Assert.Equal(torch.ScalarType.BFloat16, ((FastText.Engine.Models.Classifier.AwdLstmClassifierEncoder)classifier.Model.SentenceEncoder.Encoder).Encoder.ComputeType);
+        Assert.Equal(ComputePrecision.BFloat16, classifier.Model.Precision);
+        Assert.Equal(torch.ScalarType.BFloat16, classifier.Model.AwdLstmEncoder.ComputeType);
         using var lm = LanguageModelArtifact.Open(tuned.Folder).LoadModel();
         Assert.All(lm.parameters(), p => Assert.Equal(torch.ScalarType.Float32, p.dtype));
     }
@@ -246,11 +251,5 @@ public sealed class PipelineTests : IDisposable
         Assert.Equal("abc xxrep-less", TextDecoding.Decode(["xxrep", "abc", "xxrep-less"]));
     }
 
-    public void Dispose()
-    {
-        if (Directory.Exists(folder))
-        {
-            Directory.Delete(folder, recursive: true);
-        }
-    }
+    public void Dispose() => temporary.Dispose();
 }

@@ -1,12 +1,14 @@
-using FastText.Engine.Interpretation;
-using FastText.Engine.Pipeline;
 using FastText.Engine.IO;
+using FastText.Engine.Reporting;
+using FastText.Engine.Training;
 
-namespace FastText.Engine.Tests.Pipeline;
+namespace FastText.Engine.Tests.Recipes;
 
 public sealed class ReportAndPlotTests : IDisposable
 {
-    private readonly string folder = Path.Combine(Path.GetTempPath(), "fasttext-report-" + Guid.NewGuid().ToString("N"));
+    private readonly TemporaryFolder temporary = new();
+
+    private string folder => temporary.Path;
 
     [Fact]
     public void Plots_are_written_as_png_files()
@@ -53,11 +55,5 @@ public sealed class ReportAndPlotTests : IDisposable
         Assert.Single(Directory.GetFiles(folder));
     }
 
-    public void Dispose()
-    {
-        if (Directory.Exists(folder))
-        {
-            Directory.Delete(folder, recursive: true);
-        }
-    }
+    public void Dispose() => temporary.Dispose();
 }

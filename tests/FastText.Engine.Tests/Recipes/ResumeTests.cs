@@ -1,9 +1,12 @@
-using FastText.Engine.Pipeline;
+using FastText.Engine.IO;
+using FastText.Engine.Models;
+using FastText.Engine.Recipes;
 using FastText.Engine.Tests.Training;
+using FastText.Engine.Text;
 using TorchSharp;
 using static TorchSharp.torch;
 
-namespace FastText.Engine.Tests.Pipeline;
+namespace FastText.Engine.Tests.Recipes;
 
 /// <summary>
 /// Ctrl+C in the middle of a run, then the same run with <see cref="UlmfitPipeline.Resume"/>: completed stages are
@@ -13,7 +16,9 @@ namespace FastText.Engine.Tests.Pipeline;
 [Collection(SequentialTorchCollection.Name)]
 public sealed class ResumeTests : IDisposable
 {
-    private readonly string root = Path.Combine(Path.GetTempPath(), "fasttext-resume-" + Guid.NewGuid().ToString("N"));
+    private readonly TemporaryFolder temporary = new();
+
+    private string root => temporary.Path;
 
     private static readonly UlmfitPreset Preset = PipelineTests.Micro with { FineTuneEpochs = 2 };
 
@@ -148,11 +153,5 @@ public sealed class ResumeTests : IDisposable
         Assert.Contains("'finetuned'", error.Message, StringComparison.Ordinal);
     }
 
-    public void Dispose()
-    {
-        if (Directory.Exists(root))
-        {
-            Directory.Delete(root, recursive: true);
-        }
-    }
+    public void Dispose() => temporary.Dispose();
 }

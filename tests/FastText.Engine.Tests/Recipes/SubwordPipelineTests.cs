@@ -1,12 +1,12 @@
 using System.Text.Json;
 using FastText.Engine.Models;
-using FastText.Engine.Pipeline;
+using FastText.Engine.Recipes;
 using FastText.Engine.Tests.Pretrained;
 using FastText.Engine.Text;
 using FastText.Engine.Training;
 using TorchSharp;
 
-namespace FastText.Engine.Tests.Pipeline;
+namespace FastText.Engine.Tests.Recipes;
 
 /// <summary>
 /// Subword mode end to end with the committed SentencePiece fixtures (Fixtures/sentencepiece): the model travels from
@@ -24,8 +24,7 @@ public sealed class SubwordPipelineTests : IDisposable
     private static readonly UlmfitPreset Micro = UlmfitPreset.Tiny with
     {
         Name = "micro",
-        EmbeddingSize = 16,
-        HiddenSize = 16,
+        Model = UlmfitPreset.Tiny.Model with { EmbeddingSize = 16, HiddenSize = 16 },
         MinFrequency = 1,
         LanguageModelBatchSize = 4,
         LanguageModelSequenceLength = 8,
@@ -123,7 +122,7 @@ public sealed class SubwordPipelineTests : IDisposable
         using TextDataset bpeCorpus = bpe.Tokenize("mails", Mails());
         LanguageModelArtifact Untrained(UlmfitPipeline run, TextDataset corpus)
         {
-            using var model = new AwdLstmLanguageModel(corpus.Vocabulary.Count, run.LanguageModelConfig);
+            using var model = new AwdLstmLanguageModel(corpus.Vocabulary.Count, run.Preset.LanguageModel);
             return LanguageModelArtifact.Save(run.ArtifactFolder("lm"), model, corpus.Vocabulary, corpus.Tokenization, 0);
         }
         LanguageModelArtifact wordModel = Untrained(words, wordCorpus);

@@ -9,15 +9,16 @@ namespace FastText.Engine.Tests.Training;
 [Collection(SequentialTorchCollection.Name)]
 public sealed class LearnerTests : IDisposable
 {
-    private readonly string folder = Path.Combine(Path.GetTempPath(), "fasttext-learner-tests-" + Guid.NewGuid().ToString("N"));
+    private readonly TemporaryFolder temporary = new();
+
+    private string folder => temporary.Path;
 
     public LearnerTests()
     {
         TorchTestSetup.Use();
-        Directory.CreateDirectory(folder);
     }
 
-    public void Dispose() => Directory.Delete(folder, recursive: true);
+    public void Dispose() => temporary.Dispose();
 
     private static (PatternLanguageModelData Train, PatternLanguageModelData Valid) Data(int vocabulary = 40) =>
         (new PatternLanguageModelData(PatternLanguageModelData.PatternStream(1200, vocabulary, seed: 1), rows: 4, bptt: 12, rotatePerEpoch: true),

@@ -20,15 +20,16 @@ namespace FastText.Engine.Tests.Training;
 public sealed class MidEpochResumeTests : IDisposable
 {
     private const int Epochs = 3;
-    private readonly string folder = Path.Combine(Path.GetTempPath(), "fasttext-resume-tests-" + Guid.NewGuid().ToString("N"));
+    private readonly TemporaryFolder temporary = new();
+
+    private string folder => temporary.Path;
 
     public MidEpochResumeTests()
     {
         TorchTestSetup.Use();
-        Directory.CreateDirectory(folder);
     }
 
-    public void Dispose() => Directory.Delete(folder, recursive: true);
+    public void Dispose() => temporary.Dispose();
 
     // ---------------------------------------------------------------------------------------------------------------
     // Two tiny setups. create(seed) builds model + learner with weights from that seed (a resumed "process" uses another).

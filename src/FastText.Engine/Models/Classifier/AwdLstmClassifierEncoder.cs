@@ -23,6 +23,13 @@ public sealed class AwdLstmClassifierEncoder : IRecurrentEncoder
     public int PaddingId => Encoder.Config.PadToken;
 
     /// <inheritdoc />
+    public ComputePrecision Precision
+    {
+        get => Encoder.Precision;
+        set => Encoder.Precision = value;
+    }
+
+    /// <inheritdoc />
     public void ResetState() => Encoder.Reset();
 
     /// <inheritdoc />

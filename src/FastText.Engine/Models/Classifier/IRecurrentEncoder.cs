@@ -19,6 +19,9 @@ public interface IRecurrentEncoder
     /// <summary>Padding token id (1 in fastai).</summary>
     int PaddingId { get; }
 
+    /// <summary>Compute precision of the encoder's matrix products (<see cref="ComputePrecision"/>).</summary>
+    ComputePrecision Precision { get; set; }
+
     /// <summary>Zeroes the carried hidden state (fastai's <c>reset</c>).</summary>
     void ResetState();
 

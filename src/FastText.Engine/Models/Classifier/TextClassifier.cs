@@ -44,6 +44,18 @@ public sealed class TextClassifier : nn.Module<Tensor, Tensor>
     /// <summary>The head (index 1).</summary>
     public PoolingLinearClassifier Head => head;
 
+    /// <summary>The AWD-LSTM under the sentence encoder (every classifier <see cref="Create"/> and the artifacts build).</summary>
+    /// <exception cref="InvalidOperationException">The classifier was built around another <see cref="IRecurrentEncoder"/>.</exception>
+    public AwdLstmEncoder AwdLstmEncoder => (sentenceEncoder.Encoder as AwdLstmClassifierEncoder)?.Encoder
+        ?? throw new InvalidOperationException($"This classifier's encoder is a {sentenceEncoder.Encoder.GetType().Name}, not an AWD-LSTM.");
+
+    /// <summary>Compute precision of the encoder's LSTMs (the pooling head always runs fp32; weights stay fp32).</summary>
+    public ComputePrecision Precision
+    {
+        get => sentenceEncoder.Encoder.Precision;
+        set => sentenceEncoder.Encoder.Precision = value;
+    }
+
     /// <summary>Number of classes.</summary>
     public int ClassCount => head.ClassCount;
 

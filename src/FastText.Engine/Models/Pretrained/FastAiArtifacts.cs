@@ -1,5 +1,4 @@
 using System.Globalization;
-using FastText.Engine.Pipeline;
 using FastText.Engine.Text;
 using static TorchSharp.torch;
 

@@ -1,0 +1,206 @@
+using System.Globalization;
+using System.Text.Json;
+using FastText.Engine.Models;
+
+namespace FastText.Engine.Recipes;
+
+/// <summary>One setting of a <see cref="UlmfitPreset"/> that can be changed without writing C#.</summary>
+public sealed class PresetSetting
+{
+    internal PresetSetting(string name, string description, string kind, Func<UlmfitPreset, string, UlmfitPreset> apply)
+    {
+        Name = name;
+        Description = description;
+        Kind = kind;
+        Apply = apply;
+    }
+
+    /// <summary>Its one name: the CLI option is <c>--Name</c>, the config file's key is <c>Name</c>.</summary>
+    public string Name { get; }
+
+    /// <summary>What it sets, for the CLI's help and the documented schema.</summary>
+    public string Description { get; }
+
+    /// <summary>What its value is: "integer ≥ 1", "number ≥ 0" or the accepted words.</summary>
+    public string Kind { get; }
+
+    internal Func<UlmfitPreset, string, UlmfitPreset> Apply { get; }
+}
+
+/// <summary>
+/// The settings a user can give on the command line (<c>--emb 400 --hidden 1152 --bs 64</c>) or in a JSON config file
+/// (<c>--config run.json</c>: <c>{ "preset": "large", "emb": 400, "bs": 64 }</c>): each has one name, shared by both, and
+/// one home, the <see cref="UlmfitPreset"/> property it sets. <see cref="Validate"/> refuses impossible combinations
+/// naming the settings involved.
+/// </summary>
+public static class PresetSettings
+{
+    /// <summary>The config-file key that picks the preset the other keys change.</summary>
+    public const string PresetKey = "preset";
+
+    /// <summary>Every setting, in the order the help lists them.</summary>
+    public static IReadOnlyList<PresetSetting> All { get; } =
+    [
+        Integer("emb", "embedding size, also the last LSTM layer's width (fastai emb_sz, 400)", 1, (p, v) => p with { Model = p.Model with { EmbeddingSize = v } }),
+        Integer("hidden", "width of the inner LSTM layers (fastai n_hid, 1152)", 1, (p, v) => p with { Model = p.Model with { HiddenSize = v } }),
+        Integer("layers", "stacked LSTM layers (fastai n_layers, 3)", 1, (p, v) => p with { Model = p.Model with { Layers = v } }),
+        Number("drop-mult", "multiplier of the language model's five dropouts (fastai drop_mult; fastbook 0.3)", (p, v) => p with { LanguageModelDropMultiplier = v }),
+        Number("clas-drop-mult", "multiplier of the classifier's dropouts (fastai 0.5)", (p, v) => p with { ClassifierDropMultiplier = v }),
+        Integer("bs", "language-model batch size (fastbook 128)", 1, (p, v) => p with { LanguageModelBatchSize = v }),
+        Integer("bptt", "language-model sequence length (fastbook 80)", 1, (p, v) => p with { LanguageModelSequenceLength = v }),
+        Integer("clas-bs", "classifier batch size (fastbook 128)", 1, (p, v) => p with { ClassifierBatchSize = v }),
+        Integer("clas-bptt", "classifier chunk length (fastai seq_len 72)", 1, (p, v) => p with { ClassifierSequenceLength = v }),
+        Integer("max-vocab", "vocabulary size limit (fastai max_vocab 60000)", 2, (p, v) => p with { MaxVocabulary = v }),
+        Integer("min-freq", "minimum count of a token in the vocabulary (fastai min_freq 3)", 1, (p, v) => p with { MinFrequency = v }),
+        Integer("max-tokens", "tokens kept per labelled document, 0 = all", 0, (p, v) => p with { MaxTokensPerDocument = v }),
+        Integer("pretrain-epochs", "pretraining epochs", 1, (p, v) => p with { PretrainEpochs = v }),
+        Number("pretrain-lr", "pretraining maximum learning rate", (p, v) => p with { PretrainLearningRate = v }),
+        Integer("finetune-frozen-epochs", "frozen fine-tuning epochs (fastbook 1)", 0, (p, v) => p with { FineTuneFrozenEpochs = v }),
+        Number("finetune-frozen-lr", "frozen fine-tuning maximum learning rate (fastbook 2e-2)", (p, v) => p with { FineTuneFrozenLearningRate = v }),
+        Integer("finetune-epochs", "unfrozen fine-tuning epochs (fastbook 10)", 1, (p, v) => p with { FineTuneEpochs = v }),
+        Number("finetune-lr", "unfrozen fine-tuning maximum learning rate (fastbook 2e-3)", (p, v) => p with { FineTuneLearningRate = v }),
+        Integer("seed", "seed of splits, shuffles and initialisation", int.MinValue, (p, v) => p with { Seed = v }),
+        new("precision", "compute precision", string.Join(" | ", ComputePrecisions.Names), (p, v) => p with
+        {
+            Precision = ComputePrecisions.TryParse(v, out ComputePrecision precision) ? precision : throw new FormatException($"'{v}' is not {ComputePrecisions.NameList}."),
+        }),
+    ];
+
+    /// <summary>The setting called <paramref name="name"/>, or null.</summary>
+    public static PresetSetting? Find(string name) => All.FirstOrDefault(s => s.Name == name);
+
+    /// <summary>Sets <paramref name="name"/> to <paramref name="value"/> (text as given on the command line).</summary>
+    /// <param name="preset">The preset to change.</param>
+    /// <param name="name">A setting's name.</param>
+    /// <param name="value">Its value, invariant culture.</param>
+    /// <param name="source">Where the value came from, for errors: "--emb" or "run.json: emb".</param>
+    /// <exception cref="ArgumentException">Unknown setting or a value of the wrong kind or range; the message starts with <paramref name="source"/>.</exception>
+    public static UlmfitPreset Apply(UlmfitPreset preset, string name, string value, string source)
+    {
+        ArgumentNullException.ThrowIfNull(preset);
+        PresetSetting setting = Find(name) ?? throw new ArgumentException(
+            $"{source}: unknown setting '{name}' (known: {PresetKey}, {string.Join(", ", All.Select(s => s.Name))}).");
+        try
+        {
+            return setting.Apply(preset, value);
+        }
+        catch (FormatException e)
+        {
+            throw new ArgumentException($"{source}: {e.Message}");
+        }
+        catch (ArgumentException e)
+        {
+            throw new ArgumentException($"{source}: {e.Message}");
+        }
+    }
+
+    /// <summary>
+    /// Reads a JSON config file: one object whose keys are <see cref="PresetKey"/> (the preset to start from, else
+    /// <paramref name="basePreset"/>) and setting names, with numbers, booleans or strings as values; comments and trailing
+    /// commas are allowed. Keys of the file are applied in order; nothing else is read.
+    /// </summary>
+    /// <exception cref="FileNotFoundException">No such file.</exception>
+    /// <exception cref="ArgumentException">Not a JSON object, an unknown key or preset, or a bad value; the message names
+    /// the file and the key (and the line for malformed JSON).</exception>
+    public static UlmfitPreset Load(string path, UlmfitPreset basePreset)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        if (!File.Exists(path))
+        {
+            throw new FileNotFoundException($"Config file '{path}' not found.", path);
+        }
+        JsonDocument document;
+        try
+        {
+            document = JsonDocument.Parse(File.ReadAllBytes(path), new JsonDocumentOptions { CommentHandling = JsonCommentHandling.Skip, AllowTrailingCommas = true });
+        }
+        catch (JsonException e)
+        {
+            throw new ArgumentException($"{path}: not valid JSON (line {e.LineNumber + 1}, byte {e.BytePositionInLine + 1}): {e.Message}");
+        }
+        using (document)
+        {
+            if (document.RootElement.ValueKind != JsonValueKind.Object)
+            {
+                throw new ArgumentException($"{path}: the config must be one JSON object of settings, e.g. {{ \"preset\": \"large\", \"bs\": 64 }}.");
+            }
+            UlmfitPreset preset = basePreset ?? throw new ArgumentNullException(nameof(basePreset));
+            if (document.RootElement.TryGetProperty(PresetKey, out JsonElement named))
+            {
+                try
+                {
+                    preset = UlmfitPreset.Named(Text(named));
+                }
+                catch (ArgumentException e)
+                {
+                    throw new ArgumentException($"{path}: {PresetKey}: {e.Message}");
+                }
+            }
+            foreach (JsonProperty property in document.RootElement.EnumerateObject())
+            {
+                if (property.Name != PresetKey)
+                {
+                    preset = Apply(preset, property.Name, Text(property.Value), $"{path}: {property.Name}");
+                }
+            }
+            return preset;
+        }
+
+        string Text(JsonElement value) => value.ValueKind switch
+        {
+            JsonValueKind.String => value.GetString()!,
+            JsonValueKind.Number or JsonValueKind.True or JsonValueKind.False => value.GetRawText(),
+            _ => throw new ArgumentException($"{path}: values are numbers, booleans or strings, not {value.ValueKind.ToString().ToLowerInvariant()}."),
+        };
+    }
+
+    /// <summary>
+    /// Throws when the settings cannot make a model or a run: a dropout multiplier that takes a probability to 1 or more,
+    /// a non-finite learning rate. The message names the setting to change.
+    /// </summary>
+    /// <exception cref="ArgumentException">Impossible settings.</exception>
+    public static void Validate(UlmfitPreset preset)
+    {
+        ArgumentNullException.ThrowIfNull(preset);
+        Probabilities(preset.LanguageModel, "drop-mult", preset.LanguageModelDropMultiplier);
+        Probabilities(AwdLstmConfig.Classifier.WithDropoutMultiplier(preset.ClassifierDropMultiplier), "clas-drop-mult", preset.ClassifierDropMultiplier);
+
+        static void Probabilities(AwdLstmConfig config, string name, double multiplier)
+        {
+            double largest = new[] { config.OutputDropout, config.HiddenDropout, config.InputDropout, config.EmbeddingDropout, config.WeightDropout }.Max();
+            if (!(largest < 1))
+            {
+                throw new ArgumentException(FormattableString.Invariant(
+                    $"--{name} {multiplier}: takes a dropout probability to {largest:G3}; every probability must stay below 1."));
+            }
+        }
+    }
+
+    private static PresetSetting Integer(string name, string description, int minimum, Func<UlmfitPreset, int, UlmfitPreset> apply) =>
+        new(name, description, minimum == int.MinValue ? "integer" : FormattableString.Invariant($"integer ≥ {minimum}"), (preset, text) =>
+            {
+                if (!int.TryParse(text, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out int value))
+                {
+                    throw new FormatException($"'{text}' is not a whole number.");
+                }
+                if (value < minimum)
+                {
+                    throw new FormatException(FormattableString.Invariant($"{value} is below the smallest allowed value, {minimum}."));
+                }
+                return apply(preset, value);
+            });
+
+    private static PresetSetting Number(string name, string description, Func<UlmfitPreset, double, UlmfitPreset> apply) =>
+        new(name, description, "number ≥ 0", (preset, text) =>
+            {
+                if (!double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out double value) || !double.IsFinite(value))
+                {
+                    throw new FormatException($"'{text}' is not a finite number.");
+                }
+                if (value < 0)
+                {
+                    throw new FormatException(FormattableString.Invariant($"{value} is negative."));
+                }
+                return apply(preset, value);
+            });
+}

@@ -1,0 +1,111 @@
+using FastText.Cli;
+using FastText.Engine.Models;
+using FastText.Engine.Recipes;
+
+namespace FastText.Engine.Tests.Recipes;
+
+public sealed class PresetSettingsTests
+{
+    [Fact]
+    public void Fastais_sizes_and_batch_shape_come_from_the_command_line_alone()
+    {
+        var recorder = new FastText.Engine.Tests.Cli.CommandLineTests.Recorder();
+        FastTextCommandLine.Build(recorder).Parse(["pretrain", "-c", "brown", "-o", "lm", "--preset", "small",
+            "--emb", "400", "--hidden", "1152", "--layers", "3", "--bs", "64", "--bptt", "70", "--drop-mult", "1.0"]).Invoke();
+        var request = Assert.IsType<LanguageModelRequest>(recorder.Last);
+
+        UlmfitPreset preset = request.Overrides.Apply(UlmfitPreset.Named(request.Preset));
+
+        Assert.Equal((400, 1152, 3), (preset.Model.EmbeddingSize, preset.Model.HiddenSize, preset.Model.Layers));
+        Assert.Equal((64, 70), (preset.LanguageModelBatchSize, preset.LanguageModelSequenceLength));
+        Assert.Equal(AwdLstmConfig.LanguageModel with { EmbeddingSize = 400, HiddenSize = 1152, Layers = 3 }, preset.LanguageModel);
+        Assert.Equal(UlmfitPreset.Small.PretrainEpochs, preset.PretrainEpochs);      // the rest stays the preset's
+    }
+
+    [Fact]
+    public void Every_setting_is_an_option_of_every_command_that_trains_or_tokenizes()
+    {
+        var root = FastTextCommandLine.Build(new FastText.Engine.Tests.Cli.CommandLineTests.Recorder());
+        foreach (string command in new[] { "tokenize", "pretrain", "fine-tune", "train-classifier", "sample-efficiency", "demo" })
+        {
+            var options = root.Subcommands.Single(c => c.Name == command).Options.Select(o => o.Name).ToHashSet();
+            Assert.Contains("--config", options);
+            // tokenize trains nothing, so it has no --precision.
+            Assert.All(PresetSettings.All.Where(s => command != "tokenize" || s.Name != "precision"), s => Assert.Contains("--" + s.Name, options));
+        }
+    }
+
+    [Fact]
+    public void A_config_file_sets_the_same_names_and_the_command_line_overrides_it()
+    {
+        using var folder = new TemporaryFolder();
+        string path = folder.Write("run.json", """
+            // fastai's AWD-LSTM at bs 64
+            { "preset": "large", "bs": 64, "bptt": "70", "drop-mult": 0.5, "precision": "bf16", }
+            """);
+        var overrides = new PresetOverrides(path, [KeyValuePair.Create("bs", "32")]);
+
+        UlmfitPreset preset = overrides.Apply(UlmfitPreset.Tiny);
+
+        Assert.Equal("large", preset.Name);
+        Assert.Equal(UlmfitPreset.Large.Model, preset.Model);
+        Assert.Equal((32, 70, 0.5), (preset.LanguageModelBatchSize, preset.LanguageModelSequenceLength, preset.LanguageModelDropMultiplier));
+        Assert.Equal(ComputePrecision.BFloat16, preset.Precision);
+    }
+
+    [Theory]
+    [InlineData("hidden", "0", "--hidden: 0 is below the smallest allowed value, 1.")]
+    [InlineData("emb", "4OO", "--emb: '4OO' is not a whole number.")]
+    [InlineData("drop-mult", "-1", "--drop-mult: -1 is negative.")]
+    [InlineData("finetune-lr", "NaN", "--finetune-lr: 'NaN' is not a finite number.")]
+    [InlineData("precision", "fp16", "--precision: 'fp16' is not fp32, bf16 or bf16-decoder.")]
+    public void An_impossible_value_names_its_option(string name, string value, string message)
+    {
+        var e = Assert.Throws<ArgumentException>(() => new PresetOverrides(null, [KeyValuePair.Create(name, value)]).Apply(UlmfitPreset.Small));
+        Assert.Equal(message, e.Message);
+    }
+
+    [Fact]
+    public void A_dropout_multiplier_that_takes_a_probability_to_one_is_refused_naming_it()
+    {
+        // fastai's largest LM dropout is input_p 0.25: × 4 makes it 1.
+        var e = Assert.Throws<ArgumentException>(() => new PresetOverrides(null, [KeyValuePair.Create("drop-mult", "4")]).Apply(UlmfitPreset.Small));
+        Assert.StartsWith("--drop-mult 4: takes a dropout probability to 1", e.Message, StringComparison.Ordinal);
+        // the classifier's weight_p 0.5: × 2.
+        e = Assert.Throws<ArgumentException>(() => new PresetOverrides(null, [KeyValuePair.Create("clas-drop-mult", "2")]).Apply(UlmfitPreset.Small));
+        Assert.StartsWith("--clas-drop-mult 2:", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_bad_config_file_is_named_with_the_key_or_line()
+    {
+        using var folder = new TemporaryFolder();
+        string unknown = folder.Write("unknown.json", """{ "embedding": 400 }""");
+        var e = Assert.Throws<ArgumentException>(() => PresetSettings.Load(unknown, UlmfitPreset.Small));
+        Assert.StartsWith($"{unknown}: embedding: unknown setting 'embedding' (known: preset, emb, hidden,", e.Message, StringComparison.Ordinal);
+
+        string broken = folder.Write("broken.json", "{\n  \"emb\": 400\n  \"hidden\": 1152\n}");
+        e = Assert.Throws<ArgumentException>(() => PresetSettings.Load(broken, UlmfitPreset.Small));
+        Assert.StartsWith($"{broken}: not valid JSON (line 3,", e.Message, StringComparison.Ordinal);
+
+        string array = folder.Write("array.json", "[1, 2]");
+        e = Assert.Throws<ArgumentException>(() => PresetSettings.Load(array, UlmfitPreset.Small));
+        Assert.Contains("must be one JSON object", e.Message, StringComparison.Ordinal);
+
+        string preset = folder.Write("preset.json", """{ "preset": "huge" }""");
+        e = Assert.Throws<ArgumentException>(() => PresetSettings.Load(preset, UlmfitPreset.Small));
+        Assert.StartsWith($"{preset}: preset: Unknown preset 'huge' (small, large, tiny)", e.Message, StringComparison.Ordinal);
+
+        Assert.Throws<FileNotFoundException>(() => PresetSettings.Load(Path.Combine(folder.Path, "missing.json"), UlmfitPreset.Small));
+    }
+
+    [Fact]
+    public void The_preset_names_and_precision_names_have_one_home()
+    {
+        var root = FastTextCommandLine.Build(new FastText.Engine.Tests.Cli.CommandLineTests.Recorder());
+        Assert.Empty(root.Parse(["pretrain", "-c", "c", "-o", "o", "--preset", "tiny"]).Errors);
+        Assert.NotEmpty(root.Parse(["pretrain", "-c", "c", "-o", "o", "--preset", "huge"]).Errors);
+        Assert.All(UlmfitPreset.All, p => Assert.Same(p, UlmfitPreset.Named(p.Name.ToUpperInvariant())));
+        Assert.All(Enum.GetValues<ComputePrecision>(), p => Assert.Equal(p, ComputePrecisions.Parse(p.Name(), "test")));
+    }
+}
