@@ -33,7 +33,7 @@ public static class PerfResults
         text.AppendLine();
         text.AppendLine(CultureInfo.InvariantCulture, $"- measured: {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC, profile `{profile}`, torch intra-op threads {threads}");
         text.AppendLine(CultureInfo.InvariantCulture, $"- command: `{command}`");
-        text.AppendLine(CultureInfo.InvariantCulture, $"- machine: {Environment.ProcessorCount} logical cores, {Memory()} (shared and noisy: compare ratios within one run, not across runs)");
+        text.AppendLine(CultureInfo.InvariantCulture, $"- machine: {FastText.Engine.Native.CpuInfo.Describe()}; {Environment.ProcessorCount} logical cores, {Memory()} (shared and noisy: compare ratios within one run, not across runs)");
         text.AppendLine();
         text.Append(File.ReadAllText(markdown));
         AtomicFile.WriteAllText(Path.Combine(resultsDir, suite + ".md"), text.ToString());

@@ -86,7 +86,7 @@ public class DecoderLossBenchmarks
         if (peak is not null && root is not null)
         {
             string line = string.Create(CultureInfo.InvariantCulture,
-                $"| {DateTime.UtcNow:yyyy-MM-dd HH:mm} | {Shape} | {Mode} | {Precision} | {long.Parse(peak.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], CultureInfo.InvariantCulture) / 1024} |\n");
+                $"| {DateTime.UtcNow:yyyy-MM-dd HH:mm} | {Shape} | {Mode} | {Precision} | {long.Parse(peak.Split([' ', '\t'], StringSplitOptions.RemoveEmptyEntries)[1], CultureInfo.InvariantCulture) / 1024} |\n");
             File.AppendAllText(Path.Combine(root, "perf-results", "DecoderLossPeakMemory.md"), line);
         }
         features.Dispose();

@@ -1,14 +1,10 @@
-using System.Diagnostics;
 using System.Globalization;
 using FastText.Engine.Data;
-using FastText.Engine.IO;
 using FastText.Engine.Models;
-using FastText.Engine.Models.Classifier;
 using FastText.Engine.Models.Pretrained;
 using FastText.Engine.Reporting;
 using FastText.Engine.Text;
 using FastText.Engine.Training;
-using FastText.Engine.Training.Classification;
 using TorchSharp;
 
 namespace FastText.Engine.Recipes;
