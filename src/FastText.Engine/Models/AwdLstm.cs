@@ -1,3 +1,4 @@
+using FastText.Engine.Native;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -30,8 +31,9 @@ public static class AwdDropout
             return input;
         }
         ScalarType maskType = input.dtype == ScalarType.Float64 ? ScalarType.Float64 : ScalarType.Float32;
+        using Scalar keep = 1 - probability;                        // explicit: an implicit Scalar is the GC's (Native/Scalars.cs)
         using Tensor mask = torch.empty(new[] { input.shape[0], 1, input.shape[2] }, dtype: maskType, device: input.device)
-            .bernoulli_(1 - probability).div_(1 - probability);     // (batch, 1, features)
+            .bernoulli_(1 - probability).div_(keep);                 // (batch, 1, features)
         return input * mask;
     }
 
@@ -50,8 +52,9 @@ public static class AwdDropout
         {
             return embedded;
         }
+        using Scalar keep = 1 - probability;
         using Tensor rowMask = torch.empty(vocabularySize, 1, dtype: embedded.dtype, device: embedded.device)
-            .bernoulli_(1 - probability).div_(1 - probability);     // (vocab, 1)
+            .bernoulli_(1 - probability).div_(keep);                 // (vocab, 1)
         using Tensor flat = ids.reshape(-1);
         using Tensor gathered = rowMask.index_select(0, flat);       // (batch·seq, 1)
         using Tensor perToken = gathered.view(ids.shape[0], ids.shape[1], 1);
@@ -534,7 +537,7 @@ public sealed class LinearDecoder : nn.Module<Tensor, Tensor>
         Tensor w = weight.dtype == dtype ? weight : weight.to(dtype);
         Tensor logits = nn.functional.linear(dropped, w);
         logits = logits.dtype == ScalarType.Float32 ? logits : logits.to(ScalarType.Float32);
-        return bias is null ? logits : logits.add_(bias);
+        return bias is null ? logits : logits.add_(bias, Scalars.One);
     }
 }
 

@@ -1,3 +1,4 @@
+using FastText.Engine.Native;
 using TorchSharp;
 using static FastText.Engine.Models.Bf16Vector;
 using static TorchSharp.torch;
@@ -68,7 +69,7 @@ internal sealed class Bf16LstmFunction : autograd.MultiTensorFunction<Bf16LstmFu
         Tensor wHhB = wHh.to(Bf16);
         Tensor wHhT = wHhB.t();                                                                  // (H, 4H)
         Tensor projection = xTime.mm(wIhB.t());                                                  // (T·B, 4H) bf16
-        Tensor bias = bIh.to(Fp32).add(bHh.to(Fp32)).contiguous();
+        Tensor bias = bIh.to(Fp32).add(bHh.to(Fp32), Scalars.One).contiguous();
         Tensor acts = torch.empty(steps, batch, 4 * hidden, dtype: Fp32);                        // i, f, g, o per step
         Tensor cells = torch.empty(steps, batch, hidden, dtype: Fp32);                           // c_t
         Tensor hiddens = torch.empty(steps + 1, batch, hidden, dtype: Bf16);                     // h_{t−1} for t = 0…T
@@ -169,8 +170,8 @@ internal sealed class Bf16LstmFunction : autograd.MultiTensorFunction<Bf16LstmFu
         Tensor wHhB = wHh.to(Bf16);
         Tensor wHhT = wHhB.t();                                                            // (H, 4H)
         // Pre-activations of every step from one GEMM; each step adds h·W_hhᵀ and turns its slice into activations in place.
-        using Tensor bias = bIh.to(Fp32).add(bHh.to(Fp32));
-        Tensor gates = xFlat.mm(wIhB.t()).to(Fp32).add_(bias).view(batch, steps, 4 * hidden);   // (B, T, 4H) fp32
+        using Tensor bias = bIh.to(Fp32).add(bHh.to(Fp32), Scalars.One);
+        Tensor gates = xFlat.mm(wIhB.t()).to(Fp32).add_(bias, Scalars.One).view(batch, steps, 4 * hidden);   // (B, T, 4H) fp32
         Tensor cells = torch.empty(batch, steps, hidden, dtype: Fp32);                     // c_t of every step
         Tensor output = torch.empty(batch, steps, hidden, dtype: Bf16);                    // h_t of every step
         Tensor c = c0.reshape(batch, hidden).to(Fp32);
@@ -181,12 +182,12 @@ internal sealed class Bf16LstmFunction : autograd.MultiTensorFunction<Bf16LstmFu
             Tensor a = gates.select(1, t);                                                 // (B, 4H) view
             using (Tensor recurrent = h.mm(wHhT))
             {
-                a.add_(recurrent);
+                a.add_(recurrent, Scalars.One);
             }
             a.narrow(1, 0, 2 * hidden).sigmoid_();                                         // i, f
             a.narrow(1, 2 * hidden, hidden).tanh_();                                       // g
             a.narrow(1, 3 * hidden, hidden).sigmoid_();                                    // o
-            Tensor next = a.narrow(1, hidden, hidden).mul(c).addcmul_(a.narrow(1, 0, hidden), a.narrow(1, 2 * hidden, hidden), 1);
+            Tensor next = a.narrow(1, hidden, hidden).mul(c).addcmul_(a.narrow(1, 0, hidden), a.narrow(1, 2 * hidden, hidden), Scalars.One);
             Tensor cellT = cells.select(1, t).copy_(next);
             Tensor hT = output.select(1, t).copy_(next.tanh_().mul_(a.narrow(1, 3 * hidden, hidden)));
             c = cellT.MoveToOuterDisposeScope();
@@ -215,15 +216,15 @@ internal sealed class Bf16LstmFunction : autograd.MultiTensorFunction<Bf16LstmFu
         Tensor i = acts.narrow(2, 0, hidden), f = acts.narrow(2, hidden, hidden);
         Tensor g = acts.narrow(2, 2 * hidden, hidden), o = acts.narrow(2, 3 * hidden, hidden);
         Tensor tanhC = cells.tanh();
-        Tensor k = o * (1 - tanhC * tanhC);
+        Tensor k = o * (Scalars.One - tanhC * tanhC);
         Tensor cPrevious = torch.cat(new[] { c0.reshape(batch, 1, hidden).to(Fp32), cells.narrow(1, 0, steps - 1) }, 1);
-        Tensor factors = torch.cat(new[] { g * i * (1 - i), cPrevious * f * (1 - f), i * (1 - g * g), tanhC * o * (1 - o) }, 2);
+        Tensor factors = torch.cat(new[] { g * i * (Scalars.One - i), cPrevious * f * (Scalars.One - f), i * (Scalars.One - g * g), tanhC * o * (Scalars.One - o) }, 2);
         Tensor dGates = torch.empty(batch, steps, 4 * hidden, dtype: Fp32);
         for (long t = steps - 1; t >= 0; t--)
         {
             using var step = torch.NewDisposeScope();
-            Tensor dhT = dh.add(dOutput.select(1, t));                                      // (B, H) fp32
-            dc.addcmul_(dhT, k.select(1, t), 1);
+            Tensor dhT = dh.add(dOutput.select(1, t), Scalars.One);                                      // (B, H) fp32
+            dc.addcmul_(dhT, k.select(1, t), Scalars.One);
             Tensor d = dGates.select(1, t);
             Tensor p = factors.select(1, t);
             d.narrow(1, 0, 3 * hidden).view(batch, 3, hidden).copy_(p.narrow(1, 0, 3 * hidden).view(batch, 3, hidden)).mul_(dc.unsqueeze(1));

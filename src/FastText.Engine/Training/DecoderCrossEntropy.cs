@@ -1,3 +1,4 @@
+using FastText.Engine.Native;
 using FastText.Engine.Models;
 using TorchSharp;
 using TorchSharp.Modules;
@@ -187,7 +188,7 @@ public static class DecoderCrossEntropy
                         if (oneDnn)
                         {
                             Tensor transposed = OneDnnGemm.Product(xc.t().contiguous(), zc);   // (emb, vocab) = Xᵀ·G
-                            dW.add_(transposed.t());
+                            dW.add_(transposed.t(), Scalars.One);
                         }
                         else if (product is null)
                         {
@@ -196,7 +197,7 @@ public static class DecoderCrossEntropy
                         else
                         {
                             product.addmm_(zc.t(), xc, beta: 0, alpha: 1);        // bf16 GEMM into a reused block,
-                            dW.add_(product);                                     // accumulated in fp32
+                            dW.add_(product, Scalars.One);                                     // accumulated in fp32
                         }
                     }
                 }
@@ -225,15 +226,15 @@ public static class DecoderCrossEntropy
             backward = torch.zeros(Array.Empty<long>());
             if (dX is not null)
             {
-                backward = backward + (features * dX).sum().to(ScalarType.Float32);
+                backward = backward.add((features * dX).sum().to(ScalarType.Float32), Scalars.One);
             }
             if (dW is not null)
             {
-                backward = backward + (weight * dW).sum();
+                backward = backward.add((weight * dW).sum(), Scalars.One);
             }
             if (dB is not null)
             {
-                backward = backward + (bias! * dB).sum();
+                backward = backward.add((bias! * dB).sum(), Scalars.One);
             }
         }
         return new DecoderLoss(loss, backward, correct?.squeeze(), n);
@@ -255,7 +256,7 @@ public static class DecoderCrossEntropy
             // One fused kernel reads the (possibly bf16) logits and writes fp32 log-probabilities: softmax and loss in fp32.
             Tensor logProbabilities = z.log_softmax(1, ScalarType.Float32);                        // (c, vocab) fp32
             lossSum.sub_(logProbabilities.gather(1, tc).sum());
-            correct?.add_(z.argmax(1).eq(tc.squeeze(1)).sum());
+            correct?.add_(z.argmax(1).eq(tc.squeeze(1)).sum(), Scalars.One);
             if (!anyGrad)
             {
                 continue;
@@ -264,7 +265,7 @@ public static class DecoderCrossEntropy
             Tensor g = logProbabilities.exp_();                               // softmax, in place
             g.scatter_add_(1, tc, count == rows ? minusOne : minusOne.narrow(0, 0, count));  // − one-hot
             // The 1/N of the mean is applied once after the loop, on the small results, not per chunk on G.
-            dB?.add_(g.sum(0L));                                              // 0L: a bare 0 binds to sum(ScalarType?)
+            dB?.add_(g.sum(0L), Scalars.One);                                              // 0L: a bare 0 binds to sum(ScalarType?)
             Tensor gc = dtype == ScalarType.Float32 ? g : g.to(dtype);
             dX?.narrow(0, start, count).copy_(gc.mm(w));                      // (c, emb)
             if (dW is not null)
@@ -275,7 +276,7 @@ public static class DecoderCrossEntropy
                 }
                 else
                 {
-                    dW.add_(gc.t().mm(xc));                                   // bf16 GEMM, fp32 accumulation
+                    dW.add_(gc.t().mm(xc), Scalars.One);                                   // bf16 GEMM, fp32 accumulation
                 }
             }
         }

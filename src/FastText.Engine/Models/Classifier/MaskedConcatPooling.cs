@@ -1,3 +1,4 @@
+using FastText.Engine.Native;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -32,8 +33,8 @@ public static class MaskedConcatPooling
         Tensor lastIndex = (time - 1 - fromRight).view(rows, 1, 1).expand(rows, 1, features);
         Tensor last = output.gather(1, lastIndex).squeeze(1);                        // (rows, features)
         Tensor pads = padMask.unsqueeze(2);                                          // (rows, time, 1)
-        Tensor max = output.masked_fill(pads, double.NegativeInfinity).amax([1]);     // (rows, features)
-        Tensor mean = output.masked_fill(pads, 0).sum(1) / lengths;                  // (rows, features)
+        Tensor max = output.masked_fill(pads, Scalars.NegativeInfinity).amax([1]);     // (rows, features)
+        Tensor mean = output.masked_fill(pads, Scalars.Zero).sum(1) / lengths;                  // (rows, features)
         return torch.cat([last, max, mean], 1).MoveToOuterDisposeScope();
     }
 
