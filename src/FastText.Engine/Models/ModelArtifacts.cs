@@ -2,7 +2,6 @@ using System.Text.Json;
 using FastText.Engine.IO;
 using FastText.Engine.Models.Classifier;
 using FastText.Engine.Text;
-using FastText.Engine.Training.Classification;
 
 namespace FastText.Engine.Models;
 
@@ -266,23 +265,5 @@ public sealed class ClassifierArtifact : ModelArtifact
         }
         model.eval();
         return model;
-    }
-
-    /// <summary>
-    /// A predictor for raw texts, tokenized like the training corpus (same tokenization, vocabulary and cap); a backwards
-    /// classifier's predictor reverses every text's ids after the cap, as its training documents were
-    /// (<see cref="ClassifierPredictor.Backwards"/>).
-    /// </summary>
-    public ClassifierPredictor CreatePredictor(TextClassifier model)
-    {
-        int max = Card.MaxTokens;
-        return new ClassifierPredictor(model, Card.ClassNames!, text =>
-        {
-            int[] ids = Tokenization.Numericalize(text, Vocabulary);
-            return max > 0 && ids.Length > max ? ids[..max] : ids;
-        })
-        {
-            Backwards = Backwards,
-        };
     }
 }

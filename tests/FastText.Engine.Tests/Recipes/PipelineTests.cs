@@ -1,8 +1,9 @@
-using FastText.Engine.Recipes.Experiments;
 using FastText.Engine.Data;
 using FastText.Engine.Models;
+using FastText.Engine.Recipes.Experiments;
 using FastText.Engine.Recipes;
 using FastText.Engine.Text;
+using FastText.Engine.Training.Classification;
 using TorchSharp;
 
 namespace FastText.Engine.Tests.Recipes;

@@ -3,6 +3,7 @@ using FastText.Engine.Models;
 using FastText.Engine.Recipes;
 using FastText.Engine.Tests.Pretrained;
 using FastText.Engine.Text;
+using FastText.Engine.Training.Classification;
 using FastText.Engine.Training;
 using TorchSharp;
 
