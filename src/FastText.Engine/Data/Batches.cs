@@ -37,7 +37,7 @@ public interface IBatchSource<out TBatch> where TBatch : IDisposable
 }
 
 /// <summary>Helpers for <see cref="IBatchSource{TBatch}"/>.</summary>
-public static class BatchSources
+internal static class BatchSources
 {
     /// <summary>Skips (and disposes) the first <paramref name="count"/> batches of <paramref name="batches"/>.</summary>
     public static IEnumerable<TBatch> Skip<TBatch>(IEnumerable<TBatch> batches, int count) where TBatch : IDisposable

@@ -3,7 +3,7 @@ using FastText.Engine.Text;
 namespace FastText.Engine.Data;
 
 /// <summary>Which documents of a corpus a loader uses: train/validation splits, "the first N labelled documents", etc.</summary>
-public static class DocumentSelection
+internal static class DocumentSelection
 {
     /// <summary>Indices 0 … count−1.</summary>
     public static int[] All(int count)

@@ -4,7 +4,7 @@ using static TorchSharp.torch;
 namespace FastText.Engine.Models;
 
 /// <summary>fastai's <c>match_embeds</c> on tensors.</summary>
-public static class EmbeddingMatcher
+internal static class EmbeddingMatcher
 {
     /// <summary>
     /// fastai <c>match_embeds(old_wgts, old_vocab, new_vocab)</c>: for each token of <paramref name="newVocabulary"/>,

@@ -7,7 +7,7 @@ namespace FastText.Engine.Models;
 /// <param name="Bias">(new vocabulary size), or null when no bias was given.</param>
 /// <param name="Matched">New tokens found in the pretrained vocabulary.</param>
 /// <param name="New">New tokens not found (given the mean row and mean bias).</param>
-public sealed record MatchedEmbeddings(Tensor Weights, Tensor? Bias, int Matched, int New) : IDisposable
+internal sealed record MatchedEmbeddings(Tensor Weights, Tensor? Bias, int Matched, int New) : IDisposable
 {
     /// <summary>Disposes both tensors.</summary>
     public void Dispose()

@@ -8,7 +8,7 @@ namespace FastText.Engine.Models;
 /// <param name="Architecture">The <see cref="AwdLstmConfig.ArchitectureSignature"/> it was saved with.</param>
 /// <param name="VocabularySize">Embedding rows.</param>
 /// <param name="Vocabulary">The token strings, when saved with them (needed to start from it with another vocabulary).</param>
-public sealed record WeightsHeader(string Kind, string Architecture, int VocabularySize, IReadOnlyList<string>? Vocabulary);
+internal sealed record WeightsHeader(string Kind, string Architecture, int VocabularySize, IReadOnlyList<string>? Vocabulary);
 
 /// <summary>Counts from <see cref="ModelWeights.LoadPretrained(AwdLstmLanguageModel, string, IReadOnlyList{string})"/>.</summary>
 /// <param name="Matched">New tokens whose rows came from the pretrained vocabulary.</param>

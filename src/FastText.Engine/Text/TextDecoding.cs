@@ -9,7 +9,7 @@ namespace FastText.Engine.Text;
 /// </summary>
 /// <remarks>fastai never clears the pending rule after an <c>xxrep</c>/<c>xxwrep</c> (every later token is repeated too)
 /// and drops a non-integer count; here the rule applies to one item only and a bad count leaves the token unchanged.</remarks>
-public static class TextDecoding
+internal static class TextDecoding
 {
     /// <summary>Decodes <paramref name="tokens"/> and joins them with single spaces.</summary>
     public static string Decode(IEnumerable<string> tokens)

@@ -24,7 +24,7 @@ public enum DecoderLossMode
 /// chunk by chunk); never report it.</param>
 /// <param name="Correct">Number of positions whose argmax equals the target (int64 scalar) when accuracy was asked for.</param>
 /// <param name="Count">Positions scored.</param>
-public readonly record struct DecoderLoss(Tensor Loss, Tensor BackwardLoss, Tensor? Correct, long Count);
+internal readonly record struct DecoderLoss(Tensor Loss, Tensor BackwardLoss, Tensor? Correct, long Count);
 
 /// <summary>
 /// The tied decoder fused with softmax cross-entropy. A full fp32 (batch·seq × vocab) logits tensor is 2.46 GB at
@@ -36,7 +36,7 @@ public readonly record struct DecoderLoss(Tensor Loss, Tensor BackwardLoss, Tens
 /// gradient of a chunk are one managed pass (<see cref="DecoderSoftmaxKernel"/>), fp32 products go through oneDNN
 /// (<see cref="OneDnnGemm"/>), and a <see cref="DecoderWorkspace"/> keeps the large buffers from one step to the next.
 /// </summary>
-public static class DecoderCrossEntropy
+internal static class DecoderCrossEntropy
 {
     /// <summary>Default memory budget for one chunk's fp32 logits block (bytes).</summary>
     /// <remarks>Each chunk also reads and writes the (vocab × emb) weight gradient once, so very small chunks trade memory for
@@ -305,7 +305,7 @@ public static class DecoderCrossEntropy
 /// A workspace serves one loss at a time: the weight gradient it hands out is read by that loss's backward pass, so the
 /// next <see cref="DecoderCrossEntropy.Compute"/> with it must come after that backward.
 /// </summary>
-public sealed class DecoderWorkspace : IDisposable
+internal sealed class DecoderWorkspace : IDisposable
 {
     private Tensor? logits, weightGradient, weightProduct;
 

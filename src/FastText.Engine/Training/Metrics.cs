@@ -34,7 +34,7 @@ public static class Metrics
 /// fastai <c>AvgSmoothLoss</c>: v ← 0.98·v + 0.02·loss per training batch, reported debiased as v / (1 − 0.98^count);
 /// reset at the start of each fit (not each epoch).
 /// </summary>
-public sealed class SmoothedLoss
+internal sealed class SmoothedLoss
 {
     /// <summary>Smoothing factor (fastai <c>beta</c> 0.98).</summary>
     public const double Beta = 0.98;

@@ -13,7 +13,7 @@ namespace FastText.Engine.Models.Classifier;
 /// lies in that window (false with its own chunked padding, fastai#3379). Here the last real position is read from
 /// the mask directly, so any pad layout pools correctly; for layouts that satisfy fastai's assumption both agree.
 /// </remarks>
-public static class MaskedConcatPooling
+internal static class MaskedConcatPooling
 {
     /// <summary>Pools <paramref name="output"/> (rows, time, features) where <paramref name="padMask"/> (rows, time) is true at pads.</summary>
     public static Tensor Pool(Tensor output, Tensor padMask)

@@ -186,7 +186,7 @@ public sealed record ClassifierEvaluation(ClassificationMetrics Metrics, double 
 }
 
 /// <summary>Pads classifier rows the way the sentence encoder wants them.</summary>
-public static class PredictionPadding
+internal static class PredictionPadding
 {
     /// <summary>
     /// Pads <paramref name="rows"/> (sorted longest first) to a width rounded up to a multiple of
