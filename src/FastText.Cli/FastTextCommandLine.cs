@@ -243,7 +243,8 @@ public static class FastTextCommandLine
         string? config = parse.GetValue(Config);
         var given = Settings.Select(o => (Name: o.Name[2..], Value: parse.GetValue(o))).Where(s => s.Value is not null)
             .Select(s => KeyValuePair.Create(s.Name, s.Value!)).ToList();
-        return config is null && given.Count == 0 ? PresetOverrides.None : new PresetOverrides(config, given);
+        string? explicitPreset = parse.GetResult(Preset) is { Implicit: false } ? parse.GetValue(Preset) : null;
+        return config is null && given.Count == 0 ? PresetOverrides.None : new PresetOverrides(config, given) { ExplicitPreset = explicitPreset };
     }
 
     private static Option<string?> MakePrecision()
@@ -374,6 +375,10 @@ public sealed record DemoRequest(string Output, string Preset, bool SampleEffici
 /// <param name="Settings">Settings of <see cref="PresetSettings.All"/> given as options.</param>
 public sealed record PresetOverrides(string? Config, IReadOnlyList<KeyValuePair<string, string>> Settings)
 {
+    /// <summary>The --preset value when the user typed it (null when it is the default): a config file naming another
+    /// preset is then refused.</summary>
+    public string? ExplicitPreset { get; init; }
+
     /// <summary>Nothing changed.</summary>
     public static PresetOverrides None { get; } = new(null, []);
 
@@ -386,7 +391,7 @@ public sealed record PresetOverrides(string? Config, IReadOnlyList<KeyValuePair<
     {
         if (Config is not null)
         {
-            preset = PresetSettings.Load(Config, preset);
+            preset = PresetSettings.Load(Config, preset, ExplicitPreset);
         }
         foreach (var (name, value) in Settings)
         {

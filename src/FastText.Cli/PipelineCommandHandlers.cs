@@ -366,13 +366,16 @@ public sealed class PipelineCommandHandlers : ICommandHandlers
     private static UlmfitPreset WithOverrides(LanguageModelRequest request)
     {
         UlmfitPreset preset = request.Overrides.Apply(UlmfitPreset.Named(request.Preset), request.Precision);
-        return preset with
+        if (request.Epochs is int epochs)
         {
-            PretrainEpochs = request.Epochs ?? preset.PretrainEpochs,
-            PretrainLearningRate = request.LearningRate ?? preset.PretrainLearningRate,
-            FineTuneEpochs = request.Epochs ?? preset.FineTuneEpochs,
-            FineTuneLearningRate = request.LearningRate ?? preset.FineTuneLearningRate,
-            FineTuneOnAllText = request.AllText ?? preset.FineTuneOnAllText,
-        };
+            string value = epochs.ToString(System.Globalization.CultureInfo.InvariantCulture);
+            preset = PresetSettings.Apply(PresetSettings.Apply(preset, "pretrain-epochs", value, "--epochs"), "finetune-epochs", value, "--epochs");
+        }
+        if (request.LearningRate is double rate)
+        {
+            string value = rate.ToString("R", System.Globalization.CultureInfo.InvariantCulture);
+            preset = PresetSettings.Apply(PresetSettings.Apply(preset, "pretrain-lr", value, "--lr"), "finetune-lr", value, "--lr");
+        }
+        return preset with { FineTuneOnAllText = request.AllText ?? preset.FineTuneOnAllText };
     }
 }

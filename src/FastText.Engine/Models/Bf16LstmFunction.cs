@@ -216,9 +216,9 @@ internal sealed class Bf16LstmFunction : autograd.MultiTensorFunction<Bf16LstmFu
         Tensor i = acts.narrow(2, 0, hidden), f = acts.narrow(2, hidden, hidden);
         Tensor g = acts.narrow(2, 2 * hidden, hidden), o = acts.narrow(2, 3 * hidden, hidden);
         Tensor tanhC = cells.tanh();
-        Tensor k = o * (Scalars.One - tanhC * tanhC);
+        Tensor k = o * OneMinus(tanhC * tanhC);
         Tensor cPrevious = torch.cat(new[] { c0.reshape(batch, 1, hidden).to(Fp32), cells.narrow(1, 0, steps - 1) }, 1);
-        Tensor factors = torch.cat(new[] { g * i * (Scalars.One - i), cPrevious * f * (Scalars.One - f), i * (Scalars.One - g * g), tanhC * o * (Scalars.One - o) }, 2);
+        Tensor factors = torch.cat(new[] { g * i * OneMinus(i), cPrevious * f * OneMinus(f), i * OneMinus(g * g), tanhC * o * OneMinus(o) }, 2);
         Tensor dGates = torch.empty(batch, steps, 4 * hidden, dtype: Fp32);
         for (long t = steps - 1; t >= 0; t--)
         {
@@ -302,4 +302,7 @@ internal sealed class Bf16LstmFunction : autograd.MultiTensorFunction<Bf16LstmFu
         }
         return grads;
     }
+
+    // 1 − t as TorchSharp's own operator computes it (−t + 1), with no Scalar left to the garbage collector.
+    private static Tensor OneMinus(Tensor t) => t.neg().add_(Scalars.One, Scalars.One);
 }

@@ -55,7 +55,7 @@ public static class PresetSettings
         Integer("max-tokens", "tokens kept per labelled document, 0 = all", 0, (p, v) => p with { MaxTokensPerDocument = v }),
         Integer("pretrain-epochs", "pretraining epochs", 1, (p, v) => p with { PretrainEpochs = v }),
         Number("pretrain-lr", "pretraining maximum learning rate", (p, v) => p with { PretrainLearningRate = v }),
-        Integer("finetune-frozen-epochs", "frozen fine-tuning epochs (fastbook 1)", 0, (p, v) => p with { FineTuneFrozenEpochs = v }),
+        Integer("finetune-frozen-epochs", "frozen fine-tuning epochs (fastbook 1)", 1, (p, v) => p with { FineTuneFrozenEpochs = v }),
         Number("finetune-frozen-lr", "frozen fine-tuning maximum learning rate (fastbook 2e-2)", (p, v) => p with { FineTuneFrozenLearningRate = v }),
         Integer("finetune-epochs", "unfrozen fine-tuning epochs (fastbook 10)", 1, (p, v) => p with { FineTuneEpochs = v }),
         Number("finetune-lr", "unfrozen fine-tuning maximum learning rate (fastbook 2e-3)", (p, v) => p with { FineTuneLearningRate = v }),
@@ -102,7 +102,11 @@ public static class PresetSettings
     /// <exception cref="FileNotFoundException">No such file.</exception>
     /// <exception cref="ArgumentException">Not a JSON object, an unknown key or preset, or a bad value; the message names
     /// the file and the key (and the line for malformed JSON).</exception>
-    public static UlmfitPreset Load(string path, UlmfitPreset basePreset)
+    /// <param name="path">The JSON file.</param>
+    /// <param name="basePreset">The preset the file's settings change when it names none.</param>
+    /// <param name="explicitPreset">A preset name the user gave besides the file (<c>--preset</c>), or null: a file that
+    /// names another one is refused rather than silently winning.</param>
+    public static UlmfitPreset Load(string path, UlmfitPreset basePreset, string? explicitPreset = null)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
         if (!File.Exists(path))
@@ -127,9 +131,14 @@ public static class PresetSettings
             UlmfitPreset preset = basePreset ?? throw new ArgumentNullException(nameof(basePreset));
             if (document.RootElement.TryGetProperty(PresetKey, out JsonElement named))
             {
+                string name = Text(named);
+                if (explicitPreset is not null && !string.Equals(explicitPreset, name, StringComparison.OrdinalIgnoreCase))
+                {
+                    throw new ArgumentException($"{path}: {PresetKey}: the file names '{name}' but --preset says '{explicitPreset}'; give the preset once.");
+                }
                 try
                 {
-                    preset = UlmfitPreset.Named(Text(named));
+                    preset = UlmfitPreset.Named(name);
                 }
                 catch (ArgumentException e)
                 {
@@ -155,8 +164,8 @@ public static class PresetSettings
     }
 
     /// <summary>
-    /// Throws when the settings cannot make a model or a run: a dropout multiplier that takes a probability to 1 or more,
-    /// a non-finite learning rate. The message names the setting to change.
+    /// Throws when the settings cannot make a model: a dropout multiplier that takes a probability to 1 or more (single
+    /// values are checked as they are applied). The message names the setting to change.
     /// </summary>
     /// <exception cref="ArgumentException">Impossible settings.</exception>
     public static void Validate(UlmfitPreset preset)

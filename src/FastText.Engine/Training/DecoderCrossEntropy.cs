@@ -79,7 +79,7 @@ internal static class DecoderCrossEntropy
         }
         if (bias is not null)
         {
-            logits = logits + bias;
+            logits = logits.add(bias, Scalars.One);
         }
         Tensor loss = nn.functional.cross_entropy(logits, targets);
         Tensor? correct = null;

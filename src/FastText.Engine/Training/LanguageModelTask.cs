@@ -1,3 +1,4 @@
+using FastText.Engine.Native;
 using FastText.Engine.Data;
 using FastText.Engine.Models;
 using TorchSharp;
@@ -87,16 +88,18 @@ public sealed class LanguageModelTask : ILearnerTask<LanguageModelBatch>, IDispo
             // AR/TAR in fp32: squaring bf16/fp16 activations overflows or loses precision (fastai v1 #1335).
             if (Options.ActivationRegularization != 0)
             {
-                Tensor ar = output.Dropped.to(ScalarType.Float32).pow(2).mean() * Options.ActivationRegularization;
-                backward = backward + ar;
-                reported = reported + ar.detach();
+                using Scalar alpha = Options.ActivationRegularization;        // explicit Scalars: Native/Scalars.cs
+                Tensor ar = output.Dropped.to(ScalarType.Float32).square().mean().mul(alpha);
+                backward = backward.add(ar, Scalars.One);
+                reported = reported.add(ar.detach(), Scalars.One);
             }
             if (Options.TemporalActivationRegularization != 0 && rows > 1 && seq > 1)
             {
                 Tensor raw = output.Raw.to(ScalarType.Float32);
-                Tensor tar = (raw.narrow(1, 1, seq - 1) - raw.narrow(1, 0, seq - 1)).pow(2).mean() * Options.TemporalActivationRegularization;
-                backward = backward + tar;
-                reported = reported + tar.detach();
+                using Scalar beta = Options.TemporalActivationRegularization;
+                Tensor tar = raw.narrow(1, 1, seq - 1).sub(raw.narrow(1, 0, seq - 1)).square().mean().mul(beta);
+                backward = backward.add(tar, Scalars.One);
+                reported = reported.add(tar.detach(), Scalars.One);
             }
         }
         return new BatchOutput(reported, backward, loss.Correct, loss.Count, (int)rows, rows * seq);

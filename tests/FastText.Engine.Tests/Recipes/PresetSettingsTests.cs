@@ -100,6 +100,39 @@ public sealed class PresetSettingsTests
     }
 
     [Fact]
+    public void A_typed_preset_and_a_config_file_that_names_another_are_refused_and_epochs_and_rates_are_checked()
+    {
+        using var folder = new TemporaryFolder();
+        string path = folder.Write("run.json", """{ "preset": "large" }""");
+        var recorder = new FastText.Engine.Tests.Cli.CommandLineTests.Recorder();
+        FastTextCommandLine.Build(recorder).Parse(["pretrain", "-c", "c", "-o", "o", "--preset", "tiny", "--config", path]).Invoke();
+        var typed = Assert.IsType<LanguageModelRequest>(recorder.Last);
+        var e = Assert.Throws<ArgumentException>(() => typed.Overrides.Apply(UlmfitPreset.Named(typed.Preset)));
+        Assert.Contains("the file names 'large' but --preset says 'tiny'", e.Message, StringComparison.Ordinal);
+
+        FastTextCommandLine.Build(recorder).Parse(["pretrain", "-c", "c", "-o", "o", "--config", path]).Invoke();   // --preset left at its default
+        var untyped = Assert.IsType<LanguageModelRequest>(recorder.Last);
+        Assert.Equal("large", untyped.Overrides.Apply(UlmfitPreset.Named(untyped.Preset)).Name);
+
+        e = Assert.Throws<ArgumentException>(() => new PresetOverrides(null, [KeyValuePair.Create("finetune-frozen-epochs", "0")]).Apply(UlmfitPreset.Small));
+        Assert.Equal("--finetune-frozen-epochs: 0 is below the smallest allowed value, 1.", e.Message);
+    }
+
+    [Fact]
+    public async Task Epochs_and_rates_of_the_training_commands_are_checked_before_anything_runs()
+    {
+        TorchTestSetup.Use();
+        using var folder = new TemporaryFolder();
+        var handlers = new PipelineCommandHandlers(FastText.Engine.IO.NullProgress.Instance);
+        var e = await Assert.ThrowsAsync<ArgumentException>(() => handlers.PretrainAsync(
+            new LanguageModelRequest(folder.Combine("no-corpus"), null, folder.Combine("lm"), "tiny", 0, null, 1), CancellationToken.None));
+        Assert.Equal("--epochs: 0 is below the smallest allowed value, 1.", e.Message);
+        e = await Assert.ThrowsAsync<ArgumentException>(() => handlers.PretrainAsync(
+            new LanguageModelRequest(folder.Combine("no-corpus"), null, folder.Combine("lm"), "tiny", null, double.NaN, 1), CancellationToken.None));
+        Assert.Equal("--lr: 'NaN' is not a finite number.", e.Message);
+    }
+
+    [Fact]
     public void The_preset_names_and_precision_names_have_one_home()
     {
         var root = FastTextCommandLine.Build(new FastText.Engine.Tests.Cli.CommandLineTests.Recorder());

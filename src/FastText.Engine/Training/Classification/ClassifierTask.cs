@@ -1,3 +1,4 @@
+using FastText.Engine.Native;
 using FastText.Engine.Data;
 using FastText.Engine.Models;
 using FastText.Engine.Models.Classifier;
@@ -60,15 +61,17 @@ public sealed class ClassifierTask : ILearnerTask<ClassifierBatch>
             Tensor features = output.to(ScalarType.Float32);
             if (Options.ActivationRegularization != 0)
             {
-                Tensor ar = features.pow(2).mean() * Options.ActivationRegularization;
-                backward = backward + ar;
-                reported = reported + ar.detach();
+                using Scalar alpha = Options.ActivationRegularization;        // explicit Scalars: Native/Scalars.cs
+                Tensor ar = features.square().mean().mul(alpha);
+                backward = backward.add(ar, Scalars.One);
+                reported = reported.add(ar.detach(), Scalars.One);
             }
             if (Options.TemporalActivationRegularization != 0 && rows > 1 && time > 1)
             {
-                Tensor tar = (features.narrow(1, 1, time - 1) - features.narrow(1, 0, time - 1)).pow(2).mean() * Options.TemporalActivationRegularization;
-                backward = backward + tar;
-                reported = reported + tar.detach();
+                using Scalar beta = Options.TemporalActivationRegularization;
+                Tensor tar = features.narrow(1, 1, time - 1).sub(features.narrow(1, 0, time - 1)).square().mean().mul(beta);
+                backward = backward.add(tar, Scalars.One);
+                reported = reported.add(tar.detach(), Scalars.One);
             }
         }
         Tensor correct = logits.argmax(1).eq(batch.Labels).sum();
