@@ -143,7 +143,8 @@ public sealed partial class Learner<TBatch> : IDisposable where TBatch : IDispos
         int batches = Training.BatchCount;
         if (batches < 1)
         {
-            throw new InvalidOperationException("The training source yields no batches.");
+            throw new InvalidDataException(
+                "The training data yields no batches: it is too small for the batch size and sequence length (on the command line: --bs and --bptt for a language model, --clas-bs for a classifier); use smaller ones or more text.");
         }
         string signature = FormattableString.Invariant($"one-cycle epochs={epochs} lr={maxLearningRate} {schedule.Signature()} batches={batches} {Options with { LossScaler = null }}");
         smoothed.Reset();
