@@ -7,8 +7,9 @@ namespace FastText.Engine.Recipes;
 /// <summary>One setting of a <see cref="UlmfitPreset"/> that can be changed without writing C#.</summary>
 public sealed class PresetSetting
 {
-    internal PresetSetting(string name, string description, string kind, Func<UlmfitPreset, string, UlmfitPreset> apply)
+    internal PresetSetting(string name, string description, string kind, Func<UlmfitPreset, string> read, Func<UlmfitPreset, string, UlmfitPreset> apply)
     {
+        Read = read;
         Name = name;
         Description = description;
         Kind = kind;
@@ -25,6 +26,9 @@ public sealed class PresetSetting
     public string Kind { get; }
 
     internal Func<UlmfitPreset, string, UlmfitPreset> Apply { get; }
+
+    // The preset's value, as the option would take it.
+    internal Func<UlmfitPreset, string> Read { get; }
 }
 
 /// <summary>
@@ -41,30 +45,41 @@ public static class PresetSettings
     /// <summary>Every setting, in the order the help lists them.</summary>
     public static IReadOnlyList<PresetSetting> All { get; } =
     [
-        Integer("emb", "embedding size, also the last LSTM layer's width (fastai emb_sz, 400)", 1, (p, v) => p with { Model = p.Model with { EmbeddingSize = v } }),
-        Integer("hidden", "width of the inner LSTM layers (fastai n_hid, 1152)", 1, (p, v) => p with { Model = p.Model with { HiddenSize = v } }),
-        Integer("layers", "stacked LSTM layers (fastai n_layers, 3)", 1, (p, v) => p with { Model = p.Model with { Layers = v } }),
-        Number("drop-mult", "multiplier of the language model's five dropouts (fastai drop_mult; fastbook 0.3)", (p, v) => p with { LanguageModelDropMultiplier = v }),
-        Number("clas-drop-mult", "multiplier of the classifier's dropouts (fastai 0.5)", (p, v) => p with { ClassifierDropMultiplier = v }),
-        Integer("bs", "language-model batch size (fastbook 128)", 1, (p, v) => p with { LanguageModelBatchSize = v }),
-        Integer("bptt", "language-model sequence length (fastbook 80)", 1, (p, v) => p with { LanguageModelSequenceLength = v }),
-        Integer("clas-bs", "classifier batch size (fastbook 128)", 1, (p, v) => p with { ClassifierBatchSize = v }),
-        Integer("clas-bptt", "classifier chunk length (fastai seq_len 72)", 1, (p, v) => p with { ClassifierSequenceLength = v }),
-        Integer("max-vocab", "vocabulary size limit (fastai max_vocab 60000)", 2, (p, v) => p with { MaxVocabulary = v }),
-        Integer("min-freq", "minimum count of a token in the vocabulary (fastai min_freq 3)", 1, (p, v) => p with { MinFrequency = v }),
-        Integer("max-tokens", "tokens kept per labelled document, 0 = all", 0, (p, v) => p with { MaxTokensPerDocument = v }),
-        Integer("pretrain-epochs", "pretraining epochs", 1, (p, v) => p with { PretrainEpochs = v }),
-        Number("pretrain-lr", "pretraining maximum learning rate", (p, v) => p with { PretrainLearningRate = v }),
-        Integer("finetune-frozen-epochs", "frozen fine-tuning epochs (fastbook 1)", 1, (p, v) => p with { FineTuneFrozenEpochs = v }),
-        Number("finetune-frozen-lr", "frozen fine-tuning maximum learning rate (fastbook 2e-2)", (p, v) => p with { FineTuneFrozenLearningRate = v }),
-        Integer("finetune-epochs", "unfrozen fine-tuning epochs (fastbook 10)", 1, (p, v) => p with { FineTuneEpochs = v }),
-        Number("finetune-lr", "unfrozen fine-tuning maximum learning rate (fastbook 2e-3)", (p, v) => p with { FineTuneLearningRate = v }),
-        Integer("seed", "seed of splits, shuffles and initialisation", int.MinValue, (p, v) => p with { Seed = v }),
-        new("precision", "compute precision", string.Join(" | ", ComputePrecisions.Names), (p, v) => p with
+        Integer("emb", "embedding size, also the last LSTM layer's width (fastai emb_sz, 400)", 1, p => p.Model.EmbeddingSize, (p, v) => p with { Model = p.Model with { EmbeddingSize = v } }),
+        Integer("hidden", "width of the inner LSTM layers (fastai n_hid, 1152)", 1, p => p.Model.HiddenSize, (p, v) => p with { Model = p.Model with { HiddenSize = v } }),
+        Integer("layers", "stacked LSTM layers (fastai n_layers, 3)", 1, p => p.Model.Layers, (p, v) => p with { Model = p.Model with { Layers = v } }),
+        Number("drop-mult", "multiplier of the language model's five dropouts (fastai drop_mult; fastbook 0.3)", p => p.LanguageModelDropMultiplier, (p, v) => p with { LanguageModelDropMultiplier = v }),
+        Number("clas-drop-mult", "multiplier of the classifier's dropouts (fastai 0.5)", p => p.ClassifierDropMultiplier, (p, v) => p with { ClassifierDropMultiplier = v }),
+        Integer("bs", "language-model batch size (fastbook 128)", 1, p => p.LanguageModelBatchSize, (p, v) => p with { LanguageModelBatchSize = v }),
+        Integer("bptt", "language-model sequence length (fastbook 80)", 1, p => p.LanguageModelSequenceLength, (p, v) => p with { LanguageModelSequenceLength = v }),
+        Integer("clas-bs", "classifier batch size (fastbook 128)", 1, p => p.ClassifierBatchSize, (p, v) => p with { ClassifierBatchSize = v }),
+        Integer("clas-bptt", "classifier chunk length (fastai seq_len 72)", 1, p => p.ClassifierSequenceLength, (p, v) => p with { ClassifierSequenceLength = v }),
+        Integer("max-vocab", "vocabulary size limit (fastai max_vocab 60000)", 2, p => p.MaxVocabulary, (p, v) => p with { MaxVocabulary = v }),
+        Integer("min-freq", "minimum count of a token in the vocabulary (fastai min_freq 3)", 1, p => p.MinFrequency, (p, v) => p with { MinFrequency = v }),
+        Integer("max-tokens", "tokens kept per labelled document, 0 = all", 0, p => p.MaxTokensPerDocument, (p, v) => p with { MaxTokensPerDocument = v }),
+        Integer("pretrain-epochs", "pretraining epochs", 1, p => p.PretrainEpochs, (p, v) => p with { PretrainEpochs = v }),
+        Number("pretrain-lr", "pretraining maximum learning rate", p => p.PretrainLearningRate, (p, v) => p with { PretrainLearningRate = v }),
+        Integer("finetune-frozen-epochs", "frozen fine-tuning epochs (fastbook 1)", 1, p => p.FineTuneFrozenEpochs, (p, v) => p with { FineTuneFrozenEpochs = v }),
+        Number("finetune-frozen-lr", "frozen fine-tuning maximum learning rate (fastbook 2e-2)", p => p.FineTuneFrozenLearningRate, (p, v) => p with { FineTuneFrozenLearningRate = v }),
+        Integer("finetune-epochs", "unfrozen fine-tuning epochs (fastbook 10)", 1, p => p.FineTuneEpochs, (p, v) => p with { FineTuneEpochs = v }),
+        Number("finetune-lr", "unfrozen fine-tuning maximum learning rate (fastbook 2e-3)", p => p.FineTuneLearningRate, (p, v) => p with { FineTuneLearningRate = v }),
+        Integer("seed", "seed of splits, shuffles and initialisation", int.MinValue, p => p.Seed, (p, v) => p with { Seed = v }),
+        new("precision", "compute precision", string.Join(" | ", ComputePrecisions.Names), p => p.Precision.Name(), (p, v) => p with
         {
             Precision = ComputePrecisions.TryParse(v, out ComputePrecision precision) ? precision : throw new FormatException($"'{v}' is not {ComputePrecisions.NameList}."),
         }),
     ];
+
+    /// <summary>
+    /// The settings of <paramref name="preset"/> that differ from the named preset it started from (<c>--bs 64</c>
+    /// shows as "bs 64"), or every setting when its name is not one of <see cref="UlmfitPreset.All"/>; empty when none differ.
+    /// </summary>
+    public static string Differences(UlmfitPreset preset)
+    {
+        ArgumentNullException.ThrowIfNull(preset);
+        UlmfitPreset? named = UlmfitPreset.All.FirstOrDefault(p => p.Name == preset.Name);
+        return string.Join(", ", All.Where(s => named is null || s.Read(named) != s.Read(preset)).Select(s => $"{s.Name} {s.Read(preset)}"));
+    }
 
     /// <summary>The setting called <paramref name="name"/>, or null.</summary>
     public static PresetSetting? Find(string name) => All.FirstOrDefault(s => s.Name == name);
@@ -185,8 +200,9 @@ public static class PresetSettings
         }
     }
 
-    private static PresetSetting Integer(string name, string description, int minimum, Func<UlmfitPreset, int, UlmfitPreset> apply) =>
-        new(name, description, minimum == int.MinValue ? "integer" : FormattableString.Invariant($"integer ≥ {minimum}"), (preset, text) =>
+    private static PresetSetting Integer(string name, string description, int minimum, Func<UlmfitPreset, int> read, Func<UlmfitPreset, int, UlmfitPreset> apply) =>
+        new(name, description, minimum == int.MinValue ? "integer" : FormattableString.Invariant($"integer ≥ {minimum}"),
+            p => read(p).ToString(CultureInfo.InvariantCulture), (preset, text) =>
             {
                 if (!int.TryParse(text, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out int value))
                 {
@@ -199,8 +215,8 @@ public static class PresetSettings
                 return apply(preset, value);
             });
 
-    private static PresetSetting Number(string name, string description, Func<UlmfitPreset, double, UlmfitPreset> apply) =>
-        new(name, description, "number ≥ 0", (preset, text) =>
+    private static PresetSetting Number(string name, string description, Func<UlmfitPreset, double> read, Func<UlmfitPreset, double, UlmfitPreset> apply) =>
+        new(name, description, "number ≥ 0", p => read(p).ToString("R", CultureInfo.InvariantCulture), (preset, text) =>
             {
                 if (!double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out double value) || !double.IsFinite(value))
                 {

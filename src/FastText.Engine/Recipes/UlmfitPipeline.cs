@@ -53,6 +53,10 @@ public sealed partial class UlmfitPipeline
         Directory.CreateDirectory(RunFolder);
         Report = new RunReport($"ULMFiT run ({preset.Name} preset)");
         Report.AddSetting("preset", preset.Name);
+        if (PresetSettings.Differences(preset) is { Length: > 0 } changed)
+        {
+            Report.AddSetting("settings changed from the preset", changed);
+        }
         Report.AddSetting("model", FormattableString.Invariant($"AWD-LSTM emb {preset.Model.EmbeddingSize}, hidden {preset.Model.HiddenSize}, {preset.Model.Layers} layers"));
         Report.AddSetting("torch threads", torch.get_num_threads().ToString(CultureInfo.InvariantCulture));
         Report.AddSetting("precision", preset.Precision.Describe());

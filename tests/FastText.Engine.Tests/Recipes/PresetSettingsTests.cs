@@ -133,6 +133,20 @@ public sealed class PresetSettingsTests
     }
 
     [Fact]
+    public void The_run_report_names_every_setting_that_differs_from_the_preset()
+    {
+        UlmfitPreset changed = new PresetOverrides(null, [KeyValuePair.Create("bs", "64"), KeyValuePair.Create("drop-mult", "1"), KeyValuePair.Create("precision", "bf16")])
+            .Apply(UlmfitPreset.Small);
+        Assert.Equal("drop-mult 1, bs 64, precision bf16", PresetSettings.Differences(changed));
+        Assert.Equal("", PresetSettings.Differences(UlmfitPreset.Small));
+
+        TorchTestSetup.Use();
+        using var folder = new TemporaryFolder();
+        var run = new UlmfitPipeline(folder.Path, changed);
+        Assert.Contains("| settings changed from the preset | drop-mult 1, bs 64, precision bf16 |", run.Report.ToMarkdown(), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void The_preset_names_and_precision_names_have_one_home()
     {
         var root = FastTextCommandLine.Build(new FastText.Engine.Tests.Cli.CommandLineTests.Recorder());
