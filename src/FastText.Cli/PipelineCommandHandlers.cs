@@ -21,6 +21,7 @@ public sealed class PipelineCommandHandlers : ICommandHandlers
     {
         ArgumentNullException.ThrowIfNull(request);
         UlmfitPreset preset = request.Overrides.Apply(UlmfitPreset.Named(request.Preset));
+        NoteUnused(request.Overrides, "tokenize", corpusCommand: true);
         var texts = new List<LabelledText>();
         foreach (string input in request.Inputs)
         {
@@ -62,7 +63,7 @@ public sealed class PipelineCommandHandlers : ICommandHandlers
         {
             ArgumentNullException.ThrowIfNull(request);
             TorchRuntime.Initialize(request.Threads);
-            UlmfitPreset preset = WithOverrides(request);
+            UlmfitPreset preset = WithOverrides(request, "pretrain");
             var run = new UlmfitPipeline(request.Output, preset, progress) { Cancellation = cancellation, Resume = request.Resume, Backwards = request.Backwards };
             using TextDataset corpus = TextDataset.Load(request.Corpus);
             LanguageModelArtifact artifact = run.Pretrain(corpus, name: ".");
@@ -79,7 +80,7 @@ public sealed class PipelineCommandHandlers : ICommandHandlers
         {
             ArgumentNullException.ThrowIfNull(request);
             TorchRuntime.Initialize(request.Threads);
-            UlmfitPreset preset = WithOverrides(request);
+            UlmfitPreset preset = WithOverrides(request, "fine-tune");
             if (string.IsNullOrEmpty(request.Pretrained))
             {
                 progress.Log("fine-tune needs --pretrained: a language-model folder or fastai .pth weights.");
@@ -102,6 +103,7 @@ public sealed class PipelineCommandHandlers : ICommandHandlers
         {
             ArgumentNullException.ThrowIfNull(request);
             TorchRuntime.Initialize(request.Threads);
+            NoteUnused(request.Overrides, "train-classifier", corpusCommand: false);
             var run = new UlmfitPipeline(request.Output, request.Overrides.Apply(UlmfitPreset.Named(request.Preset), request.Precision), progress)
             {
                 Cancellation = cancellation,
@@ -167,6 +169,7 @@ public sealed class PipelineCommandHandlers : ICommandHandlers
                     return 1;
                 }
             }
+            NoteUnused(request.Overrides, "sample-efficiency", corpusCommand: false);
             var run = new UlmfitPipeline(request.Output, request.Overrides.Apply(UlmfitPreset.Named(request.Preset), request.Precision), progress)
             {
                 Cancellation = cancellation,
@@ -362,9 +365,28 @@ public sealed class PipelineCommandHandlers : ICommandHandlers
     // synchronous handler would return it finished — Ctrl+C would kill the process before a checkpoint is written.
     private static Task<int> OffThread(Func<int> work) => Task.Run(work);
 
-    // The preset with --config and the settings, then --epochs / --lr / --all-text, which set the command's own stage.
-    private static UlmfitPreset WithOverrides(LanguageModelRequest request)
+    // Settings that only shape a corpus (tokenize, demo) or only a model and its training (the training commands, demo).
+    private static readonly HashSet<string> CorpusSettings = ["max-vocab", "min-freq", "max-tokens"];
+
+    // Says once per setting given to a command that does not use it (the run goes on: the value is simply not used).
+    private void NoteUnused(PresetOverrides overrides, string command, bool corpusCommand)
     {
+        foreach (var (name, _) in overrides.Settings)
+        {
+            bool corpus = CorpusSettings.Contains(name);
+            if (corpusCommand ? !corpus && name != "seed" : corpus)
+            {
+                progress.Log(corpus
+                    ? $"note: --{name} has no effect on {command}: it shapes the corpus, which tokenize (or demo) builds."
+                    : $"note: --{name} has no effect on {command}, which trains no model.");
+            }
+        }
+    }
+
+    // The preset with --config and the settings, then --epochs / --lr / --all-text, which set the command's own stage.
+    private UlmfitPreset WithOverrides(LanguageModelRequest request, string command)
+    {
+        NoteUnused(request.Overrides, command, corpusCommand: false);
         UlmfitPreset preset = request.Overrides.Apply(UlmfitPreset.Named(request.Preset), request.Precision);
         if (request.Epochs is int epochs)
         {

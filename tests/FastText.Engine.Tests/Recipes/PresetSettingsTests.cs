@@ -147,6 +147,33 @@ public sealed class PresetSettingsTests
     }
 
     [Fact]
+    public async Task A_setting_the_command_does_not_use_is_noted()
+    {
+        TorchTestSetup.Use();
+        using var folder = new TemporaryFolder();
+        var lines = new Lines();
+        var handlers = new PipelineCommandHandlers(lines);
+        var overrides = new PresetOverrides(null, [KeyValuePair.Create("hidden", "64"), KeyValuePair.Create("min-freq", "1"), KeyValuePair.Create("seed", "7")]);
+        await Assert.ThrowsAnyAsync<Exception>(() => handlers.TokenizeAsync(
+            new TokenizeRequest([folder.Combine("missing")], "lines", folder.Combine("out"), null, "tiny", 1) { Overrides = overrides }, CancellationToken.None));
+        Assert.Equal(["note: --hidden has no effect on tokenize, which trains no model."], lines.Logged);
+
+        lines.Logged.Clear();
+        await Assert.ThrowsAnyAsync<Exception>(() => handlers.PretrainAsync(
+            new LanguageModelRequest(folder.Combine("missing"), null, folder.Combine("lm"), "tiny", null, null, 1) { Overrides = overrides }, CancellationToken.None));
+        Assert.Equal(["note: --min-freq has no effect on pretrain: it shapes the corpus, which tokenize (or demo) builds."], lines.Logged);
+    }
+
+    private sealed class Lines : FastText.Engine.IO.IProgressSink
+    {
+        public List<string> Logged { get; } = [];
+
+        public FastText.Engine.IO.IProgressTask Start(string description, long total, string unit) => FastText.Engine.IO.NullProgress.Instance;
+
+        public void Log(string line) => Logged.Add(line);
+    }
+
+    [Fact]
     public void The_preset_names_and_precision_names_have_one_home()
     {
         var root = FastTextCommandLine.Build(new FastText.Engine.Tests.Cli.CommandLineTests.Recorder());
