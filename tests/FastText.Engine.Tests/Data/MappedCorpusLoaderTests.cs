@@ -15,42 +15,35 @@ public sealed class MappedCorpusLoaderTests
         int[][] documents = Enumerable.Range(0, 120).Select(_ => Enumerable.Range(0, random.Next(1, 150)).Select(_ => random.Next(2, vocabularySize)).ToArray()).ToArray();
         int[] labels = documents.Select((_, i) => i % 3).ToArray();
         string[] classes = { "a", "b", "c" };
-        string folder = Path.Combine(Path.GetTempPath(), "fasttext-data-" + Guid.NewGuid().ToString("N"));
-        Directory.CreateDirectory(folder);
-        try
+        using var temporary = new TemporaryFolder();
+        string folder = temporary.Path;
+        string path = Path.Combine(folder, "corpus.bin");
+        using (var writer = new CorpusFileWriter(path))
         {
-            string path = Path.Combine(folder, "corpus.bin");
-            using (var writer = new CorpusFileWriter(path))
+            writer.SetVocabulary(Vocabulary.FromTokens(Enumerable.Range(0, vocabularySize).Select(i => "t" + i)));
+            for (int d = 0; d < documents.Length; d++)
             {
-                writer.SetVocabulary(Vocabulary.FromTokens(Enumerable.Range(0, vocabularySize).Select(i => "t" + i)));
-                for (int d = 0; d < documents.Length; d++)
-                {
-                    writer.WriteTokens(documents[d]);
-                    writer.AddDocument(documents[d].Length, labels[d], DocumentSplit.Train);
-                }
-                writer.Complete(classes, new[] { 0, 1, 2 });
+                writer.WriteTokens(documents[d]);
+                writer.AddDocument(documents[d].Length, labels[d], DocumentSplit.Train);
             }
-            using var mapped = NumericalizedCorpus.Open(path);
-            var memory = new InMemoryTokenCorpus(documents, labels, classes);
-            Assert.Equal(memory.TokenCount, mapped.TokenCount);
-            Assert.Equal(2, mapped.IdWidth);
-
-            var lmOptions = new LanguageModelLoaderOptions { BatchSize = 5, SequenceLength = 13, Seed = 3, VariableSequenceLength = true };
-            using (var fromFile = new LanguageModelLoader(mapped, lmOptions))
-            using (var fromMemory = new LanguageModelLoader(memory, lmOptions with { PrefetchDepth = 0 }))
-            {
-                Assert.Equal(Flatten(fromMemory.Epoch(1)), Flatten(fromFile.Epoch(1)));
-            }
-            var classifierOptions = new ClassifierLoaderOptions { BatchSize = 7, SequenceLength = 16, Seed = 5 };
-            using (var fromFile = new ClassifierLoader(mapped, classifierOptions))
-            using (var fromMemory = new ClassifierLoader(memory, classifierOptions with { PrefetchDepth = 0 }))
-            {
-                Assert.Equal(Flatten(fromMemory.Epoch(2)), Flatten(fromFile.Epoch(2)));
-            }
+            writer.Complete(classes, new[] { 0, 1, 2 });
         }
-        finally
+        using var mapped = NumericalizedCorpus.Open(path);
+        var memory = new InMemoryTokenCorpus(documents, labels, classes);
+        Assert.Equal(memory.TokenCount, mapped.TokenCount);
+        Assert.Equal(2, mapped.IdWidth);
+
+        var lmOptions = new LanguageModelLoaderOptions { BatchSize = 5, SequenceLength = 13, Seed = 3, VariableSequenceLength = true };
+        using (var fromFile = new LanguageModelLoader(mapped, lmOptions))
+        using (var fromMemory = new LanguageModelLoader(memory, lmOptions with { PrefetchDepth = 0 }))
         {
-            Directory.Delete(folder, recursive: true);
+            Assert.Equal(Flatten(fromMemory.Epoch(1)), Flatten(fromFile.Epoch(1)));
+        }
+        var classifierOptions = new ClassifierLoaderOptions { BatchSize = 7, SequenceLength = 16, Seed = 5 };
+        using (var fromFile = new ClassifierLoader(mapped, classifierOptions))
+        using (var fromMemory = new ClassifierLoader(memory, classifierOptions with { PrefetchDepth = 0 }))
+        {
+            Assert.Equal(Flatten(fromMemory.Epoch(2)), Flatten(fromFile.Epoch(2)));
         }
     }
 

@@ -7,13 +7,9 @@ namespace FastText.Engine.Tests.Text;
 /// <summary>A temporary folder with a tiny IMDb-like layout (deleted on dispose).</summary>
 internal sealed class CorpusTestData : IDisposable
 {
-    public CorpusTestData()
-    {
-        Root = Path.Combine(Path.GetTempPath(), "fte-text-" + Guid.NewGuid().ToString("N"));
-        Directory.CreateDirectory(Root);
-    }
+    private readonly TemporaryFolder folder = new();
 
-    public string Root { get; }
+    public string Root => folder.Path;
 
     public string Imdb => Path.Combine(Root, "imdb");
 
@@ -54,14 +50,5 @@ internal sealed class CorpusTestData : IDisposable
         return archive;
     }
 
-    public void Dispose()
-    {
-        try
-        {
-            Directory.Delete(Root, recursive: true);
-        }
-        catch (IOException)
-        {
-        }
-    }
+    public void Dispose() => folder.Dispose();
 }

@@ -43,38 +43,26 @@ public sealed class VocabularyTests
     public void Save_and_load_round_trip_including_whitespace_tokens()
     {
         var vocabulary = Vocabulary.Build([C("\n\n", 5), C("a\\b", 4), C("\t", 3), C("é", 3)]);
-        string path = Path.Combine(Path.GetTempPath(), $"vocab-{Guid.NewGuid():N}.txt");
-        try
-        {
-            vocabulary.Save(path);
-            Vocabulary loaded = Vocabulary.Load(path);
-            Assert.Equal(vocabulary.Tokens, loaded.Tokens);
-            Assert.Equal(vocabulary.Hash, loaded.Hash);
-            Assert.Equal(vocabulary.IdOf("\n\n"), loaded.IdOf("\n\n"));
-        }
-        finally
-        {
-            File.Delete(path);
-        }
+        using var folder = new TemporaryFolder();
+        string path = folder.Combine("vocab.txt");
+        vocabulary.Save(path);
+        Vocabulary loaded = Vocabulary.Load(path);
+        Assert.Equal(vocabulary.Tokens, loaded.Tokens);
+        Assert.Equal(vocabulary.Hash, loaded.Hash);
+        Assert.Equal(vocabulary.IdOf("\n\n"), loaded.IdOf("\n\n"));
     }
 
     [Fact]
     public void Damaged_or_foreign_vocabulary_files_are_rejected()
     {
         var vocabulary = Vocabulary.Build([C("hello", 5)]);
-        string path = Path.Combine(Path.GetTempPath(), $"vocab-{Guid.NewGuid():N}.txt");
-        try
-        {
-            vocabulary.Save(path);
-            File.WriteAllText(path, File.ReadAllText(path).Replace("hello", "hallo", StringComparison.Ordinal));
-            Assert.Contains("hash mismatch", Assert.Throws<InvalidDataException>(() => Vocabulary.Load(path)).Message, StringComparison.Ordinal);
-            File.WriteAllText(path, "{\"not\": \"a vocabulary\"}");
-            Assert.Contains("not a vocabulary file", Assert.Throws<InvalidDataException>(() => Vocabulary.Load(path)).Message, StringComparison.Ordinal);
-        }
-        finally
-        {
-            File.Delete(path);
-        }
+        using var folder = new TemporaryFolder();
+        string path = folder.Combine("vocab.txt");
+        vocabulary.Save(path);
+        File.WriteAllText(path, File.ReadAllText(path).Replace("hello", "hallo", StringComparison.Ordinal));
+        Assert.Contains("hash mismatch", Assert.Throws<InvalidDataException>(() => Vocabulary.Load(path)).Message, StringComparison.Ordinal);
+        File.WriteAllText(path, "{\"not\": \"a vocabulary\"}");
+        Assert.Contains("not a vocabulary file", Assert.Throws<InvalidDataException>(() => Vocabulary.Load(path)).Message, StringComparison.Ordinal);
     }
 
     [Fact]
