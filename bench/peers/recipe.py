@@ -12,19 +12,10 @@ import argparse
 import datetime
 import json
 import os
-import subprocess
-import sys
+from compare import run        # the same RESULT-line runner as the per-step comparison
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 STAGES = ("pretrain", "fine-tune", "classifier")
-
-
-def run(command, env):
-    out = subprocess.run(command, env=env, capture_output=True, text=True)
-    lines = [l for l in out.stdout.splitlines() if l.startswith("RESULT ")]
-    if out.returncode != 0 or not lines:
-        sys.exit(f"{' '.join(command)} failed ({out.returncode}):\n{out.stdout[-2000:]}\n{out.stderr[-2000:]}")
-    return json.loads(lines[-1][7:])
 
 
 def main():

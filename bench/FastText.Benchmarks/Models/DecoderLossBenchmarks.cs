@@ -81,12 +81,11 @@ public class DecoderLossBenchmarks
     [GlobalCleanup]
     public void Cleanup()
     {
-        string? peak = File.ReadLines("/proc/self/status").FirstOrDefault(l => l.StartsWith("VmHWM:", StringComparison.Ordinal));
         string? root = FindRoot();
-        if (peak is not null && root is not null)
+        if (root is not null)
         {
             string line = string.Create(CultureInfo.InvariantCulture,
-                $"| {DateTime.UtcNow:yyyy-MM-dd HH:mm} | {Shape} | {Mode} | {Precision} | {long.Parse(peak.Split([' ', '\t'], StringSplitOptions.RemoveEmptyEntries)[1], CultureInfo.InvariantCulture) / 1024} |\n");
+                $"| {DateTime.UtcNow:yyyy-MM-dd HH:mm} | {Shape} | {Mode} | {Precision} | {(long)ProcessMemory.PeakResidentMegabytes()} |\n");
             File.AppendAllText(Path.Combine(root, "perf-results", "DecoderLossPeakMemory.md"), line);
         }
         features.Dispose();

@@ -1,3 +1,4 @@
+using FastText.Benchmarks.Infrastructure;
 using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
@@ -40,13 +41,7 @@ internal static class PeerLanguageModelRun
         {
             throw new ArgumentException($"FASTTEXT_PEER_SHAPE='{shapeName}' is not one of {string.Join(", ", Shapes.Keys)}.");
         }
-        string precisionName = Environment.GetEnvironmentVariable("FASTTEXT_PEER_PRECISION") ?? "fp32";
-        ComputePrecision precision = precisionName switch
-        {
-            "fp32" => ComputePrecision.Float32,
-            "bf16" => ComputePrecision.BFloat16,
-            _ => throw new ArgumentException($"FASTTEXT_PEER_PRECISION='{precisionName}' is not fp32 or bf16."),
-        };
+        ComputePrecision precision = Precision();
         int batches = RunContext.Knob("FASTTEXT_PEER_BATCHES", 60, minimum: 3);
         int warmUp = RunContext.Knob("FASTTEXT_PEER_WARMUP", 5, minimum: 1);
         int threads = TorchRuntime.Initialize();
@@ -95,7 +90,7 @@ internal static class PeerLanguageModelRun
         var result = new Dictionary<string, object>
         {
             ["system"] = "engine",
-            ["precision"] = precisionName,
+            ["precision"] = precision.Name(),
             ["shape"] = shapeName,
             ["threads"] = threads,
             ["vocabulary"] = vocabulary,
@@ -107,7 +102,7 @@ internal static class PeerLanguageModelRun
             ["system_seconds"] = end.System - start.System,
             ["wall_seconds"] = wall,
             ["minor_faults"] = end.MinorFaults - start.MinorFaults,
-            ["peak_rss_mib"] = PeakResidentMegabytes(),
+            ["peak_rss_mib"] = ProcessMemory.PeakResidentMegabytes(),
             ["phase_ms_per_batch"] = phases.PerBatch(batches),
             ["sgemm_gflops"] = SgemmGflops(),
             ["cpu"] = CpuInfo.Describe(),
@@ -180,11 +175,16 @@ internal static class PeerLanguageModelRun
         return 2.0 * 2048 * 2048 * 2048 / Median(times.ToArray()) / 1e9;
     }
 
-    // VmHWM: the most resident memory this process has had, MiB.
-    private static double PeakResidentMegabytes()
+    /// <summary>FASTTEXT_PEER_PRECISION: fp32 (default) or bf16, the two precisions both peers run.</summary>
+    public static ComputePrecision Precision()
     {
-        string line = File.ReadLines("/proc/self/status").First(l => l.StartsWith("VmHWM:", StringComparison.Ordinal));
-        return long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], CultureInfo.InvariantCulture) / 1024.0;
+        string name = Environment.GetEnvironmentVariable("FASTTEXT_PEER_PRECISION") ?? "fp32";
+        return name switch
+        {
+            "fp32" => ComputePrecision.Float32,
+            "bf16" => ComputePrecision.BFloat16,
+            _ => throw new ArgumentException($"FASTTEXT_PEER_PRECISION='{name}' is not fp32 or bf16."),
+        };
     }
 
     private static double Median(double[] values) => values.Order().ElementAt(values.Length / 2);

@@ -35,13 +35,7 @@ internal static class UlmfitPeerRun
 
     public static int Execute(RunContext context)
     {
-        string precisionName = Environment.GetEnvironmentVariable("FASTTEXT_PEER_PRECISION") ?? "fp32";
-        ComputePrecision precision = precisionName switch
-        {
-            "fp32" => ComputePrecision.Float32,
-            "bf16" => ComputePrecision.BFloat16,
-            _ => throw new ArgumentException($"FASTTEXT_PEER_PRECISION='{precisionName}' is not fp32 or bf16."),
-        };
+        ComputePrecision precision = PeerLanguageModelRun.Precision();
         int threads = TorchRuntime.Initialize();
         UlmfitPreset preset = Preset(precision);
         string runFolder = Path.Combine(Path.GetTempPath(), $"fasttext-ulmfit-peer-{Environment.ProcessId}");
@@ -72,7 +66,7 @@ internal static class UlmfitPeerRun
             var result = new Dictionary<string, object>
             {
                 ["system"] = "engine",
-                ["precision"] = precisionName,
+                ["precision"] = precision.Name(),
                 ["threads"] = threads,
                 ["tokenize_seconds"] = tokenize,
                 ["stages"] = new Dictionary<string, object>

@@ -99,11 +99,7 @@ public static class PresetSettings
         {
             return setting.Apply(preset, value);
         }
-        catch (FormatException e)
-        {
-            throw new ArgumentException($"{source}: {e.Message}");
-        }
-        catch (ArgumentException e)
+        catch (Exception e) when (e is FormatException or ArgumentException)
         {
             throw new ArgumentException($"{source}: {e.Message}");
         }
