@@ -99,7 +99,8 @@ internal static class BrownMixedPrecisionRun
             // Gradient-norm clip 0.1 as in fastai's from-scratch wikitext tutorial (MixedPrecision(clip=0.1)): from-scratch
             // training at this learning rate is otherwise prone to blow-ups that would swamp the precision comparison.
             using var learner = new Learner<LanguageModelBatch>(new LanguageModelTask(model, new LanguageModelTaskOptions(DecoderLoss: loss)), trainData, validData,
-                new LearnerOptions(GradientClip: 0.1), Metrics.LanguageModel);
+                metrics: Metrics.LanguageModel);
+            learner.Callbacks.Add(new GradientClipping(0.1));
             var rss = new RssProbe(trainData.BatchCount / 10);
             learner.Callbacks.Add(rss);
             learner.Callbacks.Add(new LineLogger(name));

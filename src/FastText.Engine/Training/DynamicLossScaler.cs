@@ -9,9 +9,10 @@ namespace FastText.Engine.Training;
 /// gradient is then inf/NaN the step is skipped and the scale halved, otherwise gradients are divided by the scale and,
 /// after <see cref="GrowthInterval"/> clean steps in a row, the scale doubles (capped at <see cref="MaximumScale"/>).
 /// Semantics of PyTorch's GradScaler (current fastai <c>to_fp16</c>); fastai 2.0's MixedPrecision started at 2^24 and grew
-/// every 500 clean steps — pass those values to get it. bf16 does not need this.
+/// every 500 clean steps — pass those values to get it. bf16 does not need this. Add it to a learner's
+/// <see cref="Learner{TBatch}.Callbacks"/>; its state (scale, clean and skipped steps) is part of the learner's checkpoints.
 /// </summary>
-public sealed class DynamicLossScaler
+public sealed class DynamicLossScaler : LearnerCallback
 {
     /// <summary>Creates a scaler.</summary>
     public DynamicLossScaler(double initialScale = 65536, int growthInterval = 2000, double growthFactor = 2, double backoffFactor = 0.5, double maximumScale = 16777216)
@@ -49,7 +50,32 @@ public sealed class DynamicLossScaler
     public long SkippedSteps { get; private set; }
 
     /// <summary>The loss to call backward on.</summary>
-    public Tensor ScaleLoss(Tensor loss) => loss * Scale;
+    public Tensor ScaleLoss(Tensor loss)
+    {
+        ArgumentNullException.ThrowIfNull(loss);
+        using Scalar scale = Scale;
+        return loss.mul(scale);
+    }
+
+    /// <inheritdoc />
+    public override void AfterLoss(LearnerContext context)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        if (context.BackwardLoss is { } loss)
+        {
+            context.BackwardLoss = ScaleLoss(loss);
+        }
+    }
+
+    /// <inheritdoc />
+    public override void AfterBackward(LearnerContext context)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        if (!UnscaleOrSkip(context.TrainableParameters))
+        {
+            context.SkipStep = true;
+        }
+    }
 
     /// <summary>
     /// After backward: checks every gradient for inf/NaN (one sync). On overflow zeroes the gradients, backs off and
@@ -81,10 +107,11 @@ public sealed class DynamicLossScaler
             return false;
         }
         using (torch.no_grad())
+        using (Scalar scale = Scale)
         {
             foreach (Tensor g in grads)
             {
-                g.div_(Scale);
+                g.div_(scale);
             }
         }
         if (++CleanSteps >= GrowthInterval)

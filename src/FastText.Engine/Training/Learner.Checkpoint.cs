@@ -35,7 +35,7 @@ public sealed partial class Learner<TBatch>
         {
             return;
         }
-        DynamicLossScaler? scaler = Options.LossScaler;
+        DynamicLossScaler? scaler = LossScaler();
         var header = new CheckpointHeader(CheckpointKind, task.Fingerprint, position.Signature, position.Epoch, completedEpochs, FrozenUpTo,
             smoothed.Average, smoothed.Count, scaler?.Scale, scaler?.CleanSteps ?? 0, scaler?.SkippedSteps ?? 0, history.ToList(),
             CheckpointVersion, Training.Signature, position.Batches, context.Iteration, position.Tokens, position.TrainSeconds);
@@ -43,7 +43,7 @@ public sealed partial class Learner<TBatch>
         var tensors = task.Model.state_dict().Select(kv => new KeyValuePair<string, Tensor>("model." + kv.Key, kv.Value))
             .Append(new KeyValuePair<string, Tensor>("rng", rng))
             .Concat(task.CarriedState.Select((t, i) => new KeyValuePair<string, Tensor>(CarriedStatePrefix + i.ToString(CultureInfo.InvariantCulture), t)));
-        TensorArchive.Write(path, header, tensors, writer => optimizer!.save_state_dict(writer));
+        TensorArchive.Write(path, header, tensors, optimizer.Save);
     }
 
     private FitPosition LoadCheckpoint(string path, string? signature)
@@ -54,7 +54,7 @@ public sealed partial class Learner<TBatch>
             CheckHeader(header, path, signature);
             checkedHeader = header;
             FreezeTo(header.FrozenUpTo);                 // same optimizer layout as when saved
-            optimizer!.load_state_dict(reader);
+            optimizer.Load(reader);
         });
         try
         {
@@ -74,7 +74,7 @@ public sealed partial class Learner<TBatch>
             completedEpochs = header.CompletedEpochs;
             history.Clear();
             history.AddRange(header.History);
-            if (Options.LossScaler is { } scaler && header.LossScale is { } scale)
+            if (LossScaler() is { } scaler && header.LossScale is { } scale)
             {
                 scaler.Restore(scale, header.LossScaleClean, header.LossScaleSkipped);
             }
@@ -91,6 +91,20 @@ public sealed partial class Learner<TBatch>
                 t.Dispose();
             }
         }
+    }
+
+    // The loss scaler among the callbacks, whose state a checkpoint carries (at most one: two would both scale the loss).
+    private DynamicLossScaler? LossScaler()
+    {
+        DynamicLossScaler? found = null;
+        foreach (LearnerCallback callback in Callbacks)
+        {
+            if (callback is DynamicLossScaler scaler)
+            {
+                found = found is null ? scaler : throw new InvalidOperationException("A learner takes one DynamicLossScaler; its callbacks hold two.");
+            }
+        }
+        return found;
     }
 
     private void RestoreCarriedState(Dictionary<string, Tensor> tensors, string path)
@@ -141,9 +155,9 @@ public sealed partial class Learner<TBatch>
             throw new InvalidDataException($"Checkpoint '{path}' was written with the training batches '{data}'; this learner's are '{Training.Signature}'. "
                 + "Its loader position (epoch, batch) only means the same data, batch shape, order and seed.");
         }
-        if (header.FrozenUpTo < 0 || header.FrozenUpTo >= groups.Count)
+        if (header.FrozenUpTo < 0 || header.FrozenUpTo >= optimizer.Groups.Count)
         {
-            throw new InvalidDataException($"Checkpoint '{path}' freezes up to group {header.FrozenUpTo}; the model has {groups.Count} groups.");
+            throw new InvalidDataException($"Checkpoint '{path}' freezes up to group {header.FrozenUpTo}; the model has {optimizer.Groups.Count} groups.");
         }
     }
 }

@@ -25,7 +25,7 @@ public sealed partial class Learner<TBatch>
             smoothed.Reset();
             task.Model.train();
             task.ResetState();
-            var rates = new double[groups.Count];
+            var rates = new double[optimizer.Groups.Count];
             double best = double.PositiveInfinity;
             int epoch = completedEpochs;
             while (points.Count < iterations)

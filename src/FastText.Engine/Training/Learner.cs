@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.Globalization;
 using FastText.Engine.Data;
 using FastText.Engine.Models;
 using TorchSharp;
@@ -8,40 +7,18 @@ using static TorchSharp.torch;
 
 namespace FastText.Engine.Training;
 
-/// <summary>Optimizer and loop settings (fastai defaults for text learners).</summary>
-/// <param name="WeightDecay">Decoupled weight decay (fastai <c>wd</c>, 0.01); not applied to parameters flagged without decay.</param>
-/// <param name="Beta2">Adam β2 (fastai <c>sqr_mom</c>, 0.99).</param>
-/// <param name="Epsilon">Adam ε (fastai <c>eps</c>, 1e-5).</param>
-/// <param name="GradientClip">Max global gradient norm, or null (fastai text learners: none).</param>
-/// <param name="LossScaler">Dynamic loss scaling (fp16 on GPU), or null.</param>
-public sealed record LearnerOptions(double WeightDecay = 0.01, double Beta2 = 0.99, double Epsilon = 1e-5,
-    double? GradientClip = null, DynamicLossScaler? LossScaler = null);
-
-/// <summary>Per-fit options.</summary>
-/// <param name="Schedule">One-cycle shape (fastai defaults for text learners).</param>
-/// <param name="CheckpointPath">When set, an atomic checkpoint is written after every epoch, and in the middle of an epoch
-/// every <paramref name="CheckpointEveryBatches"/> batches, when a callback sets <see cref="LearnerContext.CheckpointNow"/>
-/// or <see cref="LearnerContext.StopNow"/>, and when the fit is cancelled (then at the last finished batch).</param>
-/// <param name="Resume">When true and <paramref name="CheckpointPath"/> holds a checkpoint of this same fit, continue from
-/// it — after its last epoch, or at the next batch of a mid-epoch checkpoint.</param>
-/// <param name="CheckpointEveryBatches">Mid-epoch checkpoint interval in training batches (needs a checkpoint path), or null.</param>
-public sealed record FitOptions(OneCycleSchedule? Schedule = null, string? CheckpointPath = null, bool Resume = false,
-    int? CheckpointEveryBatches = null);
-
 /// <summary>
 /// fastai's <c>Learner</c> for one task: Adam (= AdamW, β2 0.99, ε 1e-5, wd 0.01), one-cycle per parameter group,
 /// discriminative learning rates, freezing, validation metrics, a learning-rate finder and exact-resume checkpoints.
+/// Everything else that shapes a step (gradient clipping, loss scaling, progress, early stops) is a <see cref="LearnerCallback"/>.
 /// </summary>
 /// <typeparam name="TBatch">Batch type (<see cref="LanguageModelBatch"/> or <see cref="ClassifierBatch"/>).</typeparam>
 public sealed partial class Learner<TBatch> : IDisposable where TBatch : IDisposable
 {
     private readonly ILearnerTask<TBatch> task;
-    private readonly IReadOnlyList<ParameterGroup> groups;
+    private readonly LearnerOptimizer optimizer;
     private readonly List<EpochResult> history = new();
     private readonly SmoothedLoss smoothed = new();
-    private AdamW? optimizer;
-    private List<(int Group, AdamW.ParamGroup Optimizer)> optimizerGroups = new();
-    private List<Parameter> trainable = new();
     private readonly double[] appliedRates;
     private int completedEpochs;
 
@@ -54,9 +31,8 @@ public sealed partial class Learner<TBatch> : IDisposable where TBatch : IDispos
         Validation = validation;
         Options = options ?? new LearnerOptions();
         Metrics = metrics ?? Array.Empty<IMetric>();
-        groups = Deduplicate(task.ParameterGroups);
-        appliedRates = new double[groups.Count];
-        FreezeTo(0);
+        optimizer = new LearnerOptimizer(task.ParameterGroups, Options);
+        appliedRates = new double[optimizer.Groups.Count];
     }
 
     /// <summary>The task (model, loss).</summary>
@@ -81,47 +57,43 @@ public sealed partial class Learner<TBatch> : IDisposable where TBatch : IDispos
     public IReadOnlyList<EpochResult> History => history;
 
     /// <summary>Parameter groups (deduplicated: a tied matrix appears once).</summary>
-    public IReadOnlyList<ParameterGroup> ParameterGroups => groups;
+    public IReadOnlyList<ParameterGroup> ParameterGroups => optimizer.Groups;
 
     /// <summary>Index of the first trainable group (0 = unfrozen).</summary>
-    public int FrozenUpTo { get; private set; }
+    public int FrozenUpTo => optimizer.FrozenUpTo;
 
     /// <summary>Epochs trained in total (seeds the loaders' shuffling so consecutive fits see new orders).</summary>
     public int CompletedEpochs => completedEpochs;
 
     /// <summary>The parameters the optimizer currently updates (unique).</summary>
-    public IReadOnlyList<Parameter> TrainableParameters => trainable;
+    public IReadOnlyList<Parameter> TrainableParameters => optimizer.Trainable;
 
     /// <summary>fastai <c>freeze_to(n)</c>: groups before n stop training (negative n counts from the end); the optimizer is
     /// recreated, which clears Adam's state as fastai does. Parameters flagged <c>TrainWhenFrozen</c> stay trainable.</summary>
-    public void FreezeTo(int group)
-    {
-        int n = group < 0 ? groups.Count + group : group;
-        if (n < 0 || n >= groups.Count)
-        {
-            throw new ArgumentOutOfRangeException(nameof(group), group, $"There are {groups.Count} parameter groups.");
-        }
-        FrozenUpTo = n;
-        for (int g = 0; g < groups.Count; g++)
-        {
-            foreach (NamedParameter p in groups[g].Parameters)
-            {
-                bool train = g >= n || p.TrainWhenFrozen;
-                p.Parameter.requires_grad = train;
-                if (!train)
-                {
-                    p.Parameter.grad = null;   // no stale gradient, so nothing decays or moves it
-                }
-            }
-        }
-        CreateOptimizer();
-    }
+    public void FreezeTo(int group) => optimizer.FreezeTo(group);
 
     /// <summary>fastai <c>freeze()</c>: only the last group trains.</summary>
     public void Freeze() => FreezeTo(-1);
 
     /// <summary>fastai <c>unfreeze()</c>: every group trains.</summary>
     public void Unfreeze() => FreezeTo(0);
+
+    /// <summary>fastai <c>fine_tune</c>: frozen one-cycle (pct 0.99) at slice(lr), then unfrozen at slice(lr/2/100, lr/2), pct 0.3, div 5.</summary>
+    public IReadOnlyList<EpochResult> FineTune(int epochs, double baseLearningRate = 2e-3, int frozenEpochs = 1, double learningRateMultiplier = 100)
+    {
+        var results = new List<EpochResult>();
+        Freeze();
+        results.AddRange(FitOneCycle(frozenEpochs, LearningRates.Slice(baseLearningRate), new FitOptions(new OneCycleSchedule(PctStart: 0.99))));
+        baseLearningRate /= 2;
+        Unfreeze();
+        results.AddRange(FitOneCycle(epochs, LearningRates.Slice(baseLearningRate / learningRateMultiplier, baseLearningRate),
+            new FitOptions(new OneCycleSchedule(PctStart: 0.3, Div: 5))));
+        return results;
+    }
+
+    // ---------------------------------------------------------------------------------------------------------------
+    // The loop: fit → epochs → batches. Checkpoints are in Learner.Checkpoint.cs, the rate finder in
+    // Learner.LearningRateFinder.cs, the optimizer in LearnerOptimizer.cs.
 
     /// <summary>
     /// fastai <c>fit_one_cycle(epochs, lr_max)</c>. Returns this fit's epochs (those completed by this call). With a
@@ -134,35 +106,17 @@ public sealed partial class Learner<TBatch> : IDisposable where TBatch : IDispos
         ArgumentOutOfRangeException.ThrowIfLessThan(epochs, 1);
         ArgumentNullException.ThrowIfNull(maxLearningRate);
         fit ??= new FitOptions();
-        if (fit.CheckpointEveryBatches is < 1 || (fit.CheckpointEveryBatches is not null && fit.CheckpointPath is null))
-        {
-            throw new ArgumentException("CheckpointEveryBatches must be at least 1 and needs a CheckpointPath.", nameof(fit));
-        }
         OneCycleSchedule schedule = fit.Schedule ?? OneCycleSchedule.Default;
-        double[] maxRates = maxLearningRate.For(groups.Count);
-        int batches = Training.BatchCount;
-        if (batches < 1)
-        {
-            throw new InvalidDataException(
-                "The training data yields no batches: it is too small for the batch size and sequence length (on the command line: --bs and --bptt for a language model, --clas-bs for a classifier); use smaller ones or more text.");
-        }
-        string signature = FormattableString.Invariant($"one-cycle epochs={epochs} lr={maxLearningRate} {schedule.Signature()} batches={batches} {Options with { LossScaler = null }}");
-        smoothed.Reset();
-        task.ResetState();
-        var position = new FitPosition(signature, fit.CheckpointPath);
-        if (fit.Resume && fit.CheckpointPath is not null && File.Exists(fit.CheckpointPath))
-        {
-            position = LoadCheckpoint(fit.CheckpointPath, signature);   // + carried state of a mid-epoch checkpoint
-        }
+        FitPosition position = StartFit(epochs, maxLearningRate, schedule, fit);
+        double[] maxRates = maxLearningRate.For(optimizer.Groups.Count);
         // The cycle spans the fit's exact batch count (variable BPTT: each epoch's own), so it ends at pos = 1.
-        var context = new LearnerContext { Epochs = epochs, Iterations = CountIterations(completedEpochs - position.Epoch, epochs) };
-        context.Iteration = position.Iteration;
+        var context = new LearnerContext { Epochs = epochs, Iterations = CountIterations(completedEpochs - position.Epoch, epochs), Iteration = position.Iteration };
         var results = new List<EpochResult>();
-        Call(c => c.BeforeFit(context));
+        Raise(LearnerEvent.BeforeFit, context);
         while (position.Epoch < epochs && !context.StopNow)
         {
             context.Epoch = position.Epoch;
-            Call(c => c.BeforeEpoch(context));
+            Raise(LearnerEvent.BeforeEpoch, context);
             TrainEpoch(context, schedule, maxRates, position, fit.CheckpointEveryBatches, cancellation);
             if (context.StopNow)
             {
@@ -180,50 +134,16 @@ public sealed partial class Learner<TBatch> : IDisposable where TBatch : IDispos
             position.NextEpoch();
             task.ResetState();                       // the next epoch starts from zeros: nothing carried to save
             SaveCheckpoint(position, context);
-            Call(c => c.AfterEpoch(context));
+            Raise(LearnerEvent.AfterEpoch, context);
             if (context.StopAfterEpoch)
             {
                 break;
             }
         }
         task.ResetState();
-        Call(c => c.AfterFit(context));
+        Raise(LearnerEvent.AfterFit, context);
         return results;
     }
-
-    private long CountIterations(int firstLoaderEpoch, int epochs)
-    {
-        long total = 0;
-        for (int e = 0; e < epochs; e++)
-        {
-            total += Training.CountBatches(firstLoaderEpoch + e);
-        }
-        return total;
-    }
-
-    /// <summary>fastai <c>fine_tune</c>: frozen one-cycle (pct 0.99) at slice(lr), then unfrozen at slice(lr/2/100, lr/2), pct 0.3, div 5.</summary>
-    public IReadOnlyList<EpochResult> FineTune(int epochs, double baseLearningRate = 2e-3, int frozenEpochs = 1, double learningRateMultiplier = 100)
-    {
-        var results = new List<EpochResult>();
-        Freeze();
-        results.AddRange(FitOneCycle(frozenEpochs, LearningRates.Slice(baseLearningRate), new FitOptions(new OneCycleSchedule(PctStart: 0.99))));
-        baseLearningRate /= 2;
-        Unfreeze();
-        results.AddRange(FitOneCycle(epochs, LearningRates.Slice(baseLearningRate / learningRateMultiplier, baseLearningRate),
-            new FitOptions(new OneCycleSchedule(PctStart: 0.3, Div: 5))));
-        return results;
-    }
-
-    /// <summary>Runs the validation set (state reset first) and returns the row-weighted loss and the metrics.</summary>
-    public (double Loss, IReadOnlyDictionary<string, double> Metrics) Validate()
-    {
-        var result = ValidateCore(new LearnerContext());
-        task.ResetState();
-        return result;
-    }
-
-    // ---------------------------------------------------------------------------------------------------------------
-    // The loop.
 
     private void TrainEpoch(LearnerContext context, OneCycleSchedule schedule, double[] maxRates, FitPosition position, int? checkpointEvery,
         CancellationToken cancellation)
@@ -233,8 +153,8 @@ public sealed partial class Learner<TBatch> : IDisposable where TBatch : IDispos
         {
             task.ResetState();
         }
-        Call(c => c.BeforeTrain(context));
-        var rates = new double[groups.Count];
+        Raise(LearnerEvent.BeforeTrain, context);
+        var rates = new double[maxRates.Length];
         position.StartClock();
         using IEnumerator<TBatch> batches = Training.EpochFrom(completedEpochs, position.Batches, cancellation).GetEnumerator();
         while (NextBatch(batches, position, context, cancellation))
@@ -260,7 +180,80 @@ public sealed partial class Learner<TBatch> : IDisposable where TBatch : IDispos
             }
         }
         position.StopClock();
-        Call(c => c.AfterTrain(context));
+        Raise(LearnerEvent.AfterTrain, context);
+    }
+
+    // One iteration, fastai 2.0 order: hyper-parameters → predict + loss (+AR/TAR) → backward → step → zero grads → record.
+    // Callbacks change the step between those points: loss scaling in AfterLoss/AfterBackward, clipping in BeforeStep.
+    private long TrainBatch(TBatch batch, double[] rates, double momentum, LearnerContext context)
+    {
+        using var scope = torch.NewDisposeScope();
+        double scale = task.LearningRateScale(batch);
+        for (int g = 0; g < rates.Length; g++)
+        {
+            appliedRates[g] = rates[g] * scale;
+        }
+        optimizer.SetHyperParameters(appliedRates, momentum);
+        context.StartBatch(appliedRates, scale, momentum, optimizer.Trainable);
+        Raise(LearnerEvent.BeforeBatch, context);
+
+        BatchOutput output = task.Step(batch, training: true);
+        context.Output = output;
+        context.BackwardLoss = output.BackwardLoss;
+        Raise(LearnerEvent.AfterLoss, context);
+        context.BackwardLoss.backward();
+        Raise(LearnerEvent.AfterBackward, context);
+        Raise(LearnerEvent.BeforeStep, context);
+        if (!context.SkipStep)
+        {
+            optimizer.Step();
+        }
+        Raise(LearnerEvent.AfterStep, context);
+        optimizer.ZeroGradients();
+
+        double loss = output.Loss.item<float>();
+        smoothed.Add(loss);
+        context.EndBatch(loss, smoothed.Value);
+        Raise(LearnerEvent.AfterBatch, context);
+        context.Output = null;
+        context.BackwardLoss = null;
+        return output.Tokens;
+    }
+
+    // ---------------------------------------------------------------------------------------------------------------
+    // Around the loop.
+
+    // Checks the fit, resets the loss and the carried state, and finds where the fit starts: at its beginning, or where
+    // a matching checkpoint left it. The signature names everything a checkpoint must agree on to be continued.
+    private FitPosition StartFit(int epochs, LearningRates maxLearningRate, OneCycleSchedule schedule, FitOptions fit)
+    {
+        if (fit.CheckpointEveryBatches is < 1 || (fit.CheckpointEveryBatches is not null && fit.CheckpointPath is null))
+        {
+            throw new ArgumentException("CheckpointEveryBatches must be at least 1 and needs a CheckpointPath.", nameof(fit));
+        }
+        int batches = Training.BatchCount;
+        if (batches < 1)
+        {
+            throw new InvalidDataException(
+                "The training data yields no batches: it is too small for the batch size and sequence length (on the command line: --bs and --bptt for a language model, --clas-bs for a classifier); use smaller ones or more text.");
+        }
+        string callbacks = string.Concat(Callbacks.Select(c => c.FitSignature).Where(s => s is not null).Select(s => " " + s));
+        string signature = FormattableString.Invariant($"one-cycle epochs={epochs} lr={maxLearningRate} {schedule.Signature()} batches={batches} {Options.Signature()}{callbacks}");
+        smoothed.Reset();
+        task.ResetState();
+        return fit.Resume && fit.CheckpointPath is not null && File.Exists(fit.CheckpointPath)
+            ? LoadCheckpoint(fit.CheckpointPath, signature)   // + carried state of a mid-epoch checkpoint
+            : new FitPosition(signature, fit.CheckpointPath);
+    }
+
+    private long CountIterations(int firstLoaderEpoch, int epochs)
+    {
+        long total = 0;
+        for (int e = 0; e < epochs; e++)
+        {
+            total += Training.CountBatches(firstLoaderEpoch + e);
+        }
+        return total;
     }
 
     // Cancellation surfaces here, between batches, where model, optimizer, schedule and loss are consistent: with a
@@ -280,58 +273,22 @@ public sealed partial class Learner<TBatch> : IDisposable where TBatch : IDispos
         }
     }
 
-    // One iteration, fastai 2.0 order: hyper-parameters → predict + loss (+AR/TAR) → backward → (unscale, clip) → step → zero grads → record.
-    private long TrainBatch(TBatch batch, double[] rates, double momentum, LearnerContext context)
-    {
-        using var scope = torch.NewDisposeScope();
-        double scale = task.LearningRateScale(batch);
-        for (int g = 0; g < rates.Length; g++)
-        {
-            appliedRates[g] = rates[g] * scale;
-        }
-        ApplyHyperParameters(appliedRates, momentum);
-        context.LearningRates = appliedRates;
-        context.LearningRateScale = scale;
-        context.Momentum = momentum;
-        Call(c => c.BeforeBatch(context));
-
-        BatchOutput output = task.Step(batch, training: true);
-        context.Output = output;
-        Call(c => c.AfterLoss(context));
-        Tensor backward = Options.LossScaler is { } scaler ? scaler.ScaleLoss(output.BackwardLoss) : output.BackwardLoss;
-        backward.backward();
-        Call(c => c.AfterBackward(context));
-        bool step = Options.LossScaler?.UnscaleOrSkip(trainable) ?? true;
-        if (step && Options.GradientClip is { } clip)
-        {
-            torch.nn.utils.clip_grad_norm_(trainable, clip);
-        }
-        if (step)
-        {
-            FusedAdamStep.Step(optimizer!, torch.get_num_threads());     // AdamW's update, without its GC-owned Scalars
-        }
-        context.StepSkipped = !step;
-        Call(c => c.AfterStep(context));
-        optimizer!.zero_grad();
-
-        double loss = output.Loss.item<float>();
-        smoothed.Add(loss);
-        context.BatchLoss = loss;
-        context.SmoothedLoss = smoothed.Value;
-        context.Iteration++;
-        Call(c => c.AfterBatch(context));
-        context.Output = null;
-        return output.Tokens;
-    }
-
     /// <summary>One training iteration outside a fit (benchmarks): every group at <paramref name="learningRate"/>.</summary>
     internal double StepOnce(TBatch batch, double learningRate, double momentum)
     {
-        var rates = new double[groups.Count];
+        var rates = new double[optimizer.Groups.Count];
         Array.Fill(rates, learningRate);
         var context = new LearnerContext { Epochs = 1, Iterations = 1 };
         TrainBatch(batch, rates, momentum, context);
         return context.BatchLoss;
+    }
+
+    /// <summary>Runs the validation set (state reset first) and returns the row-weighted loss and the metrics.</summary>
+    public (double Loss, IReadOnlyDictionary<string, double> Metrics) Validate()
+    {
+        var result = ValidateCore(new LearnerContext());
+        task.ResetState();
+        return result;
     }
 
     private (double Loss, IReadOnlyDictionary<string, double> Metrics) ValidateCore(LearnerContext context)
@@ -343,7 +300,7 @@ public sealed partial class Learner<TBatch> : IDisposable where TBatch : IDispos
         }
         task.Model.eval();
         task.ResetState();
-        Call(c => c.BeforeValidate(context));
+        Raise(LearnerEvent.BeforeValidate, context);
         double lossSum = 0, accuracySum = 0, rows = 0;
         bool counted = false;
         using (torch.no_grad())
@@ -371,116 +328,24 @@ public sealed partial class Learner<TBatch> : IDisposable where TBatch : IDispos
         {
             metrics[metric.Name] = metric.Compute(loss, accuracy);
         }
-        Call(c => c.AfterValidate(context));
+        Raise(LearnerEvent.AfterValidate, context);
         task.Model.train();
         return (loss, metrics);
     }
 
-    private void ApplyHyperParameters(double[] rates, double momentum)
+    // An index loop over the list and a switch, not a lambda per call: no delegate or closure allocated per batch.
+    private void Raise(LearnerEvent e, LearnerContext context)
     {
-        foreach (var (group, parameters) in optimizerGroups)
+        for (int i = 0; i < Callbacks.Count; i++)
         {
-            parameters.LearningRate = rates[group];
-            parameters.Betas = (momentum, Options.Beta2);
-        }
-    }
-
-    private void CreateOptimizer()
-    {
-        optimizer?.Dispose();
-        optimizerGroups = new List<(int, AdamW.ParamGroup)>();
-        trainable = new List<Parameter>();
-        for (int g = 0; g < groups.Count; g++)
-        {
-            // Two optimizer groups per layer group: with and without decay (fastai: no decay on norm layers and Linear biases).
-            foreach (bool decay in new[] { true, false })
-            {
-                var members = groups[g].Parameters.Where(p => p.WeightDecay == decay && p.Parameter.requires_grad).Select(p => p.Parameter).ToList();
-                if (members.Count == 0)
-                {
-                    continue;
-                }
-                trainable.AddRange(members);
-                var options = new AdamW.Options { LearningRate = 1e-3, beta1 = 0.9, beta2 = Options.Beta2, eps = Options.Epsilon, weight_decay = decay ? Options.WeightDecay : 0 };
-                optimizerGroups.Add((g, new AdamW.ParamGroup(members, options)));
-            }
-        }
-        if (optimizerGroups.Count == 0)
-        {
-            throw new InvalidOperationException("No trainable parameters: every group is frozen.");
-        }
-        optimizer = torch.optim.AdamW(optimizerGroups.Select(o => o.Optimizer), lr: 1e-3, beta1: 0.9, beta2: Options.Beta2,
-            eps: Options.Epsilon, weight_decay: Options.WeightDecay);
-    }
-
-    // A tied matrix listed in two groups would get two Adam states and be decayed twice (torchsharp-notes §12):
-    // keep its first occurrence, identified by storage address.
-    private static IReadOnlyList<ParameterGroup> Deduplicate(IReadOnlyList<ParameterGroup> source)
-    {
-        var seen = new HashSet<(IntPtr, long)>();
-        var result = new List<ParameterGroup>();
-        foreach (ParameterGroup group in source)
-        {
-            var kept = group.Parameters.Where(p => seen.Add(Identity(p.Parameter))).ToArray();
-            result.Add(group with { Parameters = kept });
-        }
-        return result;
-    }
-
-    internal static (IntPtr, long) Identity(Tensor t) => t.dtype switch
-    {
-        ScalarType.Float32 => (t.storage<float>().data_ptr(), t.storage_offset()),
-        _ => (t.Handle, 0),
-    };
-
-    private void Call(Action<LearnerCallback> action)
-    {
-        foreach (LearnerCallback callback in Callbacks)
-        {
-            action(callback);
-        }
-    }
-
-    /// <summary>Where a fit stands: epoch within the fit, training batches of that epoch done, the global schedule step,
-    /// and the running epoch's tokens and training time (carried across a resume for its throughput).</summary>
-    private sealed class FitPosition(string signature, string? checkpointPath, int epoch = 0, int batches = 0, long iteration = 0,
-        long tokens = 0, double seconds = 0)
-    {
-        private readonly Stopwatch clock = new();
-
-        public string Signature => signature;
-
-        public string? CheckpointPath => checkpointPath;
-
-        public int Epoch { get; private set; } = epoch;
-
-        public int Batches { get; set; } = batches;
-
-        public long Iteration => iteration;
-
-        public long Tokens { get; set; } = tokens;
-
-        public double TrainSeconds => seconds + clock.Elapsed.TotalSeconds;
-
-        public void StartClock() => clock.Start();
-
-        public void StopClock() => clock.Stop();
-
-        public void NextEpoch()
-        {
-            Epoch++;
-            Batches = 0;
-            Tokens = 0;
-            seconds = 0;
-            clock.Reset();
+            Callbacks[i].On(e, context);
         }
     }
 
     /// <inheritdoc />
     public void Dispose()
     {
-        optimizer?.Dispose();
-        optimizer = null;
+        optimizer.Dispose();
         (task as IDisposable)?.Dispose();             // the task's own buffers (not the model, which is the caller's)
     }
 }

@@ -1,12 +1,21 @@
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
 namespace FastText.Engine.Training;
 
 /// <summary>
 /// A hook into the training loop, fastai-style: override the events you need. The loop calls, in order:
-/// BeforeFit → (BeforeEpoch → BeforeTrain → (BeforeBatch → AfterLoss → AfterBackward → AfterStep → AfterBatch)* →
-/// AfterTrain → BeforeValidate → AfterValidate → AfterEpoch)* → AfterFit.
+/// BeforeFit → (BeforeEpoch → BeforeTrain → (BeforeBatch → AfterLoss → AfterBackward → BeforeStep → AfterStep →
+/// AfterBatch)* → AfterTrain → BeforeValidate → AfterValidate → AfterEpoch)* → AfterFit. Callbacks run in the order of
+/// <see cref="Learner{TBatch}.Callbacks"/>; within a batch the events themselves order the step's changes (a loss
+/// scaler unscales in AfterBackward, clipping runs in BeforeStep, so clipping always sees true gradients).
 /// </summary>
 public abstract class LearnerCallback
 {
+    /// <summary>What this callback changes in the training arithmetic, as it enters a fit's checkpoint signature (a
+    /// checkpoint only resumes a fit with the same changes), or null when it changes nothing (progress, plots).</summary>
+    public virtual string? FitSignature => null;
+
     /// <summary>Start of a fit.</summary>
     public virtual void BeforeFit(LearnerContext context) { }
 
@@ -19,11 +28,15 @@ public abstract class LearnerCallback
     /// <summary>Before a training batch (schedule already applied).</summary>
     public virtual void BeforeBatch(LearnerContext context) { }
 
-    /// <summary>After forward + loss (<see cref="LearnerContext.Output"/> is set).</summary>
+    /// <summary>After forward + loss (<see cref="LearnerContext.Output"/> and <see cref="LearnerContext.BackwardLoss"/> are
+    /// set; a callback may replace the latter, as loss scaling does).</summary>
     public virtual void AfterLoss(LearnerContext context) { }
 
-    /// <summary>After backward, before clipping and the optimizer step.</summary>
+    /// <summary>After backward (<see cref="LearnerContext.TrainableParameters"/> hold their gradients).</summary>
     public virtual void AfterBackward(LearnerContext context) { }
+
+    /// <summary>Before the optimizer step; set <see cref="LearnerContext.SkipStep"/> to skip it.</summary>
+    public virtual void BeforeStep(LearnerContext context) { }
 
     /// <summary>After the optimizer step (or its skip on overflow).</summary>
     public virtual void AfterStep(LearnerContext context) { }
@@ -45,6 +58,34 @@ public abstract class LearnerCallback
 
     /// <summary>End of a fit.</summary>
     public virtual void AfterFit(LearnerContext context) { }
+
+    internal void On(LearnerEvent e, LearnerContext context)
+    {
+        switch (e)
+        {
+            case LearnerEvent.BeforeFit: BeforeFit(context); break;
+            case LearnerEvent.BeforeEpoch: BeforeEpoch(context); break;
+            case LearnerEvent.BeforeTrain: BeforeTrain(context); break;
+            case LearnerEvent.BeforeBatch: BeforeBatch(context); break;
+            case LearnerEvent.AfterLoss: AfterLoss(context); break;
+            case LearnerEvent.AfterBackward: AfterBackward(context); break;
+            case LearnerEvent.BeforeStep: BeforeStep(context); break;
+            case LearnerEvent.AfterStep: AfterStep(context); break;
+            case LearnerEvent.AfterBatch: AfterBatch(context); break;
+            case LearnerEvent.AfterTrain: AfterTrain(context); break;
+            case LearnerEvent.BeforeValidate: BeforeValidate(context); break;
+            case LearnerEvent.AfterValidate: AfterValidate(context); break;
+            case LearnerEvent.AfterEpoch: AfterEpoch(context); break;
+            case LearnerEvent.AfterFit: AfterFit(context); break;
+        }
+    }
+}
+
+/// <summary>The loop's events, in <see cref="LearnerCallback"/>'s order.</summary>
+internal enum LearnerEvent
+{
+    BeforeFit, BeforeEpoch, BeforeTrain, BeforeBatch, AfterLoss, AfterBackward, BeforeStep, AfterStep, AfterBatch,
+    AfterTrain, BeforeValidate, AfterValidate, AfterEpoch, AfterFit,
 }
 
 /// <summary>What the loop exposes to callbacks.</summary>
@@ -80,8 +121,16 @@ public sealed class LearnerContext
     /// <summary>β1 of the current batch.</summary>
     public double Momentum { get; internal set; }
 
-    /// <summary>Whether the optimizer step of this batch was skipped (loss-scale overflow).</summary>
-    public bool StepSkipped { get; internal set; }
+    /// <summary>The tensor backward is called on: the task's loss (+ AR/TAR), or what a callback replaced it with in
+    /// <see cref="LearnerCallback.AfterLoss"/> (a scaled loss). Valid until the batch ends.</summary>
+    public Tensor? BackwardLoss { get; set; }
+
+    /// <summary>The parameters the optimizer updates in this batch (their gradients are set after backward).</summary>
+    public IReadOnlyList<Parameter> TrainableParameters { get; private set; } = Array.Empty<Parameter>();
+
+    /// <summary>Set (in <see cref="LearnerCallback.AfterBackward"/> or <see cref="LearnerCallback.BeforeStep"/>) to skip
+    /// this batch's optimizer step, e.g. on a loss-scale overflow; cleared before each batch.</summary>
+    public bool SkipStep { get; set; }
 
     /// <summary>The most recent finished epoch.</summary>
     public EpochResult? LastEpoch { get; internal set; }
@@ -96,6 +145,22 @@ public sealed class LearnerContext
 
     /// <summary>Set to stop the fit after the current epoch (after its checkpoint is written).</summary>
     public bool StopAfterEpoch { get; set; }
+
+    internal void StartBatch(IReadOnlyList<double> rates, double scale, double momentum, IReadOnlyList<Parameter> trainable)
+    {
+        LearningRates = rates;
+        LearningRateScale = scale;
+        Momentum = momentum;
+        TrainableParameters = trainable;
+        SkipStep = false;
+    }
+
+    internal void EndBatch(double loss, double smoothedLoss)
+    {
+        BatchLoss = loss;
+        SmoothedLoss = smoothedLoss;
+        Iteration++;
+    }
 }
 
 /// <summary>Prints fastai's results table, one line per epoch.</summary>

@@ -76,7 +76,7 @@ public sealed class LearnerTests : IDisposable
         using var learner = NewLearner(model, train, valid);
         Assert.Equal(new[] { "rnn0", "rnn1", "rnn2", "embedding+decoder" }, learner.ParameterGroups.Select(g => g.Name));
         Assert.Equal(model.parameters().Count(), learner.TrainableParameters.Count);
-        Assert.Equal(learner.TrainableParameters.Count, learner.TrainableParameters.Select(p => Learner<LanguageModelBatch>.Identity(p)).Distinct().Count());
+        Assert.Equal(learner.TrainableParameters.Count, learner.TrainableParameters.Select(p => LearnerOptimizer.Identity(p)).Distinct().Count());
         NamedParameter bias = learner.ParameterGroups[^1].Parameters.Single(p => p.Name == "1.decoder.bias");
         Assert.False(bias.WeightDecay);
         Assert.True(learner.ParameterGroups[0].Parameters.All(p => p.WeightDecay));   // LSTM biases are decayed (fastai)
@@ -110,7 +110,8 @@ public sealed class LearnerTests : IDisposable
     {
         var (train, valid) = Data();
         using var model = TinyModels.LanguageModel(seed: 5);
-        using var learner = NewLearner(model, train, valid, new LearnerOptions(GradientClip: 0.05));
+        using var learner = NewLearner(model, train, valid);
+        learner.Callbacks.Add(new GradientClipping(0.05));
         var probe = new NormProbe(learner);
         learner.Callbacks.Add(probe);
         learner.FitOneCycle(1, 1e-2);
@@ -148,13 +149,56 @@ public sealed class LearnerTests : IDisposable
         }
         using var scaledModel = TinyModels.LanguageModel(seed: 6);
         var scaler = new DynamicLossScaler(initialScale: 1024, growthInterval: 1000);
-        using (var learner = NewLearner(scaledModel, train, valid, new LearnerOptions(LossScaler: scaler)))
+        using (var learner = NewLearner(scaledModel, train, valid))
         {
+            learner.Callbacks.Add(scaler);
             torch.manual_seed(60);
             learner.FitOneCycle(1, 1e-2);
         }
         Assert.Equal(0, scaler.SkippedSteps);
         Assert.True(plainModel.Encoder.EmbeddingWeight.allclose(scaledModel.Encoder.EmbeddingWeight, rtol: 1e-4, atol: 1e-6));
+    }
+
+    [Fact]
+    public void Clipping_sees_the_unscaled_gradients_whatever_the_callback_order()
+    {
+        // Clipping runs in BeforeStep, the scaler unscales in AfterBackward: listed clip-first, a scaled gradient (×1024)
+        // clipped to 0.05 and then unscaled would barely move the weights.
+        var (train, valid) = Data();
+        using var clippedModel = TinyModels.LanguageModel(seed: 6);
+        using (var learner = NewLearner(clippedModel, train, valid))
+        {
+            learner.Callbacks.Add(new GradientClipping(0.05));
+            torch.manual_seed(61);
+            learner.FitOneCycle(1, 1e-2);
+        }
+        using var bothModel = TinyModels.LanguageModel(seed: 6);
+        using (var learner = NewLearner(bothModel, train, valid))
+        {
+            learner.Callbacks.Add(new GradientClipping(0.05));
+            learner.Callbacks.Add(new DynamicLossScaler(initialScale: 1024, growthInterval: 1000));
+            torch.manual_seed(61);
+            learner.FitOneCycle(1, 1e-2);
+        }
+        Assert.True(clippedModel.Encoder.EmbeddingWeight.allclose(bothModel.Encoder.EmbeddingWeight, rtol: 1e-4, atol: 1e-6));
+    }
+
+    [Fact]
+    public void A_checkpoint_of_a_clipped_fit_does_not_resume_an_unclipped_one()
+    {
+        var (train, valid) = Data();
+        string path = Path.Combine(folder, "clipped.ckpt");
+        using var model = TinyModels.LanguageModel(seed: 8);
+        using (var learner = NewLearner(model, train, valid))
+        {
+            learner.Callbacks.Add(new GradientClipping(0.25));
+            learner.Callbacks.Add(new StopAfter(1));
+            learner.FitOneCycle(2, 1e-2, new FitOptions(CheckpointPath: path));
+        }
+        using var unclipped = NewLearner(model, train, valid);
+        var error = Assert.Throws<InvalidDataException>(() => unclipped.FitOneCycle(2, 1e-2, new FitOptions(CheckpointPath: path, Resume: true)));
+        Assert.Contains("clip=0.25", error.Message, StringComparison.Ordinal);
+        Assert.Throws<ArgumentOutOfRangeException>(() => new GradientClipping(0));
     }
 
     [Fact]
