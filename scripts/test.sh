@@ -7,6 +7,13 @@ cd "$(dirname "$0")/.."
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
 export FASTTEXT_TORCH_THREADS=1
 
+# The explanation page's test opens the page in a real headless browser: Debian's chromium, installed here if missing.
+if ! [ -x /usr/bin/chromium ]; then
+  apt=apt-get; [ "$(id -u)" -ne 0 ] && command -v sudo >/dev/null && apt="sudo apt-get"
+  { $apt install -y chromium || { $apt update && $apt install -y chromium; }; } >/dev/null 2>&1 \
+    || echo "could not install chromium: the page test (AttributionPageTests) will fail"
+fi
+
 dotnet build FastText.Engine.sln -c Release -nologo -v:minimal || { echo "build failed"; echo "0 passed, 1 failed"; exit 1; }
 
 results=$(mktemp -d)

@@ -187,6 +187,28 @@ public static class FastTextCommandLine
             parse.GetValue(classifiers)!, parse.GetValue(texts) ?? [], parse.GetValue(file), parse.GetValue(Threads)), cancel));
         root.Subcommands.Add(predict);
 
+        // explain
+        var explainModel = new Option<string>("--model", "-m") { Description = "Classifier folder.", Required = true };
+        var html = new Option<string?>("--html") { Description = "Also write the explanations as one self-contained HTML page (tokens shaded, a toggle between the methods)." };
+        var steps = new Option<int>("--steps")
+        {
+            Description = $"Integrated-gradients path points to start with; they double (up to {Engine.Interpretation.ClassifierExplainer.DefaultMaxSteps}) until the attributions add up within 1 %.",
+            DefaultValueFactory = _ => Engine.Interpretation.ClassifierExplainer.DefaultSteps,
+        };
+        var target = new Option<string?>("--class") { Description = "Explain this class's probability (default: the predicted class)." };
+        var explain = new Command("explain", "Why the classifier decided: a score per token by intrinsic attention (fastai v1) and integrated gradients, on the terminal and as an HTML page.")
+        {
+            explainModel, texts, file, html, steps, target,
+        };
+        explain.SetAction((parse, cancel) => handlers.ExplainAsync(new ExplainRequest(
+            parse.GetValue(explainModel)!, parse.GetValue(texts) ?? [], parse.GetValue(file), parse.GetValue(Threads))
+        {
+            Html = parse.GetValue(html),
+            Steps = parse.GetValue(steps),
+            Class = parse.GetValue(target),
+        }, cancel));
+        root.Subcommands.Add(explain);
+
         var evaluate = new Command("evaluate", "Accuracy, F1, confusion matrix and top losses of a classifier on a labelled corpus's validation split (with several -m: of each and of their ensemble).") { classifiers, corpus };
         evaluate.SetAction((parse, cancel) => handlers.EvaluateAsync(new EvaluateRequest(
             parse.GetValue(classifiers)!, parse.GetValue(corpus)!, parse.GetValue(Threads)), cancel));
@@ -342,6 +364,19 @@ public sealed record SampleEfficiencyRequest(string Corpus, string? Encoder, str
 /// <summary>Arguments of <c>predict</c>; several <paramref name="Models"/> make an ensemble.</summary>
 public sealed record PredictRequest(string[] Models, string[] Texts, string? File, int? Threads);
 
+/// <summary>Arguments of <c>explain</c>.</summary>
+public sealed record ExplainRequest(string Model, string[] Texts, string? File, int? Threads)
+{
+    /// <summary>Where to write the HTML page, or null.</summary>
+    public string? Html { get; init; }
+
+    /// <summary>Integrated-gradients path points to start with.</summary>
+    public int Steps { get; init; } = Engine.Interpretation.ClassifierExplainer.DefaultSteps;
+
+    /// <summary>Class to explain, or null for the predicted one.</summary>
+    public string? Class { get; init; }
+}
+
 /// <summary>Arguments of <c>evaluate</c>; several <paramref name="Models"/> make an ensemble.</summary>
 public sealed record EvaluateRequest(string[] Models, string Corpus, int? Threads);
 
@@ -426,6 +461,9 @@ public interface ICommandHandlers
 
     /// <summary>Runs <c>predict</c>.</summary>
     Task<int> PredictAsync(PredictRequest request, CancellationToken cancellation);
+
+    /// <summary>Runs <c>explain</c>.</summary>
+    Task<int> ExplainAsync(ExplainRequest request, CancellationToken cancellation);
 
     /// <summary>Runs <c>evaluate</c>.</summary>
     Task<int> EvaluateAsync(EvaluateRequest request, CancellationToken cancellation);

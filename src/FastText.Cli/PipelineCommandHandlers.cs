@@ -1,5 +1,6 @@
 using FastText.Engine.Recipes.Experiments;
 using FastText.Engine.IO;
+using FastText.Engine.Interpretation;
 using FastText.Engine.Models;
 using FastText.Engine.Native;
 using FastText.Engine.Recipes;
@@ -187,19 +188,7 @@ public sealed class PipelineCommandHandlers : ICommandHandlers
     {
         ArgumentNullException.ThrowIfNull(request);
         TorchRuntime.Initialize(request.Threads);
-        var texts = new List<(string Name, string Text)>();
-        texts.AddRange(request.Texts.Select((t, i) => ($"text {i + 1}", t)));
-        if (request.File is { } file)
-        {
-            IEnumerable<string> files = Directory.Exists(file) ? Directory.GetFiles(file).Order(StringComparer.Ordinal) : [file];
-            foreach (string path in files)
-            {
-                string content = File.ReadAllText(path);
-                // A mail (headers, empty line, body) is classified by its body, like the training data.
-                bool mail = content.StartsWith("From ", StringComparison.Ordinal) || content.StartsWith("Return-Path:", StringComparison.Ordinal);
-                texts.Add((path, mail ? SampleReaders.MailBody(content) : content));
-            }
-        }
+        List<(string Name, string Text)> texts = ReadTexts(request.Texts, request.File);
         if (texts.Count == 0)
         {
             progress.Log("Nothing to classify: give texts as arguments or --file.");
@@ -229,6 +218,68 @@ public sealed class PipelineCommandHandlers : ICommandHandlers
         return Task.FromResult(0);
 
         string Probabilities(Prediction prediction) => string.Join(", ", classifiers.Predictors[0].ClassNames.Select((c, i) => FormattableString.Invariant($"{c} {prediction.Probabilities[i]:F4}")));
+    }
+
+    // Texts given as arguments, then each file of --file (a folder: every file in it, in name order).
+    private static List<(string Name, string Text)> ReadTexts(IReadOnlyList<string> arguments, string? file)
+    {
+        var texts = new List<(string Name, string Text)>();
+        texts.AddRange(arguments.Select((t, i) => ($"text {i + 1}", t)));
+        if (file is not null)
+        {
+            IEnumerable<string> files = Directory.Exists(file) ? Directory.GetFiles(file).Order(StringComparer.Ordinal) : [file];
+            foreach (string path in files)
+            {
+                string content = File.ReadAllText(path);
+                // A mail (headers, empty line, body) is classified by its body, like the training data.
+                bool mail = content.StartsWith("From ", StringComparison.Ordinal) || content.StartsWith("Return-Path:", StringComparison.Ordinal);
+                texts.Add((path, mail ? SampleReaders.MailBody(content) : content));
+            }
+        }
+        return texts;
+    }
+
+    /// <inheritdoc />
+    public Task<int> ExplainAsync(ExplainRequest request, CancellationToken cancellation)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        if (request.Steps < 1)
+        {
+            throw new ArgumentException($"--steps must be at least 1; got {request.Steps}.");
+        }
+        TorchRuntime.Initialize(request.Threads);
+        List<(string Name, string Text)> texts = ReadTexts(request.Texts, request.File);
+        if (texts.Count == 0)
+        {
+            progress.Log("Nothing to explain: give texts as arguments or --file.");
+            return Task.FromResult(1);
+        }
+        ClassifierArtifact artifact = ClassifierArtifact.Open(request.Model);
+        using var model = artifact.LoadModel();
+        ClassifierExplainer explainer = artifact.CreateExplainer(model);
+        bool colour = AttributionTerminal.UseColour(progress is TerminalProgress { Interactive: true });
+        var explained = new List<ExplainedText>();
+        foreach (var (name, text) in texts)
+        {
+            cancellation.ThrowIfCancellationRequested();
+            if (artifact.Numericalize(text).Length == 0)
+            {
+                progress.Log($"{name}: no tokens, skipped.");
+                continue;
+            }
+            ExplainedText e = artifact.ExplainText(explainer, name, text, request.Class, request.Steps, Math.Max(request.Steps, ClassifierExplainer.DefaultMaxSteps));
+            explained.Add(e);
+            foreach (string line in AttributionTerminal.Lines(e, colour))
+            {
+                progress.Log(line);
+            }
+        }
+        if (request.Html is { } page && explained.Count > 0)
+        {
+            AttributionPage.Write(page, explained, $"Why '{Path.GetFileName(Path.GetFullPath(request.Model))}' decided");
+            progress.Log($"page → {page}");
+        }
+        return Task.FromResult(explained.Count > 0 ? 0 : 1);
     }
 
     /// <inheritdoc />

@@ -86,6 +86,15 @@ public abstract class ModelArtifact
     /// <summary>Whether the model reads every document's tokens reversed (<see cref="ModelCard.Backwards"/>).</summary>
     public bool Backwards => Card.Backwards;
 
+    /// <summary>A raw text's token ids in reading order, as the training corpus's documents were made: the same
+    /// tokenization and vocabulary, cut to the corpus's token cap (<see cref="ModelCard.MaxTokens"/>, 0 = none).</summary>
+    public int[] Numericalize(string text)
+    {
+        int[] ids = Tokenization.Numericalize(text, Vocabulary);
+        int max = Card.MaxTokens;
+        return max > 0 && ids.Length > max ? ids[..max] : ids;
+    }
+
     /// <summary>"backwards" or "forwards", for messages and reports.</summary>
     public static string DirectionName(bool backwards) => backwards ? "backwards" : "forwards";
 

@@ -16,12 +16,7 @@ public static class ClassifierArtifactPredictor
     public static ClassifierPredictor CreatePredictor(this ClassifierArtifact artifact, TextClassifier model)
     {
         ArgumentNullException.ThrowIfNull(artifact);
-        int max = artifact.Card.MaxTokens;
-        return new ClassifierPredictor(model, artifact.Card.ClassNames!, text =>
-        {
-            int[] ids = artifact.Tokenization.Numericalize(text, artifact.Vocabulary);
-            return max > 0 && ids.Length > max ? ids[..max] : ids;
-        })
+        return new ClassifierPredictor(model, artifact.Card.ClassNames!, artifact.Numericalize)
         {
             Backwards = artifact.Backwards,
         };

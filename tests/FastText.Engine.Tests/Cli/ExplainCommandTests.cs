@@ -1,0 +1,76 @@
+using FastText.Cli;
+using FastText.Engine.Models;
+using FastText.Engine.Models.Classifier;
+using FastText.Engine.Tests.Training;
+using FastText.Engine.Text;
+
+namespace FastText.Engine.Tests.Cli;
+
+[Collection(SequentialTorchCollection.Name)]
+public sealed class ExplainCommandTests : IDisposable
+{
+    private readonly TemporaryFolder folder = new();
+
+    public void Dispose() => folder.Dispose();
+
+    private string SavedClassifier()
+    {
+        TorchTestSetup.Use();
+        var vocabulary = Vocabulary.FromTokens([.. SpecialTokens.All, "free", "cash", "now", "meeting", "notes", "hello", "bob"]);
+        AwdLstmConfig config = TinyModels.Config();
+        TorchSharp.torch.manual_seed(3);
+        using TextClassifier classifier = TextClassifier.Create(vocabulary.Count, config, 2, 0.5, 8);
+        string path = folder.Combine("classifier");
+        ClassifierArtifact.Save(path, classifier, config, vocabulary, Tokenization.Words, ["ham", "spam"], 0.5, 0);
+        return path;
+    }
+
+    [Fact]
+    public async Task Explain_prints_each_method_and_the_completeness_check_and_writes_the_page()
+    {
+        string model = SavedClassifier();
+        string mail = folder.Write("mails/one.eml", "From someone\nSubject: hi\n\nfree cash now , bob");
+        string page = folder.Combine("out", "explain.html");
+        Directory.CreateDirectory(folder.Combine("out"));
+        var output = new StringWriter();
+        var handlers = new PipelineCommandHandlers(new TerminalProgress(output, interactive: false));
+        int exit = await handlers.ExplainAsync(new ExplainRequest(model, ["hello bob , the meeting notes"], mail, 1) { Html = page }, CancellationToken.None);
+        string text = output.ToString();
+        Assert.Equal(0, exit);
+        Assert.Contains("text 1: ", text, StringComparison.Ordinal);
+        Assert.Contains($"{mail}: ", text, StringComparison.Ordinal);
+        Assert.Contains("integrated gradients, for ", text, StringComparison.Ordinal);
+        Assert.Contains("intrinsic attention: ", text, StringComparison.Ordinal);
+        Assert.Equal(2, text.Split('\n').Count(l => l.Contains("completeness: ", StringComparison.Ordinal) && l.Contains("(within 1 %)", StringComparison.Ordinal)));
+        Assert.DoesNotContain("\u001b[", text, StringComparison.Ordinal);                   // no colour codes when not a terminal
+        string html = File.ReadAllText(page);
+        Assert.Equal(2, html.Split("<section class=\"text\"").Length - 1);
+        Assert.Contains(">cash</span>", html, StringComparison.Ordinal);                     // the mail's body, not its headers
+        Assert.DoesNotContain(">Subject:</span>", html, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Explain_names_the_classes_when_asked_for_an_unknown_one_and_refuses_zero_steps()
+    {
+        string model = SavedClassifier();
+        var handlers = new PipelineCommandHandlers(new TerminalProgress(new StringWriter(), interactive: false));
+        var unknown = await Assert.ThrowsAsync<ArgumentException>(() => handlers.ExplainAsync(new ExplainRequest(model, ["free cash"], null, 1) { Class = "eggs" }, CancellationToken.None));
+        Assert.Contains("no class 'eggs'; its classes are ham, spam", unknown.Message, StringComparison.Ordinal);
+        var steps = await Assert.ThrowsAsync<ArgumentException>(() => handlers.ExplainAsync(new ExplainRequest(model, ["free cash"], null, 1) { Steps = 0 }, CancellationToken.None));
+        Assert.Contains("--steps", steps.Message, StringComparison.Ordinal);
+        var output = new StringWriter();
+        int exit = await new PipelineCommandHandlers(new TerminalProgress(output, interactive: false)).ExplainAsync(new ExplainRequest(model, [], null, 1), CancellationToken.None);
+        Assert.Equal(1, exit);
+        Assert.Contains("Nothing to explain", output.ToString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void The_command_line_reads_explain_s_options()
+    {
+        var recorder = new CommandLineTests.Recorder();
+        int exit = FastTextCommandLine.Build(recorder).Parse(["explain", "-m", "clf", "some text", "--html", "p.html", "--steps", "20", "--class", "spam"]).Invoke();
+        Assert.Equal(0, exit);
+        var request = Assert.IsType<ExplainRequest>(recorder.Last);
+        Assert.Equal(("clf", "some text", "p.html", 20, "spam"), (request.Model, request.Texts.Single(), request.Html, request.Steps, request.Class));
+    }
+}
