@@ -20,6 +20,7 @@ internal static class PerformanceRuns
         ["lstm-numerics"] = LstmNumericsRun.Execute,
         ["peer-lm"] = PeerLanguageModelRun.Execute,
         ["peer-ulmfit"] = UlmfitPeerRun.Execute,
+        ["explain-faithfulness"] = ExplainFaithfulnessRun.Execute,
     };
 
     /// <summary>Runs <paramref name="name"/>; an unknown name is reported with the list of known runs (exit code 2).</summary>

@@ -11,10 +11,51 @@ using static TorchSharp.torch;
 
 namespace FastText.Engine.Tests.Interpretation;
 
-[Collection(SequentialTorchCollection.Name)]
-public sealed class ClassifierExplainerTests
+/// <summary>A tiny classifier trained on texts whose label is 1 exactly when token 7 occurs (trained once per class).</summary>
+public sealed class SignalModel : IDisposable
 {
-    private const int Vocabulary = 50, Signal = 7;
+    public const int Signal = 7;
+
+    public SignalModel()
+    {
+        var random = new Random(5);
+        var documents = new List<int[]>();
+        var labels = new List<int>();
+        for (int i = 0; i < 200; i++)
+        {
+            int[] doc = Enumerable.Range(0, random.Next(6, 20)).Select(_ => 8 + random.Next(ClassifierExplainerTests.Vocabulary - 9)).ToArray();
+            int label = i % 2;
+            if (label == 1)
+            {
+                doc[random.Next(doc.Length)] = Signal;
+            }
+            documents.Add(doc);
+            labels.Add(label);
+        }
+        var corpus = new InMemoryTokenCorpus(documents, labels, ["no", "yes"]);
+        var train = new ClassifierLoader(corpus, ClassifierLoaderOptions.Training with { BatchSize = 16, SequenceLength = 12, Seed = 3 },
+            Enumerable.Range(0, 160).ToArray());
+        TorchTestSetup.Use();
+        torch.manual_seed(5);
+        Model = TextClassifier.Create(ClassifierExplainerTests.Vocabulary, TinyModels.Config(), 2, bptt: 12, maxLength: 240);
+        using (var learner = new Learner<ClassifierBatch>(new ClassifierTask(Model), train))
+        {
+            learner.FitOneCycle(5, 5e-2);
+        }
+        HeldOut = Enumerable.Range(160, 40).Select(i => (documents[i], labels[i])).ToList();
+    }
+
+    public TextClassifier Model { get; }
+
+    public IReadOnlyList<(int[] Document, int Label)> HeldOut { get; }
+
+    public void Dispose() => Model.Dispose();
+}
+
+[Collection(SequentialTorchCollection.Name)]
+public sealed class ClassifierExplainerTests(SignalModel signal) : IClassFixture<SignalModel>
+{
+    internal const int Vocabulary = 50;
 
     private static TextClassifier Untrained(int seed, int maxLength = 16)
     {
@@ -128,42 +169,19 @@ public sealed class ClassifierExplainerTests
     [Fact]
     public void On_a_model_that_learned_one_signal_token_both_methods_point_at_it()
     {
-        // Label 1 exactly when token 7 occurs; a trained model's explanation of a positive text must put token 7 first.
-        var random = new Random(5);
-        var documents = new List<int[]>();
-        var labels = new List<int>();
-        for (int i = 0; i < 200; i++)
-        {
-            int[] doc = Enumerable.Range(0, random.Next(6, 20)).Select(_ => 8 + random.Next(Vocabulary - 9)).ToArray();
-            int label = i % 2;
-            if (label == 1)
-            {
-                doc[random.Next(doc.Length)] = Signal;
-            }
-            documents.Add(doc);
-            labels.Add(label);
-        }
-        var corpus = new InMemoryTokenCorpus(documents, labels, ["no", "yes"]);
-        var train = new ClassifierLoader(corpus, ClassifierLoaderOptions.Training with { BatchSize = 16, SequenceLength = 12, Seed = 3 },
-            Enumerable.Range(0, 160).ToArray());
-        using TextClassifier model = Untrained(seed: 5, maxLength: 240);
-        using (var learner = new Learner<ClassifierBatch>(new ClassifierTask(model), train))
-        {
-            learner.FitOneCycle(5, 5e-2);
-        }
-        var explainer = new ClassifierExplainer(model);
+        var explainer = new ClassifierExplainer(signal.Model);
         int right = 0, igFirst = 0, iaAboveMedian = 0, complete = 0, positives = 0;
-        for (int i = 160; i < 200; i++)
+        foreach (var (doc, label) in signal.HeldOut)
         {
-            TokenAttribution a = explainer.Explain(documents[i]);
-            right += a.ClassIndex == labels[i] ? 1 : 0;
-            if (labels[i] == 1 && a.ClassIndex == 1)
+            TokenAttribution a = explainer.Explain(doc);
+            right += a.ClassIndex == label ? 1 : 0;
+            if (label == 1 && a.ClassIndex == 1)
             {
                 positives++;
-                int at = Array.IndexOf(documents[i], Signal);
-                iaAboveMedian += Array.IndexOf(a.Ranking(AttributionMethod.IntrinsicAttention), at) < documents[i].Length / 2 ? 1 : 0;
-                complete += a.IntegratedGradients.IsComplete ? 1 : 0;
+                int at = Array.IndexOf(doc, SignalModel.Signal);
                 igFirst += a.Ranking(AttributionMethod.IntegratedGradients)[0] == at ? 1 : 0;
+                iaAboveMedian += Array.IndexOf(a.Ranking(AttributionMethod.IntrinsicAttention), at) < doc.Length / 2 ? 1 : 0;
+                complete += a.IntegratedGradients.IsComplete ? 1 : 0;
             }
         }
         Assert.True(right >= 36, $"the model learned the rule on {right}/40 held-out texts");
@@ -172,6 +190,20 @@ public sealed class ClassifierExplainerTests
         // method: on this model one run put the signal first in 1 of 20 texts, but in the upper half in 18 of 20.
         Assert.True(iaAboveMedian >= positives * 0.7, $"intrinsic attention ranked the signal in the upper half in {iaAboveMedian}/{positives}");
         Assert.Equal(positives, complete);          // refined until Σ IG is within 1 % of f(x) − f(b)
+    }
+
+    [Fact]
+    public void Deleting_the_top_attributed_token_costs_more_than_deleting_a_random_one()
+    {
+        var positives = signal.HeldOut.Where(x => x.Label == 1).Select(x => x.Document).ToList();
+        DeletionResult result = new DeletionCurve(new ClassifierExplainer(signal.Model)) { RandomDraws = 2 }.Measure(positives, [1, 3]);
+        DeletionPoint one = result.Points[0];
+        Assert.Equal((1, positives.Count), (one.Deleted, one.Texts));
+        Assert.True(one.IntegratedGradients > 0.25, $"deleting the top IG token dropped p by {one.IntegratedGradients:F3} (it is the signal; random {one.Random:F3})");
+        Assert.True(one.IntegratedGradients > 4 * one.Random, $"IG {one.IntegratedGradients:F3} vs random {one.Random:F3}");
+        Assert.True(result.Points[1].Random > one.Random, "three random deletions hit the signal more often than one");
+        Assert.Equal(positives.Count, result.CompletenessGaps.Count);
+        Assert.Throws<ArgumentException>(() => new DeletionCurve(new ClassifierExplainer(signal.Model)).Measure(positives, [0]));
     }
 
     [Fact]
