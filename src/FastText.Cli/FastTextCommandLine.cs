@@ -209,9 +209,15 @@ public static class FastTextCommandLine
         }, cancel));
         root.Subcommands.Add(explain);
 
-        var evaluate = new Command("evaluate", "Accuracy, F1, confusion matrix and top losses of a classifier on a labelled corpus's validation split (with several -m: of each and of their ensemble).") { classifiers, corpus };
+        var report = new Option<string?>("--report") { Description = "Also write evaluate.html (metrics, the confusion matrix, the top losses with their attributions) and confusion.png into this folder." };
+        var topLosses = new Option<int>("--top-losses") { Description = "Top losses to show and, with --report, to explain.", DefaultValueFactory = _ => 10 };
+        var evaluate = new Command("evaluate", "Accuracy, F1, confusion matrix and top losses of a classifier on a labelled corpus's validation split (with several -m: of each and of their ensemble).") { classifiers, corpus, report, topLosses };
         evaluate.SetAction((parse, cancel) => handlers.EvaluateAsync(new EvaluateRequest(
-            parse.GetValue(classifiers)!, parse.GetValue(corpus)!, parse.GetValue(Threads)), cancel));
+            parse.GetValue(classifiers)!, parse.GetValue(corpus)!, parse.GetValue(Threads))
+        {
+            Report = parse.GetValue(report),
+            TopLosses = parse.GetValue(topLosses),
+        }, cancel));
         root.Subcommands.Add(evaluate);
 
         var model = new Option<string>("--model", "-m") { Description = "Language-model folder.", Required = true };
@@ -378,7 +384,14 @@ public sealed record ExplainRequest(string Model, string[] Texts, string? File, 
 }
 
 /// <summary>Arguments of <c>evaluate</c>; several <paramref name="Models"/> make an ensemble.</summary>
-public sealed record EvaluateRequest(string[] Models, string Corpus, int? Threads);
+public sealed record EvaluateRequest(string[] Models, string Corpus, int? Threads)
+{
+    /// <summary>Folder for evaluate.html and confusion.png, or null.</summary>
+    public string? Report { get; init; }
+
+    /// <summary>Top losses shown (and explained in the report).</summary>
+    public int TopLosses { get; init; } = 10;
+}
 
 /// <summary>Arguments of <c>generate</c>.</summary>
 public sealed record GenerateRequest(string Model, string Prompt, int Words, double Temperature, int? Seed, int? Threads);

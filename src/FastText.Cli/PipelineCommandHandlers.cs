@@ -259,9 +259,11 @@ public sealed class PipelineCommandHandlers : ICommandHandlers
         ClassifierExplainer explainer = artifact.CreateExplainer(model);
         bool colour = AttributionTerminal.UseColour(progress is TerminalProgress { Interactive: true });
         var explained = new List<ExplainedText>();
+        using IProgressTask bar = progress.Start("explaining", texts.Count, "texts");
         foreach (var (name, text) in texts)
         {
             cancellation.ThrowIfCancellationRequested();
+            bar.Report(explained.Count);
             if (artifact.Numericalize(text).Length == 0)
             {
                 progress.Log($"{name}: no tokens, skipped.");
@@ -320,9 +322,38 @@ public sealed class PipelineCommandHandlers : ICommandHandlers
         progress.Log(evaluation.Metrics.ToMarkdown());
         progress.Log(FormattableString.Invariant($"validation loss {evaluation.Loss:F4}"));
         IReadOnlyList<string> classes = classifiers.Predictors[0].ClassNames;
-        foreach (TopLoss loss in evaluation.TopLosses.Take(5))
+        List<TopLoss> worst = evaluation.TopLosses.Take(request.TopLosses).ToList();
+        foreach (TopLoss loss in worst)
         {
             progress.Log(FormattableString.Invariant($"top loss: document {corpus.Validation[loss.Index]} actual {classes[loss.Actual]} predicted {classes[loss.Predicted]} p={loss.Probability:F3} loss={loss.Loss:F3}"));
+        }
+        if (request.Report is { } folder)
+        {
+            // Each top loss explained for the class the model chose: which tokens pulled it the wrong way. An ensemble's
+            // losses are explained by its first model (an average of probabilities has no embedding layer of its own).
+            ClassifierArtifact first = classifiers.Artifacts[0];
+            ClassifierExplainer explainer = first.CreateExplainer(classifiers.Models[0]);
+            // The report refines integrated gradients to 100 path points at most (the explain command goes to 400): top
+            // losses are often long texts, and each page shows its completeness gap either way.
+            const int ReportMaxSteps = 2 * ClassifierExplainer.DefaultSteps;
+            var explained = new List<ExplainedText>();
+            using IProgressTask bar = progress.Start("explaining top losses", worst.Count, "texts");
+            foreach (TopLoss loss in worst)
+            {
+                cancellation.ThrowIfCancellationRequested();
+                bar.Report(explained.Count);
+                int document = corpus.Validation[loss.Index];
+                int[] ids = corpus.Document(document);
+                if (ids.Length == 0)
+                {
+                    continue;
+                }
+                string name = FormattableString.Invariant($"document {document}: actual {classes[loss.Actual]}, predicted {classes[loss.Predicted]} (p {loss.Probability:F3}, loss {loss.Loss:F3})");
+                explained.Add(new ExplainedText(name, ids.Select(id => first.Vocabulary[id]).ToArray(), explainer.Explain(ids, loss.Predicted, maxSteps: ReportMaxSteps), classes));
+            }
+            string who = classifiers.Artifacts.Count == 1 ? $"'{first.Folder}'" : $"the ensemble of {classifiers.Artifacts.Count} (top losses explained by '{first.Folder}')";
+            EvaluationReport.Write(folder, evaluation, explained, $"Evaluation of {who} on '{request.Corpus}'");
+            progress.Log($"report → {Path.Combine(folder, EvaluationReport.PageFile)}, {Path.Combine(folder, EvaluationReport.ConfusionFile)}");
         }
         return Task.FromResult(0);
 
@@ -401,6 +432,8 @@ public sealed class PipelineCommandHandlers : ICommandHandlers
         public List<ClassifierArtifact> Artifacts { get; } = [];
 
         public List<ClassifierPredictor> Predictors { get; } = [];
+
+        public IReadOnlyList<Engine.Models.Classifier.TextClassifier> Models => models;
 
         public void Dispose()
         {

@@ -7,6 +7,7 @@ using FastText.Engine.Models;
 using FastText.Engine.Models.Classifier;
 using FastText.Engine.Native;
 using FastText.Engine.Recipes;
+using FastText.Engine.Reporting;
 using FastText.Engine.Text;
 
 namespace FastText.Benchmarks.Runs;
@@ -108,24 +109,13 @@ internal static class ExplainFaithfulnessRun
         return text.ToString();
     }
 
-    private static void Plot(string path, DeletionResult result)
-    {
-        var plot = new ScottPlot.Plot();
-        double[] xs = result.Points.Select(p => (double)p.Deleted).ToArray();
-        void Line(string name, Func<DeletionPoint, double> y)
+    private static void Plot(string path, DeletionResult result) => TrainingPlots.SaveLines(path,
+        result.Points.Select(p => (double)p.Deleted).ToArray(),
+        new Dictionary<string, IReadOnlyList<double>>
         {
-            var s = plot.Add.Scatter(xs, result.Points.Select(y).ToArray());
-            s.LegendText = name;
-        }
-        Line("integrated gradients", p => p.IntegratedGradients);
-        Line("intrinsic attention", p => p.IntrinsicAttention);
-        Line("random", p => p.Random);
-        plot.Title("Deleting the top-k tokens: drop of the predicted class's probability");
-        plot.XLabel("tokens deleted (k)");
-        plot.YLabel("mean probability drop");
-        plot.ShowLegend();
-        string temporary = path + ".tmp.png";
-        plot.SavePng(temporary, 900, 540);
-        File.Move(temporary, path, overwrite: true);
-    }
+            ["integrated gradients"] = result.Points.Select(p => p.IntegratedGradients).ToArray(),
+            ["intrinsic attention"] = result.Points.Select(p => p.IntrinsicAttention).ToArray(),
+            ["random"] = result.Points.Select(p => p.Random).ToArray(),
+        },
+        "Deleting the top-k tokens: drop of the predicted class's probability", "tokens deleted (k)", "mean probability drop");
 }

@@ -25,7 +25,10 @@ public static class AttributionPage
     }
 
     /// <summary>The page's HTML.</summary>
-    public static string Render(IReadOnlyList<ExplainedText> texts, string title = "Why the classifier decided")
+    /// <param name="texts">The explained texts, in order.</param>
+    /// <param name="title">Page title and heading.</param>
+    /// <param name="introduction">HTML placed before the texts (the evaluation page's metrics), already escaped.</param>
+    public static string Render(IReadOnlyList<ExplainedText> texts, string title = "Why the classifier decided", string? introduction = null)
     {
         ArgumentNullException.ThrowIfNull(texts);
         var html = new StringBuilder(4096 + texts.Sum(t => t.Tokens.Count * 80));
@@ -34,7 +37,7 @@ public static class AttributionPage
             .Append("<fieldset class=\"methods\"><legend>Attribution</legend>")
             .Append("<label><input type=\"radio\" name=\"method\" value=\"ig\" checked> integrated gradients <span class=\"key pos\">for</span><span class=\"key neg\">against</span></label>")
             .Append("<label><input type=\"radio\" name=\"method\" value=\"ia\"> intrinsic attention <span class=\"key ia\">important</span></label>")
-            .Append("</fieldset>\n</header>\n<main>\n");
+            .Append("</fieldset>\n</header>\n<main>\n").Append(introduction ?? "");
         for (int i = 0; i < texts.Count; i++)
         {
             AppendText(html, texts[i], i);
@@ -89,6 +92,8 @@ public static class AttributionPage
         .p { font-variant-numeric: tabular-nums; text-align: right; }
         .check { color: #555; font-size: .9rem; } .check.failed { color: #b00; }
         .tokens { line-height: 2; } .t { padding: .1rem .15rem; border-radius: 3px; }
+        table.metrics { border-collapse: collapse; margin: .5rem 0; } table.metrics td, table.metrics th { border: 1px solid #ccc; padding: .2rem .6rem; text-align: right; }
+        img.confusion { max-width: 24rem; display: block; }
 
         """;
 

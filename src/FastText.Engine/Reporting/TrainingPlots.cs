@@ -4,7 +4,8 @@ using ScottPlot;
 
 namespace FastText.Engine.Reporting;
 
-/// <summary>PNG plots of a run (ScottPlot): loss curves, the learning-rate finder, sample efficiency. Files are written atomically.</summary>
+/// <summary>PNG plots of a run (ScottPlot): loss curves, the learning-rate finder, sample efficiency, a confusion matrix,
+/// plain line series. Files are written atomically.</summary>
 public static class TrainingPlots
 {
     private const int Width = 900;
@@ -116,10 +117,67 @@ public static class TrainingPlots
         Save(plot, path);
     }
 
-    private static void Save(Plot plot, string path)
+    /// <summary>A confusion matrix as a heat map (fastai's <c>plot_confusion_matrix</c>): rows actual, columns predicted,
+    /// each cell's count written in it.</summary>
+    public static void SaveConfusionMatrix(string path, Training.Classification.ClassificationMetrics metrics, string title = "Confusion matrix")
+    {
+        ArgumentNullException.ThrowIfNull(metrics);
+        int n = metrics.ClassNames.Count;
+        var counts = new double[n, n];
+        for (int a = 0; a < n; a++)
+        {
+            for (int p = 0; p < n; p++)
+            {
+                counts[a, p] = metrics.Confusion(a, p);
+            }
+        }
+        var plot = new Plot();
+        var map = plot.Add.Heatmap(counts);
+        map.Colormap = new ScottPlot.Colormaps.Blues();
+        double most = Math.Max(1, counts.Cast<double>().Max());
+        for (int a = 0; a < n; a++)
+        {
+            for (int p = 0; p < n; p++)
+            {
+                // Heatmap cell (row a, column p) is centred at (p, n − 1 − a): row 0 is drawn at the top.
+                var label = plot.Add.Text(counts[a, p].ToString("N0", System.Globalization.CultureInfo.InvariantCulture), p, n - 1 - a);
+                label.LabelFontSize = 22;
+                label.LabelAlignment = Alignment.MiddleCenter;
+                label.LabelFontColor = counts[a, p] > most / 2 ? Colors.White : Colors.Black;
+            }
+        }
+        double[] positions = Enumerable.Range(0, n).Select(i => (double)i).ToArray();
+        plot.Axes.Bottom.TickGenerator = new ScottPlot.TickGenerators.NumericManual(positions, metrics.ClassNames.ToArray());
+        plot.Axes.Left.TickGenerator = new ScottPlot.TickGenerators.NumericManual(positions, metrics.ClassNames.Reverse().ToArray());
+        plot.Title(title);
+        plot.XLabel("predicted");
+        plot.YLabel("actual");
+        Save(plot, path, 600, 540);
+    }
+
+    /// <summary>Named y series over shared x values, with markers (e.g. a deletion curve).</summary>
+    public static void SaveLines(string path, IReadOnlyList<double> xs, IReadOnlyDictionary<string, IReadOnlyList<double>> series, string title, string xLabel, string yLabel)
+    {
+        ArgumentNullException.ThrowIfNull(xs);
+        ArgumentNullException.ThrowIfNull(series);
+        var plot = new Plot();
+        foreach ((string name, IReadOnlyList<double> ys) in series)
+        {
+            var line = plot.Add.Scatter(xs.ToArray(), ys.ToArray());
+            line.LegendText = name;
+            line.MarkerSize = 8;
+        }
+        plot.Title(title);
+        plot.XLabel(xLabel);
+        plot.YLabel(yLabel);
+        plot.ShowLegend();
+        Save(plot, path);
+    }
+
+    private static void Save(Plot plot, string path, int width = Width, int height = Height)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
-        byte[] png = plot.GetImageBytes(Width, Height, ImageFormat.Png);
+        byte[] png = plot.GetImageBytes(width, height, ImageFormat.Png);
         AtomicFile.WriteAllBytes(path, png);
     }
 }

@@ -1,4 +1,8 @@
+using System.Text.RegularExpressions;
 using FastText.Cli;
+using FastText.Engine.Interpretation;
+using FastText.Engine.Recipes;
+using FastText.Engine.Tests.Recipes;
 using FastText.Engine.Models;
 using FastText.Engine.Models.Classifier;
 using FastText.Engine.Tests.Training;
@@ -62,6 +66,36 @@ public sealed class ExplainCommandTests : IDisposable
         int exit = await new PipelineCommandHandlers(new TerminalProgress(output, interactive: false)).ExplainAsync(new ExplainRequest(model, [], null, 1), CancellationToken.None);
         Assert.Equal(1, exit);
         Assert.Contains("Nothing to explain", output.ToString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Evaluate_writes_the_confusion_matrix_and_the_top_losses_explained()
+    {
+        TorchTestSetup.Use();
+        var run = new UlmfitPipeline(folder.Combine("run"), PipelineTests.Micro);
+        using (TextDataset mails = run.Tokenize("mails", PipelineTests.EasyTexts().Mails))
+        {
+            TorchSharp.torch.manual_seed(4);
+            using TextClassifier untrained = TextClassifier.Create(mails.Vocabulary.Count, TinyModels.Config(), 2, 0.5, 8);
+            ClassifierArtifact.Save(folder.Combine("classifier"), untrained, TinyModels.Config(), mails.Vocabulary, mails.Tokenization, mails.ClassNames, 0.5, 0);
+        }
+        string corpus = folder.Combine("run", "corpus", "mails");
+        string report = folder.Combine("report");
+        var output = new StringWriter();
+        var handlers = new PipelineCommandHandlers(new TerminalProgress(output, interactive: false));
+        int exit = await handlers.EvaluateAsync(new EvaluateRequest([folder.Combine("classifier")], corpus, 1) { Report = report, TopLosses = 4 }, CancellationToken.None);
+        Assert.Equal(0, exit);
+        Assert.Equal(4, output.ToString().Split('\n').Count(l => l.StartsWith("top loss: ", StringComparison.Ordinal)));
+        string html = File.ReadAllText(Path.Combine(report, EvaluationReport.PageFile));
+        Assert.Equal(4, html.Split("<section class=\"text\"").Length - 1);               // each top loss, explained
+        Assert.Contains("data:image/png;base64,", html, StringComparison.Ordinal);           // the image inside the page
+        Assert.DoesNotContain("http", html, StringComparison.OrdinalIgnoreCase);
+        using TextDataset again = TextDataset.Load(corpus);
+        int cells = Regex.Matches(html[html.IndexOf("metrics confusion", StringComparison.Ordinal)..html.IndexOf("<img", StringComparison.Ordinal)], "<td>(\\d+)</td>")
+            .Sum(m => int.Parse(m.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture));
+        Assert.Equal(again.Validation.Count, cells);                                          // the matrix counts every held-out mail
+        using var image = SkiaSharp.SKBitmap.Decode(Path.Combine(report, EvaluationReport.ConfusionFile));
+        Assert.Equal((600, 540), (image.Width, image.Height));
     }
 
     [Fact]
