@@ -231,6 +231,21 @@ public static class FastTextCommandLine
             parse.GetValue(model)!, parse.GetValue(prompt)!, parse.GetValue(words), parse.GetValue(temperature), parse.GetValue(seed), parse.GetValue(Threads)), cancel));
         root.Subcommands.Add(generate);
 
+        var top = new Option<int>("--top", "-k") { Description = "Candidates to list.", DefaultValueFactory = _ => 10 };
+        var next = new Command("next", "The language model's most likely next tokens after a prompt, with their probabilities.") { model, prompt, top };
+        next.SetAction((parse, cancel) => handlers.NextTokensAsync(new NextTokensRequest(
+            parse.GetValue(model)!, parse.GetValue(prompt)!, parse.GetValue(top), parse.GetValue(Threads)), cancel));
+        root.Subcommands.Add(next);
+
+        var surprisalHtml = new Option<string?>("--html") { Description = "Also write a self-contained HTML page with every token shaded by its surprisal." };
+        var surprisal = new Command("surprisal", "Where is the language model surprised? Per-token surprisal (bits) of texts, their perplexity, and the most surprising tokens with what the model expected.")
+        {
+            model, texts, file, surprisalHtml,
+        };
+        surprisal.SetAction((parse, cancel) => handlers.SurprisalAsync(new SurprisalRequest(
+            parse.GetValue(model)!, parse.GetValue(texts) ?? [], parse.GetValue(file), parse.GetValue(surprisalHtml), parse.GetValue(Threads)), cancel));
+        root.Subcommands.Add(surprisal);
+
         // demo
         var demoOutput = new Option<string>("--out", "-o") { Description = "Run folder (artifacts, report.md, plots).", DefaultValueFactory = _ => "runs/demo" };
         var compare = new Option<bool>("--sample-efficiency") { Description = "Also train classifiers with and without LM pretraining on 100/300/1000/all labelled mails." };
@@ -393,6 +408,12 @@ public sealed record EvaluateRequest(string[] Models, string Corpus, int? Thread
     public int TopLosses { get; init; } = 10;
 }
 
+/// <summary>Arguments of <c>next</c>.</summary>
+public sealed record NextTokensRequest(string Model, string Prompt, int Top, int? Threads);
+
+/// <summary>Arguments of <c>surprisal</c>.</summary>
+public sealed record SurprisalRequest(string Model, string[] Texts, string? File, string? Html, int? Threads);
+
 /// <summary>Arguments of <c>generate</c>.</summary>
 public sealed record GenerateRequest(string Model, string Prompt, int Words, double Temperature, int? Seed, int? Threads);
 
@@ -483,6 +504,12 @@ public interface ICommandHandlers
 
     /// <summary>Runs <c>generate</c>.</summary>
     Task<int> GenerateAsync(GenerateRequest request, CancellationToken cancellation);
+
+    /// <summary>Runs <c>next</c>.</summary>
+    Task<int> NextTokensAsync(NextTokensRequest request, CancellationToken cancellation);
+
+    /// <summary>Runs <c>surprisal</c>.</summary>
+    Task<int> SurprisalAsync(SurprisalRequest request, CancellationToken cancellation);
 
     /// <summary>Runs <c>demo</c>.</summary>
     Task<int> DemoAsync(DemoRequest request, CancellationToken cancellation);

@@ -376,6 +376,68 @@ public sealed class PipelineCommandHandlers : ICommandHandlers
     }
 
     /// <inheritdoc />
+    public Task<int> NextTokensAsync(NextTokensRequest request, CancellationToken cancellation)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        if (request.Top < 1)
+        {
+            throw new ArgumentException($"--top must be at least 1; got {request.Top}.");
+        }
+        TorchRuntime.Initialize(request.Threads);
+        LanguageModelArtifact artifact = LanguageModelArtifact.Open(request.Model);
+        using var model = artifact.LoadModel();
+        LanguageModelLens lens = artifact.CreateLens(model);
+        int[] ids = artifact.Numericalize(request.Prompt);
+        progress.Log($"after: {string.Join(' ', ids.Select(id => artifact.Vocabulary[id]))}");
+        foreach (NextToken candidate in lens.NextTokens(ids, request.Top))
+        {
+            progress.Log(FormattableString.Invariant($"{candidate.Probability,8:F4}  {candidate.Token}"));
+        }
+        return Task.FromResult(0);
+    }
+
+    /// <inheritdoc />
+    public Task<int> SurprisalAsync(SurprisalRequest request, CancellationToken cancellation)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        TorchRuntime.Initialize(request.Threads);
+        List<(string Name, string Text)> texts = ReadTexts(request.Texts, request.File);
+        if (texts.Count == 0)
+        {
+            progress.Log("Nothing to score: give texts as arguments or --file.");
+            return Task.FromResult(1);
+        }
+        LanguageModelArtifact artifact = LanguageModelArtifact.Open(request.Model);
+        using var model = artifact.LoadModel();
+        LanguageModelLens lens = artifact.CreateLens(model);
+        var pages = new List<(string, string, IReadOnlyList<TokenSurprisal>)>();
+        foreach (var (name, text) in texts)
+        {
+            cancellation.ThrowIfCancellationRequested();
+            int[] ids = artifact.Numericalize(text);
+            IReadOnlyList<TokenSurprisal> scored = lens.Surprisal(ids);
+            if (scored.Count == 0)
+            {
+                progress.Log($"{name}: fewer than two tokens, nothing to score.");
+                continue;
+            }
+            double bits = scored.Average(t => t.Bits);
+            progress.Log(FormattableString.Invariant($"{name}: {scored.Count} tokens, mean {bits:F2} bits/token, perplexity {Math.Pow(2, bits):F1}"));
+            foreach (TokenSurprisal t in scored.OrderByDescending(t => t.Bits).Take(5))
+            {
+                progress.Log(FormattableString.Invariant($"  {t.Bits,5:F1} bits  {t.Token}  (expected {string.Join(", ", t.Expected.Select(x => $"{x.Token} {x.Probability:F3}"))})"));
+            }
+            pages.Add((name, artifact.Vocabulary[ids[0]], scored));
+        }
+        if (request.Html is { } page && pages.Count > 0)
+        {
+            SurprisalPage.Write(page, pages, $"Where '{Path.GetFileName(Path.GetFullPath(request.Model))}' is surprised");
+            progress.Log($"page → {page}");
+        }
+        return Task.FromResult(pages.Count > 0 ? 0 : 1);
+    }
+
+    /// <inheritdoc />
     public Task<int> DemoAsync(DemoRequest request, CancellationToken cancellation)
     {
         return OffThread(() =>

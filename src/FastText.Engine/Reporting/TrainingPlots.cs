@@ -133,7 +133,7 @@ public static class TrainingPlots
         }
         var plot = new Plot();
         var map = plot.Add.Heatmap(counts);
-        map.Colormap = new ScottPlot.Colormaps.Blues();
+        map.Colormap = new WhiteToBlue();
         double most = Math.Max(1, counts.Cast<double>().Max());
         for (int a = 0; a < n; a++)
         {
@@ -172,6 +172,18 @@ public static class TrainingPlots
         plot.YLabel(yLabel);
         plot.ShowLegend();
         Save(plot, path);
+    }
+
+    // Few counts pale, many dark (fastai's confusion matrix: matplotlib's Blues).
+    private sealed class WhiteToBlue : IColormap
+    {
+        public string Name => "white to blue";
+
+        public Color GetColor(double position)
+        {
+            double p = Math.Clamp(position, 0, 1);
+            return new Color((byte)(255 + (8 - 255) * p), (byte)(255 + (48 - 255) * p), (byte)(255 + (107 - 255) * p));
+        }
     }
 
     private static void Save(Plot plot, string path, int width = Width, int height = Height)

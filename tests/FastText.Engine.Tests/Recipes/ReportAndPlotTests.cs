@@ -11,6 +11,22 @@ public sealed class ReportAndPlotTests : IDisposable
     private string folder => temporary.Path;
 
     [Fact]
+    public void The_confusion_matrix_shades_many_counts_dark_and_puts_actual_classes_on_the_rows()
+    {
+        int[] actual = [.. Enumerable.Repeat(0, 277), .. Enumerable.Repeat(1, 126)];
+        int[] predicted = [.. Enumerable.Repeat(0, 264), .. Enumerable.Repeat(1, 13), .. Enumerable.Repeat(0, 4), .. Enumerable.Repeat(1, 122)];
+        var metrics = new FastText.Engine.Training.Classification.ClassificationMetrics(actual, predicted, ["ham", "spam"]);
+        string path = Path.Combine(temporary.Path, "confusion.png");
+        TrainingPlots.SaveConfusionMatrix(path, metrics);
+        using var image = SkiaSharp.SKBitmap.Decode(path);
+        Assert.Equal((600, 540), (image.Width, image.Height));
+        // Inside each cell, left of its label: ham→ham (264) top left, ham→spam (13) top right, spam→ham (4) bottom left.
+        float Lightness(int x, int y) { var c = image.GetPixel(x, y); return (c.Red + c.Green + c.Blue) / 3f; }
+        float hamHam = Lightness(130, 170), hamSpam = Lightness(370, 170), spamHam = Lightness(130, 365), spamSpam = Lightness(370, 365);
+        Assert.True(hamHam < spamSpam && spamSpam < hamSpam && hamSpam <= spamHam + 1, $"264: {hamHam}, 122: {spamSpam}, 13: {hamSpam}, 4: {spamHam}");
+    }
+
+    [Fact]
     public void Plots_are_written_as_png_files()
     {
         var curve = new LossCurve("fine-tune", [5.0, 4.5, 4.2, 4.0], [(2, 4.6), (4, 4.3)]);
