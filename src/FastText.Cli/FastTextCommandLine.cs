@@ -237,6 +237,17 @@ public static class FastTextCommandLine
             parse.GetValue(model)!, parse.GetValue(prompt)!, parse.GetValue(top), parse.GetValue(Threads)), cancel));
         root.Subcommands.Add(next);
 
+        var lms = new Option<string[]>("--model", "-m")
+        {
+            Description = "Language-model folder; give -m twice (e.g. the pretrained and the fine-tuned model) to see what fine-tuning moved.",
+            Required = true,
+        };
+        var tokens = new Argument<string[]>("token") { Description = "Tokens whose neighbours to list (as the vocabulary spells them: lower case, fastai's rules).", Arity = ArgumentArity.OneOrMore };
+        var neighbours = new Command("neighbours", "Nearest tokens by cosine of their embeddings, per model.") { lms, tokens, top };
+        neighbours.SetAction((parse, cancel) => handlers.NeighboursAsync(new NeighboursRequest(
+            parse.GetValue(lms)!, parse.GetValue(tokens)!, parse.GetValue(top), parse.GetValue(Threads)), cancel));
+        root.Subcommands.Add(neighbours);
+
         var surprisalHtml = new Option<string?>("--html") { Description = "Also write a self-contained HTML page with every token shaded by its surprisal." };
         var surprisal = new Command("surprisal", "Where is the language model surprised? Per-token surprisal (bits) of texts, their perplexity, and the most surprising tokens with what the model expected.")
         {
@@ -411,6 +422,9 @@ public sealed record EvaluateRequest(string[] Models, string Corpus, int? Thread
 /// <summary>Arguments of <c>next</c>.</summary>
 public sealed record NextTokensRequest(string Model, string Prompt, int Top, int? Threads);
 
+/// <summary>Arguments of <c>neighbours</c>.</summary>
+public sealed record NeighboursRequest(string[] Models, string[] Tokens, int Top, int? Threads);
+
 /// <summary>Arguments of <c>surprisal</c>.</summary>
 public sealed record SurprisalRequest(string Model, string[] Texts, string? File, string? Html, int? Threads);
 
@@ -507,6 +521,9 @@ public interface ICommandHandlers
 
     /// <summary>Runs <c>next</c>.</summary>
     Task<int> NextTokensAsync(NextTokensRequest request, CancellationToken cancellation);
+
+    /// <summary>Runs <c>neighbours</c>.</summary>
+    Task<int> NeighboursAsync(NeighboursRequest request, CancellationToken cancellation);
 
     /// <summary>Runs <c>surprisal</c>.</summary>
     Task<int> SurprisalAsync(SurprisalRequest request, CancellationToken cancellation);

@@ -397,6 +397,48 @@ public sealed class PipelineCommandHandlers : ICommandHandlers
     }
 
     /// <inheritdoc />
+    public Task<int> NeighboursAsync(NeighboursRequest request, CancellationToken cancellation)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        if (request.Top < 1)
+        {
+            throw new ArgumentException($"--top must be at least 1; got {request.Top}.");
+        }
+        TorchRuntime.Initialize(request.Threads);
+        var lenses = new List<(string Folder, LanguageModelLens Lens, IDisposable Model)>();
+        try
+        {
+            foreach (string folder in request.Models)
+            {
+                LanguageModelArtifact artifact = LanguageModelArtifact.Open(folder);
+                var model = artifact.LoadModel();
+                lenses.Add((folder, new LanguageModelLens(model, artifact.Vocabulary), model));   // embeddings: either direction
+            }
+            bool found = false;
+            foreach (string token in request.Tokens)
+            {
+                foreach (var (folder, lens, _) in lenses)
+                {
+                    IReadOnlyList<Neighbour>? near = lens.Neighbours(token, request.Top);
+                    found |= near is not null;
+                    string who = lenses.Count > 1 ? $" ({folder})" : "";
+                    progress.Log(near is null
+                        ? $"{token}{who}: not in the vocabulary"
+                        : $"{token}{who}: " + string.Join(", ", near.Select(n => FormattableString.Invariant($"{n.Token} {n.Cosine:F3}"))));
+                }
+            }
+            return Task.FromResult(found ? 0 : 1);
+        }
+        finally
+        {
+            foreach (var (_, _, model) in lenses)
+            {
+                model.Dispose();
+            }
+        }
+    }
+
+    /// <inheritdoc />
     public Task<int> SurprisalAsync(SurprisalRequest request, CancellationToken cancellation)
     {
         ArgumentNullException.ThrowIfNull(request);

@@ -82,11 +82,7 @@ public sealed class ClassifierExplainer
         using var scope = NewDisposeScope();
         Tensor embedded = Embed(ids);                                                    // (T, E), detached
         float[] probabilities = Probabilities(embedded.unsqueeze(0)).squeeze(0).data<float>().ToArray();
-        int classIndex = target ?? ArgMax(probabilities);
-        if (classIndex < 0 || classIndex >= model.ClassCount)
-        {
-            throw new ArgumentOutOfRangeException(nameof(target), target, $"The model has {model.ClassCount} classes.");
-        }
+        int classIndex = target is { } t ? CheckClass(t) : ArgMax(probabilities);
         float[] attention = IntrinsicAttentionOf(embedded, classIndex);
         IntegratedGradients integrated = IntegratedGradientsOf(embedded, classIndex, steps);
         while (!integrated.IsComplete && integrated.Steps * 2 <= maxSteps)
@@ -98,6 +94,31 @@ public sealed class ClassifierExplainer
             Scores = InReadingOrder(integrated.Scores),
         });
     }
+
+    /// <summary>Intrinsic attention alone (one forward and one backward pass): per token in reading order, in [0, 1].</summary>
+    public float[] IntrinsicAttention(IReadOnlyList<int> ids, int classIndex)
+    {
+        ArgumentNullException.ThrowIfNull(ids);
+        using var mode = new ExplanationMode(model);
+        using var scope = NewDisposeScope();
+        return InReadingOrder(IntrinsicAttentionOf(Embed(ids), CheckClass(classIndex)));
+    }
+
+    /// <summary>Integrated gradients alone at exactly <paramref name="steps"/> path points (no refinement); scores in
+    /// reading order.</summary>
+    public IntegratedGradients IntegratedGradientsAt(IReadOnlyList<int> ids, int classIndex, int steps)
+    {
+        ArgumentNullException.ThrowIfNull(ids);
+        ArgumentOutOfRangeException.ThrowIfLessThan(steps, 1);
+        using var mode = new ExplanationMode(model);
+        using var scope = NewDisposeScope();
+        IntegratedGradients result = IntegratedGradientsOf(Embed(ids), CheckClass(classIndex), steps);
+        return result with { Scores = InReadingOrder(result.Scores) };
+    }
+
+    private int CheckClass(int classIndex) => classIndex >= 0 && classIndex < model.ClassCount
+        ? classIndex
+        : throw new ArgumentOutOfRangeException(nameof(classIndex), classIndex, $"The model has {model.ClassCount} classes.");
 
     /// <summary>Class probabilities of documents as the explained function computes them (eval, fp32, one row each);
     /// they equal the predictor's up to float rounding. Used by faithfulness checks that delete tokens.</summary>

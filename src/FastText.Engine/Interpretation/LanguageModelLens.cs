@@ -1,4 +1,5 @@
 using FastText.Engine.Models;
+using FastText.Engine.Native;
 using FastText.Engine.Text;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -10,6 +11,12 @@ namespace FastText.Engine.Interpretation;
 /// <param name="Token">The token as the vocabulary spells it.</param>
 /// <param name="Probability">The model's probability for it.</param>
 public sealed record NextToken(int Id, string Token, double Probability);
+
+/// <summary>A token near another in the embedding space.</summary>
+/// <param name="Id">Token id.</param>
+/// <param name="Token">The token.</param>
+/// <param name="Cosine">Cosine similarity of the two embedding rows.</param>
+public sealed record Neighbour(int Id, string Token, double Cosine);
 
 /// <summary>How surprised the language model was by one token of a text.</summary>
 /// <param name="Token">The token.</param>
@@ -70,6 +77,29 @@ public sealed class LanguageModelLens
             result.Add(new TokenSurprisal(vocabulary[ids[t]], p, alternatives == 0 ? [] : Top(row, alternatives)));
         }
         return result;
+    }
+
+    /// <summary>The <paramref name="count"/> tokens whose embeddings are closest by cosine to <paramref name="token"/>'s
+    /// (the tied embedding: the same matrix scores the decoder's outputs), or null when the vocabulary lacks the token.</summary>
+    public IReadOnlyList<Neighbour>? Neighbours(string token, int count = 10)
+    {
+        ArgumentNullException.ThrowIfNull(token);
+        ArgumentOutOfRangeException.ThrowIfLessThan(count, 1);
+        if (!vocabulary.Contains(token))
+        {
+            return null;
+        }
+        int id = vocabulary.IdOf(token);
+        using var scope = NewDisposeScope();
+        using var noGrad = no_grad();
+        Tensor weight = model.Encoder.EmbeddingWeight.detach().to(ScalarType.Float32);
+        Tensor unit = nn.functional.normalize(weight, p: 2, dim: 1);                      // rows of length 1
+        Tensor cosine = unit.matmul(unit[id]);                                             // (vocab)
+        cosine[id].fill_(Scalars.NegativeInfinity);                                        // not itself
+        var (values, indices) = cosine.topk(Math.Min(count, (int)cosine.shape[0] - 1));
+        float[] v = values.data<float>().ToArray();
+        long[] i = indices.data<long>().ToArray();
+        return v.Select((c, k) => new Neighbour((int)i[k], vocabulary[(int)i[k]], c)).ToList();
     }
 
     // Log-probabilities of the next token at positions [first, first + count) of one run over ids.

@@ -207,6 +207,20 @@ public sealed class ClassifierExplainerTests(SignalModel signal) : IClassFixture
     }
 
     [Fact]
+    public void Each_method_alone_gives_what_the_full_explanation_gives()
+    {
+        using TextClassifier model = Untrained(seed: 7);
+        var explainer = new ClassifierExplainer(model, backwards: true);
+        int[] ids = Document(15, seed: 7);
+        TokenAttribution full = explainer.Explain(ids, target: 0, steps: 12, maxSteps: 12);
+        Assert.Equal(full.IntrinsicAttention, explainer.IntrinsicAttention(ids, 0));
+        IntegratedGradients alone = explainer.IntegratedGradientsAt(ids, 0, 12);
+        Assert.Equal(full.IntegratedGradients.Scores, alone.Scores);
+        Assert.Equal(full.IntegratedGradients.Sum, alone.Sum, 12);
+        Assert.Throws<ArgumentOutOfRangeException>(() => explainer.IntrinsicAttention(ids, 5));
+    }
+
+    [Fact]
     public void A_backwards_model_is_explained_in_reading_order()
     {
         using TextClassifier model = Untrained(seed: 4);

@@ -43,6 +43,24 @@ public sealed class LanguageModelLensTests : IDisposable
     }
 
     [Fact]
+    public void Neighbours_are_the_rows_of_highest_cosine_and_an_unknown_token_has_none()
+    {
+        TorchTestSetup.Use();
+        using AwdLstmLanguageModel model = TinyModels.LanguageModel(vocabulary: Words.Count, seed: 13);
+        // Make "dog" a scaled copy of "cat" plus a little: its nearest neighbour by cosine, whatever the lengths.
+        using (torch.no_grad())
+        {
+            var weight = model.Encoder.EmbeddingWeight;
+            weight[Words.IdOf("dog")].copy_(weight[Words.IdOf("cat")] * 3 + 0.01);
+        }
+        var near = new LanguageModelLens(model, Words).Neighbours("cat", 3)!;
+        Assert.Equal("dog", near[0].Token);
+        Assert.True(near[0].Cosine > 0.99 && near[0].Cosine >= near[1].Cosine && near[1].Cosine >= near[2].Cosine);
+        Assert.DoesNotContain(near, n => n.Token == "cat");
+        Assert.Null(new LanguageModelLens(model, Words).Neighbours("zebra"));
+    }
+
+    [Fact]
     public async Task Next_and_surprisal_commands_read_a_saved_model_and_refuse_a_backwards_one()
     {
         TorchTestSetup.Use();
