@@ -248,6 +248,35 @@ public static class FastTextCommandLine
             parse.GetValue(lms)!, parse.GetValue(tokens)!, parse.GetValue(top), parse.GetValue(Threads)), cancel));
         root.Subcommands.Add(neighbours);
 
+        var mapCount = new Option<int>("--count", "-n") { Description = "The most frequent ordinary tokens to place (special xx… tokens left out).", DefaultValueFactory = _ => 300 };
+        var mapMethod = new Option<string>("--method") { Description = "pca (the first two principal components) or tsne (exact t-SNE from the PCA; neighbourhoods kept).", DefaultValueFactory = _ => "pca" };
+        var mapOutput = new Option<string>("--out", "-o") { Description = "PNG file to write.", Required = true };
+        var map = new Command("map", "A 2-D map of the language model's most frequent tokens' embeddings, as a labelled PNG.") { model, mapCount, mapMethod, mapOutput };
+        map.SetAction((parse, cancel) => handlers.MapAsync(new MapRequest(
+            parse.GetValue(model)!, parse.GetValue(mapCount), parse.GetValue(mapMethod)!, parse.GetValue(mapOutput)!, parse.GetValue(Threads)), cancel));
+        root.Subcommands.Add(map);
+
+        var runFolder = new Argument<string>("run") { Description = "Run folder (as pretrain/fine-tune/train-classifier or demo -o wrote it: models/pretrained, models/finetuned, models/classifier, corpus/…)." };
+        var inspectOutput = new Option<string?>("--out", "-o") { Description = "HTML file to write (default: <run>/inspect.html)." };
+        var inspectPretrained = new Option<string?>("--pretrained") { Description = "General language-model folder (default: <run>/models/pretrained)." };
+        var inspectFineTuned = new Option<string?>("--finetuned") { Description = "Fine-tuned language-model folder (default: <run>/models/finetuned)." };
+        var inspectClassifier = new Option<string?>("--classifier") { Description = "Classifier folder (default: <run>/models/classifier)." };
+        var inspectCorpus = new Option<string?>("--corpus", "-c") { Description = "The classifier's labelled corpus folder (default: the run's corpus with the classifier's vocabulary)." };
+        var inspectMap = new Option<string>("--map") { Description = "How the embedding map is laid out: tsne or pca.", DefaultValueFactory = _ => "tsne" };
+        var inspect = new Command("inspect", "One self-contained HTML page of a run's models: next tokens, surprisal, neighbours before and after fine-tuning, an embedding map, the classifier's evaluation and explained texts.")
+        {
+            runFolder, inspectOutput, inspectPretrained, inspectFineTuned, inspectClassifier, inspectCorpus, inspectMap,
+        };
+        inspect.SetAction((parse, cancel) => handlers.InspectAsync(new InspectRequest(parse.GetValue(runFolder)!, parse.GetValue(inspectOutput), parse.GetValue(Threads))
+        {
+            Pretrained = parse.GetValue(inspectPretrained),
+            FineTuned = parse.GetValue(inspectFineTuned),
+            Classifier = parse.GetValue(inspectClassifier),
+            Corpus = parse.GetValue(inspectCorpus),
+            MapMethod = parse.GetValue(inspectMap)!,
+        }, cancel));
+        root.Subcommands.Add(inspect);
+
         var surprisalHtml = new Option<string?>("--html") { Description = "Also write a self-contained HTML page with every token shaded by its surprisal." };
         var surprisal = new Command("surprisal", "Where is the language model surprised? Per-token surprisal (bits) of texts, their perplexity, and the most surprising tokens with what the model expected.")
         {
@@ -425,6 +454,28 @@ public sealed record NextTokensRequest(string Model, string Prompt, int Top, int
 /// <summary>Arguments of <c>neighbours</c>.</summary>
 public sealed record NeighboursRequest(string[] Models, string[] Tokens, int Top, int? Threads);
 
+/// <summary>Arguments of <c>map</c>.</summary>
+public sealed record MapRequest(string Model, int Count, string Method, string Output, int? Threads);
+
+/// <summary>Arguments of <c>inspect</c>.</summary>
+public sealed record InspectRequest(string Run, string? Output, int? Threads)
+{
+    /// <summary>General language-model folder, or null for the run's.</summary>
+    public string? Pretrained { get; init; }
+
+    /// <summary>Fine-tuned language-model folder, or null for the run's.</summary>
+    public string? FineTuned { get; init; }
+
+    /// <summary>Classifier folder, or null for the run's.</summary>
+    public string? Classifier { get; init; }
+
+    /// <summary>Labelled corpus folder, or null to find the run's.</summary>
+    public string? Corpus { get; init; }
+
+    /// <summary>pca or tsne.</summary>
+    public string MapMethod { get; init; } = "tsne";
+}
+
 /// <summary>Arguments of <c>surprisal</c>.</summary>
 public sealed record SurprisalRequest(string Model, string[] Texts, string? File, string? Html, int? Threads);
 
@@ -524,6 +575,12 @@ public interface ICommandHandlers
 
     /// <summary>Runs <c>neighbours</c>.</summary>
     Task<int> NeighboursAsync(NeighboursRequest request, CancellationToken cancellation);
+
+    /// <summary>Runs <c>map</c>.</summary>
+    Task<int> MapAsync(MapRequest request, CancellationToken cancellation);
+
+    /// <summary>Runs <c>inspect</c>.</summary>
+    Task<int> InspectAsync(InspectRequest request, CancellationToken cancellation);
 
     /// <summary>Runs <c>surprisal</c>.</summary>
     Task<int> SurprisalAsync(SurprisalRequest request, CancellationToken cancellation);

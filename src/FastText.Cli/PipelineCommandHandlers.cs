@@ -4,6 +4,7 @@ using FastText.Engine.Interpretation;
 using FastText.Engine.Models;
 using FastText.Engine.Native;
 using FastText.Engine.Recipes;
+using FastText.Engine.Reporting;
 using FastText.Engine.Text;
 using FastText.Engine.Training.Classification;
 
@@ -437,6 +438,54 @@ public sealed class PipelineCommandHandlers : ICommandHandlers
             }
         }
     }
+
+    /// <inheritdoc />
+    public Task<int> MapAsync(MapRequest request, CancellationToken cancellation)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        MapMethod method = ParseMapMethod(request.Method);
+        if (request.Count < 3)
+        {
+            throw new ArgumentException($"--count must be at least 3; got {request.Count}.");
+        }
+        TorchRuntime.Initialize(request.Threads);
+        LanguageModelArtifact artifact = LanguageModelArtifact.Open(request.Model);
+        using var model = artifact.LoadModel();
+        // t-SNE's perplexity 30 (scikit-learn's default) needs more than 30 points; below that, a third of them.
+        EmbeddingMapResult result = EmbeddingMap.Create(model, artifact.Vocabulary, request.Count, method, Math.Min(30, request.Count / 3.0));
+        string what = method == MapMethod.Pca
+            ? FormattableString.Invariant($"PCA of {result.Points.Count} tokens' embeddings: {result.ExplainedVariance.First:P1} + {result.ExplainedVariance.Second:P1} of the variance")
+            : FormattableString.Invariant($"t-SNE of {result.Points.Count} tokens' embeddings (perplexity {Math.Min(30, request.Count / 3.0):0.#}; KL {result.Divergence:F3})");
+        TrainingPlots.SaveLabelledPoints(request.Output, result.Points.Select(p => (p.Token, p.X, p.Y)).ToList(),
+            $"{what}: {request.Model}", method == MapMethod.Pca ? "PC 1" : "t-SNE 1", method == MapMethod.Pca ? "PC 2" : "t-SNE 2");
+        progress.Log($"{what} → {request.Output}");
+        return Task.FromResult(0);
+    }
+
+    /// <inheritdoc />
+    public Task<int> InspectAsync(InspectRequest request, CancellationToken cancellation)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        var options = new InspectionOptions
+        {
+            Pretrained = request.Pretrained,
+            FineTuned = request.FineTuned,
+            Classifier = request.Classifier,
+            Corpus = request.Corpus,
+            MapMethod = ParseMapMethod(request.MapMethod),
+        };
+        TorchRuntime.Initialize(request.Threads);
+        string page = RunInspection.Write(request.Run, progress, options, request.Output, cancellation);
+        progress.Log($"inspection → {page}");
+        return Task.FromResult(0);
+    }
+
+    private static MapMethod ParseMapMethod(string name) => name.ToLowerInvariant() switch
+    {
+        "pca" => MapMethod.Pca,
+        "tsne" or "t-sne" => MapMethod.TSne,
+        _ => throw new ArgumentException($"--method must be pca or tsne; got '{name}'."),
+    };
 
     /// <inheritdoc />
     public Task<int> SurprisalAsync(SurprisalRequest request, CancellationToken cancellation)

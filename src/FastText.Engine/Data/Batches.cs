@@ -222,7 +222,11 @@ public sealed class ClassifierBatch : IDisposable
     /// A new tensor: the caller disposes it (or lets its dispose scope do so).
     /// </summary>
     /// <param name="padId">The pad id (fastai <c>xxpad</c> = 1).</param>
-    public Tensor CreatePaddingMask(long padId = 1) => Inputs.eq(padId);
+    public Tensor CreatePaddingMask(long padId = 1)
+    {
+        using Scalar padding = padId;      // explicit: an implicit Scalar is the GC's to free mid-call (Native/Scalars.cs)
+        return Inputs.eq(padding);
+    }
 
     /// <summary>Updates the per-batch figure of a pooled batch object before it is handed out again.</summary>
     internal void Reuse(long padTokens) => PadTokens = padTokens;

@@ -31,18 +31,20 @@ public static class EvaluationReport
         Directory.CreateDirectory(folder);
         string png = Path.Combine(folder, ConfusionFile);
         TrainingPlots.SaveConfusionMatrix(png, evaluation.Metrics);
-        string introduction = Introduction(evaluation, File.ReadAllBytes(png), topLosses.Count);
+        string introduction = "<section class=\"summary\">" + Summary(evaluation, File.ReadAllBytes(png))
+            + "<p>Below: the " + topLosses.Count.ToString(CultureInfo.InvariantCulture) + " top losses (the documents the model got most wrong), each explained for the class it predicted.</p></section>\n";
         AtomicFile.WriteAllText(Path.Combine(folder, PageFile), AttributionPage.Render(topLosses, title, introduction));
     }
 
-    private static string Introduction(ClassifierEvaluation evaluation, byte[] confusionPng, int explained)
+    // Metrics, the confusion matrix as a table and as the image (inline).
+    internal static string Summary(ClassifierEvaluation evaluation, byte[] confusionPng)
     {
         ClassificationMetrics m = evaluation.Metrics;
         static string E(string s) => WebUtility.HtmlEncode(s);
         static string F(double v, string f = "F4") => v.ToString(f, CultureInfo.InvariantCulture);
         var html = new StringBuilder();
-        html.Append("<section class=\"summary\"><h2>").Append(m.Count.ToString("N0", CultureInfo.InvariantCulture)).Append(" documents: accuracy ")
-            .Append(F(100 * m.Accuracy, "F2")).Append(" %, macro F1 ").Append(F(m.MacroF1)).Append(", loss ").Append(F(evaluation.Loss)).Append("</h2>\n");
+        html.Append("<h3>").Append(m.Count.ToString("N0", CultureInfo.InvariantCulture)).Append(" documents: accuracy ")
+            .Append(F(100 * m.Accuracy, "F2")).Append(" %, macro F1 ").Append(F(m.MacroF1)).Append(", loss ").Append(F(evaluation.Loss)).Append("</h3>\n");
         html.Append("<table class=\"metrics\"><tr><th>class</th><th>precision</th><th>recall</th><th>F1</th></tr>");
         for (int c = 0; c < m.ClassNames.Count; c++)
         {
@@ -64,8 +66,7 @@ public static class EvaluationReport
             }
             html.Append("</tr>");
         }
-        html.Append("</table>\n<img class=\"confusion\" alt=\"confusion matrix\" src=\"data:image/png;base64,").Append(Convert.ToBase64String(confusionPng)).Append("\">\n")
-            .Append("<p>Below: the ").Append(explained).Append(" top losses (the documents the model got most wrong), each explained for the class it predicted.</p></section>\n");
+        html.Append("</table>\n<img class=\"confusion\" alt=\"confusion matrix\" src=\"data:image/png;base64,").Append(Convert.ToBase64String(confusionPng)).Append("\">\n");
         return html.ToString();
     }
 }

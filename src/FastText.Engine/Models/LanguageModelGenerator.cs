@@ -1,3 +1,4 @@
+using FastText.Engine.Native;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -60,7 +61,7 @@ public static class LanguageModelGenerator
                         Tensor tooRare = logits.softmax(0) < minimum;          // fastai applies min_p at temperature 1
                         if (!tooRare.all().item<bool>())
                         {
-                            logits.masked_fill_(tooRare, float.NegativeInfinity);
+                            logits.masked_fill_(tooRare, Scalars.NegativeInfinity);
                         }
                     }
                     Tensor probabilities = (logits / options.Temperature).softmax(0);   // ≡ p^(1/T), renormalised

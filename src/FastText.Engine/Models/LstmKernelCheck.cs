@@ -254,12 +254,14 @@ internal sealed class LstmKernelCheck
         public Values(Shape shape, double seed, long rows, long columns, double scale = 1)
         {
             // value[r, c] = frac(β + (r·columns + c)·α): row and column terms reduced separately in float64, added in fp32.
-            using Tensor r = torch.arange(rows, dtype: ScalarType.Float64).mul_(columns * Alpha).add_(seed * 0.7548776662466927).frac_();
-            using Tensor c = torch.arange(columns, dtype: ScalarType.Float64).mul_(Alpha).frac_();
+            // Explicit Scalars throughout: an implicit one is the GC's to free mid-call (Native/Scalars.cs).
+            using Scalar rowStep = columns * Alpha, offset = seed * 0.7548776662466927, columnStep = Alpha, width = (float)(2 * scale), shift = (float)scale;
+            using Tensor r = torch.arange(rows, dtype: ScalarType.Float64).mul_(rowStep).add_(offset, Scalars.One).frac_();
+            using Tensor c = torch.arange(columns, dtype: ScalarType.Float64).mul_(columnStep).frac_();
             using Tensor r32 = r.to(ScalarType.Float32).view(rows, 1);
             using Tensor c32 = c.to(ScalarType.Float32).view(1, columns);
-            Tensor values = r32.add(c32);
-            values.frac_().mul_((float)(2 * scale)).sub_((float)scale);                           // U(−scale, scale), fp32
+            Tensor values = r32.add(c32, Scalars.One);
+            values.frac_().mul_(width).sub_(shift);                                // U(−scale, scale), fp32
             if (shape.Type == ScalarType.BFloat16)
             {
                 using Tensor rounded = values.to(ScalarType.BFloat16);

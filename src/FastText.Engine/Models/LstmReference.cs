@@ -1,3 +1,4 @@
+using FastText.Engine.Native;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -23,7 +24,7 @@ internal static class LstmReference
         long batch = x.shape[0], steps = x.shape[1], features = x.shape[2], hidden = wHh.shape[1];
 
         // Forward: the input projections of all steps at once, then the recurrence; keep what the backward needs.
-        Tensor projected = x.reshape(batch * steps, features).mm(wIh.t()).add_(bIh).add_(bHh).view(batch, steps, 4 * hidden);
+        Tensor projected = x.reshape(batch * steps, features).mm(wIh.t()).add_(bIh, Scalars.One).add_(bHh, Scalars.One).view(batch, steps, 4 * hidden);
         var gates = new Tensor[steps];       // activated i, f, g, o per step, (B, 4H)
         var cells = new Tensor[steps + 1];   // c_{t−1} at index t
         var hiddens = new Tensor[steps + 1]; // h_{t−1} at index t
@@ -31,11 +32,11 @@ internal static class LstmReference
         hiddens[0] = h0.reshape(batch, hidden);
         for (long t = 0; t < steps; t++)
         {
-            Tensor a = projected.select(1, t).add(hiddens[t].mm(wHh.t()));
+            Tensor a = projected.select(1, t).add(hiddens[t].mm(wHh.t()), Scalars.One);
             Tensor i = a.narrow(1, 0, hidden).sigmoid(), f = a.narrow(1, hidden, hidden).sigmoid();
             Tensor g = a.narrow(1, 2 * hidden, hidden).tanh(), o = a.narrow(1, 3 * hidden, hidden).sigmoid();
             gates[t] = torch.cat(new[] { i, f, g, o }, 1);
-            cells[t + 1] = f.mul(cells[t]).add_(i.mul(g));
+            cells[t + 1] = f.mul(cells[t]).add_(i.mul(g), Scalars.One);
             hiddens[t + 1] = o.mul(cells[t + 1].tanh());
         }
         Tensor y = torch.stack(hiddens.Skip(1), 1);
@@ -51,16 +52,16 @@ internal static class LstmReference
         var gateGradients = new Tensor[steps];
         for (long t = steps - 1; t >= 0; t--)
         {
-            Tensor dhT = dh.add(outputGradient.select(1, t));
+            Tensor dhT = dh.add(outputGradient.select(1, t), Scalars.One);
             Tensor act = gates[t];
             Tensor i = act.narrow(1, 0, hidden), f = act.narrow(1, hidden, hidden);
             Tensor g = act.narrow(1, 2 * hidden, hidden), o = act.narrow(1, 3 * hidden, hidden);
             Tensor tanhC = cells[t + 1].tanh();
-            Tensor dcT = dc.add(dhT.mul(o).mul(tanhC.square().neg_().add_(1)));
-            Tensor di = dcT.mul(g).mul(i).mul(i.neg().add_(1));
-            Tensor df = dcT.mul(cells[t]).mul(f).mul(f.neg().add_(1));
-            Tensor dg = dcT.mul(i).mul(g.square().neg_().add_(1));
-            Tensor dO = dhT.mul(tanhC).mul(o).mul(o.neg().add_(1));
+            Tensor dcT = dc.add(dhT.mul(o).mul(OneMinus(tanhC.square())), Scalars.One);
+            Tensor di = dcT.mul(g).mul(i).mul(OneMinus(i));
+            Tensor df = dcT.mul(cells[t]).mul(f).mul(OneMinus(f));
+            Tensor dg = dcT.mul(i).mul(OneMinus(g.square()));
+            Tensor dO = dhT.mul(tanhC).mul(o).mul(OneMinus(o));
             gateGradients[t] = torch.cat(new[] { di, df, dg, dO }, 1);            // (B, 4H)
             dh = gateGradients[t].mm(wHh);
             dc = dcT.mul(f);
@@ -73,4 +74,7 @@ internal static class LstmReference
         Tensor dBias = dGates.sum(0L);                                 // (a bare 0 would convert to ScalarType.Byte)
         return (y, hLast, cLast, new[] { dx, dh.unsqueeze(0), dc.unsqueeze(0), dWih, dWhh, dBias, dBias.clone() });
     }
+
+    // 1 − t, with explicit Scalars (an implicit one is the GC's to free mid-call: Native/Scalars.cs).
+    private static Tensor OneMinus(Tensor t) => t.neg().add_(Scalars.One, Scalars.One);
 }

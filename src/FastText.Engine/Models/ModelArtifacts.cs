@@ -40,18 +40,26 @@ public sealed record ModelCard(string Kind, int EmbeddingSize, int HiddenSize, i
 
     internal static ModelCard Load(string folder, string kind)
     {
-        string path = Path.Combine(folder, FileName);
-        if (!File.Exists(path))
-        {
-            throw new FileNotFoundException($"'{folder}' is not a saved model folder (no model.json).", path);
-        }
-        ModelCard card = JsonSerializer.Deserialize<ModelCard>(File.ReadAllText(path), JsonOptions)
-            ?? throw new InvalidDataException($"'{path}' is empty.");
+        ModelCard card = Read(folder);
         if (card.Kind != kind)
         {
             throw new InvalidDataException($"'{folder}' holds a {card.Kind}, not a {kind}.");
         }
         return card;
+    }
+
+    /// <summary>The kind of model saved in <paramref name="folder"/>, or null when it holds no model.json.</summary>
+    internal static string? KindOf(string folder) => File.Exists(Path.Combine(folder, FileName)) ? Read(folder).Kind : null;
+
+    private static ModelCard Read(string folder)
+    {
+        string path = Path.Combine(folder, FileName);
+        if (!File.Exists(path))
+        {
+            throw new FileNotFoundException($"'{folder}' is not a saved model folder (no model.json).", path);
+        }
+        return JsonSerializer.Deserialize<ModelCard>(File.ReadAllText(path), JsonOptions)
+            ?? throw new InvalidDataException($"'{path}' is empty.");
     }
 
     private static readonly JsonSerializerOptions JsonOptions = new() { WriteIndented = true };

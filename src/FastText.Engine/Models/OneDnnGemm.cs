@@ -94,9 +94,14 @@ internal static class OneDnnGemm
         using var noGrad = torch.no_grad();
         const long m = 7;
         // Weyl-sequence values in [−1, 1): deterministic, and torch's generator is never touched.
-        Tensor Values(long rows, long columns, double offset) =>
-            torch.arange(rows * columns, dtype: ScalarType.Float64).mul_(0.6180339887498949).add_(offset).frac_().mul_(2).sub_(1)
+        // Explicit Scalars: an implicit one is the GC's to free mid-call (Native/Scalars.cs).
+        using Scalar golden = 0.6180339887498949, two = 2;
+        Tensor Values(long rows, long columns, double offset)
+        {
+            using Scalar start = offset;
+            return torch.arange(rows * columns, dtype: ScalarType.Float64).mul_(golden).add_(start, Scalars.One).frac_().mul_(two).sub_(Scalars.One)
                 .view(rows, columns).to(ScalarType.Float32);
+        }
         Tensor left = Values(m, k, 0.1);
         Tensor actual, expected;
         if (transposed)

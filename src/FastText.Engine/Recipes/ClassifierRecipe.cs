@@ -91,8 +91,7 @@ public sealed partial class UlmfitPipeline
             {
                 var callback = new ProgressCallback(Progress, phase, trainLoader.BatchCount, languageModel: false,
                     () => trainLoader.LastEpochPadding.Share);
-                learner.Callbacks.Clear();
-                learner.Callbacks.Add(callback);
+                UsePhaseCallbacks(learner, callback);
                 Cancellation.ThrowIfCancellationRequested();
                 bool ran = true;
                 if (stage is null)

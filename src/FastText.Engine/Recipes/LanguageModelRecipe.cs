@@ -189,8 +189,7 @@ public sealed partial class UlmfitPipeline
         {
             var (phase, fit) = phases[i];
             var callback = new ProgressCallback(Progress, phase, train.BatchCount, languageModel: true);
-            learner.Callbacks.Clear();
-            learner.Callbacks.Add(callback);
+            UsePhaseCallbacks(learner, callback);
             Cancellation.ThrowIfCancellationRequested();
             if (stage.RunPhase(i, learner, options => fit(learner, options)))
             {

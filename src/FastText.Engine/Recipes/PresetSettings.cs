@@ -63,6 +63,7 @@ public static class PresetSettings
         Number("finetune-frozen-lr", "frozen fine-tuning maximum learning rate (fastbook 2e-2)", p => p.FineTuneFrozenLearningRate, (p, v) => p with { FineTuneFrozenLearningRate = v }),
         Integer("finetune-epochs", "unfrozen fine-tuning epochs (fastbook 10)", 1, p => p.FineTuneEpochs, (p, v) => p with { FineTuneEpochs = v }),
         Number("finetune-lr", "unfrozen fine-tuning maximum learning rate (fastbook 2e-3)", p => p.FineTuneLearningRate, (p, v) => p with { FineTuneLearningRate = v }),
+        Number("clip", "largest global gradient norm per step, 0 = no clipping (fastai's default; its wikitext tutorial 0.1)", p => p.GradientClip, (p, v) => p with { GradientClip = v }),
         Integer("seed", "seed of splits, shuffles and initialisation", int.MinValue, p => p.Seed, (p, v) => p with { Seed = v }),
         new("precision", "compute precision", string.Join(" | ", ComputePrecisions.Names), p => p.Precision.Name(), (p, v) => p with
         {

@@ -48,6 +48,12 @@ public static class UlmfitDemo
         run.Report.AddSection("Predictions", PredictionTable(classifier.Predictor));
         progress.Log(FormattableString.Invariant($"classifier accuracy {evaluation.Metrics.Accuracy * 100:F2}% on {evaluation.Metrics.Count:N0} validation mails (macro F1 {evaluation.Metrics.MacroF1:F4})"));
 
+        // Inside the models (fasttext inspect): one page, linked from the report.
+        RunInspection.Write(run.RunFolder, progress, cancellation: cancellation);
+        run.Report.AddSection("Inside the models", $"[{RunInspection.PageFile}]({RunInspection.PageFile}) (`fasttext inspect {run.RunFolder}` rewrites it): "
+            + "what the language model learned (next tokens after prompts, where it is surprised, the neighbours fine-tuning moved, a t-SNE map of "
+            + "its embeddings) and why the classifier decides (its evaluation and confusion matrix, the example mails and the top losses explained per token).");
+
         if (compareBatching)
         {
             BatchingExperiment.Run(run, mails);

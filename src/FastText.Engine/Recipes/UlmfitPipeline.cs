@@ -222,6 +222,18 @@ public sealed partial class UlmfitPipeline
         return artifact;
     }
 
+    // The callbacks of one fit call: its progress (one per phase, so the report shows one table per phase like
+    // fastbook's) and the preset's gradient clipping.
+    private void UsePhaseCallbacks<TBatch>(Learner<TBatch> learner, ProgressCallback progress) where TBatch : IDisposable
+    {
+        learner.Callbacks.Clear();
+        learner.Callbacks.Add(progress);
+        if (Preset.GradientClip > 0)
+        {
+            learner.Callbacks.Add(new GradientClipping(Preset.GradientClip));
+        }
+    }
+
     private void RecordStage(ProgressCallback callback)
     {
         curves.Add(callback.Curve);

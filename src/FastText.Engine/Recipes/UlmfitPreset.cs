@@ -100,6 +100,13 @@ public sealed record UlmfitPreset
     public int Seed { get; init; } = 42;
 
     /// <summary>
+    /// Largest global gradient norm of every training step (<see cref="Training.GradientClipping"/>); 0 (default) does
+    /// not clip, as fastai's text learners do not. fastai's own wikitext tutorial clips at 0.1 and AWD-LSTM's paper at
+    /// 0.25: at one-cycle's peak a short run can take a loss spike it never recovers from (native-notes/lm-stability.md).
+    /// </summary>
+    public double GradientClip { get; init; }
+
+    /// <summary>
     /// Compute precision of every model the run trains (fastai's <c>to_fp16()</c>, here bf16 on the CPU): master
     /// weights, optimizer state and saved artifacts stay fp32 whatever it is. Float32 (default) is fastai's default;
     /// BFloat16 runs the LSTMs' and the decoder's matrix products in bf16 (about 2.2–2.4× the fp32 step on this CPU,

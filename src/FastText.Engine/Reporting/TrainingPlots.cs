@@ -174,6 +174,26 @@ public static class TrainingPlots
         Save(plot, path);
     }
 
+    /// <summary>Labelled points (e.g. tokens on an embedding map): a dot and its label for each.</summary>
+    public static void SaveLabelledPoints(string path, IReadOnlyList<(string Label, double X, double Y)> points, string title, string xLabel, string yLabel)
+    {
+        ArgumentNullException.ThrowIfNull(points);
+        var plot = new Plot();
+        var dots = plot.Add.ScatterPoints(points.Select(p => p.X).ToArray(), points.Select(p => p.Y).ToArray());
+        dots.MarkerSize = 4;
+        foreach (var (label, x, y) in points)
+        {
+            var text = plot.Add.Text(label, x, y);
+            text.LabelFontSize = 11;
+            text.LabelFontColor = Colors.Black.WithAlpha(0.85);
+            text.LabelAlignment = Alignment.LowerLeft;
+        }
+        plot.Title(title);
+        plot.XLabel(xLabel);
+        plot.YLabel(yLabel);
+        Save(plot, path, 1400, 1000);
+    }
+
     // Few counts pale, many dark (fastai's confusion matrix: matplotlib's Blues).
     private sealed class WhiteToBlue : IColormap
     {

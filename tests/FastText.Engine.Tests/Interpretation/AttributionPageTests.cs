@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Text.RegularExpressions;
 using FastText.Engine.Interpretation;
 using SkiaSharp;
@@ -94,46 +93,7 @@ public sealed partial class AttributionPageTests : IDisposable
     private static double Alpha(Match m) =>
         m.Groups[4].Success ? double.Parse(m.Groups[4].Value, System.Globalization.CultureInfo.InvariantCulture) : 1;
 
-    // Runs headless chromium with a throwaway profile and returns its standard output.
-    private string Chromium(params string[] arguments)
-    {
-        string browser = new[] { "/usr/bin/chromium", "/usr/bin/chromium-browser" }.FirstOrDefault(File.Exists)
-            ?? throw new Xunit.Sdk.XunitException("No chromium in /usr/bin: this test opens the page in a real browser. scripts/test.sh installs Debian's chromium (apt-get install chromium).");
-        var start = new ProcessStartInfo(browser)
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-        };
-        foreach (string a in new[] { "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars", $"--user-data-dir={folder.Combine("profile")}" }.Concat(arguments))
-        {
-            start.ArgumentList.Add(a);
-        }
-        using Process process = Process.Start(start)!;
-        Task<string> error = process.StandardError.ReadToEndAsync();
-        string output = process.StandardOutput.ReadToEnd();
-        if (!process.WaitForExit(60_000))
-        {
-            process.Kill(entireProcessTree: true);
-            throw new TimeoutException("chromium did not finish in 60 s");
-        }
-        Assert.True(process.ExitCode == 0, $"chromium exited {process.ExitCode}: {error.Result}");
-        return output;
-    }
+    private string Chromium(params string[] arguments) => HeadlessChromium.Run(folder.Combine("profile"), arguments);
 
-    // tests/artifacts/ at the repository root (gitignored), or FASTTEXT_TEST_ARTIFACTS.
-    private static string Artefacts()
-    {
-        string? folder = Environment.GetEnvironmentVariable("FASTTEXT_TEST_ARTIFACTS");
-        if (folder is null)
-        {
-            var dir = new DirectoryInfo(AppContext.BaseDirectory);
-            while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "FastText.Engine.sln")))
-            {
-                dir = dir.Parent;
-            }
-            folder = Path.Combine(dir?.FullName ?? Path.GetTempPath(), "tests", "artifacts");
-        }
-        Directory.CreateDirectory(folder);
-        return folder;
-    }
+    private static string Artefacts() => HeadlessChromium.Artefacts();
 }

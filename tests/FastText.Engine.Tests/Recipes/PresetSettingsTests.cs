@@ -57,6 +57,7 @@ public sealed class PresetSettingsTests
     [InlineData("hidden", "0", "--hidden: 0 is below the smallest allowed value, 1.")]
     [InlineData("emb", "4OO", "--emb: '4OO' is not a whole number.")]
     [InlineData("drop-mult", "-1", "--drop-mult: -1 is negative.")]
+    [InlineData("clip", "-0.25", "--clip: -0.25 is negative.")]
     [InlineData("finetune-lr", "NaN", "--finetune-lr: 'NaN' is not a finite number.")]
     [InlineData("precision", "fp16", "--precision: 'fp16' is not fp32, bf16 or bf16-decoder.")]
     public void An_impossible_value_names_its_option(string name, string value, string message)

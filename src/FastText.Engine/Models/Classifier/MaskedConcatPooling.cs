@@ -27,7 +27,7 @@ internal static class MaskedConcatPooling
         using var scope = NewDisposeScope();
         long rows = output.shape[0], time = output.shape[1], features = output.shape[2];
         Tensor real = padMask.logical_not();                                         // (rows, time)
-        Tensor lengths = real.sum(1, type: output.dtype).clamp_min(1).unsqueeze(1);   // (rows, 1)
+        Tensor lengths = real.sum(1, type: output.dtype).clamp_min(Scalars.One).unsqueeze(1);   // (rows, 1)
         // Last real position: first true from the right.
         Tensor fromRight = real.flip(1).to(ScalarType.Int64).argmax(1);               // (rows)
         Tensor lastIndex = (time - 1 - fromRight).view(rows, 1, 1).expand(rows, 1, features);

@@ -1,3 +1,4 @@
+using FastText.Engine.Native;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -41,8 +42,9 @@ public sealed class PoolingLinearClassifier : nn.Module<Tensor, Tensor, Tensor>
             var norm = nn.BatchNorm1d(sizes[i]);
             using (no_grad())
             {
-                norm.weight!.fill_(1.0);
-                norm.bias!.fill_(1e-3);
+                using Scalar small = 1e-3;                 // explicit Scalars: Native/Scalars.cs
+                norm.weight!.fill_(Scalars.One);
+                norm.bias!.fill_(small);
             }
             block.Add((block.Count.ToString(System.Globalization.CultureInfo.InvariantCulture), norm));
             if (p > 0)

@@ -69,7 +69,8 @@ public sealed class SentenceEncoder : nn.Module<Tensor, (Tensor Output, Tensor P
         using var scope = NewDisposeScope();
         IRecurrentEncoder encoder = encoderHolder[0];
         encoder.ResetState();
-        Tensor padMask = ids.eq(encoder.PaddingId);                                   // (rows, width)
+        using Scalar padding = encoder.PaddingId;                                      // explicit: Native/Scalars.cs
+        Tensor padMask = ids.eq(padding);                                             // (rows, width)
         long[] firstReal = FeedEveryRow ? new long[rows] : padMask.logical_not().to(ScalarType.Int64).argmax(1).data<long>().ToArray();
         var kept = new List<Tensor>();
         long firstKept = -1;

@@ -1,0 +1,32 @@
+using FastText.Engine.IO;
+using FastText.Engine.Recipes;
+using FastText.Engine.Tests.Training;
+using FastText.Engine.Text;
+
+namespace FastText.Engine.Tests.Recipes;
+
+/// <summary>The README's main job, at the tiny preset on the shipped samples (seconds).</summary>
+[Collection(SequentialTorchCollection.Name)]
+public sealed class DemoTests : IDisposable
+{
+    private readonly TemporaryFolder temporary = new();
+
+    public void Dispose() => temporary.Dispose();
+
+    [Fact]
+    public void The_demo_ends_with_the_inspection_page_linked_from_its_report()
+    {
+        TorchTestSetup.Use();
+        var (brown, mails) = SampleLocations.Resolve(null);
+        string folder = temporary.Combine("demo");
+
+        string report = UlmfitDemo.Run(brown, mails, folder, UlmfitPreset.Tiny, NullProgress.Instance);
+
+        string markdown = File.ReadAllText(report);
+        Assert.Contains($"[{RunInspection.PageFile}]({RunInspection.PageFile})", markdown, StringComparison.Ordinal);
+        string page = File.ReadAllText(Path.Combine(folder, RunInspection.PageFile));
+        Assert.Contains("What did fine-tuning move?", page, StringComparison.Ordinal);
+        Assert.Contains("<h2>top loss: validation document", page, StringComparison.Ordinal);
+        Assert.Equal(UlmfitDemo.ExampleTexts.Count + 3, page.Split("<section class=\"text\"").Length - 1);
+    }
+}
