@@ -313,7 +313,7 @@ def main():
     else:
         per_seed = []
         for seed in [int(s) for s in args.classifier_seeds.split(",") if s.strip()]:
-            line = dict(seed=seed, **classifier_stage(args, recipe, tuned, mail_vocab, mails_train, train_labels, mails_valid, valid_labels, seed))
+            line = dict(seed=seed, threads=args.threads, **classifier_stage(args, recipe, tuned, mail_vocab, mails_train, train_labels, mails_valid, valid_labels, seed))
             per_seed.append(line)
             print("SEED " + json.dumps(line), flush=True)
         result["classifier_seeds"] = per_seed

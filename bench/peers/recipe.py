@@ -47,6 +47,11 @@ def main():
     parser.add_argument("--systems", default="engine fp32,engine bf16,pytorch bf16,pytorch fp32", help="seed study: runs, in order")
     parser.add_argument("--data", default=os.path.join(HERE, ".data", "ulmfit"), help="seed study: the engine's export PyTorch reads")
     parser.add_argument("--reuse-logs", action="store_true", help="seed study: take finished runs from their logs")
+    parser.add_argument("--logs", default=None, help="seed study: folder of the runs' logs (default: <report>.logs)")
+    parser.add_argument("--log-suffix", default="", help="seed study: this invocation's logs are <system>-<precision><suffix>.log "
+                        "(a second process adding seeds to a run; every <system>-<precision>*.log is read)")
+    parser.add_argument("--note", action="append", default=[], help="seed study: a line for the report's header (repeatable)")
+    parser.add_argument("--report-only", action="store_true", help="seed study: run nothing, write the report from the logs")
     args = parser.parse_args()
     if args.classifier_seeds is not None:
         seed_study(args)
@@ -133,16 +138,42 @@ def difference(a, b):
 
 
 def parse_log(path):
-    """The SEED lines and the RESULT line (or None) of a run's stdout log."""
-    seeds, result = [], None
+    """The COMMAND line (or None), SEED lines and the RESULT line (or None) of a run's stdout log."""
+    command, seeds, result = None, [], None
     if os.path.exists(path):
         with open(path) as f:
             for line in f:
-                if line.startswith("SEED "):
+                if line.startswith("COMMAND "):
+                    command = line[8:].strip()
+                elif line.startswith("SEED "):
                     seeds.append(json.loads(line[5:]))
                 elif line.startswith("RESULT "):
                     result = json.loads(line[7:])
-    return seeds, result
+    return command, seeds, result
+
+
+def parse_logs(logs, system, precision):
+    """Every log of a run (<system>-<precision>*.log): the seeds of all (first of each seed), a RESULT, and per log
+    (name, command, threads, seeds)."""
+    seeds, result, parts = [], None, []
+    prefix = f"{system}-{precision}"
+    for name in sorted(os.listdir(logs)):
+        rest = name[len(prefix):-len(".log")]
+        if not (name.startswith(prefix) and name.endswith(".log")) or not (rest == "" or rest.startswith("-")):
+            continue
+        command, part, r = parse_log(os.path.join(logs, name))
+        if command is None and os.path.exists(os.path.join(logs, name[:-4] + ".command")):   # a run started by hand
+            with open(os.path.join(logs, name[:-4] + ".command")) as f:
+                command = f.read().strip()
+        written = datetime.datetime.utcfromtimestamp(os.path.getmtime(os.path.join(logs, name)))
+        known = {s["seed"] for s in seeds}
+        seeds += [s for s in part if s["seed"] not in known]
+        if r is not None and (result is None or "saved" in r.get("lm_state", "saved")):
+            result = r
+        threads = (r or {}).get("threads") or next((s["threads"] for s in part if "threads" in s), None)
+        parts.append({"log": name, "command": command, "threads": threads, "seeds": [s["seed"] for s in part], "finished": r is not None,
+                      "last_written_utc": f"{written:%Y-%m-%d %H:%M}"})
+    return sorted(seeds, key=lambda s: s["seed"]), result, parts
 
 
 def atomic_write(path, text):
@@ -154,7 +185,7 @@ def atomic_write(path, text):
 def seed_study(args):
     report = args.report or os.path.join(HERE, "..", "..", "perf-results", "UlmfitAccuracySeeds.md")
     report = os.path.normpath(report)
-    logs = os.path.splitext(report)[0] + ".logs"
+    logs = os.path.normpath(args.logs or os.path.splitext(report)[0] + ".logs")
     os.makedirs(logs, exist_ok=True)
     data = os.path.abspath(args.data)
     wanted = {name: args.classifier_seeds for name in args.systems.split(",")}
@@ -163,7 +194,7 @@ def seed_study(args):
         wanted[name.strip()] = seeds.strip()
     started = datetime.datetime.utcnow()
     study = {"command": "python3 bench/peers/recipe.py " + shlex.join(sys.argv[1:]), "cpu": cpu_model(), "threads": args.threads,
-             "started_utc": f"{started:%Y-%m-%d %H:%M}", "data": data, "runs": {}}
+             "started_utc": f"{started:%Y-%m-%d %H:%M}", "data": data, "report_only": args.report_only, "notes": args.note, "runs": {}}
     pytorch_env = {k: v for k, v in os.environ.items() if k != "OPENBLAS_CORETYPE"}
 
     def save():
@@ -173,8 +204,14 @@ def seed_study(args):
 
     for name, seeds in wanted.items():
         system, precision = name.split()
-        log = os.path.join(logs, f"{system}-{precision}.log")
-        done, result = parse_log(log) if args.reuse_logs else ([], None)
+        log = os.path.join(logs, f"{system}-{precision}{args.log_suffix}.log")
+        if args.report_only:
+            done, result, parts = parse_logs(logs, system, precision)
+            study["runs"][name] = {"seeds_wanted": [int(s) for s in seeds.split(",")], "seeds": done, "result": result, "parts": parts,
+                                   "logs": os.path.relpath(logs, os.path.dirname(report))}
+            save()
+            continue
+        _, done, result = parse_log(log) if args.reuse_logs else (None, [], None)
         entry = study["runs"][name] = {"seeds_wanted": [int(s) for s in seeds.split(",")], "seeds": done, "result": result, "log": os.path.relpath(log, os.path.dirname(report))}
         if system == "engine":
             command = args.engine.split() + ["--run", "peer-ulmfit", "--threads", str(args.threads)]
@@ -199,6 +236,8 @@ def seed_study(args):
         save()
         print(f"{name}: running {shlex.join(command)}", flush=True)
         with open(log, "a" if done else "w") as out, open(os.path.splitext(log)[0] + ".stderr", "a" if done else "w") as err:
+            out.write(f"COMMAND {entry['command'] if system == 'engine' else 'env -u OPENBLAS_CORETYPE ' + shlex.join(command)}\n")
+            out.flush()
             process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=err, text=True)
             for line in process.stdout:
                 out.write(line)
@@ -226,7 +265,7 @@ def seed_report(study):
     lines = [
         "# ULMFiT classifier accuracy over seeds: engine against plain PyTorch (issue 14)",
         "",
-        f"- machine: {study['cpu']}; {study['threads']} threads; runs {study['started_utc']} – {study.get('finished_utc', study['updated_utc'] + ' (in progress)')} UTC",
+        f"- machine: {study['cpu']}; {'threads per process: see Runs below' if study.get('report_only') else str(study['threads']) + ' threads'}; " + (f"report written {study['updated_utc']} UTC from the runs' logs" if study.get('report_only') else f"runs {study['started_utc']} – {study.get('finished_utc', study['updated_utc'] + ' (in progress)')} UTC"),
         f"- command: `{study['command']}`",
         "- recipe: as perf-results/UlmfitVsPyTorch.md (AWD-LSTM 128/384/3, Brown LM 2 epochs → mail LM 1 frozen + 1 unfrozen epoch → "
         "classifier 1/1/1/2 epochs with gradual unfreezing). Per system and precision the language models are trained once (seed 42); "
@@ -240,6 +279,7 @@ def seed_report(study):
         "engine bf16 95.78 % against PyTorch bf16 93.80 % (perf-results/UlmfitVsPyTorch.md); with about 400 test mails one seed cannot tell.",
         "- the machine was shared with other builds during these runs: no timing from them is a speed result (the seconds in the "
         ".json are for bookkeeping only).",
+    ] + [f"- {note}" for note in study.get("notes", [])] + [
         "",
         "| system | seeds | accuracy per seed (%) | mean % | sd | Brown perplexity | mail perplexity |",
         "|---|---|---|---:|---:|---:|---:|",
@@ -247,7 +287,8 @@ def seed_report(study):
     for name, r in runs.items():
         seeds = r["seeds"]
         if not seeds:
-            lines.append(f"| {name} | – | not run{' (' + r['failed'] + ')' if 'failed' in r else ''} | | | | |")
+            what = "no seed finished (see Runs)" if r.get("parts") else "not run"
+            lines.append(f"| {name} | – | {what}{' (' + r['failed'] + ')' if 'failed' in r else ''} | | | | |")
             continue
         mean, sd, n = summary([s["accuracy"] for s in seeds])
         per = ", ".join(f"{s['seed']}: {100 * s['accuracy']:.2f}" for s in seeds)
@@ -264,9 +305,14 @@ def seed_report(study):
             d, half, df = difference([s["accuracy"] for s in runs[a]["seeds"]], [s["accuracy"] for s in runs[b]["seeds"]])
             interval = f"[{d - half:+.2f}, {d + half:+.2f}] (Welch df {df:.1f})" if half is not None else "(no interval: one seed)"
             lines.append(f"- {a} − {b}: {d:+.2f} {interval}")
-    lines += ["", "Runs (each system's stdout, SEED and RESULT lines, is in the log named):", ""]
+    lines += ["", "Runs (each process's stdout, with its SEED and RESULT lines, is in the log named; every process ran under nice -n 10):", ""]
     for name, r in runs.items():
-        lines.append(f"- {name}: `{r.get('command', '')}`{' (taken from its log)' if r.get('from_log') else ''} — {r['log']}")
+        if "parts" in r:
+            for p in r["parts"]:
+                lines.append(f"- {name}, {r['logs']}/{p['log']}: `{p['command'] or 'command not logged'}`; {p['threads'] or '?'} threads; "
+                             f"seeds {', '.join(map(str, p['seeds'])) or 'none'}{'' if p['finished'] else ' (did not finish)'}; last written {p['last_written_utc']} UTC")
+        else:
+            lines.append(f"- {name}: `{r.get('command', '')}`{' (taken from its log)' if r.get('from_log') else ''} — {r['log']}")
     return "\n".join(lines) + "\n"
 
 
