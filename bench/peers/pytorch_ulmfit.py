@@ -12,7 +12,14 @@ splits, labels and vocabularies, and the recipe. Then, timed stage by stage:
 Model and optimizer as bench/peers/pytorch_lm.py (fastai's AWD_LSTM, AR 2 / TAR 1, Adam with decoupled weight decay 0.01
 except biases and BatchNorm, one-cycle with moms 0.8/0.7/0.8, pct 0.25). bf16 = torch.autocast('cpu', bfloat16).
 
-Usage: python3 pytorch_ulmfit.py --threads 2 [--precision fp32|bf16] [--max-batches N (smoke test only)]. Prints one line `RESULT {json}`.
+Seed study (recipe.py --classifier-seeds): --classifier-seeds 1,2,3 runs the language-model stages once (seed 42 as
+always) and then the classifier stage once per seed from the same fine-tuned encoder, each seed reseeding torch (head
+initialisation, dropout masks) and the batch shuffles; the data and the held-out mails are the engine's export, whatever
+the seed. Each seed prints a line `SEED {json}` as it finishes. --lm-state PATH saves the fine-tuned language model
+there (torch.save, with the two stages' results) and, when the file exists, loads it instead of training the two stages.
+
+Usage: python3 pytorch_ulmfit.py --threads 2 [--precision fp32|bf16] [--data DIR] [--classifier-seeds 1,2,3] [--lm-state PATH]
+       [--max-batches N (smoke test only)]. Prints one line `RESULT {json}`.
 """
 import argparse
 import json
@@ -256,6 +263,8 @@ def main():
     parser.add_argument("--precision", default="fp32", choices=["fp32", "bf16"])
     parser.add_argument("--data", default=os.path.join(HERE, ".data", "ulmfit"))
     parser.add_argument("--max-batches", type=int, default=None, help="smoke test: at most this many batches per epoch")
+    parser.add_argument("--classifier-seeds", default=None, help="comma-separated classifier training seeds (default: one run, no reseeding)")
+    parser.add_argument("--lm-state", default=None, help="fine-tuned language model: loaded if the file exists, else saved there")
     args = parser.parse_args()
     global MAX_BATCHES
     MAX_BATCHES = args.max_batches
@@ -280,6 +289,43 @@ def main():
     bs, bptt, dm = recipe["lm_batch"], recipe["lm_bptt"], recipe["lm_drop_mult"]
     result = {"system": "pytorch", "version": torch.__version__, "precision": args.precision, "threads": args.threads, "stages": {}}
 
+    mails_train, train_labels = documents("mails-train")
+    mails_valid, valid_labels = documents("mails-valid")
+    if args.lm_state and os.path.exists(args.lm_state):
+        saved = torch.load(args.lm_state)
+        if saved["precision"] != args.precision or saved["data"] != os.path.abspath(args.data):
+            raise SystemExit(f"{args.lm_state} was trained with {saved['precision']} on {saved['data']}")
+        tuned = LanguageModel(len(mail_vocab), emb, hidden, layers, dm)
+        tuned.load_state_dict(saved["state"])
+        result["stages"].update(saved["stages"])
+        result["lm_state"] = f"loaded from {args.lm_state}"
+    else:
+        tuned = language_models(args, recipe, documents, brown_vocab, mail_vocab, mails_train, mails_valid, result)
+        if args.lm_state:
+            torch.save({"state": tuned.state_dict(), "stages": result["stages"], "precision": args.precision,
+                        "data": os.path.abspath(args.data)}, args.lm_state + ".tmp")
+            os.replace(args.lm_state + ".tmp", args.lm_state)
+            result["lm_state"] = f"saved to {args.lm_state}"
+
+    # 3. Classifier with gradual unfreezing: once (the RNG goes on from the language-model stages), or once per seed.
+    if args.classifier_seeds is None:
+        result["stages"]["classifier"] = classifier_stage(args, recipe, tuned, mail_vocab, mails_train, train_labels, mails_valid, valid_labels, None)
+    else:
+        per_seed = []
+        for seed in [int(s) for s in args.classifier_seeds.split(",") if s.strip()]:
+            line = dict(seed=seed, threads=args.threads, **classifier_stage(args, recipe, tuned, mail_vocab, mails_train, train_labels, mails_valid, valid_labels, seed))
+            per_seed.append(line)
+            print("SEED " + json.dumps(line), flush=True)
+        result["classifier_seeds"] = per_seed
+        result["stages"]["classifier"] = {k: sum(p[k] for p in per_seed) / len(per_seed) for k in ("seconds", "accuracy")}
+    result["test_documents"] = len(valid_labels)
+    print("RESULT " + json.dumps(result), flush=True)
+
+
+def language_models(args, recipe, documents, brown_vocab, mail_vocab, mails_train, mails_valid, result):
+    """Stages 1 and 2: the Brown language model, then the mail language model from it; returns the fine-tuned model."""
+    emb, hidden, layers = recipe["embedding"], recipe["hidden"], recipe["layers"]
+    bs, bptt, dm = recipe["lm_batch"], recipe["lm_bptt"], recipe["lm_drop_mult"]
     # 1. Pretrain on Brown.
     clock = time.perf_counter()
     brown_train = torch.cat(documents("brown-train")[0])
@@ -313,8 +359,6 @@ def main():
             j = old.get(t)
             tuned_sd["encoder.embedding.weight"][i] = sd["encoder.embedding.weight"][j] if j is not None else mean_row
             tuned_sd["decoder_bias"][i] = sd["decoder_bias"][j] if j is not None else mean_bias
-    mails_train, train_labels = documents("mails-train")
-    mails_valid, valid_labels = documents("mails-valid")
     mail_batches = lm_batches(torch.cat(mails_train), bs, bptt)
     mail_valid = lm_batches(torch.cat(mails_valid), bs, bptt)
     general_or_tuned = tuned
@@ -329,8 +373,17 @@ def main():
     losses = fit_one_cycle(tuned, groups, reset_and(mail_batches), recipe["finetune_epochs"], [recipe["finetune_lr"]] * len(groups),
                            lm_loss, args.precision, lambda: lm_validate(tuned, mail_valid, args.precision))
     result["stages"]["fine-tune"] = {"seconds": time.perf_counter() - clock, "valid_loss": losses[-1], "perplexity": math.exp(losses[-1])}
+    return tuned
 
-    # 3. Classifier with gradual unfreezing.
+
+def classifier_stage(args, recipe, tuned, mail_vocab, mails_train, train_labels, mails_valid, valid_labels, seed):
+    """Stage 3 from the fine-tuned encoder. seed None: the RNG as it is and the shuffles of seed_epoch 1000·phase + epoch
+    (the single run); a seed reseeds torch and offsets every shuffle seed by 1,000,000·seed."""
+    emb, hidden, layers = recipe["embedding"], recipe["hidden"], recipe["layers"]
+    shuffle_base = 0
+    if seed is not None:
+        torch.manual_seed(seed)
+        shuffle_base = 1_000_000 * seed
     clock = time.perf_counter()
     cbs = recipe["classifier_batch"]
     model = Classifier(len(mail_vocab), emb, hidden, layers, recipe["classifier_drop_mult"], len(recipe["classes"]), recipe["classifier_bptt"])
@@ -348,7 +401,7 @@ def main():
             lrs = [lr] * len(groups)
         else:                                        # slice(lr/2.6^4, lr): geometric over the groups
             lrs = [lr / 2.6 ** 4 * (2.6 ** 4) ** (g / (len(groups) - 1)) for g in range(len(groups))]
-        fit_one_cycle(model, groups, lambda epoch, s=s: classifier_batches(mails_train, train_labels, cbs, "sorted", 1000 * s + epoch),
+        fit_one_cycle(model, groups, lambda epoch, s=s: classifier_batches(mails_train, train_labels, cbs, "sorted", shuffle_base + 1000 * s + epoch),
                       epochs, lrs, classifier_loss, args.precision)
     model.eval()
     correct = 0
@@ -357,8 +410,7 @@ def main():
             with torch.autocast("cpu", dtype=torch.bfloat16, enabled=args.precision == "bf16"):
                 logits, _ = model(x)
             correct += int((logits.float().argmax(1) == y).sum())
-    result["stages"]["classifier"] = {"seconds": time.perf_counter() - clock, "accuracy": correct / len(valid_labels)}
-    print("RESULT " + json.dumps(result))
+    return {"seconds": time.perf_counter() - clock, "accuracy": correct / len(valid_labels)}
 
 
 if __name__ == "__main__":

@@ -15,7 +15,11 @@ namespace FastText.Benchmarks.Runs;
 /// stage timed (wall clock, tokenizing excluded: PyTorch reads the engine's ids), with the validation perplexities and
 /// the classifier's accuracy. The first call also writes what PyTorch trains on: both corpora's ids, splits, labels and
 /// vocabularies, and the recipe's settings (FASTTEXT_PEER_DATA/ulmfit, default bench/peers/.data/ulmfit).
-/// Knob: FASTTEXT_PEER_PRECISION (fp32 | bf16). Prints one line <c>RESULT {json}</c>.
+/// Knobs: FASTTEXT_PEER_PRECISION (fp32 | bf16); FASTTEXT_PEER_CLASSIFIER_SEEDS (e.g. <c>1,2,3,4,5</c>, the seed study of
+/// bench/peers/recipe.py --classifier-seeds): the language-model stages run once, then the classifier stage once per seed
+/// from the same fine-tuned encoder — the seed is the classifier's training seed only (head initialisation, dropout masks,
+/// batch order); the data, its split and the held-out mails stay the preset's. Each seed prints a line <c>SEED {json}</c>
+/// as it finishes. Prints one line <c>RESULT {json}</c>.
 /// </summary>
 internal static class UlmfitPeerRun
 {
@@ -60,8 +64,23 @@ internal static class UlmfitPeerRun
             LanguageModelArtifact tuned = run.FineTune(general, mails, findLearningRate: false);
             double fineTune = clock.Elapsed.TotalSeconds;
             double fineTuneLoss = LastValidationLoss(run, "fine-tune");
+            int[] seeds = ClassifierSeeds();
+            var perSeed = new List<Dictionary<string, double>>();
+            foreach (int seed in seeds)
+            {
+                clock.Restart();
+                using ClassifierResult seeded = run.TrainClassifier(mails, tuned, artifact: $"classifier-seed-{seed}", seed: seed);
+                var line = new Dictionary<string, double>
+                {
+                    ["seed"] = seed,
+                    ["seconds"] = clock.Elapsed.TotalSeconds,
+                    ["accuracy"] = seeded.Evaluation.Metrics.Accuracy,
+                };
+                perSeed.Add(line);
+                Console.WriteLine("SEED " + JsonSerializer.Serialize(line));
+            }
             clock.Restart();
-            using ClassifierResult classifier = run.TrainClassifier(mails, tuned);
+            using ClassifierResult? classifier = seeds.Length == 0 ? run.TrainClassifier(mails, tuned) : null;
             double classify = clock.Elapsed.TotalSeconds;
             var result = new Dictionary<string, object>
             {
@@ -73,8 +92,12 @@ internal static class UlmfitPeerRun
                 {
                     ["pretrain"] = new Dictionary<string, double> { ["seconds"] = pretrain, ["valid_loss"] = pretrainLoss, ["perplexity"] = Math.Exp(pretrainLoss) },
                     ["fine-tune"] = new Dictionary<string, double> { ["seconds"] = fineTune, ["valid_loss"] = fineTuneLoss, ["perplexity"] = Math.Exp(fineTuneLoss) },
-                    ["classifier"] = new Dictionary<string, double> { ["seconds"] = classify, ["accuracy"] = classifier.Evaluation.Metrics.Accuracy },
+                    ["classifier"] = classifier is not null
+                        ? new Dictionary<string, double> { ["seconds"] = classify, ["accuracy"] = classifier.Evaluation.Metrics.Accuracy }
+                        : new Dictionary<string, double> { ["seconds"] = perSeed.Average(p => p["seconds"]), ["accuracy"] = perSeed.Average(p => p["accuracy"]) },
                 },
+                ["classifier_seeds"] = perSeed,
+                ["test_documents"] = mails.Validation.Count,
                 ["cpu"] = CpuInfo.Describe(),
             };
             Console.WriteLine("RESULT " + JsonSerializer.Serialize(result));
@@ -89,6 +112,12 @@ internal static class UlmfitPeerRun
             }
         }
     }
+
+    // FASTTEXT_PEER_CLASSIFIER_SEEDS: comma-separated classifier training seeds; unset or empty = the preset's seed, once.
+    private static int[] ClassifierSeeds() =>
+        (Environment.GetEnvironmentVariable("FASTTEXT_PEER_CLASSIFIER_SEEDS") ?? "")
+            .Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+            .Select(s => int.Parse(s, System.Globalization.CultureInfo.InvariantCulture)).ToArray();
 
     // The last validation loss of the stage's last language-model curve.
     private static double LastValidationLoss(UlmfitPipeline run, string stage) =>

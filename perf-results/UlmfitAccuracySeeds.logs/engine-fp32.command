@@ -1,0 +1,1 @@
+FASTTEXT_PEER_PRECISION=fp32 FASTTEXT_PEER_CLASSIFIER_SEEDS=1,2,3,4,5 nice -n 10 dotnet bench/FastText.Benchmarks/bin/Release/net10.0/linux-x64/FastText.Benchmarks.dll --run peer-ulmfit --threads 2 (started by hand, not by recipe.py)
