@@ -2,6 +2,7 @@ using FastText.Engine.Models;
 using FastText.Engine.Native;
 using FastText.Engine.Models.Classifier;
 using TorchSharp;
+using TorchSharp.Modules;
 using static TorchSharp.torch;
 
 namespace FastText.Engine.Interpretation;
@@ -245,12 +246,15 @@ public sealed class ClassifierExplainer
         return best;
     }
 
-    // Eval mode in fp32 for the explanation, the model's own mode, precision and state afterwards.
+    // Eval mode in fp32 for the explanation, with the parameters out of autograd (the gradients wanted are the inputs'
+    // alone: the backward pass then skips every weight-gradient product); the model's own mode, precision, trainable
+    // parameters and state afterwards.
     private sealed class ExplanationMode : IDisposable
     {
         private readonly TextClassifier model;
         private readonly bool wasTraining;
         private readonly ComputePrecision precision;
+        private readonly List<Parameter> trainable;
 
         public ExplanationMode(TextClassifier model)
         {
@@ -259,10 +263,19 @@ public sealed class ClassifierExplainer
             precision = model.Precision;
             model.eval();
             model.Precision = ComputePrecision.Float32;
+            trainable = model.parameters().Where(p => p.requires_grad).ToList();
+            foreach (Parameter p in trainable)
+            {
+                p.requires_grad = false;
+            }
         }
 
         public void Dispose()
         {
+            foreach (Parameter p in trainable)
+            {
+                p.requires_grad = true;
+            }
             model.AwdLstmEncoder.Reset();
             model.Precision = precision;
             model.train(wasTraining);

@@ -13,7 +13,7 @@ namespace FastText.Engine.Models;
 // All tensors are batch-first. State (h, c) per layer is carried across calls, detached (truncated BPTT).
 
 /// <summary>The three regularising dropouts of the AWD-LSTM, as functions (fastai <c>RNNDropout</c>, <c>EmbeddingDropout</c>).</summary>
-public static class AwdDropout
+internal static class AwdDropout
 {
     /// <summary>
     /// Locked ("variational") dropout (fastai <c>RNNDropout</c>): one mask per (row, feature) shared by all time steps,

@@ -47,14 +47,8 @@ public sealed class BrownDocumentSource : ITextDocumentSource
         foreach (string file in files)
         {
             cancellationToken.ThrowIfCancellationRequested();
-            byte[] bytes;
-            try
+            if (problems.TryReadAllBytes(file) is not { } bytes)
             {
-                bytes = File.ReadAllBytes(file);
-            }
-            catch (Exception error) when (error is IOException or UnauthorizedAccessException)
-            {
-                problems.Fail(file, error.Message);
                 continue;
             }
             string name = Path.GetFileName(file);

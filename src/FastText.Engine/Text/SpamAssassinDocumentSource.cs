@@ -74,14 +74,8 @@ public sealed class SpamAssassinDocumentSource : ITextDocumentSource
             foreach (string file in Directory.GetFiles(folder, "*.txt").Order(StringComparer.Ordinal))
             {
                 cancellationToken.ThrowIfCancellationRequested();
-                byte[] bytes;
-                try
+                if (problems.TryReadAllBytes(file) is not { } bytes)
                 {
-                    bytes = File.ReadAllBytes(file);
-                }
-                catch (Exception error) when (error is IOException or UnauthorizedAccessException)
-                {
-                    problems.Fail(file, error.Message);
                     continue;
                 }
                 yield return new TextDocument(file, BodyOf(bytes), label, SplitOf(Path.GetFileName(file)));

@@ -38,6 +38,20 @@ public sealed class SourceProblems
         }
     }
 
+    /// <summary>The bytes of <paramref name="path"/>, or null after recording why it cannot be read.</summary>
+    internal byte[]? TryReadAllBytes(string path)
+    {
+        try
+        {
+            return File.ReadAllBytes(path);
+        }
+        catch (Exception error) when (error is IOException or UnauthorizedAccessException)
+        {
+            Fail(path, error.Message);
+            return null;
+        }
+    }
+
     /// <summary>Opens <paramref name="path"/> for one sequential read, or records why it cannot be opened and returns null.</summary>
     internal FileStream? TryOpenSequential(string path, int bufferSize)
     {

@@ -15,7 +15,7 @@ namespace FastText.Engine.Text;
 /// <see cref="MaximumRepeat"/> so a generated <c>xxrep 999999999 a</c> cannot exhaust memory. The <c>▁</c> that
 /// fastai puts inside whitespace tokens is turned back into a space.
 /// </remarks>
-public static class TokenDecoder
+internal static class TokenDecoder
 {
     /// <summary>Largest repeat count honoured by <c>xxrep</c>/<c>xxwrep</c>.</summary>
     public const int MaximumRepeat = 1000;

@@ -238,10 +238,13 @@ public sealed class ClassifierExplainerTests(SignalModel signal) : IClassFixture
         using TextClassifier model = Untrained(seed: 6);
         model.Precision = ComputePrecision.BFloat16;
         model.train();
+        model.parameters().First().requires_grad = false;                          // as after freeze_to: stays frozen
+        bool[] trainable = model.parameters().Select(p => p.requires_grad).ToArray();
         var explainer = new ClassifierExplainer(model);
         explainer.Explain(Document(8, seed: 6), steps: 2);
         Assert.Equal(ComputePrecision.BFloat16, model.Precision);
         Assert.True(model.training);
+        Assert.Equal(trainable, model.parameters().Select(p => p.requires_grad));  // out of autograd only while explaining
         var error = Assert.Throws<ArgumentOutOfRangeException>(() => explainer.Explain([3, 4, Vocabulary + 5]));
         Assert.Contains("position 2", error.Message, StringComparison.Ordinal);
         Assert.Throws<ArgumentException>(() => explainer.Explain([]));

@@ -13,7 +13,7 @@ namespace FastText.Engine.Models.Pretrained;
 /// fastai loads pretrained tensors by position (zipping key orders); this loads them by name through
 /// <see cref="FastAiKeyMap"/>, so a layout mismatch is an error naming the key instead of silently wrong weights.
 /// </remarks>
-public static class FastAiCheckpoint
+internal static class FastAiCheckpoint
 {
     /// <summary>
     /// Reads a fastai checkpoint and, when <paramref name="vocabularyPath"/> and <paramref name="vocabulary"/> are

@@ -22,7 +22,7 @@ namespace FastText.Engine.Models.Pretrained;
 /// </code>
 /// <para>Encoder file: the same keys without the leading <c>0.</c> on both sides.</para>
 /// </remarks>
-public sealed class FastAiKeyMap
+internal sealed class FastAiKeyMap
 {
     private readonly Dictionary<string, string> fastAiToEngine;
     private readonly Dictionary<string, string> engineToFastAi;

@@ -19,7 +19,7 @@ namespace FastText.Engine.Models.Pretrained;
 /// reads them; tensors that share memory (tied weights) are written once and come back sharing one storage, as with
 /// <c>torch.save</c>. Storages are little-endian raw bytes; big-endian files are refused.
 /// </remarks>
-public static class PyTorchCheckpointFile
+internal static class PyTorchCheckpointFile
 {
     private const string ArchiveName = "archive";
     private static readonly BigInteger LegacyMagicNumber = BigInteger.Parse("119547037146038801333356",
