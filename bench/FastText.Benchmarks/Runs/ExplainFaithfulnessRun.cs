@@ -19,8 +19,8 @@ namespace FastText.Benchmarks.Runs;
 /// and seconds per explanation. The classifier: the whole-recipe comparison's (AWD-LSTM 128/384/3, Brown → mails),
 /// trained here in bf16 unless FASTTEXT_FAITHFULNESS_RUN names a run folder of that recipe (its models/classifier… and
 /// corpus/spam-assassin are used). Knobs: FASTTEXT_FAITHFULNESS_MAILS (held-out mails explained, default 100, a seeded
-/// sample), FASTTEXT_FAITHFULNESS_MODEL (model folder name in the run, default classifier).
-/// Writes perf-results/AttributionFaithfulness.md and .png.
+/// sample), FASTTEXT_FAITHFULNESS_MODEL (model folder name in the run, default classifier), FASTTEXT_FAITHFULNESS_RESULTS
+/// (results name, default AttributionFaithfulness). Writes perf-results/&lt;name&gt;.md and .png.
 /// </summary>
 internal static class ExplainFaithfulnessRun
 {
@@ -33,6 +33,7 @@ internal static class ExplainFaithfulnessRun
         string? given = Environment.GetEnvironmentVariable("FASTTEXT_FAITHFULNESS_RUN");
         string runFolder = given ?? Path.Combine(Path.GetTempPath(), $"fasttext-faithfulness-{Environment.ProcessId}");
         string modelName = Environment.GetEnvironmentVariable("FASTTEXT_FAITHFULNESS_MODEL") ?? "classifier";
+        string name = Environment.GetEnvironmentVariable("FASTTEXT_FAITHFULNESS_RESULTS") ?? "AttributionFaithfulness";
         var clock = Stopwatch.StartNew();
         try
         {
@@ -50,10 +51,10 @@ internal static class ExplainFaithfulnessRun
             DeletionResult result = new DeletionCurve(artifact.CreateExplainer(model)).Measure(documents, Ks,
                 done => { if (done % 10 == 0) { Console.WriteLine($"{done}/{documents.Count} mails explained ({clock.Elapsed.TotalSeconds:F0} s)"); } });
             double explainSeconds = clock.Elapsed.TotalSeconds;
-            string report = Report(context, result, documents, artifact, threads, trainSeconds, explainSeconds, given is not null);
+            string report = Report(context, name, result, documents, artifact, threads, trainSeconds, explainSeconds, given is not null);
             Console.Write(report);
-            context.Write("AttributionFaithfulness.md", report);
-            Plot(Path.Combine(context.ResultsDirectory, "AttributionFaithfulness.png"), result);
+            context.Write(name + ".md", report);
+            Plot(Path.Combine(context.ResultsDirectory, name + ".png"), result);
             return result.Points[0].IntegratedGradients > result.Points[0].Random ? 0 : 1;
         }
         finally
@@ -79,7 +80,7 @@ internal static class ExplainFaithfulnessRun
         Console.WriteLine($"classifier trained: accuracy {classifier.Evaluation.Metrics.Accuracy:P2}");
     }
 
-    private static string Report(RunContext context, DeletionResult result, List<int[]> documents, ClassifierArtifact artifact, int threads,
+    private static string Report(RunContext context, string name, DeletionResult result, List<int[]> documents, ClassifierArtifact artifact, int threads,
         double trainSeconds, double explainSeconds, bool reused)
     {
         static string F(double v, string f = "F3") => v.ToString(f, CultureInfo.InvariantCulture);
@@ -88,9 +89,11 @@ internal static class ExplainFaithfulnessRun
         var text = new StringBuilder();
         text.AppendLine("# Do the explanations tell the truth? The deletion test").AppendLine();
         text.AppendLine(CultureInfo.InvariantCulture, $"- machine: {CpuInfo.Describe()}; {threads} threads; measured {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC");
-        text.AppendLine(CultureInfo.InvariantCulture, $"- command: `{context.CommandWith("FASTTEXT_FAITHFULNESS_RUN", "FASTTEXT_FAITHFULNESS_MAILS", "FASTTEXT_FAITHFULNESS_MODEL")}`");
-        string origin = reused ? $"from `{artifact.Folder}`" : $"trained in this run ({F(trainSeconds, "F0")} s)";
-        text.AppendLine(CultureInfo.InvariantCulture, $"- classifier: AWD-LSTM {artifact.Card.EmbeddingSize}/{artifact.Card.HiddenSize}/{artifact.Card.Layers}, the whole-recipe comparison's (Brown LM → mail LM → classifier, bf16 training; UlmfitVsPyTorch.md), {origin}");
+        text.AppendLine(CultureInfo.InvariantCulture, $"- command: `{context.CommandWith("FASTTEXT_FAITHFULNESS_RUN", "FASTTEXT_FAITHFULNESS_MAILS", "FASTTEXT_FAITHFULNESS_MODEL", "FASTTEXT_FAITHFULNESS_RESULTS")}`");
+        string origin = reused
+            ? $"from `{artifact.Folder}` (its run folder's report.md says how it was trained)"
+            : $"the whole-recipe comparison's (Brown LM → mail LM → classifier, bf16 training; UlmfitVsPyTorch.md), trained in this run ({F(trainSeconds, "F0")} s)";
+        text.AppendLine(CultureInfo.InvariantCulture, $"- classifier: AWD-LSTM {artifact.Card.EmbeddingSize}/{artifact.Card.HiddenSize}/{artifact.Card.Layers}, {origin}");
         text.AppendLine(CultureInfo.InvariantCulture, $"- texts: {documents.Count} held-out SpamAssassin mails (a seeded sample of the validation split; bodies capped at {artifact.Card.MaxTokens} tokens; {F(documents.Average(d => d.Length), "F0")} tokens on average)");
         text.AppendLine("- protocol: explain each mail for its predicted class (fp32), delete its k top-ranked tokens (the text closes up), and record the drop of that class's probability; random = k random tokens, mean of 3 seeded draws. Integrated gradients rank by signed score (most in favour first); intrinsic attention by its unsigned score.");
         text.AppendLine(CultureInfo.InvariantCulture, $"- explaining took {F(explainSeconds / documents.Count, "F2")} s per mail (both methods and the {Ks.Length} × 5 deletion forwards; the machine may have been shared)").AppendLine();
@@ -105,7 +108,7 @@ internal static class ExplainFaithfulnessRun
         }
         text.AppendLine();
         text.AppendLine(CultureInfo.InvariantCulture, $"Mean drop of the predicted class's probability. Integrated gradients' completeness gap: median {F(100 * gaps[gaps.Count / 2], "F2")} %, max {F(100 * gaps[^1], "F2")} %, within 1 % on {gaps.Count(g => g <= IntegratedGradients.CompletenessTolerance)} of {gaps.Count} mails; path points used ({string.Join(", ", steps)}).");
-        text.AppendLine().AppendLine("![deletion curve](AttributionFaithfulness.png)");
+        text.AppendLine().AppendLine($"![deletion curve]({name}.png)");
         return text.ToString();
     }
 
