@@ -1,0 +1,110 @@
+using FastText.Engine.Interpretation;
+using FastText.Engine.Models;
+using FastText.Engine.Tests.Training;
+using FastText.Engine.Text;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace FastText.Engine.Tests.Interpretation;
+
+[Collection(SequentialTorchCollection.Name)]
+public sealed class SyntaxProbeTests
+{
+    private static readonly Vocabulary Words = Vocabulary.FromTokens([.. SpecialTokens.All, "the", "jury", "said", "do", "n't", "d", "p", "x", "."]);
+
+    private static int Id(string token) => Words.IdOf(token);
+
+    [Fact]
+    public void Each_word_is_read_at_its_first_token_that_is_not_a_case_marker()
+    {
+        var probe = new SyntaxProbe(Tokenization.Words, Words);
+        AlignedSentence aligned = probe.Align(["The", "JURY", "said", "don't", "zebra", "."]);
+        // fastai's rules: xxmaj before a capitalised word, xxup before an all-caps one, "don't" → do n't; unknown → xxunk.
+        Assert.Equal(new[] { SpecialTokens.BeginningOfStreamId, SpecialTokens.CapitalizedId, Id("the"), SpecialTokens.AllCapsId, Id("jury"),
+            Id("said"), Id("do"), Id("n't"), SpecialTokens.UnknownId, Id(".") }, aligned.Ids);
+        Assert.Equal(new[] { 2, 4, 5, 6, 8, 9 }, aligned.WordPositions);
+        Assert.Equal([-1], probe.Align([" "]).WordPositions);                               // no token of its own: skipped
+    }
+
+    [Fact]
+    public void The_last_layer_output_is_what_the_encoder_returns_in_eval_mode()
+    {
+        TorchTestSetup.Use();
+        using AwdLstmLanguageModel model = TinyModels.LanguageModel(vocabulary: Words.Count, seed: 21);
+        int[] ids = [SpecialTokens.BeginningOfStreamId, Id("the"), Id("jury"), Id("said"), Id(".")];
+        using var scope = NewDisposeScope();
+        IReadOnlyList<Tensor> outputs = SyntaxProbe.LayerOutputs(model, ids);
+        Assert.Equal(model.Encoder.Layers.Count + 1, outputs.Count);
+        Assert.Equal(new long[] { ids.Length, model.Config.EmbeddingSize }, outputs[0].shape);
+        Assert.Equal(new long[] { ids.Length, model.Config.HiddenSize }, outputs[1].shape);
+        model.eval();
+        model.Reset();
+        using (no_grad())
+        {
+            Tensor raw = model.call(tensor(ids.Select(i => (long)i).ToArray()).unsqueeze(0)).Raw.squeeze(0);
+            Assert.True(raw.allclose(outputs[^1], rtol: 1e-5, atol: 1e-6));
+            Assert.True(model.Encoder.EmbeddingWeight[Id("jury")].allclose(outputs[0][2]));
+        }
+        model.Reset();
+        model.train();
+        SyntaxProbe.LayerOutputs(model, ids);
+        Assert.True(model.training);                                                         // mode restored
+    }
+
+    [Fact]
+    public void Probes_read_a_context_planted_tag_from_the_lstm_but_not_from_the_embedding()
+    {
+        TorchTestSetup.Use();
+        // "x" is a NOUN after "d" and a VERB after "p": the tag is a function of the previous token, not of the word.
+        // The embedding of "x" is the same in both, so its probe can do no better than word identity; the first LSTM
+        // layer has read the previous token (even with random weights), so a linear probe can separate them.
+        var random = new Random(5);
+        var sentences = new List<TaggedSentence>();
+        for (int s = 0; s < 100; s++)
+        {
+            var words = new List<string>();
+            var tags = new List<string>();
+            for (int pair = 0; pair < 6; pair++)
+            {
+                bool noun = random.Next(2) == 0;
+                words.AddRange([noun ? "d" : "p", "x"]);
+                tags.AddRange([noun ? "DET" : "PRON", noun ? "NOUN" : "VERB"]);
+            }
+            sentences.Add(new TaggedSentence(words, tags));
+        }
+        using AwdLstmLanguageModel model = TinyModels.LanguageModel(vocabulary: Words.Count, seed: 22);
+        SyntaxProbeReport report = new SyntaxProbe(Tokenization.Words, Words, new SyntaxProbeOptions(Steps: 200, LearningRate: 0.1)).Run(model, sentences);
+        Assert.Equal(["DET", "NOUN", "PRON", "VERB"], report.Tags);
+        Assert.Equal(960, report.TrainWords);                                                // 80 sentences × 12 words
+        Assert.Equal(240, report.TestWords);
+        Assert.Equal(0, report.SkippedWords);
+        Assert.InRange(report.MajorityBaseline, 0.15, 0.35);                                 // four tags of about a quarter each
+        Assert.InRange(report.WordIdentityBaseline, 0.65, 0.85);                             // d, p right; x right half the time
+        Assert.Equal(["embedding", "lstm 1", "lstm 2", "lstm 3"], report.Layers.Select(l => l.Layer));
+        LayerProbe embedding = report.Layers[0], first = report.Layers[1];
+        Assert.InRange(embedding.TestAccuracy, report.WordIdentityBaseline - 0.1, report.WordIdentityBaseline + 0.05);
+        Assert.True(first.TestAccuracy >= 0.95, $"lstm 1 probe: {first.TestAccuracy:P1}");
+        Assert.True(first.TestAccuracy > report.MajorityBaseline + 0.5);
+    }
+
+    [Fact]
+    public void A_linear_probe_learns_separable_classes_and_scores_held_out_rows()
+    {
+        TorchTestSetup.Use();
+        torch.manual_seed(3);
+        using var scope = NewDisposeScope();
+        Tensor centres = randn(3, 5).mul(3);
+        long[] trainLabels = Enumerable.Range(0, 300).Select(i => (long)(i % 3)).ToArray();
+        long[] testLabels = Enumerable.Range(0, 90).Select(i => (long)(i % 3)).ToArray();
+        Tensor train = centres.index_select(0, tensor(trainLabels)).add(randn(300, 5).mul(0.3), FastText.Engine.Native.Scalars.One);
+        Tensor test = centres.index_select(0, tensor(testLabels)).add(randn(90, 5).mul(0.3), FastText.Engine.Native.Scalars.One);
+        var (trainAccuracy, testAccuracy) = SyntaxProbe.TrainLinearProbe(train, trainLabels.Select(l => (int)l).ToList(), test,
+            testLabels.Select(l => (int)l).ToList(), 3, new SyntaxProbeOptions(Steps: 100, LearningRate: 0.1));
+        Assert.Equal(1.0, trainAccuracy);
+        Assert.Equal(1.0, testAccuracy);
+        // Labels unrelated to the features: the probe cannot generalise (chance is 1/3).
+        var shuffled = testLabels.Select((l, i) => (int)((l + i / 3) % 3)).ToList();
+        var (_, chance) = SyntaxProbe.TrainLinearProbe(train, trainLabels.Select(l => (int)l).ToList(), test, shuffled, 3, new SyntaxProbeOptions(Steps: 100));
+        Assert.InRange(chance, 0.2, 0.5);
+    }
+}
