@@ -21,7 +21,10 @@ public enum AgreementCondition
 /// <param name="Grammatical">The verb that agrees with the subject ("is").</param>
 /// <param name="Ungrammatical">The verb that does not ("are").</param>
 /// <param name="Condition">Whether and how an attractor noun intervenes.</param>
-public sealed record AgreementPair(string Prefix, string Grammatical, string Ungrammatical, AgreementCondition Condition);
+/// <param name="Group">Pairs of the same group (≥ 0) are the singular- and the plural-subject version of one item
+/// (same condition, same verbs swapped): their sum of log-odds measures whether the subject moves the model towards
+/// the right verb, whatever its prior for either verb. −1 = no group.</param>
+public sealed record AgreementPair(string Prefix, string Grammatical, string Ungrammatical, AgreementCondition Condition, int Group = -1);
 
 /// <summary>Scores a continuation of a token prefix: log p(continuation | prefix), natural log.</summary>
 public interface IContinuationScorer
@@ -119,13 +122,25 @@ public sealed class BigramModel : IContinuationScorer
 /// <param name="Pairs">Pairs scored.</param>
 /// <param name="LanguageModelCorrect">Pairs where the model gave the grammatical verb the higher probability.</param>
 /// <param name="BaselineCorrect">The same for the bigram baseline, when one was given.</param>
-public sealed record AgreementScore(AgreementCondition? Condition, int Pairs, int LanguageModelCorrect, int? BaselineCorrect)
+/// <param name="Groups">Complete groups (a singular- and a plural-subject pair, see <see cref="AgreementPair.Group"/>).</param>
+/// <param name="LanguageModelShifts">Groups where the model's log-odds of the plural over the singular verb are higher
+/// after the plural subject than after the singular one (the sum of the two pairs' log-odds is positive): the subject
+/// moves the model the right way, even where a strong prior for "is" wins both pairs.</param>
+/// <param name="BaselineShifts">The same for the baseline.</param>
+public sealed record AgreementScore(AgreementCondition? Condition, int Pairs, int LanguageModelCorrect, int? BaselineCorrect,
+    int Groups = 0, int LanguageModelShifts = 0, int? BaselineShifts = null)
 {
     /// <summary>Share of pairs the language model got right.</summary>
     public double LanguageModelAccuracy => Pairs == 0 ? double.NaN : LanguageModelCorrect / (double)Pairs;
 
     /// <summary>Share of pairs the baseline got right.</summary>
     public double? BaselineAccuracy => BaselineCorrect is { } c && Pairs > 0 ? c / (double)Pairs : null;
+
+    /// <summary>Share of groups the subject moved the model the right way.</summary>
+    public double LanguageModelShiftAccuracy => Groups == 0 ? double.NaN : LanguageModelShifts / (double)Groups;
+
+    /// <summary>Share of groups the subject moved the baseline the right way.</summary>
+    public double? BaselineShiftAccuracy => BaselineShifts is { } c && Groups > 0 ? c / (double)Groups : null;
 }
 
 /// <summary>Scores per condition and overall; pairs with a word outside the vocabulary are skipped.</summary>
@@ -159,11 +174,13 @@ public static class AgreementTest
     /// The 360 template pairs. For every noun, both numbers and every verb pair (is/are, was/were, has/have):
     /// <see cref="AgreementCondition.Simple"/> "The N" ; <see cref="AgreementCondition.SameNumberAttractor"/> "The N of
     /// the M" with M the next noun of the list in the same number; <see cref="AgreementCondition.OtherNumberAttractor"/>
-    /// the same with M in the other number. 20 nouns × 2 numbers × 3 verbs × 3 conditions.
+    /// the same with M in the other number. 20 nouns × 2 numbers × 3 verbs × 3 conditions; the singular- and the
+    /// plural-subject pair of each noun, verb pair and condition share a <see cref="AgreementPair.Group"/> (180 groups).
     /// </summary>
     public static IReadOnlyList<AgreementPair> TemplatePairs()
     {
         var pairs = new List<AgreementPair>();
+        int group = 0;
         foreach (AgreementCondition condition in Enum.GetValues<AgreementCondition>())
         {
             for (int n = 0; n < Nouns.Length; n++)
@@ -178,13 +195,16 @@ public static class AgreementTest
                         AgreementCondition.SameNumberAttractor => $"The {subject} of the {(plural ? attractor.Plural : attractor.Singular)}",
                         _ => $"The {subject} of the {(plural ? attractor.Singular : attractor.Plural)}",
                     };
-                    foreach (var (singular, pluralVerb) in Verbs)
+                    for (int v = 0; v < Verbs.Length; v++)
                     {
+                        var (singular, pluralVerb) = Verbs[v];
+                        int item = group + v;                                           // the same for both numbers
                         pairs.Add(plural
-                            ? new AgreementPair(prefix, pluralVerb, singular, condition)
-                            : new AgreementPair(prefix, singular, pluralVerb, condition));
+                            ? new AgreementPair(prefix, pluralVerb, singular, condition, item)
+                            : new AgreementPair(prefix, singular, pluralVerb, condition, item));
                     }
                 }
+                group += Verbs.Length;
             }
         }
         return pairs;
@@ -208,7 +228,7 @@ public static class AgreementTest
         ArgumentNullException.ThrowIfNull(vocabulary);
         ArgumentNullException.ThrowIfNull(languageModel);
         var skipped = new List<(AgreementPair, string)>();
-        var results = new List<(AgreementCondition Condition, bool Model, bool Baseline)>();
+        var results = new List<Scored>();
         foreach (AgreementPair pair in pairs)
         {
             int[] prefix = tokenization.Numericalize(pair.Prefix, vocabulary);
@@ -219,19 +239,25 @@ public static class AgreementTest
                 skipped.Add((pair, $"'{unknown}' has a word outside the vocabulary (xxunk)"));
                 continue;
             }
-            bool model = languageModel.LogProbability(prefix, good) > languageModel.LogProbability(prefix, bad);
-            bool bigram = baseline is not null && baseline.LogProbability(prefix, good) > baseline.LogProbability(prefix, bad);
-            results.Add((pair.Condition, model, bigram));
+            double model = languageModel.LogProbability(prefix, good) - languageModel.LogProbability(prefix, bad);
+            double bigram = baseline is null ? 0 : baseline.LogProbability(prefix, good) - baseline.LogProbability(prefix, bad);
+            results.Add(new Scored(pair, model, bigram));
         }
-        AgreementScore Score(AgreementCondition? condition, IEnumerable<(AgreementCondition Condition, bool Model, bool Baseline)> rows)
+        AgreementScore Score(AgreementCondition? condition, IEnumerable<Scored> rows)
         {
             var list = rows.ToList();
-            return new AgreementScore(condition, list.Count, list.Count(r => r.Model), baseline is null ? null : list.Count(r => r.Baseline));
+            // A group counts when both its pairs were scored; its shift is right when the two log-odds sum above 0.
+            var groups = list.Where(r => r.Pair.Group >= 0).GroupBy(r => r.Pair.Group).Where(g => g.Count() == 2).ToList();
+            return new AgreementScore(condition, list.Count, list.Count(r => r.Model > 0), baseline is null ? null : list.Count(r => r.Baseline > 0),
+                groups.Count, groups.Count(g => g.Sum(r => r.Model) > 0), baseline is null ? null : groups.Count(g => g.Sum(r => r.Baseline) > 0));
         }
-        var scores = results.GroupBy(r => r.Condition).OrderBy(g => g.Key).Select(g => Score(g.Key, g)).ToList();
+        var scores = results.GroupBy(r => r.Pair.Condition).OrderBy(g => g.Key).Select(g => Score(g.Key, g)).ToList();
         scores.Add(Score(null, results));
         return new AgreementReport(scores, skipped);
     }
+
+    // One scored pair: log p(grammatical) − log p(ungrammatical) for the model and the baseline (0 without one).
+    private sealed record Scored(AgreementPair Pair, double Model, double Baseline);
 
     // The verb's tokens without the xxbos the tokenizer puts first.
     private static int[] Continuation(string verb, Tokenization tokenization, Vocabulary vocabulary)

@@ -22,10 +22,21 @@ public sealed class AgreementTestTests
         Assert.Equal(360, Pairs.Count);
         Assert.Equal(360, Pairs.Select(p => (p.Prefix, p.Grammatical)).Distinct().Count());
         Assert.All(Enum.GetValues<AgreementCondition>(), c => Assert.Equal(120, Pairs.Count(p => p.Condition == c)));
-        Assert.Contains(new AgreementPair("The man of the women", "is", "are", AgreementCondition.OtherNumberAttractor), Pairs);
-        Assert.Contains(new AgreementPair("The men of the women", "were", "was", AgreementCondition.SameNumberAttractor), Pairs);
-        Assert.Contains(new AgreementPair("The children", "have", "has", AgreementCondition.Simple), Pairs);
+        AgreementPair attracted = Assert.Single(Pairs, p => p is { Prefix: "The man of the women", Grammatical: "is", Ungrammatical: "are" });
+        Assert.Equal(AgreementCondition.OtherNumberAttractor, attracted.Condition);
+        Assert.Single(Pairs, p => p is { Prefix: "The men of the women", Grammatical: "were", Ungrammatical: "was", Condition: AgreementCondition.SameNumberAttractor });
+        Assert.Single(Pairs, p => p is { Prefix: "The children", Grammatical: "have", Ungrammatical: "has", Condition: AgreementCondition.Simple });
         Assert.All(Pairs, p => Assert.NotEqual(p.Grammatical, p.Ungrammatical));
+        // Each group: the singular- and the plural-subject version of one item, same condition, verbs swapped.
+        var groups = Pairs.GroupBy(p => p.Group).ToList();
+        Assert.Equal(180, groups.Count);
+        Assert.All(groups, g =>
+        {
+            Assert.Equal(2, g.Count());
+            Assert.Single(g.Select(p => p.Condition).Distinct());
+            Assert.Equal(g.First().Grammatical, g.Last().Ungrammatical);
+        });
+        Assert.Equal(["The man of the women", "The men of the woman"], Pairs.Where(p => p.Group == attracted.Group).Select(p => p.Prefix));
     }
 
     [Fact]
@@ -47,15 +58,22 @@ public sealed class AgreementTestTests
 
         AgreementPair[] pairs =
         [
-            new("The man", "is", "are", AgreementCondition.Simple),
-            new("The men of the man", "are", "is", AgreementCondition.OtherNumberAttractor),
+            new("The man", "is", "are", AgreementCondition.Simple, 0),
+            new("The men", "are", "is", AgreementCondition.Simple, 0),
+            new("The men of the man", "are", "is", AgreementCondition.OtherNumberAttractor, 1),
+            new("The man of the men", "is", "are", AgreementCondition.OtherNumberAttractor, 1),
             new("The zebra", "is", "are", AgreementCondition.Simple),                               // not in the vocabulary
         ];
         AgreementReport report = AgreementTest.Run(pairs, Tokenization.Words, TemplateWords, bigram, bigram);
-        Assert.Equal(2, report.Overall.Pairs);
-        Assert.Equal(1, report.Overall.BaselineCorrect);
-        Assert.Equal(1, report.Scores.Single(s => s.Condition == AgreementCondition.Simple).BaselineCorrect);
-        Assert.Equal(0, report.Scores.Single(s => s.Condition == AgreementCondition.OtherNumberAttractor).BaselineCorrect);  // "man is" wins
+        Assert.Equal(4, report.Overall.Pairs);
+        Assert.Equal(2, report.Overall.BaselineCorrect);
+        AgreementScore simple = report.Scores.Single(s => s.Condition == AgreementCondition.Simple);
+        AgreementScore attractor = report.Scores.Single(s => s.Condition == AgreementCondition.OtherNumberAttractor);
+        Assert.Equal(2, simple.BaselineCorrect);                                                  // man → is, men → are
+        Assert.Equal(0, attractor.BaselineCorrect);                                               // the nearest noun wins
+        Assert.Equal((1, 1, 1), (simple.Groups, simple.BaselineShifts, simple.LanguageModelShifts));
+        Assert.Equal((1, 0), (attractor.Groups, attractor.BaselineShifts));
+        Assert.Equal(0.5, report.Overall.BaselineShiftAccuracy);
         var skipped = Assert.Single(report.Skipped);
         Assert.Equal("The zebra", skipped.Pair.Prefix);
         Assert.Contains("The zebra", skipped.Reason, StringComparison.Ordinal);
