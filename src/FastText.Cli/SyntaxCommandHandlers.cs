@@ -99,14 +99,16 @@ public sealed class SyntaxCommandHandlers(IProgressSink progress) : ISyntaxComma
         }
         progress.Log($"{sentences.Count:N0} sentences ({request.Tagged}): {trained.TrainWords:N0} training words, {trained.TestWords:N0} held-out words (every 5th sentence), "
             + $"{trained.SkippedWords:N0} skipped (no token of their own); {trained.Tags.Count} tags; {clock.Elapsed.TotalSeconds:F0} s");
-        progress.Log(random is null ? "layer        dims  train  test" : "layer        dims  train  test   random-init test");
+        // test = all held-out words; ambiguous = those with several tags in training; unseen = absent from training.
+        progress.Log("layer        dims   train    test  ambiguous  unseen" + (random is null ? "" : "   random-init: test  ambiguous  unseen"));
         for (int l = 0; l < trained.Layers.Count; l++)
         {
             LayerProbe row = trained.Layers[l];
-            string line = FormattableString.Invariant($"{row.Layer,-11} {row.Dimensions,5}  {row.TrainAccuracy:P1}  {row.TestAccuracy:P1}");
-            progress.Log(random is null ? line : line + FormattableString.Invariant($"  {random.Layers[l].TestAccuracy:P1}"));
+            string line = FormattableString.Invariant($"{row.Layer,-11} {row.Dimensions,5}  {row.TrainAccuracy,6:P1}  {row.TestAccuracy,6:P1}  {row.AmbiguousAccuracy,9:P1}  {row.UnseenAccuracy,6:P1}");
+            progress.Log(random?.Layers[l] is { } r ? line + FormattableString.Invariant($"  {r.TestAccuracy,18:P1}  {r.AmbiguousAccuracy,9:P1}  {r.UnseenAccuracy,6:P1}") : line);
         }
-        progress.Log(FormattableString.Invariant($"majority tag ({trained.MajorityTag}): {trained.MajorityBaseline:P1}; word identity (most frequent training tag per word): {trained.WordIdentityBaseline:P1}"));
+        progress.Log(FormattableString.Invariant($"baselines: majority tag ({trained.MajorityTag}) {trained.MajorityBaseline:P1}; word identity (most frequent training tag per word) {trained.WordIdentityBaseline:P1}, ")
+            + FormattableString.Invariant($"on the {trained.AmbiguousWords:N0} ambiguous words {trained.WordIdentityOnAmbiguous:P1}, on the {trained.UnseenWords:N0} unseen words {trained.MajorityOnUnseen:P1}"));
         return Task.FromResult(0);
     }
 

@@ -17,7 +17,16 @@ public sealed record AlignedSentence(int[] Ids, int[] WordPositions);
 /// <param name="Dimensions">Width of the layer's output.</param>
 /// <param name="TrainAccuracy">Accuracy on the probe's training words.</param>
 /// <param name="TestAccuracy">Accuracy on the held-out sentences' words.</param>
-public sealed record LayerProbe(string Layer, int Dimensions, double TrainAccuracy, double TestAccuracy);
+/// <param name="AmbiguousAccuracy">Accuracy on the held-out words that had more than one tag in the training words
+/// ("that", "to", "like"): where the word alone does not say the tag and context must.</param>
+/// <param name="UnseenAccuracy">Accuracy on the held-out words absent from the training words (NaN if none).</param>
+public sealed record LayerProbe(string Layer, int Dimensions, double TrainAccuracy, double TestAccuracy, double AmbiguousAccuracy, double UnseenAccuracy);
+
+/// <summary>What <see cref="SyntaxProbe.TrainLinearProbe"/> learned.</summary>
+/// <param name="TrainAccuracy">Accuracy on the training rows.</param>
+/// <param name="TestAccuracy">Accuracy on the test rows.</param>
+/// <param name="TestPredictions">The predicted class of every test row.</param>
+public sealed record LinearProbeFit(double TrainAccuracy, double TestAccuracy, IReadOnlyList<int> TestPredictions);
 
 /// <summary>Per-layer probe accuracies and the baselines they are to be read against.</summary>
 /// <param name="Tags">The tag set (ordinal order).</param>
@@ -29,8 +38,13 @@ public sealed record LayerProbe(string Layer, int Dimensions, double TrainAccura
 /// <param name="TrainWords">Words the probes were trained on.</param>
 /// <param name="TestWords">Held-out words.</param>
 /// <param name="SkippedWords">Words with no token of their own (see <see cref="AlignedSentence"/>).</param>
+/// <param name="AmbiguousWords">Held-out words with more than one tag among the training words.</param>
+/// <param name="WordIdentityOnAmbiguous">The word-identity baseline on those.</param>
+/// <param name="UnseenWords">Held-out words absent from the training words (word identity gives them the majority tag).</param>
+/// <param name="MajorityOnUnseen">The majority tag's share among those (the word-identity baseline on them).</param>
 public sealed record SyntaxProbeReport(IReadOnlyList<string> Tags, IReadOnlyList<LayerProbe> Layers, string MajorityTag, double MajorityBaseline,
-    double WordIdentityBaseline, int TrainWords, int TestWords, int SkippedWords);
+    double WordIdentityBaseline, int TrainWords, int TestWords, int SkippedWords, int AmbiguousWords, double WordIdentityOnAmbiguous,
+    int UnseenWords, double MajorityOnUnseen);
 
 /// <summary>Settings of <see cref="SyntaxProbe"/>.</summary>
 /// <param name="Steps">Full-batch Adam steps of each probe.</param>
@@ -183,30 +197,38 @@ public sealed class SyntaxProbe
         {
             throw new ArgumentException("No word of the training or of the test sentences has a token of its own in this vocabulary.", nameof(sentences));
         }
+        int majority = split[0].Labels.GroupBy(t => t).OrderByDescending(g => g.Count()).ThenBy(g => g.Key).First().Key;
+        var tagsPerWord = split[0].Words.Zip(split[0].Labels).GroupBy(p => p.First, StringComparer.Ordinal)
+            .ToDictionary(g => g.Key, g => g.GroupBy(p => p.Second).OrderByDescending(t => t.Count()).ThenBy(t => t.Key).Select(t => t.Key).ToArray(), StringComparer.Ordinal);
+        List<int> testLabels = split[1].Labels;
+        int[] identity = split[1].Words.Select(w => tagsPerWord.TryGetValue(w, out int[]? t) ? t[0] : majority).ToArray();
+        int[] ambiguous = Enumerable.Range(0, testLabels.Count).Where(i => tagsPerWord.TryGetValue(split[1].Words[i], out int[]? t) && t.Length > 1).ToArray();
+        int[] unseen = Enumerable.Range(0, testLabels.Count).Where(i => !tagsPerWord.ContainsKey(split[1].Words[i])).ToArray();
+        double Share(IReadOnlyList<int> predicted, IEnumerable<int> rows)
+        {
+            int[] r = rows.ToArray();
+            return r.Length == 0 ? double.NaN : r.Count(i => predicted[i] == testLabels[i]) / (double)r.Length;
+        }
+        var all = Enumerable.Range(0, testLabels.Count);
         var layers = new List<LayerProbe>();
         for (int l = 0; l < layerCount; l++)
         {
             using var scope = NewDisposeScope();
             Tensor train = cat(split[0].Features(l), 0), test = cat(split[1].Features(l), 0);
-            var (trainAccuracy, testAccuracy) = TrainLinearProbe(train, split[0].Labels, test, split[1].Labels, tags.Length, options);
-            layers.Add(new LayerProbe(l == 0 ? "embedding" : $"lstm {l}", (int)train.shape[1], trainAccuracy, testAccuracy));
+            LinearProbeFit fit = TrainLinearProbe(train, split[0].Labels, test, testLabels, tags.Length, options);
+            layers.Add(new LayerProbe(l == 0 ? "embedding" : $"lstm {l}", (int)train.shape[1], fit.TrainAccuracy, fit.TestAccuracy,
+                Share(fit.TestPredictions, ambiguous), Share(fit.TestPredictions, unseen)));
         }
-        int majority = split[0].Labels.GroupBy(t => t).OrderByDescending(g => g.Count()).ThenBy(g => g.Key).First().Key;
-        var perWord = split[0].Words.Zip(split[0].Labels).GroupBy(p => p.First, StringComparer.Ordinal)
-            .ToDictionary(g => g.Key, g => g.GroupBy(p => p.Second).OrderByDescending(t => t.Count()).ThenBy(t => t.Key).First().Key, StringComparer.Ordinal);
-        List<int> testLabels = split[1].Labels;
-        double majorityBaseline = testLabels.Count(t => t == majority) / (double)testLabels.Count;
-        double identityBaseline = split[1].Words.Zip(testLabels).Count(p => perWord.GetValueOrDefault(p.First, majority) == p.Second) / (double)testLabels.Count;
-        return new SyntaxProbeReport(tags, layers, tags[majority], majorityBaseline, identityBaseline, split[0].Labels.Count, testLabels.Count, skipped);
+        return new SyntaxProbeReport(tags, layers, tags[majority], Share(Enumerable.Repeat(majority, testLabels.Count).ToArray(), all), Share(identity, all),
+            split[0].Labels.Count, testLabels.Count, skipped, ambiguous.Length, Share(identity, ambiguous), unseen.Length, Share(identity, unseen));
     }
 
     /// <summary>
     /// Multinomial logistic regression from <paramref name="train"/> (n, d) to <paramref name="trainLabels"/>: features
     /// standardised with the training rows' mean and deviation, weights from zero (the loss is convex, so the start
-    /// only sets which optimum a flat direction reaches), full-batch Adam with decoupled weight decay. Returns the
-    /// accuracies on the training and on the test rows.
+    /// only sets which optimum a flat direction reaches), full-batch Adam with decoupled weight decay.
     /// </summary>
-    public static (double Train, double Test) TrainLinearProbe(Tensor train, IReadOnlyList<int> trainLabels, Tensor test, IReadOnlyList<int> testLabels,
+    public static LinearProbeFit TrainLinearProbe(Tensor train, IReadOnlyList<int> trainLabels, Tensor test, IReadOnlyList<int> testLabels,
         int classes, SyntaxProbeOptions options)
     {
         ArgumentNullException.ThrowIfNull(train);
@@ -220,7 +242,6 @@ public sealed class SyntaxProbe
         Tensor deviation = train.sub(mean).square().mean([0L], keepdim: true).sqrt().clamp_min(tiny);
         Tensor x = train.sub(mean).div(deviation), xTest = test.sub(mean).div(deviation);
         Tensor y = tensor(trainLabels.Select(t => (long)t).ToArray(), ScalarType.Int64);
-        Tensor yTest = tensor(testLabels.Select(t => (long)t).ToArray(), ScalarType.Int64);
         Tensor weight = zeros(x.shape[1], classes).requires_grad_(true), bias = zeros(classes).requires_grad_(true);
         var adam = new[] { new AdamState(weight, options.WeightDecay), new AdamState(bias, 0) };
         for (int step = 1; step <= options.Steps; step++)
@@ -235,9 +256,10 @@ public sealed class SyntaxProbe
             }
         }
         using var evaluation = no_grad();
-        double Accuracy(Tensor features, Tensor labels) =>
-            features.matmul(weight).add(bias, Scalars.One).argmax(1).eq(labels).sum().item<long>() / (double)labels.shape[0];
-        return (Accuracy(x, y), Accuracy(xTest, yTest));
+        double trainAccuracy = x.matmul(weight).add(bias, Scalars.One).argmax(1).eq(y).sum().item<long>() / (double)trainLabels.Count;
+        long[] predicted = xTest.matmul(weight).add(bias, Scalars.One).argmax(1).data<long>().ToArray();
+        double testAccuracy = predicted.Where((p, i) => p == testLabels[i]).Count() / (double)testLabels.Count;
+        return new LinearProbeFit(trainAccuracy, testAccuracy, predicted.Select(p => (int)p).ToArray());
     }
 
     private static bool IsMarker(int id) => id is SpecialTokens.BeginningOfStreamId or SpecialTokens.EndOfStreamId or SpecialTokens.PaddingId

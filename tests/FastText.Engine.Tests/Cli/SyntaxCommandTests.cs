@@ -59,9 +59,9 @@ public sealed class SyntaxCommandTests : IDisposable
         var handlers = new SyntaxCommandHandlers(new TerminalProgress(output, interactive: false));
         Assert.Equal(0, await handlers.ProbeAsync(new ProbeRequest(lm, tagged, true, 0, 20, 1), CancellationToken.None));
         string text = output.ToString();
-        Assert.Contains("random-init test", text, StringComparison.Ordinal);
+        Assert.Contains("random-init: test", text, StringComparison.Ordinal);
         Assert.Equal(4, text.Split('\n').Count(l => l.StartsWith("embedding", StringComparison.Ordinal) || l.StartsWith("lstm ", StringComparison.Ordinal)));
-        Assert.Contains("majority tag (", text, StringComparison.Ordinal);
+        Assert.Contains("baselines: majority tag (", text, StringComparison.Ordinal);
 
         string corpus = folder.Combine("corpus");
         TextDataset.Create([new LabelledText("The man is here . The men are here .", null, "a"), new LabelledText("The book has pages .", null, "b")],
