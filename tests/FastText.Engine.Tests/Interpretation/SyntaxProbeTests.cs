@@ -1,6 +1,8 @@
+using FastText.Engine.Data;
 using FastText.Engine.Interpretation;
 using FastText.Engine.Models;
 using FastText.Engine.Tests.Training;
+using FastText.Engine.Training;
 using FastText.Engine.Text;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -10,7 +12,7 @@ namespace FastText.Engine.Tests.Interpretation;
 [Collection(SequentialTorchCollection.Name)]
 public sealed class SyntaxProbeTests
 {
-    private static readonly Vocabulary Words = Vocabulary.FromTokens([.. SpecialTokens.All, "the", "jury", "said", "do", "n't", "d", "p", "x", "."]);
+    private static readonly Vocabulary Words = Vocabulary.FromTokens([.. SpecialTokens.All, "the", "jury", "said", "do", "n't", "d", "p", "x", ".", "a", "b"]);
 
     private static int Id(string token) => Words.IdOf(token);
 
@@ -92,6 +94,41 @@ public sealed class SyntaxProbeTests
         Assert.True(first.AmbiguousAccuracy >= 0.9, $"lstm 1 on x: {first.AmbiguousAccuracy:P1}");
         Assert.Equal(0, report.UnseenWords);
         Assert.True(double.IsNaN(first.UnseenAccuracy));
+    }
+
+    [Fact]
+    public void Training_puts_a_tag_the_next_word_depends_on_into_the_last_layer()
+    {
+        TorchTestSetup.Use();
+        // "d x a" or "p x b": to predict what follows "x" the model must know which came before it, so a trained model
+        // has to encode x's tag (NOUN after d, VERB after p) in its last layer; a random-init one need not.
+        static List<TaggedSentence> Sentences(int count, int seed)
+        {
+            var random = new Random(seed);
+            return Enumerable.Range(0, count).Select(_ =>
+            {
+                bool[] nouns = Enumerable.Range(0, 4).Select(_ => random.Next(2) == 0).ToArray();
+                return new TaggedSentence(nouns.SelectMany(n => n ? new[] { "d", "x", "a" } : ["p", "x", "b"]).ToArray(),
+                    nouns.SelectMany(n => n ? new[] { "DET", "NOUN", "ADJ" } : ["PRON", "VERB", "ADV"]).ToArray());
+            }).ToList();
+        }
+        long[] Stream(IEnumerable<TaggedSentence> sentences) =>
+            sentences.SelectMany(s => s.Words.Select(w => (long)Id(w)).Prepend(SpecialTokens.BeginningOfStreamId)).ToArray();
+        var probe = new SyntaxProbe(Tokenization.Words, Words, new SyntaxProbeOptions(Steps: 200, LearningRate: 0.1));
+        List<TaggedSentence> probed = Sentences(60, 8);
+        using AwdLstmLanguageModel model = TinyModels.LanguageModel(vocabulary: Words.Count, seed: 23);
+        LayerProbe before = probe.Run(model, probed).Layers[^1];
+
+        var train = new PatternLanguageModelData(Stream(Sentences(200, 6)), rows: 8, bptt: 13, rotatePerEpoch: true);
+        var valid = new PatternLanguageModelData(Stream(Sentences(40, 7)), rows: 4, bptt: 13);
+        using (var learner = new Learner<LanguageModelBatch>(new LanguageModelTask(model), train, valid, null, Metrics.LanguageModel))
+        {
+            learner.FitOneCycle(8, 3e-2);
+        }
+        LayerProbe after = probe.Run(model, probed).Layers[^1];
+        Assert.True(after.AmbiguousAccuracy >= 0.95, $"trained lstm 3 on x: {after.AmbiguousAccuracy:P1} (random-init {before.AmbiguousAccuracy:P1})");
+        Assert.True(after.AmbiguousAccuracy > before.AmbiguousAccuracy + 0.15, $"random-init {before.AmbiguousAccuracy:P1} → trained {after.AmbiguousAccuracy:P1}");
+        Assert.True(after.TestAccuracy >= 0.95);
     }
 
     [Fact]
