@@ -108,7 +108,8 @@ public sealed class SyntaxCommandHandlers(IProgressSink progress) : ISyntaxComma
             progress.Log(random?.Layers[l] is { } r ? line + FormattableString.Invariant($"  {r.TestAccuracy,18:P1}  {r.AmbiguousAccuracy,9:P1}  {r.UnseenAccuracy,6:P1}") : line);
         }
         progress.Log(FormattableString.Invariant($"baselines: majority tag ({trained.MajorityTag}) {trained.MajorityBaseline:P1}; word identity (most frequent training tag per word) {trained.WordIdentityBaseline:P1}, ")
-            + FormattableString.Invariant($"on the {trained.AmbiguousWords:N0} ambiguous words {trained.WordIdentityOnAmbiguous:P1}, on the {trained.UnseenWords:N0} unseen words {trained.MajorityOnUnseen:P1}"));
+            + FormattableString.Invariant($"on the {trained.AmbiguousWords:N0} ambiguous words {trained.WordIdentityOnAmbiguous:P1}, on the {trained.UnseenWords:N0} unseen words {trained.MajorityOnUnseen:P1}; ")
+            + FormattableString.Invariant($"previous word + word {trained.PreviousWordBaseline:P1}, on the ambiguous words {trained.PreviousWordOnAmbiguous:P1}"));
         return Task.FromResult(0);
     }
 

@@ -42,9 +42,13 @@ public sealed record LinearProbeFit(double TrainAccuracy, double TestAccuracy, I
 /// <param name="WordIdentityOnAmbiguous">The word-identity baseline on those.</param>
 /// <param name="UnseenWords">Held-out words absent from the training words (word identity gives them the majority tag).</param>
 /// <param name="MajorityOnUnseen">The majority tag's share among those (the word-identity baseline on them).</param>
+/// <param name="PreviousWordBaseline">A lookup with one word of context: the training words' most frequent tag for
+/// (previous word, word), backing off to word identity when the pair was not seen (the previous word of a sentence's
+/// first word is none); what a probe that reads context has to beat.</param>
+/// <param name="PreviousWordOnAmbiguous">That baseline on the ambiguous words.</param>
 public sealed record SyntaxProbeReport(IReadOnlyList<string> Tags, IReadOnlyList<LayerProbe> Layers, string MajorityTag, double MajorityBaseline,
     double WordIdentityBaseline, int TrainWords, int TestWords, int SkippedWords, int AmbiguousWords, double WordIdentityOnAmbiguous,
-    int UnseenWords, double MajorityOnUnseen);
+    int UnseenWords, double MajorityOnUnseen, double PreviousWordBaseline, double PreviousWordOnAmbiguous);
 
 /// <summary>Settings of <see cref="SyntaxProbe"/>.</summary>
 /// <param name="Steps">Full-batch Adam steps of each probe.</param>
@@ -189,6 +193,7 @@ public sealed class SyntaxProbe
             foreach (int w in kept)
             {
                 part.Words.Add(sentence.Words[w].ToLowerInvariant());
+                part.Previous.Add(w == 0 ? "" : sentence.Words[w - 1].ToLowerInvariant());
                 part.Labels.Add(tagIndex[sentence.Tags[w]]);
             }
             progress?.Report(s + 1);
@@ -202,6 +207,10 @@ public sealed class SyntaxProbe
             .ToDictionary(g => g.Key, g => g.GroupBy(p => p.Second).OrderByDescending(t => t.Count()).ThenBy(t => t.Key).Select(t => t.Key).ToArray(), StringComparer.Ordinal);
         List<int> testLabels = split[1].Labels;
         int[] identity = split[1].Words.Select(w => tagsPerWord.TryGetValue(w, out int[]? t) ? t[0] : majority).ToArray();
+        var tagPerPair = split[0].Previous.Zip(split[0].Words, (p, w) => (p, w)).Zip(split[0].Labels).GroupBy(x => x.First)
+            .ToDictionary(g => g.Key, g => g.GroupBy(x => x.Second).OrderByDescending(t => t.Count()).ThenBy(t => t.Key).First().Key);
+        int[] previousWord = Enumerable.Range(0, testLabels.Count)
+            .Select(i => tagPerPair.TryGetValue((split[1].Previous[i], split[1].Words[i]), out int t) ? t : identity[i]).ToArray();
         int[] ambiguous = Enumerable.Range(0, testLabels.Count).Where(i => tagsPerWord.TryGetValue(split[1].Words[i], out int[]? t) && t.Length > 1).ToArray();
         int[] unseen = Enumerable.Range(0, testLabels.Count).Where(i => !tagsPerWord.ContainsKey(split[1].Words[i])).ToArray();
         double Share(IReadOnlyList<int> predicted, IEnumerable<int> rows)
@@ -220,7 +229,8 @@ public sealed class SyntaxProbe
                 Share(fit.TestPredictions, ambiguous), Share(fit.TestPredictions, unseen)));
         }
         return new SyntaxProbeReport(tags, layers, tags[majority], Share(Enumerable.Repeat(majority, testLabels.Count).ToArray(), all), Share(identity, all),
-            split[0].Labels.Count, testLabels.Count, skipped, ambiguous.Length, Share(identity, ambiguous), unseen.Length, Share(identity, unseen));
+            split[0].Labels.Count, testLabels.Count, skipped, ambiguous.Length, Share(identity, ambiguous), unseen.Length, Share(identity, unseen),
+            Share(previousWord, all), Share(previousWord, ambiguous));
     }
 
     /// <summary>
@@ -292,6 +302,8 @@ public sealed class SyntaxProbe
         private readonly List<List<Tensor>> features = [];
 
         public List<string> Words { get; } = [];
+
+        public List<string> Previous { get; } = [];
 
         public List<int> Labels { get; } = [];
 

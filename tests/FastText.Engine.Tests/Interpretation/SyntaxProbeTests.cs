@@ -93,6 +93,7 @@ public sealed class SyntaxProbeTests
         Assert.InRange(embedding.AmbiguousAccuracy, 0.35, 0.65);
         Assert.True(first.AmbiguousAccuracy >= 0.9, $"lstm 1 on x: {first.AmbiguousAccuracy:P1}");
         Assert.Equal(0, report.UnseenWords);
+        Assert.True(report.PreviousWordBaseline >= 0.95 && report.PreviousWordOnAmbiguous >= 0.95);          // d/p before x says it
         Assert.True(double.IsNaN(first.UnseenAccuracy));
     }
 
