@@ -52,8 +52,8 @@ public static class FastTextCommandLine
         Description = "Train a backwards model (fastai's backwards=True): every document's tokens are read reversed, xxbos last. The model folder records it; predict/evaluate reverse texts for it, generate writes what precedes the prompt. Starting models (--pretrained folder, --encoder) must read the same way; fastai .pth weights record no direction and are taken as this one (use WikiText-103's lstm_bwd.pth). ULMFiT ensembles a forward and a backward classifier: predict/evaluate -m fwd -m bwd.",
     };
 
-    /// <summary>Builds the command tree.</summary>
-    public static RootCommand Build(ICommandHandlers handlers)
+    /// <summary>Builds the command tree; <paramref name="syntax"/> runs <c>probe</c> and <c>agreement</c> (null = the real handlers).</summary>
+    public static RootCommand Build(ICommandHandlers handlers, ISyntaxCommandHandlers? syntax = null)
     {
         ArgumentNullException.ThrowIfNull(handlers);
         var root = new RootCommand("FastText.Engine: ULMFiT text models (AWD-LSTM language model → fine-tuning → classifier) on TorchSharp.");
@@ -285,6 +285,7 @@ public static class FastTextCommandLine
         surprisal.SetAction((parse, cancel) => handlers.SurprisalAsync(new SurprisalRequest(
             parse.GetValue(model)!, parse.GetValue(texts) ?? [], parse.GetValue(file), parse.GetValue(surprisalHtml), parse.GetValue(Threads)), cancel));
         root.Subcommands.Add(surprisal);
+        SyntaxCommands.Add(root, model, syntax);
 
         // demo
         var demoOutput = new Option<string>("--out", "-o") { Description = "Run folder (artifacts, report.md, plots).", DefaultValueFactory = _ => "runs/demo" };

@@ -9,7 +9,7 @@ public sealed class CommandLineTests
     public void Every_pipeline_command_is_present()
     {
         RootCommand root = FastTextCommandLine.Build(new Recorder());
-        Assert.Equal(["tokenize", "pretrain", "fine-tune", "train-classifier", "sample-efficiency", "predict", "explain", "evaluate", "generate", "next", "neighbours", "map", "inspect", "surprisal", "demo"],
+        Assert.Equal(["tokenize", "pretrain", "fine-tune", "train-classifier", "sample-efficiency", "predict", "explain", "evaluate", "generate", "next", "neighbours", "map", "inspect", "surprisal", "probe", "agreement", "demo"],
             root.Subcommands.Select(c => c.Name));
     }
 
