@@ -156,16 +156,11 @@ public sealed class SyntaxCommandHandlers(IProgressSink progress) : ISyntaxComma
         return probe.Run(model, sentences, new Progress(bar, cancellation));
     }
 
-    // The bigram baseline from the corpus's training documents, in the model's ids (the corpus may have been built
-    // with another vocabulary: tokens are matched by spelling).
+    // The bigram baseline from the corpus's training documents, in the model's ids.
     private BigramModel CountBigrams(string folder, LanguageModelArtifact artifact, IReadOnlyList<AgreementPair> pairs, double k)
     {
         using TextDataset dataset = TextDataset.Load(folder);
-        dataset.Tokenization.EnsureSameAs(artifact.Tokenization, $"the corpus '{folder}'", $"the model '{artifact.Folder}'");
-        Vocabulary from = dataset.Vocabulary, to = artifact.Vocabulary;
-        int[] map = from.Hash == to.Hash ? [.. Enumerable.Range(0, from.Count)] : [.. from.Tokens.Select(t => to.IdOf(t))];
-        IEnumerable<IReadOnlyList<int>> documents = dataset.Training.Select(d => (IReadOnlyList<int>)Array.ConvertAll(dataset.Document(d), id => map[id]));
-        var bigram = new BigramModel(documents, to.Count, k, AgreementTest.VerbTokens(pairs, artifact.Tokenization, to));
+        BigramModel bigram = AgreementTest.BigramBaseline(dataset, artifact, pairs, k);
         progress.Log($"bigram baseline: {dataset.Training.Count:N0} training documents of '{folder}'");
         return bigram;
     }

@@ -1,3 +1,4 @@
+using FastText.Engine.Models;
 using FastText.Engine.Text;
 
 namespace FastText.Engine.Interpretation;
@@ -208,6 +209,21 @@ public static class AgreementTest
             }
         }
         return pairs;
+    }
+
+    /// <summary>
+    /// The bigram baseline counted on <paramref name="corpus"/>'s training documents, in <paramref name="model"/>'s ids
+    /// (the corpus may have been built with another vocabulary: tokens are matched by spelling).
+    /// </summary>
+    public static BigramModel BigramBaseline(TextDataset corpus, ModelArtifact model, IReadOnlyList<AgreementPair> pairs, double k = 0.1)
+    {
+        ArgumentNullException.ThrowIfNull(corpus);
+        ArgumentNullException.ThrowIfNull(model);
+        corpus.Tokenization.EnsureSameAs(model.Tokenization, $"the corpus '{corpus.Folder}'", $"the model '{model.Folder}'");
+        Vocabulary from = corpus.Vocabulary, to = model.Vocabulary;
+        int[] map = from.Hash == to.Hash ? [.. Enumerable.Range(0, from.Count)] : [.. from.Tokens.Select(t => to.IdOf(t))];
+        IEnumerable<IReadOnlyList<int>> documents = corpus.Training.Select(d => (IReadOnlyList<int>)Array.ConvertAll(corpus.Document(d), id => map[id]));
+        return new BigramModel(documents, to.Count, k, VerbTokens(pairs, model.Tokenization, to));
     }
 
     /// <summary>The verb ids to count bigrams for: every verb of <paramref name="pairs"/> numericalized.</summary>

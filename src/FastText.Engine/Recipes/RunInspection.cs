@@ -6,6 +6,7 @@ using FastText.Engine.Models.Classifier;
 using FastText.Engine.Reporting;
 using FastText.Engine.Text;
 using FastText.Engine.Training.Classification;
+using TorchSharp;
 
 namespace FastText.Engine.Recipes;
 
@@ -48,6 +49,16 @@ public sealed record InspectionOptions
 
     /// <summary>Tokens of the validation text whose surprisal is shown.</summary>
     public int SurprisalTokens { get; init; } = 160;
+
+    /// <summary>POS-tagged sentences for the syntax probes (default: the shipped <c>samples/brown-tagged.txt.gz</c>);
+    /// the probes are left out when there is none.</summary>
+    public string? TaggedSentences { get; init; } = SampleLocations.TaggedBrown();
+
+    /// <summary>Probe on the first this many tagged sentences only (null = all).</summary>
+    public int? MaxTaggedSentences { get; init; }
+
+    /// <summary>Whether to run the syntax probes and the agreement test at all.</summary>
+    public bool Syntax { get; init; } = true;
 }
 
 /// <summary>
@@ -150,6 +161,78 @@ public static class RunInspection
             $"{(map.Method == MapMethod.Pca ? "PCA" : "t-SNE")} of the {map.Points.Count} most frequent tokens: {(fineTuned is null ? "pretrained" : "fine-tuned")} language model",
             map.Method == MapMethod.Pca ? "PC 1" : "t-SNE 1", map.Method == MapMethod.Pca ? "PC 2" : "t-SNE 2");
         page.AddMap(map, File.ReadAllBytes(png));
+        if (options.Syntax)
+        {
+            SyntaxParts(page, pretrained ?? fineTuned!, fineTuned is not null && pretrained is not null ? fineTuned : null, runFolder, options);
+        }
+    }
+
+    // Does the language model learn syntax? POS probes per layer on the general model (Brown's own tags), against the
+    // same probe on a random-init model and the baselines; subject–verb agreement of each model against a bigram
+    // baseline counted on its own training corpus.
+    private static void SyntaxParts(InspectionPage page, string general, string? tuned, string runFolder, InspectionOptions options)
+    {
+        LanguageModelArtifact artifact = LanguageModelArtifact.Open(general);
+        if (artifact.Backwards)
+        {
+            page.AddText("Does it learn syntax?", "The probes read a forward language model; this run's is backwards.");
+            return;
+        }
+        if (options.TaggedSentences is { } tagged)
+        {
+            IReadOnlyList<TaggedSentence> sentences = TaggedSentences.Read(tagged);
+            if (options.MaxTaggedSentences is int most)
+            {
+                sentences = sentences.Take(most).ToList();
+            }
+            var probe = new SyntaxProbe(artifact.Tokenization, artifact.Vocabulary);
+            SyntaxProbeReport trained, random;
+            using (AwdLstmLanguageModel model = artifact.LoadModel())
+            {
+                trained = probe.Run(model, sentences);
+            }
+            torch.manual_seed(1);
+            using (var control = new AwdLstmLanguageModel(artifact.Vocabulary.Count, artifact.Card.Config))
+            {
+                random = probe.Run(control, sentences);
+            }
+            var rows = new List<IReadOnlyList<string>> { new[] { "layer", "held-out words", "of them unseen in training", "same probe, random-init model" } };
+            rows.AddRange(trained.Layers.Zip(random.Layers, (t, r) => (IReadOnlyList<string>)[t.Layer, P(t.TestAccuracy), P(t.UnseenAccuracy), P(r.TestAccuracy)]));
+            page.AddTable("Does it learn syntax? Linear part-of-speech probes per layer", rows, FormattableString.Invariant(
+                $"The general language model's hidden states, {sentences.Count:N0} tagged Brown sentences ({tagged}), 12 universal tags, every 5th sentence held out ({trained.TestWords:N0} words). ")
+                + FormattableString.Invariant($"Baselines: majority tag ({trained.MajorityTag}) {P(trained.MajorityBaseline)}, word identity {P(trained.WordIdentityBaseline)} ({P(trained.MajorityOnUnseen)} on unseen words), previous word + word {P(trained.PreviousWordBaseline)}."));
+        }
+        else
+        {
+            page.AddText("Does it learn syntax?", "No POS-tagged sample found (samples/brown-tagged.txt.gz); the probes are left out.");
+        }
+        IReadOnlyList<AgreementPair> pairs = AgreementTest.TemplatePairs();
+        var agreement = new List<IReadOnlyList<string>> { new[] { "model", "condition", "pairs", "LM right", "bigram right", "LM number shift", "bigram number shift" } };
+        foreach (var (role, folder) in new[] { ("pretrained", general), ("fine-tuned", tuned) })
+        {
+            if (folder is null)
+            {
+                continue;
+            }
+            LanguageModelArtifact lm = LanguageModelArtifact.Open(folder);
+            string? corpus = FindCorpus(runFolder, lm.Vocabulary.Hash, labelled: null);
+            BigramModel? bigram = null;
+            if (corpus is not null)
+            {
+                using TextDataset dataset = TextDataset.Load(corpus);
+                bigram = AgreementTest.BigramBaseline(dataset, lm, pairs);
+            }
+            using AwdLstmLanguageModel model = lm.LoadModel();
+            AgreementReport report = AgreementTest.Run(pairs, lm.Tokenization, lm.Vocabulary, new LanguageModelScorer(lm.CreateLens(model)), bigram);
+            agreement.AddRange(report.Scores.Select(score => (IReadOnlyList<string>)[role, score.Condition?.ToString() ?? "all",
+                score.Pairs.ToString(CultureInfo.InvariantCulture), P(score.LanguageModelAccuracy), score.BaselineAccuracy is { } b ? P(b) : "–",
+                P(score.LanguageModelShiftAccuracy), score.BaselineShiftAccuracy is { } bs ? P(bs) : "–"]));
+        }
+        page.AddTable("Subject–verb agreement: \"The author of the books is / are\"", agreement,
+            "360 template pairs (is/are, was/were, has/have; with an attractor noun of the same or the other number). Right: the agreeing verb is the more probable. "
+            + "Number shift: between a singular-subject pair and its plural twin, the odds move towards the agreeing verb. The bigram baseline is counted on each model's training corpus.");
+
+        static string P(double v) => double.IsNaN(v) ? "–" : v.ToString("P1", CultureInfo.InvariantCulture);
     }
 
     // The task's frequent words (letters only, 3 or more) present in both vocabularies, those whose neighbourhoods
@@ -191,14 +274,17 @@ public static class RunInspection
     }
 
     // The run's labelled corpus numericalized with the classifier's vocabulary.
-    private static string? FindCorpus(string runFolder, string classifier)
+    private static string? FindCorpus(string runFolder, string classifier) =>
+        FindCorpus(runFolder, ClassifierArtifact.Open(classifier).Vocabulary.Hash, labelled: true);
+
+    // The run's corpus numericalized with the vocabulary of that hash (labelled: with two classes or more; null: any).
+    private static string? FindCorpus(string runFolder, ulong vocabularyHash, bool? labelled)
     {
         string corpora = Path.Combine(runFolder, "corpus");
         if (!Directory.Exists(corpora))
         {
             return null;
         }
-        ulong hash = ClassifierArtifact.Open(classifier).Vocabulary.Hash;
         foreach (string folder in Directory.GetDirectories(corpora).Order(StringComparer.Ordinal))
         {
             if (!File.Exists(Path.Combine(folder, "dataset.json")))
@@ -206,7 +292,7 @@ public static class RunInspection
                 continue;
             }
             using TextDataset dataset = TextDataset.Load(folder);
-            if (dataset.ClassNames.Count >= 2 && dataset.Vocabulary.Hash == hash)
+            if (dataset.Vocabulary.Hash == vocabularyHash && (labelled is null || labelled == dataset.ClassNames.Count >= 2))
             {
                 return folder;
             }

