@@ -25,6 +25,10 @@ public sealed class PipelineTests : IDisposable
         ClassifierSequenceLength = 8,
         ClassifierDropMultiplier = 0.1,
         ClassifierStages = [(-1, 2, 5e-2), (0, 6, 3e-2)],
+        // fastai's default, not the small preset's 0.1: with clipping the micro classifier saturates on the easy task,
+        // and the tests that compare its probabilities need some left (GradientClipSettingTests and the tiny-preset
+        // DemoTests run the clipped recipe).
+        GradientClip = 0,
     };
 
     [Fact]
