@@ -4,7 +4,6 @@ using FastText.Engine.Interpretation;
 using FastText.Engine.Models;
 using FastText.Engine.Native;
 using FastText.Engine.Recipes;
-using FastText.Engine.Reporting;
 using FastText.Engine.Text;
 using FastText.Engine.Training.Classification;
 
@@ -350,7 +349,7 @@ public sealed class PipelineCommandHandlers : ICommandHandlers
                     continue;
                 }
                 string name = FormattableString.Invariant($"document {document}: actual {classes[loss.Actual]}, predicted {classes[loss.Predicted]} (p {loss.Probability:F3}, loss {loss.Loss:F3})");
-                explained.Add(new ExplainedText(name, ids.Select(id => first.Vocabulary[id]).ToArray(), explainer.Explain(ids, loss.Predicted, maxSteps: ReportMaxSteps), classes));
+                explained.Add(first.ExplainIds(explainer, name, ids, loss.Predicted, maxSteps: ReportMaxSteps));
             }
             string who = classifiers.Artifacts.Count == 1 ? $"'{first.Folder}'" : $"the ensemble of {classifiers.Artifacts.Count} (top losses explained by '{first.Folder}')";
             EvaluationReport.Write(folder, evaluation, explained, $"Evaluation of {who} on '{request.Corpus}'");
@@ -451,13 +450,11 @@ public sealed class PipelineCommandHandlers : ICommandHandlers
         TorchRuntime.Initialize(request.Threads);
         LanguageModelArtifact artifact = LanguageModelArtifact.Open(request.Model);
         using var model = artifact.LoadModel();
-        // t-SNE's perplexity 30 (scikit-learn's default) needs more than 30 points; below that, a third of them.
-        EmbeddingMapResult result = EmbeddingMap.Create(model, artifact.Vocabulary, request.Count, method, Math.Min(30, request.Count / 3.0));
+        EmbeddingMapResult result = EmbeddingMap.Create(model, artifact.Vocabulary, request.Count, method);
         string what = method == MapMethod.Pca
             ? FormattableString.Invariant($"PCA of {result.Points.Count} tokens' embeddings: {result.ExplainedVariance.First:P1} + {result.ExplainedVariance.Second:P1} of the variance")
-            : FormattableString.Invariant($"t-SNE of {result.Points.Count} tokens' embeddings (perplexity {Math.Min(30, request.Count / 3.0):0.#}; KL {result.Divergence:F3})");
-        TrainingPlots.SaveLabelledPoints(request.Output, result.Points.Select(p => (p.Token, p.X, p.Y)).ToList(),
-            $"{what}: {request.Model}", method == MapMethod.Pca ? "PC 1" : "t-SNE 1", method == MapMethod.Pca ? "PC 2" : "t-SNE 2");
+            : FormattableString.Invariant($"t-SNE of {result.Points.Count} tokens' embeddings (perplexity {result.Perplexity:0.#}; KL {result.Divergence:F3})");
+        EmbeddingMap.SavePng(result, request.Output, $"{what}: {request.Model}");
         progress.Log($"{what} → {request.Output}");
         return Task.FromResult(0);
     }

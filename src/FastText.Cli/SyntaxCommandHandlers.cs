@@ -5,7 +5,6 @@ using FastText.Engine.IO;
 using FastText.Engine.Models;
 using FastText.Engine.Native;
 using FastText.Engine.Text;
-using TorchSharp;
 
 namespace FastText.Cli;
 
@@ -93,9 +92,8 @@ public sealed class SyntaxCommandHandlers(IProgressSink progress) : ISyntaxComma
         SyntaxProbeReport? random = null;
         if (request.RandomControl)
         {
-            torch.manual_seed(request.Seed);
-            using var control = new AwdLstmLanguageModel(artifact.Vocabulary.Count, artifact.Card.Config);
-            random = Run(probe, control, sentences, "probing a random-init model", cancellation);
+            using IProgressTask bar = progress.Start("probing a random-init model", sentences.Count, "sentences");
+            random = probe.RunRandomControl(artifact.Card.Config, request.Seed, sentences, new Progress(bar, cancellation));
         }
         progress.Log($"{sentences.Count:N0} sentences ({request.Tagged}): {trained.TrainWords:N0} training words, {trained.TestWords:N0} held-out words (every 5th sentence), "
             + $"{trained.SkippedWords:N0} skipped (no token of their own); {trained.Tags.Count} tags; {clock.Elapsed.TotalSeconds:F0} s");

@@ -1,4 +1,5 @@
 using FastText.Engine.Models;
+using FastText.Engine.Reporting;
 using FastText.Engine.Text;
 using static TorchSharp.torch;
 
@@ -26,7 +27,9 @@ public sealed record MapPoint(string Token, double X, double Y);
 /// <param name="ExplainedVariance">PCA: the share of the selected embeddings' variance along each of the two axes; t-SNE:
 /// the shares of the PCA it started from.</param>
 /// <param name="Divergence">t-SNE: the final KL divergence of the map from the embeddings' neighbourhoods; PCA: NaN.</param>
-public sealed record EmbeddingMapResult(IReadOnlyList<MapPoint> Points, MapMethod Method, (double First, double Second) ExplainedVariance, double Divergence);
+/// <param name="Perplexity">t-SNE: the perplexity of its Gaussian neighbourhoods; PCA: NaN.</param>
+public sealed record EmbeddingMapResult(IReadOnlyList<MapPoint> Points, MapMethod Method, (double First, double Second) ExplainedVariance, double Divergence,
+    double Perplexity);
 
 /// <summary>
 /// The most frequent tokens of a language model's (tied) embedding, laid out in two dimensions: by PCA, or by exact
@@ -38,7 +41,7 @@ public static class EmbeddingMap
 {
     /// <summary>Maps the <paramref name="count"/> most frequent ordinary tokens of <paramref name="model"/> (fastai's
     /// special <c>xx…</c> tokens left out; the vocabulary is in frequency order after them).</summary>
-    public static EmbeddingMapResult Create(AwdLstmLanguageModel model, Vocabulary vocabulary, int count = 300, MapMethod method = MapMethod.Pca, double perplexity = 30)
+    public static EmbeddingMapResult Create(AwdLstmLanguageModel model, Vocabulary vocabulary, int count = 300, MapMethod method = MapMethod.Pca, double? perplexity = null)
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(vocabulary);
@@ -65,8 +68,9 @@ public static class EmbeddingMap
         return Layout(rows, ids.Select(i => vocabulary[i]).ToList(), method, perplexity);
     }
 
-    /// <summary>Lays out arbitrary rows (one per label): what <see cref="Create"/> does after picking the tokens.</summary>
-    public static EmbeddingMapResult Layout(double[,] rows, IReadOnlyList<string> labels, MapMethod method = MapMethod.Pca, double perplexity = 30, int iterations = 1000)
+    /// <summary>Lays out arbitrary rows (one per label): what <see cref="Create"/> does after picking the tokens. The
+    /// t-SNE perplexity defaults to scikit-learn's 30, or a third of the points when there are fewer than 90.</summary>
+    public static EmbeddingMapResult Layout(double[,] rows, IReadOnlyList<string> labels, MapMethod method = MapMethod.Pca, double? perplexity = null, int iterations = 1000)
     {
         ArgumentNullException.ThrowIfNull(rows);
         ArgumentNullException.ThrowIfNull(labels);
@@ -78,15 +82,16 @@ public static class EmbeddingMap
         var (pca, variance) = Pca(rows);
         if (method == MapMethod.Pca)
         {
-            return new EmbeddingMapResult(Points(pca, labels), method, variance, double.NaN);
+            return new EmbeddingMapResult(Points(pca, labels), method, variance, double.NaN, double.NaN);
         }
-        if (!(perplexity > 0) || perplexity >= n)
+        double neighbourhood = perplexity ?? Math.Min(30, n / 3.0);
+        if (!(neighbourhood > 0) || neighbourhood >= n)
         {
-            throw new ArgumentOutOfRangeException(nameof(perplexity), perplexity, $"The t-SNE perplexity must be above 0 and below the number of points ({n}).");
+            throw new ArgumentOutOfRangeException(nameof(perplexity), neighbourhood, $"The t-SNE perplexity must be above 0 and below the number of points ({n}).");
         }
         ArgumentOutOfRangeException.ThrowIfLessThan(iterations, 1);
-        double divergence = TSne(rows, pca, perplexity, iterations);
-        return new EmbeddingMapResult(Points(pca, labels), method, variance, divergence);
+        double divergence = TSne(rows, pca, neighbourhood, iterations);
+        return new EmbeddingMapResult(Points(pca, labels), method, variance, divergence, neighbourhood);
     }
 
     // Centred rows → their first two principal coordinates (n × 2) and the share of variance of each. Signs are fixed
@@ -284,6 +289,14 @@ public static class EmbeddingMap
             }
         }
         return p;
+    }
+
+    /// <summary>Writes <paramref name="map"/> as a labelled PNG (axes named by its method), atomically.</summary>
+    public static void SavePng(EmbeddingMapResult map, string path, string title)
+    {
+        ArgumentNullException.ThrowIfNull(map);
+        bool pca = map.Method == MapMethod.Pca;
+        TrainingPlots.SaveLabelledPoints(path, map.Points.Select(p => (p.Token, p.X, p.Y)).ToList(), title, pca ? "PC 1" : "t-SNE 1", pca ? "PC 2" : "t-SNE 2");
     }
 
     private static List<MapPoint> Points(double[,] coordinates, IReadOnlyList<string> labels) =>

@@ -51,7 +51,26 @@ public static class ClassifierArtifactExplainer
         {
             throw new ArgumentException($"{name} has no tokens to explain.", nameof(text));
         }
-        TokenAttribution attribution = explainer.Explain(ids, targetIndex, steps, maxSteps);
+        return artifact.ExplainIds(explainer, name, ids, targetIndex, steps, maxSteps);
+    }
+
+    /// <summary>Explains token ids already numericalized with the artifact's vocabulary (a corpus document, e.g. a top
+    /// loss), its tokens spelled as the vocabulary spells them.</summary>
+    /// <param name="artifact">The saved classifier (vocabulary, class names).</param>
+    /// <param name="explainer">From <see cref="CreateExplainer"/>.</param>
+    /// <param name="name">What the text is, for the page.</param>
+    /// <param name="ids">The token ids in reading order (at least one).</param>
+    /// <param name="target">Class index to explain, or null for the predicted class.</param>
+    /// <param name="steps">Integrated-gradients path points to start with.</param>
+    /// <param name="maxSteps">Cap of the refinement until the completeness check passes.</param>
+    public static ExplainedText ExplainIds(this ClassifierArtifact artifact, ClassifierExplainer explainer, string name, int[] ids,
+        int? target = null, int steps = ClassifierExplainer.DefaultSteps, int maxSteps = ClassifierExplainer.DefaultMaxSteps)
+    {
+        ArgumentNullException.ThrowIfNull(artifact);
+        ArgumentNullException.ThrowIfNull(explainer);
+        ArgumentNullException.ThrowIfNull(ids);
+        IReadOnlyList<string> classes = artifact.Card.ClassNames ?? throw new InvalidDataException($"'{artifact.Folder}' has no class names.");
+        TokenAttribution attribution = explainer.Explain(ids, target, steps, maxSteps);
         return new ExplainedText(name, ids.Select(id => artifact.Vocabulary[id]).ToArray(), attribution, classes);
     }
 }

@@ -149,6 +149,16 @@ public sealed class SyntaxProbe
         }
     }
 
+    /// <summary>The control: the same probes on a freshly initialised model of <paramref name="config"/>'s sizes
+    /// (torch's generator seeded with <paramref name="seed"/>), over this probe's vocabulary.</summary>
+    public SyntaxProbeReport RunRandomControl(AwdLstmConfig config, int seed, IReadOnlyList<TaggedSentence> sentences, IProgress<int>? progress = null)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        manual_seed(seed);
+        using var control = new AwdLstmLanguageModel(vocabulary.Count, config);
+        return Run(control, sentences, progress);
+    }
+
     /// <summary>Probes every layer of <paramref name="model"/> on <paramref name="sentences"/>.</summary>
     /// <exception cref="ArgumentException">Too few sentences for a training and a test split, or a sentence whose tag
     /// count differs from its word count.</exception>

@@ -6,7 +6,6 @@ using FastText.Engine.Models.Classifier;
 using FastText.Engine.Reporting;
 using FastText.Engine.Text;
 using FastText.Engine.Training.Classification;
-using TorchSharp;
 
 namespace FastText.Engine.Recipes;
 
@@ -90,16 +89,18 @@ public static class RunInspection
         }
         var page = new InspectionPage($"Inside the run '{runFolder}'");
         page.AddTable("Models", ModelRows([("pretrained", pretrained), ("fine-tuned", fineTuned), ("classifier", classifier)]));
+        // The classifier's labelled corpus, found once: the surprisal view reads one of its mails, the evaluation all.
+        string? labelled = classifier is null ? null : options.Corpus ?? FindCorpus(runFolder, classifier);
         using IProgressTask bar = progress.Start("inspecting", 4, "parts");
         if (fineTuned is not null || pretrained is not null)
         {
-            LanguageModelParts(page, pretrained, fineTuned, classifier, runFolder, options);
+            LanguageModelParts(page, pretrained, fineTuned, labelled, runFolder, options);
         }
         bar.Report(2);
         cancellation.ThrowIfCancellationRequested();
         if (classifier is not null)
         {
-            ClassifierParts(page, classifier, options.Corpus ?? FindCorpus(runFolder, classifier), runFolder, options, bar, cancellation);
+            ClassifierParts(page, classifier, labelled, runFolder, options, bar, cancellation);
         }
         bar.Report(4);
         string path = output ?? Path.Combine(runFolder, PageFile);
@@ -135,7 +136,8 @@ public static class RunInspection
         return rows;
     }
 
-    private static void LanguageModelParts(InspectionPage page, string? pretrained, string? fineTuned, string? classifier, string runFolder, InspectionOptions options)
+    // labelled: the classifier's corpus, or null (the surprisal view then scores an example text).
+    private static void LanguageModelParts(InspectionPage page, string? pretrained, string? fineTuned, string? labelled, string runFolder, InspectionOptions options)
     {
         LanguageModelArtifact main = LanguageModelArtifact.Open(fineTuned ?? pretrained!);
         using AwdLstmLanguageModel model = main.LoadModel();
@@ -143,8 +145,7 @@ public static class RunInspection
         {
             LanguageModelLens lens = main.CreateLens(model);
             page.AddNextTokens(options.Prompts.Select(p => (p, lens.NextTokens(main.Numericalize(p), 6))).ToList());
-            string? corpus = classifier is null ? null : options.Corpus ?? FindCorpus(runFolder, classifier);
-            var (name, ids) = SurprisalText(corpus, main, options);
+            var (name, ids) = SurprisalText(labelled, main, options);
             IReadOnlyList<TokenSurprisal> scored = lens.Surprisal(ids);
             page.AddSurprisal(name, main.Vocabulary[ids[0]], scored);
         }
@@ -155,11 +156,10 @@ public static class RunInspection
             page.AddMovedTokens("pretrained", "fine-tuned", MovedTokens(new LanguageModelLens(generalModel, general.Vocabulary), general.Vocabulary,
                 new LanguageModelLens(model, main.Vocabulary), main.Vocabulary, options.Moved.Neighbours, options.Moved.Tokens));
         }
-        EmbeddingMapResult map = EmbeddingMap.Create(model, main.Vocabulary, options.MapTokens, options.MapMethod, Math.Min(30, options.MapTokens / 3.0));
+        EmbeddingMapResult map = EmbeddingMap.Create(model, main.Vocabulary, options.MapTokens, options.MapMethod);
         string png = Path.Combine(runFolder, "plots", "embedding-map.png");
-        TrainingPlots.SaveLabelledPoints(png, map.Points.Select(p => (p.Token, p.X, p.Y)).ToList(),
-            $"{(map.Method == MapMethod.Pca ? "PCA" : "t-SNE")} of the {map.Points.Count} most frequent tokens: {(fineTuned is null ? "pretrained" : "fine-tuned")} language model",
-            map.Method == MapMethod.Pca ? "PC 1" : "t-SNE 1", map.Method == MapMethod.Pca ? "PC 2" : "t-SNE 2");
+        EmbeddingMap.SavePng(map, png,
+            $"{(map.Method == MapMethod.Pca ? "PCA" : "t-SNE")} of the {map.Points.Count} most frequent tokens: {(fineTuned is null ? "pretrained" : "fine-tuned")} language model");
         page.AddMap(map, File.ReadAllBytes(png));
         if (options.Syntax)
         {
@@ -191,11 +191,7 @@ public static class RunInspection
             {
                 trained = probe.Run(model, sentences);
             }
-            torch.manual_seed(1);
-            using (var control = new AwdLstmLanguageModel(artifact.Vocabulary.Count, artifact.Card.Config))
-            {
-                random = probe.Run(control, sentences);
-            }
+            random = probe.RunRandomControl(artifact.Card.Config, seed: 1, sentences);
             var rows = new List<IReadOnlyList<string>> { new[] { "layer", "held-out words", "of them unseen in training", "same probe, random-init model" } };
             rows.AddRange(trained.Layers.Zip(random.Layers, (t, r) => (IReadOnlyList<string>)[t.Layer, P(t.TestAccuracy), P(t.UnseenAccuracy), P(r.TestAccuracy)]));
             page.AddTable("Does it learn syntax? Linear part-of-speech probes per layer", rows, FormattableString.Invariant(
@@ -337,9 +333,9 @@ public static class RunInspection
                 int[] ids = dataset.Document(document);
                 if (ids.Length > 0)
                 {
-                    explained.Add(new ExplainedText(
+                    explained.Add(artifact.ExplainIds(explainer,
                         FormattableString.Invariant($"top loss: validation document {document}, actual {classes[loss.Actual]}, predicted {classes[loss.Predicted]} (p {loss.Probability:F3}, loss {loss.Loss:F3})"),
-                        ids.Select(id => artifact.Vocabulary[id]).ToArray(), explainer.Explain(ids, loss.Predicted, maxSteps: options.MaxSteps), classes));
+                        ids, loss.Predicted, maxSteps: options.MaxSteps));
                 }
             }
         }
