@@ -192,7 +192,7 @@ public static class FastTextCommandLine
         var html = new Option<string?>("--html") { Description = "Also write the explanations as one self-contained HTML page (tokens shaded, a toggle between the methods)." };
         var steps = new Option<int>("--steps")
         {
-            Description = $"Integrated-gradients path points to start with; they double (up to {Engine.Interpretation.ClassifierExplainer.DefaultMaxSteps}) until the attributions add up within 1 %.",
+            Description = $"Integrated-gradients path points to start with; where the attributions do not add up within 1 %, the parts of the path that miss are refined (up to {Engine.Interpretation.ClassifierExplainer.DefaultMaxSteps} points in all).",
             DefaultValueFactory = _ => Engine.Interpretation.ClassifierExplainer.DefaultSteps,
         };
         var target = new Option<string?>("--class") { Description = "Explain this class's probability (default: the predicted class)." };

@@ -23,7 +23,7 @@ public sealed record TokenAttribution(int[] Ids, float[] Probabilities, int Clas
 
 /// <summary>Integrated gradients of one document.</summary>
 /// <param name="Scores">Per token (reading order); positive pushes towards the class.</param>
-/// <param name="Steps">Gauss–Legendre path points.</param>
+/// <param name="Steps">Gauss–Legendre path points, in all parts of the path.</param>
 /// <param name="Sum">Σ scores.</param>
 /// <param name="AtText">f(text): the class probability.</param>
 /// <param name="AtBaseline">f(baseline): the class probability with every token replaced by the padding embedding.</param>
@@ -31,14 +31,17 @@ public sealed record IntegratedGradients(float[] Scores, int Steps, double Sum, 
 {
     /// <summary>The gap the completeness axiom says is zero: |Σ scores − (f(text) − f(baseline))| over |f(text) −
     /// f(baseline)| (absolute when that difference is below 1e-6).</summary>
-    public double CompletenessGap
+    public double CompletenessGap => GapOf(Sum, AtText - AtBaseline);
+
+    /// <summary>Parts the path was integrated in: 1 when one rule of <see cref="Steps"/> points passed the check, more
+    /// when the refinement halved the parts whose own sums missed their ends' difference.</summary>
+    public int PathParts { get; init; } = 1;
+
+    /// <summary>|<paramref name="sum"/> − <paramref name="expected"/>| relative to |expected| (absolute below 1e-6).</summary>
+    internal static double GapOf(double sum, double expected)
     {
-        get
-        {
-            double expected = AtText - AtBaseline;
-            double gap = Math.Abs(Sum - expected);
-            return Math.Abs(expected) < 1e-6 ? gap : gap / Math.Abs(expected);
-        }
+        double gap = Math.Abs(sum - expected);
+        return Math.Abs(expected) < 1e-6 ? gap : gap / Math.Abs(expected);
     }
 
     /// <summary>The completeness gap is within <see cref="CompletenessTolerance"/>.</summary>

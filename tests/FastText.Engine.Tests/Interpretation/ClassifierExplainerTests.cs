@@ -117,6 +117,42 @@ public sealed class ClassifierExplainerTests(SignalModel signal) : IClassFixture
     }
 
     [Fact]
+    public void The_refinement_halves_the_parts_that_miss_and_converges_to_the_fine_integral_token_by_token()
+    {
+        using TextClassifier model = Untrained(seed: 2);
+        // Embeddings 8× and the head's linear layers 4× as large: the LSTMs saturate and the logits grow, so the
+        // probability bends sharply along the path and one point over the whole of it misses by far; the refinement may
+        // add six halvings (16 points each half).
+        using (torch.no_grad())
+        {
+            using Scalar four = 4, eight = 8;
+            model.AwdLstmEncoder.EmbeddingWeight.mul_(eight);
+            foreach (var weight in model.Head.parameters().Where(p => p.dim() == 2))
+            {
+                weight.mul_(four);
+            }
+        }
+        var explainer = new ClassifierExplainer(model);
+        int[] ids = Document(40, seed: 140);
+        IntegratedGradients single = explainer.IntegratedGradientsAt(ids, 0, 1);
+        Assert.False(single.IsComplete, $"one point: Σ {single.Sum:G6}, f(x) {single.AtText:G6}, f(b) {single.AtBaseline:G6}");
+        TokenAttribution explained = explainer.Explain(ids, steps: 1, maxSteps: 1 + 6 * 2 * ClassifierExplainer.PointsPerRefinedPart);
+        IntegratedGradients refined = explained.IntegratedGradients;
+        Assert.True(refined.PathParts > 1, $"{refined.PathParts} parts");
+        Assert.Equal(1 + (refined.PathParts - 1) * 2 * ClassifierExplainer.PointsPerRefinedPart, refined.Steps);
+        Assert.True(refined.IsComplete, $"gap {refined.CompletenessGap:P3} with {refined.Steps} points in {refined.PathParts} parts");
+        // Not only the sum: every token's score is the path integral a fine single rule computes.
+        IntegratedGradients reference = explainer.IntegratedGradientsAt(ids, explained.ClassIndex, 400);
+        Assert.Equal(1, reference.PathParts);
+        float scale = reference.Scores.Max(Math.Abs);
+        for (int i = 0; i < ids.Length; i++)
+        {
+            Assert.True(Math.Abs(refined.Scores[i] - reference.Scores[i]) <= 0.02 * scale,
+                $"token {i}: refined {refined.Scores[i]:G5}, 400-point rule {reference.Scores[i]:G5} (largest {scale:G5})");
+        }
+    }
+
+    [Fact]
     public void Intrinsic_attention_is_the_normalised_gradient_norm_per_token()
     {
         using TextClassifier model = Untrained(seed: 3);
