@@ -50,12 +50,25 @@ public static class CommandErrors
             error.WriteLine(input ? $"error: {exception}" : $"internal error (please report it): {exception}");
             return input ? InputError : InternalError;
         }
-        error.WriteLine($"error: {exception.Message}");
+        error.WriteLine($"error: {UserMessage(exception)}");
         for (Exception? inner = exception.InnerException; inner is not null; inner = inner.InnerException)
         {
             error.WriteLine($"  because: {inner.Message}");
         }
         return InputError;
+    }
+
+    // An ArgumentException's message ends in "(Parameter 'name')" (and "Actual value was …"): the engine's parameter
+    // names mean nothing to a command-line user, and each message already says what was wrong.
+    private static string UserMessage(Exception exception)
+    {
+        if (exception is ArgumentException { ParamName: { } name } argument)
+        {
+            string message = argument.Message;
+            int suffix = message.IndexOf($" (Parameter '{name}')", StringComparison.Ordinal);
+            return suffix >= 0 ? message[..suffix] : message;
+        }
+        return exception.Message;
     }
 
     private static bool IsInputProblem(Exception exception) => exception is
@@ -66,5 +79,7 @@ public static class CommandErrors
         FormatException or
         NotSupportedException or
         TorchLoadException or
+        Engine.Training.TrainingDivergedException or   // a learning rate too high for the data: the user's setting
+        Engine.Models.Pretrained.PretrainedWeightsException or   // the weights given do not fit the preset or the model
         KernelNumericsException;          // this CPU's kernels fail their float64 check: an environment problem
 }

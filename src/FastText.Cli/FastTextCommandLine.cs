@@ -11,11 +11,28 @@ namespace FastText.Cli;
 public static class FastTextCommandLine
 {
     /// <summary>Torch intra-op threads, shared by every command that runs a model.</summary>
-    public static readonly Option<int?> Threads = new("--threads")
+    public static readonly Option<int?> Threads = InRange(new Option<int?>("--threads")
     {
         Description = "Torch intra-op threads (default: FASTTEXT_TORCH_THREADS or the core count).",
         Recursive = true,
-    };
+    }, 1, 1024);
+
+    /// <summary>The largest <c>generate -n</c>: a bound, so that a mistyped count fails at once instead of running for days.</summary>
+    public const int MaxGeneratedTokens = 100_000;
+
+    // A parse-time range check, reported like every other parse error: one line naming the option and the range.
+    private static Option<T> InRange<T>(Option<T> option, int minimum, int maximum)
+    {
+        option.Validators.Add(result =>
+        {
+            object? value = result.GetValueOrDefault<T>();
+            if (value is int n && (n < minimum || n > maximum))
+            {
+                result.AddError(FormattableString.Invariant($"{option.Name}: {n} is outside the allowed range {minimum}–{maximum:N0}."));
+            }
+        });
+        return option;
+    }
 
     /// <summary>Preset name (small: about ten minutes on 2 cores; large: fastai's sizes for real runs).</summary>
     public static readonly Option<string> Preset = MakePreset();
@@ -131,7 +148,7 @@ public static class FastTextCommandLine
 
         // train-classifier
         var encoder = new Option<string?>("--encoder", "-e") { Description = "Fine-tuned language-model folder whose encoder starts the classifier (omit to train from scratch)." };
-        var labelled = new Option<int?>("--labelled") { Description = "Use only N labelled training documents: a seeded random subset, stratified by class (sample-efficiency runs)." };
+        var labelled = InRange(new Option<int?>("--labelled") { Description = "Use only N labelled training documents: a seeded random subset, stratified by class (sample-efficiency runs)." }, 1, int.MaxValue);
         var trainClassifier = new Command("train-classifier", "Train the ULMFiT classifier with gradual unfreezing and 2.6× discriminative learning rates.")
         {
             corpus, encoder, output, Preset, labelled, Precision, Resume, Backwards,
@@ -223,7 +240,7 @@ public static class FastTextCommandLine
         var model = new Option<string>("--model", "-m") { Description = "Language-model folder.", Required = true };
 
         var prompt = new Argument<string>("prompt") { Description = "Text to continue." };
-        var words = new Option<int>("--words", "-n") { Description = "Tokens to generate.", DefaultValueFactory = _ => 40 };
+        var words = InRange(new Option<int>("--words", "-n") { Description = $"Tokens to generate (at most {MaxGeneratedTokens:N0}).", DefaultValueFactory = _ => 40 }, 1, MaxGeneratedTokens);
         var temperature = new Option<double>("--temperature", "-t") { Description = "Sampling temperature (fastbook: 0.75).", DefaultValueFactory = _ => 0.75 };
         var seed = new Option<int?>("--seed") { Description = "Random seed for sampling." };
         var generate = new Command("generate", "Continue a prompt with a language model (fastai's LMLearner.predict); a backwards model writes the text that precedes the prompt.") { model, prompt, words, temperature, seed };

@@ -23,6 +23,7 @@ public sealed class PipelineCommandHandlers : ICommandHandlers
         ArgumentNullException.ThrowIfNull(request);
         UlmfitPreset preset = request.Overrides.Apply(UlmfitPreset.Named(request.Preset));
         NoteUnused(request.Overrides, "tokenize", corpusCommand: true);
+        using OutputFolder claim = OutputFolder.Claim(request.Output, OutputKind.Corpus);
         var texts = new List<LabelledText>();
         foreach (string input in request.Inputs)
         {
@@ -65,6 +66,7 @@ public sealed class PipelineCommandHandlers : ICommandHandlers
             ArgumentNullException.ThrowIfNull(request);
             TorchRuntime.Initialize(request.Threads);
             UlmfitPreset preset = WithOverrides(request, "pretrain");
+            using OutputFolder claim = OutputFolder.Claim(request.Output, OutputKind.LanguageModel);
             var run = new UlmfitPipeline(request.Output, preset, progress) { Cancellation = cancellation, Resume = request.Resume, Backwards = request.Backwards };
             using TextDataset corpus = TextDataset.Load(request.Corpus);
             LanguageModelArtifact artifact = run.Pretrain(corpus, name: ".");
@@ -84,9 +86,9 @@ public sealed class PipelineCommandHandlers : ICommandHandlers
             UlmfitPreset preset = WithOverrides(request, "fine-tune");
             if (string.IsNullOrEmpty(request.Pretrained))
             {
-                progress.Log("fine-tune needs --pretrained: a language-model folder or fastai .pth weights.");
-                return 1;
+                throw new ArgumentException("fine-tune needs --pretrained: a language-model folder or fastai .pth weights.");
             }
+            using OutputFolder claim = OutputFolder.Claim(request.Output, OutputKind.LanguageModel);
             var run = new UlmfitPipeline(request.Output, preset, progress) { Cancellation = cancellation, Resume = request.Resume, Backwards = request.Backwards };
             using TextDataset corpus = TextDataset.Load(request.Corpus);
             // A model folder, or fastai's .pth (+ .pkl) converted on the fly.
@@ -105,6 +107,7 @@ public sealed class PipelineCommandHandlers : ICommandHandlers
             ArgumentNullException.ThrowIfNull(request);
             TorchRuntime.Initialize(request.Threads);
             NoteUnused(request.Overrides, "train-classifier", corpusCommand: false);
+            using OutputFolder claim = OutputFolder.Claim(request.Output, OutputKind.Classifier);
             var run = new UlmfitPipeline(request.Output, request.Overrides.Apply(UlmfitPreset.Named(request.Preset), request.Precision), progress)
             {
                 Cancellation = cancellation,
@@ -131,8 +134,7 @@ public sealed class PipelineCommandHandlers : ICommandHandlers
             TorchRuntime.Initialize(request.Threads);
             if (request.Encoder is null)
             {
-                progress.Log("sample-efficiency needs --encoder: the fine-tuned language model the ULMFiT classifiers start from.");
-                return 1;
+                throw new ArgumentException("sample-efficiency needs --encoder: the fine-tuned language model the ULMFiT classifiers start from.");
             }
             List<int?> sizes = [];
             foreach (string item in request.Sizes.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
@@ -147,8 +149,7 @@ public sealed class PipelineCommandHandlers : ICommandHandlers
                 }
                 else
                 {
-                    progress.Log($"--sizes: '{item}' is neither a positive number nor 'all'.");
-                    return 1;
+                    throw new ArgumentException($"--sizes: '{item}' is neither a positive number nor 'all'.");
                 }
             }
             List<int>? seeds = null;
@@ -159,18 +160,17 @@ public sealed class PipelineCommandHandlers : ICommandHandlers
                 {
                     if (!int.TryParse(item, System.Globalization.NumberStyles.Integer, System.Globalization.CultureInfo.InvariantCulture, out int seed) || seeds.Contains(seed))
                     {
-                        progress.Log($"--seeds: '{item}' is not a whole number, or is given twice.");
-                        return 1;
+                        throw new ArgumentException($"--seeds: '{item}' is not a whole number, or is given twice.");
                     }
                     seeds.Add(seed);
                 }
                 if (seeds.Count == 0)
                 {
-                    progress.Log("--seeds: no seed given.");
-                    return 1;
+                    throw new ArgumentException("--seeds: no seed given.");
                 }
             }
             NoteUnused(request.Overrides, "sample-efficiency", corpusCommand: false);
+            using OutputFolder claim = OutputFolder.Claim(request.Output, OutputKind.Run);
             var run = new UlmfitPipeline(request.Output, request.Overrides.Apply(UlmfitPreset.Named(request.Preset), request.Precision), progress)
             {
                 Cancellation = cancellation,
@@ -191,8 +191,7 @@ public sealed class PipelineCommandHandlers : ICommandHandlers
         List<(string Name, string Text)> texts = ReadTexts(request.Texts, request.File);
         if (texts.Count == 0)
         {
-            progress.Log("Nothing to classify: give texts as arguments or --file.");
-            return Task.FromResult(1);
+            throw new ArgumentException("Nothing to classify: give texts as arguments or --file.");
         }
         using var classifiers = new LoadedClassifiers(request.Models);
         List<string> inputs = texts.Select(t => t.Text).ToList();
@@ -251,8 +250,7 @@ public sealed class PipelineCommandHandlers : ICommandHandlers
         List<(string Name, string Text)> texts = ReadTexts(request.Texts, request.File);
         if (texts.Count == 0)
         {
-            progress.Log("Nothing to explain: give texts as arguments or --file.");
-            return Task.FromResult(1);
+            throw new ArgumentException("Nothing to explain: give texts as arguments or --file.");
         }
         ClassifierArtifact artifact = ClassifierArtifact.Open(request.Model);
         using var model = artifact.LoadModel();
@@ -296,8 +294,7 @@ public sealed class PipelineCommandHandlers : ICommandHandlers
             artifact.Tokenization.EnsureSameAs(corpus.Tokenization, $"the classifier '{artifact.Folder}'", $"the corpus '{request.Corpus}'");
             if (corpus.Vocabulary.Hash != artifact.Vocabulary.Hash)
             {
-                progress.Log($"The corpus in '{request.Corpus}' was numericalized with another vocabulary than the classifier's; re-run tokenize with --vocabulary-from {artifact.Folder}.");
-                return Task.FromResult(2);
+                throw new InvalidDataException($"The corpus in '{request.Corpus}' was numericalized with another vocabulary than the classifier's; re-run tokenize with --vocabulary-from {artifact.Folder}.");
             }
         }
         // The corpus in reading order: a backwards classifier's predictor reverses each document itself.
@@ -492,8 +489,7 @@ public sealed class PipelineCommandHandlers : ICommandHandlers
         List<(string Name, string Text)> texts = ReadTexts(request.Texts, request.File);
         if (texts.Count == 0)
         {
-            progress.Log("Nothing to score: give texts as arguments or --file.");
-            return Task.FromResult(1);
+            throw new ArgumentException("Nothing to score: give texts as arguments or --file.");
         }
         LanguageModelArtifact artifact = LanguageModelArtifact.Open(request.Model);
         using var model = artifact.LoadModel();
@@ -540,6 +536,7 @@ public sealed class PipelineCommandHandlers : ICommandHandlers
                 Mails = request.Mails is int m ? (m > 0 ? m : null) : preset.Mails,
                 PretrainDocuments = request.BrownDocuments is int b ? (b > 0 ? b : null) : preset.PretrainDocuments,
             };
+            using OutputFolder claim = OutputFolder.Claim(request.Output, OutputKind.Run);
             UlmfitDemo.Run(brown, mails, request.Output, preset, progress, request.SampleEfficiency, subwordModel: request.SubwordModel,
                 cancellation: cancellation, resume: request.Resume);
             return 0;

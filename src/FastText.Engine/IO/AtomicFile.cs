@@ -10,14 +10,70 @@ namespace FastText.Engine.IO;
 internal static class AtomicFile
 {
     /// <summary>A fresh temporary path beside <paramref name="path"/> (same folder, so the rename is atomic); creates the folder.</summary>
-    /// <remarks>The final extension is kept at the end, for writers that choose a format from it.</remarks>
+    /// <remarks>The final extension is kept at the end, for writers that choose a format from it. The name carries the
+    /// writing process's id, so temporaries that a killed process left for the same file (and the side files writers
+    /// add with further suffixes) are deleted here, once their process is gone; a live process's are left alone.</remarks>
     public static string TemporaryPathFor(string path)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
         string full = Path.GetFullPath(path);
         string folder = Path.GetDirectoryName(full) ?? ".";
         Directory.CreateDirectory(folder);
+        SweepAbandoned(folder, Path.GetFileName(full));
         return Path.Combine(folder, $".{Path.GetFileName(full)}.{Environment.ProcessId}.{Guid.NewGuid():N}.tmp{Path.GetExtension(full)}");
+    }
+
+    /// <summary>Temporaries of <paramref name="name"/> in <paramref name="folder"/> whose writing process has ended
+    /// (killed mid-write: a normal end or an exception deletes its own); returns how many were deleted.</summary>
+    internal static int SweepAbandoned(string folder, string name)
+    {
+        string prefix = "." + name + ".";
+        int deleted = 0;
+        foreach (string file in Directory.EnumerateFiles(folder, prefix + "*"))
+        {
+            string rest = Path.GetFileName(file)[prefix.Length..];
+            int dot = rest.IndexOf('.', StringComparison.Ordinal);
+            if (dot <= 0 || !rest.Contains(".tmp", StringComparison.Ordinal)
+                || !int.TryParse(rest.AsSpan(0, dot), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out int pid)
+                || pid == Environment.ProcessId || IsRunning(pid))
+            {
+                continue;
+            }
+            try
+            {
+                File.Delete(file);
+                deleted++;
+            }
+            catch (IOException)
+            {
+                // Another process sweeping the same folder got there first, or the file is busy: it is not ours to keep.
+            }
+            catch (UnauthorizedAccessException)
+            {
+            }
+        }
+        return deleted;
+    }
+
+    private static bool IsRunning(int pid)
+    {
+        if (Directory.Exists("/proc/self"))
+        {
+            return Directory.Exists($"/proc/{pid}");
+        }
+        try
+        {
+            using var process = System.Diagnostics.Process.GetProcessById(pid);
+            return !process.HasExited;
+        }
+        catch (ArgumentException)
+        {
+            return false;
+        }
+        catch (InvalidOperationException)
+        {
+            return false;
+        }
     }
 
     /// <summary>Moves a finished temporary file over <paramref name="path"/>.</summary>

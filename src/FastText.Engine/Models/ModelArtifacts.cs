@@ -58,8 +58,26 @@ public sealed record ModelCard(string Kind, int EmbeddingSize, int HiddenSize, i
         {
             throw new FileNotFoundException($"'{folder}' is not a saved model folder (no model.json).", path);
         }
-        return JsonSerializer.Deserialize<ModelCard>(File.ReadAllText(path), JsonOptions)
-            ?? throw new InvalidDataException($"'{path}' is empty.");
+        ModelCard? card;
+        try
+        {
+            card = JsonSerializer.Deserialize<ModelCard>(File.ReadAllText(path), JsonOptions);
+        }
+        catch (JsonException error)
+        {
+            throw new InvalidDataException($"'{path}' is not a model card (damaged or edited JSON: {error.Message}).", error);
+        }
+        if (card is null || card.Kind is null)
+        {
+            throw new InvalidDataException($"'{path}' is not a model card (no \"Kind\").");
+        }
+        if (card.EmbeddingSize < 1 || card.HiddenSize < 1 || card.Layers < 1 || card.SequenceLength < 1 || card.MaxTokens < 0
+            || !double.IsFinite(card.DropMultiplier) || card.DropMultiplier < 0)
+        {
+            throw new InvalidDataException(FormattableString.Invariant(
+                $"'{path}' holds impossible sizes (embedding {card.EmbeddingSize}, hidden {card.HiddenSize}, layers {card.Layers}, sequence {card.SequenceLength}, max tokens {card.MaxTokens}, drop multiplier {card.DropMultiplier})."));
+        }
+        return card;
     }
 
     private static readonly JsonSerializerOptions JsonOptions = new() { WriteIndented = true };
@@ -135,6 +153,9 @@ public sealed class LanguageModelArtifact : ModelArtifact
     /// <summary>File names inside the folder.</summary>
     public const string WeightsFile = "lm.weights", EncoderFile = "encoder.weights";
 
+    /// <summary>The card's <see cref="ModelCard.Kind"/>.</summary>
+    public const string Kind = "language-model";
+
     private LanguageModelArtifact(string folder, ModelCard card, Vocabulary vocabulary, Tokenization tokenization)
         : base(folder, card, vocabulary, tokenization)
     {
@@ -163,7 +184,7 @@ public sealed class LanguageModelArtifact : ModelArtifact
         vocabulary.Save(Path.Combine(folder, VocabularyFile));
         ModelWeights.SaveLanguageModel(model, Path.Combine(folder, WeightsFile), vocabulary.Tokens);
         ModelWeights.SaveEncoder(model.Encoder, Path.Combine(folder, EncoderFile), vocabulary.Tokens);
-        var (card, copy) = new ModelCard("language-model", model.Config.EmbeddingSize, model.Config.HiddenSize, model.Config.Layers, MaxTokens: maxTokens, Backwards: backwards)
+        var (card, copy) = new ModelCard(Kind, model.Config.EmbeddingSize, model.Config.HiddenSize, model.Config.Layers, MaxTokens: maxTokens, Backwards: backwards)
             .Save(folder, tokenization);
         return new LanguageModelArtifact(folder, card, vocabulary, copy);
     }
@@ -171,7 +192,7 @@ public sealed class LanguageModelArtifact : ModelArtifact
     /// <summary>Opens a folder written by <see cref="Save"/>.</summary>
     public static LanguageModelArtifact Open(string folder)
     {
-        var (card, vocabulary, tokenization) = Read(folder, "language-model");
+        var (card, vocabulary, tokenization) = Read(folder, Kind);
         return new LanguageModelArtifact(folder, card, vocabulary, tokenization);
     }
 
@@ -220,7 +241,12 @@ public sealed class ClassifierArtifact : ModelArtifact
     /// <summary>Weights file name.</summary>
     public const string WeightsFile = "classifier.weights";
 
-    private sealed record Header(string Kind, int VocabularySize, IReadOnlyList<string> ClassNames);
+    /// <summary>The card's <see cref="ModelCard.Kind"/>.</summary>
+    public const string Kind = "classifier";
+
+    // VocabularyHash (Vocabulary.Hash): a vocab.txt edited or damaged in a way that keeps its line count would
+    // otherwise feed the weights other tokens' rows.
+    private sealed record Header(string Kind, int VocabularySize, IReadOnlyList<string> ClassNames, ulong VocabularyHash);
 
     private ClassifierArtifact(string folder, ModelCard card, Vocabulary vocabulary, Tokenization tokenization)
         : base(folder, card, vocabulary, tokenization)
@@ -246,8 +272,8 @@ public sealed class ClassifierArtifact : ModelArtifact
         ArgumentNullException.ThrowIfNull(tokenization);
         Directory.CreateDirectory(folder);
         vocabulary.Save(Path.Combine(folder, VocabularyFile));
-        TensorArchive.Write(Path.Combine(folder, WeightsFile), new Header("classifier", vocabulary.Count, classNames), model.state_dict());
-        var (card, copy) = new ModelCard("classifier", config.EmbeddingSize, config.HiddenSize, config.Layers, classNames, model.Options.Bptt, dropMultiplier, maxTokens,
+        TensorArchive.Write(Path.Combine(folder, WeightsFile), new Header(Kind, vocabulary.Count, classNames, vocabulary.Hash), model.state_dict());
+        var (card, copy) = new ModelCard(Kind, config.EmbeddingSize, config.HiddenSize, config.Layers, classNames, model.Options.Bptt, dropMultiplier, maxTokens,
             Backwards: backwards).Save(folder, tokenization);
         return new ClassifierArtifact(folder, card, vocabulary, copy);
     }
@@ -255,7 +281,7 @@ public sealed class ClassifierArtifact : ModelArtifact
     /// <summary>Opens a folder written by <see cref="Save"/>.</summary>
     public static ClassifierArtifact Open(string folder)
     {
-        var (card, vocabulary, tokenization) = Read(folder, "classifier");
+        var (card, vocabulary, tokenization) = Read(folder, Kind);
         return new ClassifierArtifact(folder, card, vocabulary, tokenization);
     }
 
@@ -270,6 +296,10 @@ public sealed class ClassifierArtifact : ModelArtifact
             if (header.VocabularySize != Vocabulary.Count)
             {
                 throw new InvalidDataException($"'{path}' was saved for a {header.VocabularySize}-token vocabulary; vocab.txt has {Vocabulary.Count}.");
+            }
+            if (header.VocabularyHash != Vocabulary.Hash)
+            {
+                throw new InvalidDataException($"'{Path.Combine(Folder, VocabularyFile)}' is not the vocabulary '{path}' was saved with (same size, other tokens: edited or damaged).");
             }
             TensorArchive.LoadInto(model, tensors, path);
         }

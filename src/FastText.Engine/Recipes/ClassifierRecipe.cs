@@ -59,6 +59,13 @@ public sealed partial class UlmfitPipeline
         {
             return Evaluated(reused, labelled, Math.Min(trainingExamples ?? int.MaxValue, labelled.Training.Count));
         }
+        // Two per class at least: a batch of one row leaves BatchNorm's running variance NaN, and a class without
+        // examples cannot be learnt. Checked before anything trains, in the command line's words.
+        if (trainingExamples is int wanted && labelled.ClassNames.Count > 0 && wanted < 2 * labelled.ClassNames.Count)
+        {
+            throw new ArgumentException(FormattableString.Invariant(
+                $"--labelled {wanted}: a classifier of {labelled.ClassNames.Count} classes needs at least {2 * labelled.ClassNames.Count} labelled documents (two per class)."));
+        }
         torch.manual_seed(runSeed + ClassifierSeedOffset);
         TextClassifier model = NewClassifier(labelled);
         try

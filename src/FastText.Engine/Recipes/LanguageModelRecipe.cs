@@ -165,6 +165,21 @@ public sealed partial class UlmfitPipeline
             $"the pretrained model is an AWD-LSTM with embedding {pretrained.EmbeddingSize}, hidden {pretrained.HiddenSize}, {pretrained.Layers} layers, but the '{Preset.Name}' preset builds embedding {Preset.Model.EmbeddingSize}, hidden {Preset.Model.HiddenSize}, {Preset.Model.Layers} layers; {advice}"));
     }
 
+    // The loader's own check speaks of rows and streams; this one names the corpus and the option to change.
+    private static void CheckStreamLength(TextDataset corpus, IReadOnlyList<int> documents, string split, int batchSize)
+    {
+        long tokens = 0;
+        foreach (int d in documents)
+        {
+            tokens += corpus.Corpus.DocumentLength(d);
+        }
+        if (tokens <= batchSize)
+        {
+            throw new ArgumentException(FormattableString.Invariant(
+                $"The corpus in '{corpus.Folder}' has {tokens:N0} {split} tokens ({documents.Count:N0} documents): a language model with batch size {batchSize} needs more than {batchSize}. Use more text, or a smaller --bs."));
+        }
+    }
+
     private void RunLanguageModel(AwdLstmLanguageModel model, TextDataset corpus, IReadOnlyList<int> training, IReadOnlyList<int> validation,
         StageCheckpoints stage, Action<Learner<LanguageModelBatch>>? prepare,
         IReadOnlyList<(string Phase, Action<Learner<LanguageModelBatch>, FitOptions> Fit)> phases)
@@ -180,6 +195,8 @@ public sealed partial class UlmfitPipeline
             BatchSize = Preset.LanguageModelBatchSize,
             SequenceLength = Preset.LanguageModelSequenceLength,
         };
+        CheckStreamLength(corpus, training, "training", trainOptions.BatchSize);
+        CheckStreamLength(corpus, validation, "validation", validOptions.BatchSize);
         using var train = new LanguageModelLoader(Documents(corpus), trainOptions, training);
         using var valid = new LanguageModelLoader(Documents(corpus), validOptions, validation);
         using var learner = new Learner<LanguageModelBatch>(new LanguageModelTask(model), train, valid, metrics: Metrics.LanguageModel);

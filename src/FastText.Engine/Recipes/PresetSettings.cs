@@ -58,11 +58,11 @@ public static class PresetSettings
         Integer("min-freq", "minimum count of a token in the vocabulary (fastai min_freq 3)", 1, p => p.MinFrequency, (p, v) => p with { MinFrequency = v }),
         Integer("max-tokens", "tokens kept per labelled document, 0 = all", 0, p => p.MaxTokensPerDocument, (p, v) => p with { MaxTokensPerDocument = v }),
         Integer("pretrain-epochs", "pretraining epochs", 1, p => p.PretrainEpochs, (p, v) => p with { PretrainEpochs = v }),
-        Number("pretrain-lr", "pretraining maximum learning rate", p => p.PretrainLearningRate, (p, v) => p with { PretrainLearningRate = v }),
+        Number("pretrain-lr", "pretraining maximum learning rate", p => p.PretrainLearningRate, (p, v) => p with { PretrainLearningRate = v }, positive: true),
         Integer("finetune-frozen-epochs", "frozen fine-tuning epochs (fastbook 1)", 1, p => p.FineTuneFrozenEpochs, (p, v) => p with { FineTuneFrozenEpochs = v }),
-        Number("finetune-frozen-lr", "frozen fine-tuning maximum learning rate (fastbook 2e-2)", p => p.FineTuneFrozenLearningRate, (p, v) => p with { FineTuneFrozenLearningRate = v }),
+        Number("finetune-frozen-lr", "frozen fine-tuning maximum learning rate (fastbook 2e-2)", p => p.FineTuneFrozenLearningRate, (p, v) => p with { FineTuneFrozenLearningRate = v }, positive: true),
         Integer("finetune-epochs", "unfrozen fine-tuning epochs (fastbook 10)", 1, p => p.FineTuneEpochs, (p, v) => p with { FineTuneEpochs = v }),
-        Number("finetune-lr", "unfrozen fine-tuning maximum learning rate (fastbook 2e-3)", p => p.FineTuneLearningRate, (p, v) => p with { FineTuneLearningRate = v }),
+        Number("finetune-lr", "unfrozen fine-tuning maximum learning rate (fastbook 2e-3)", p => p.FineTuneLearningRate, (p, v) => p with { FineTuneLearningRate = v }, positive: true),
         Number("clip", "largest global gradient norm per step, 0 = no clipping (fastai's default; its wikitext tutorial 0.1)", p => p.GradientClip, (p, v) => p with { GradientClip = v }),
         Integer("seed", "seed of splits, shuffles and initialisation", int.MinValue, p => p.Seed, (p, v) => p with { Seed = v }),
         new("precision", "compute precision", string.Join(" | ", ComputePrecisions.Names), p => p.Precision.Name(), (p, v) => p with
@@ -212,16 +212,18 @@ public static class PresetSettings
                 return apply(preset, value);
             });
 
-    private static PresetSetting Number(string name, string description, Func<UlmfitPreset, double> read, Func<UlmfitPreset, double, UlmfitPreset> apply) =>
-        new(name, description, "number ≥ 0", p => read(p).ToString("R", CultureInfo.InvariantCulture), (preset, text) =>
+    // Learning rates are positive: a rate of 0 trains nothing and one-cycle divides by it.
+    private static PresetSetting Number(string name, string description, Func<UlmfitPreset, double> read, Func<UlmfitPreset, double, UlmfitPreset> apply,
+        bool positive = false) =>
+        new(name, description, positive ? "number > 0" : "number ≥ 0", p => read(p).ToString("R", CultureInfo.InvariantCulture), (preset, text) =>
             {
                 if (!double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out double value) || !double.IsFinite(value))
                 {
                     throw new FormatException($"'{text}' is not a finite number.");
                 }
-                if (value < 0)
+                if (value < 0 || (positive && value == 0))
                 {
-                    throw new FormatException(FormattableString.Invariant($"{value} is negative."));
+                    throw new FormatException(FormattableString.Invariant($"{value} is {(value < 0 ? "negative" : "zero")}; it must be {(positive ? "above 0" : "0 or more")}."));
                 }
                 return apply(preset, value);
             });

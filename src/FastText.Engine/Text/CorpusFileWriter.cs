@@ -148,6 +148,7 @@ internal sealed class CorpusFileWriter : IDisposable
         }
         header.ClassNamesLength = tokens.Position - header.ClassNamesOffset;
         header.FileLength = tokens.Position;
+        header.BodyDigest = BodyDigest(tokens, header.FileLength);
         byte[] headerBytes = new byte[CorpusFormat.HeaderSize];
         CorpusFormat.Write(headerBytes, header);
         tokens.Position = 0;
@@ -176,6 +177,25 @@ internal sealed class CorpusFileWriter : IDisposable
             }
             tokens.Write(scratch, 0, read);
         }
+    }
+
+    // The body just written, read back (from the page cache) and hashed: one pass at several GB/s, simpler than
+    // hashing every section on its way in.
+    private ulong BodyDigest(FileStream file, long length)
+    {
+        file.Flush();
+        var hash = new System.IO.Hashing.XxHash3();
+        file.Position = CorpusFormat.HeaderSize;
+        int read;
+        while ((read = file.Read(scratch, 0, scratch.Length)) > 0)
+        {
+            hash.Append(scratch.AsSpan(0, read));
+        }
+        if (file.Position != length)
+        {
+            throw new InvalidOperationException($"Corpus body is {file.Position} bytes, expected {length}.");
+        }
+        return hash.GetCurrentHashAsUInt64();
     }
 
     private static void Align(FileStream stream)

@@ -12,12 +12,15 @@ namespace FastText.Engine.Text;
 /// Header fields: 0 magic "FTCORPUS" · 8 format version · 12 header size · 16 id width · 20 vocabulary size ·
 /// 24 vocabulary hash · 32 documents · 40 tokens · 48 classes · 52 flags · 56 tokens offset · 64 offsets offset ·
 /// 72 labels offset · 80 splits offset · 88 class names offset · 96 class names length · 104 file length ·
-/// 112 FNV-1a hash of bytes 0–111.
+/// 112 FNV-1a hash of bytes 0–111 · 120 XXH3-64 of the body (bytes 256 to the end).
+/// The body digest is checked when a corpus is opened (one pass over the mapped file at several GB/s), together with
+/// the ids' range and the offsets' order: a flipped bit is refused at open, naming the file, instead of surfacing as
+/// libtorch's "index out of range" in the middle of an epoch. Version 1 had no body digest and is refused.
 /// </remarks>
 internal static class CorpusFormat
 {
     public const int HeaderSize = 256;
-    public const int Version = 1;
+    public const int Version = 2;
     public static ReadOnlySpan<byte> Magic => "FTCORPUS"u8;
 
     [Flags]
@@ -44,6 +47,7 @@ internal static class CorpusFormat
         public long ClassNamesOffset;
         public long ClassNamesLength;
         public long FileLength;
+        public ulong BodyDigest;
     }
 
     public static void Write(Span<byte> buffer, in Header header)
@@ -67,6 +71,7 @@ internal static class CorpusFormat
         BinaryPrimitives.WriteInt64LittleEndian(buffer[96..], header.ClassNamesLength);
         BinaryPrimitives.WriteInt64LittleEndian(buffer[104..], header.FileLength);
         BinaryPrimitives.WriteUInt64LittleEndian(buffer[112..], Checksum(buffer[..112]));
+        BinaryPrimitives.WriteUInt64LittleEndian(buffer[120..], header.BodyDigest);
     }
 
     /// <summary>Parses and validates a header; <paramref name="actualLength"/> is the file's size on disk.</summary>
@@ -83,7 +88,9 @@ internal static class CorpusFormat
         int version = BinaryPrimitives.ReadInt32LittleEndian(buffer[8..]);
         if (version != Version)
         {
-            throw new InvalidDataException($"{path}: corpus format version {version} is not supported (this build reads version {Version}).");
+            throw new InvalidDataException(version == 1
+                ? $"{path}: corpus format version 1, written before corpus files carried a checksum of their tokens; this build reads version {Version} only. Tokenize the text again."
+                : $"{path}: corpus format version {version} is not supported (this build reads version {Version}).");
         }
         if (BinaryPrimitives.ReadUInt64LittleEndian(buffer[112..]) != Checksum(buffer[..112]))
         {
@@ -105,6 +112,7 @@ internal static class CorpusFormat
             ClassNamesOffset = BinaryPrimitives.ReadInt64LittleEndian(buffer[88..]),
             ClassNamesLength = BinaryPrimitives.ReadInt64LittleEndian(buffer[96..]),
             FileLength = BinaryPrimitives.ReadInt64LittleEndian(buffer[104..]),
+            BodyDigest = BinaryPrimitives.ReadUInt64LittleEndian(buffer[120..]),
         };
         if (header.FileLength != actualLength)
         {
@@ -137,6 +145,19 @@ internal static class CorpusFormat
 
     /// <summary>The narrowest id width (bytes) for a vocabulary of <paramref name="vocabularySize"/> entries.</summary>
     public static int IdWidthFor(int vocabularySize) => vocabularySize <= byte.MaxValue + 1 ? 1 : vocabularySize <= ushort.MaxValue + 1 ? 2 : 4;
+
+    /// <summary>XXH3-64 of a file's body, read in chunks from <paramref name="body"/> (spans are limited to 2 GB).</summary>
+    public static unsafe ulong BodyDigestOf(byte* body, long length)
+    {
+        var hash = new System.IO.Hashing.XxHash3();
+        for (long done = 0; done < length;)
+        {
+            int chunk = (int)Math.Min(1L << 30, length - done);
+            hash.Append(new ReadOnlySpan<byte>(body + done, chunk));
+            done += chunk;
+        }
+        return hash.GetCurrentHashAsUInt64();
+    }
 
     public static ulong Checksum(ReadOnlySpan<byte> bytes)
     {

@@ -87,13 +87,97 @@ public sealed unsafe class NumericalizedCorpus : ITokenCorpus, IDisposable
         try
         {
             MemoryMappedViewAccessor view = file.CreateViewAccessor(0, 0, MemoryMappedFileAccess.Read);
-            return new NumericalizedCorpus(full, file, view, header, classNames);
+            var corpus = new NumericalizedCorpus(full, file, view, header, classNames);
+            try
+            {
+                corpus.Verify();
+            }
+            catch
+            {
+                corpus.Dispose();
+                throw;
+            }
+            return corpus;
         }
         catch
         {
             file.Dispose();
             throw;
         }
+    }
+
+    // The body digest, then what a well-written body holds anyway (checked too: a file can be rewritten with a valid
+    // digest by other tools): offsets rising from 0 to the token count, ids inside the vocabulary, labels inside the
+    // classes, splits known.
+    private void Verify()
+    {
+        if (CorpusFormat.BodyDigestOf(basePointer + CorpusFormat.HeaderSize, header.FileLength - CorpusFormat.HeaderSize) != header.BodyDigest)
+        {
+            throw new InvalidDataException($"{Path}: corpus file is damaged: the checksum of its tokens, offsets and labels does not match (a flipped bit, an edited or partly copied file). Tokenize the text again.");
+        }
+        if (offsets[0] != 0 || offsets[header.Documents] != header.Tokens)
+        {
+            throw new InvalidDataException($"{Path}: corpus offsets run from {offsets[0]} to {offsets[header.Documents]}, not from 0 to its {header.Tokens} tokens.");
+        }
+        for (long d = 0; d < header.Documents; d++)
+        {
+            if (offsets[d + 1] < offsets[d])
+            {
+                throw new InvalidDataException($"{Path}: document {d} ends before it starts (offsets {offsets[d]} → {offsets[d + 1]}).");
+            }
+            if (labels is not null && (labels[d] < -1 || labels[d] >= header.Classes))
+            {
+                throw new InvalidDataException($"{Path}: document {d} has label {labels[d]}, outside its {header.Classes} classes.");
+            }
+            if (splits[d] > (byte)DocumentSplit.Validation)
+            {
+                throw new InvalidDataException($"{Path}: document {d} has an unknown split {splits[d]}.");
+            }
+        }
+        long largest = LargestId();
+        if (header.Tokens > 0 && largest >= header.VocabularySize)
+        {
+            throw new InvalidDataException($"{Path}: token id {largest} is outside the corpus's vocabulary of {header.VocabularySize} entries.");
+        }
+    }
+
+    // Spans hold at most 2³¹ elements: the stream is scanned in chunks.
+    private long LargestId()
+    {
+        long largest = 0;
+        for (long start = 0; start < header.Tokens; start += 1 << 30)
+        {
+            int count = (int)Math.Min(1 << 30, header.Tokens - start);
+            largest = Math.Max(largest, header.IdWidth switch
+            {
+                1 => Largest(new ReadOnlySpan<byte>(tokens + start, count)),
+                2 => Largest(new ReadOnlySpan<ushort>(tokens + (start * 2), count)),
+                // As unsigned, a negative id is larger than any vocabulary.
+                _ => Largest(new ReadOnlySpan<uint>(tokens + (start * 4), count)),
+            });
+        }
+        return largest;
+    }
+
+    private static long Largest<T>(ReadOnlySpan<T> values)
+        where T : unmanaged, System.Numerics.INumber<T>
+    {
+        var wide = System.Numerics.Vector<T>.Zero;
+        int i = 0;
+        for (; i <= values.Length - System.Numerics.Vector<T>.Count; i += System.Numerics.Vector<T>.Count)
+        {
+            wide = System.Numerics.Vector.Max(wide, new System.Numerics.Vector<T>(values.Slice(i)));
+        }
+        T largest = T.Zero;
+        for (int lane = 0; lane < System.Numerics.Vector<T>.Count; lane++)
+        {
+            largest = T.Max(largest, wide[lane]);
+        }
+        for (; i < values.Length; i++)
+        {
+            largest = T.Max(largest, values[i]);
+        }
+        return long.CreateTruncating(largest);
     }
 
     private static string[] ReadClassNames(FileStream stream, CorpusFormat.Header header, string path)

@@ -198,6 +198,12 @@ public sealed partial class Learner<TBatch> : IDisposable where TBatch : IDispos
         Raise(LearnerEvent.BeforeBatch, context);
 
         BatchOutput output = task.Step(batch, training: true);
+        double loss = output.Loss.item<float>();
+        if (!double.IsFinite(loss) && LossScaler() is null)          // (with loss scaling, the scaler skips the step)
+        {
+            throw new TrainingDivergedException(FormattableString.Invariant(
+                $"Training diverged at iteration {context.Iteration + 1} of {context.Iterations} (epoch {context.Epoch + 1} of {context.Epochs}): the loss is {loss}. The step was not applied and nothing was saved from it; the last checkpoint, if any, holds finite weights. Lower the learning rate (--lr), clip gradients (--clip) or check the data."));
+        }
         context.Output = output;
         context.BackwardLoss = output.BackwardLoss;
         Raise(LearnerEvent.AfterLoss, context);
@@ -211,7 +217,6 @@ public sealed partial class Learner<TBatch> : IDisposable where TBatch : IDispos
         Raise(LearnerEvent.AfterStep, context);
         optimizer.ZeroGradients();
 
-        double loss = output.Loss.item<float>();
         smoothed.Add(loss);
         context.EndBatch(loss, smoothed.Value);
         Raise(LearnerEvent.AfterBatch, context);

@@ -62,10 +62,11 @@ public sealed class ExplainCommandTests : IDisposable
         Assert.Contains("no class 'eggs'; its classes are ham, spam", unknown.Message, StringComparison.Ordinal);
         var steps = await Assert.ThrowsAsync<ArgumentException>(() => handlers.ExplainAsync(new ExplainRequest(model, ["free cash"], null, 1) { Steps = 0 }, CancellationToken.None));
         Assert.Contains("--steps", steps.Message, StringComparison.Ordinal);
+        // No text: an error (stderr, exit 1 through CommandErrors), not a line on the progress output.
         var output = new StringWriter();
-        int exit = await new PipelineCommandHandlers(new TerminalProgress(output, interactive: false)).ExplainAsync(new ExplainRequest(model, [], null, 1), CancellationToken.None);
-        Assert.Equal(1, exit);
-        Assert.Contains("Nothing to explain", output.ToString(), StringComparison.Ordinal);
+        var nothing = await Assert.ThrowsAsync<ArgumentException>(() => new PipelineCommandHandlers(new TerminalProgress(output, interactive: false)).ExplainAsync(new ExplainRequest(model, [], null, 1), CancellationToken.None));
+        Assert.Contains("Nothing to explain", nothing.Message, StringComparison.Ordinal);
+        Assert.Equal("", output.ToString());
     }
 
     [Fact]

@@ -56,8 +56,9 @@ public sealed class PresetSettingsTests
     [Theory]
     [InlineData("hidden", "0", "--hidden: 0 is below the smallest allowed value, 1.")]
     [InlineData("emb", "4OO", "--emb: '4OO' is not a whole number.")]
-    [InlineData("drop-mult", "-1", "--drop-mult: -1 is negative.")]
-    [InlineData("clip", "-0.25", "--clip: -0.25 is negative.")]
+    [InlineData("drop-mult", "-1", "--drop-mult: -1 is negative; it must be 0 or more.")]
+    [InlineData("clip", "-0.25", "--clip: -0.25 is negative; it must be 0 or more.")]
+    [InlineData("pretrain-lr", "0", "--pretrain-lr: 0 is zero; it must be above 0.")]
     [InlineData("finetune-lr", "NaN", "--finetune-lr: 'NaN' is not a finite number.")]
     [InlineData("precision", "fp16", "--precision: 'fp16' is not fp32, bf16 or bf16-decoder.")]
     public void An_impossible_value_names_its_option(string name, string value, string message)

@@ -283,19 +283,26 @@ public sealed class MidEpochResumeTests : IDisposable
     }
 
     // A checkpoint file: magic, archive version, JSON header (length-prefixed), then the rest unchanged.
+    // The archive's own SHA-256 trailer is recomputed: the test edits the learner's header, not the file's integrity.
     private static void RewriteHeader(string source, string destination, Action<JsonObject> edit)
     {
         using var reader = new BinaryReader(File.OpenRead(source), Encoding.UTF8);
         uint magic = reader.ReadUInt32();
         int version = reader.ReadInt32();
         var header = JsonNode.Parse(reader.ReadString())!.AsObject();
-        byte[] rest = reader.ReadBytes((int)(reader.BaseStream.Length - reader.BaseStream.Position));
+        const int digest = 32;
+        byte[] rest = reader.ReadBytes((int)(reader.BaseStream.Length - reader.BaseStream.Position - digest));
         edit(header);
-        using var writer = new BinaryWriter(File.Create(destination), Encoding.UTF8);
-        writer.Write(magic);
-        writer.Write(version);
-        writer.Write(header.ToJsonString());
-        writer.Write(rest);
+        var content = new MemoryStream();
+        using (var writer = new BinaryWriter(content, Encoding.UTF8, leaveOpen: true))
+        {
+            writer.Write(magic);
+            writer.Write(version);
+            writer.Write(header.ToJsonString());
+            writer.Write(rest);
+        }
+        byte[] bytes = content.ToArray();
+        File.WriteAllBytes(destination, [.. bytes, .. System.Security.Cryptography.SHA256.HashData(bytes)]);
     }
 
     /// <summary>Runs <paramref name="action"/> after batch <paramref name="batch"/> (1-based count) of fit epoch

@@ -1,0 +1,300 @@
+using System.CommandLine;
+using System.Security.Cryptography;
+using FastText.Cli;
+using FastText.Engine.IO;
+using FastText.Engine.Recipes;
+using FastText.Engine.Tests.Training;
+using TorchSharp;
+
+namespace FastText.Engine.Tests.Reliability;
+
+/// <summary>
+/// Every artifact damaged the ways disks and people damage files, every impossible argument, a second process on one
+/// folder: each through the command line exactly as <c>Program</c> runs it, and each must end with exit code 1, one
+/// error on stderr that names the file or option, no stack trace, and the previous artifacts untouched.
+/// </summary>
+[Collection(SequentialTorchCollection.Name)]
+public sealed class FaultInjectionTests : IClassFixture<FaultInjectionTests.TinyRun>, IDisposable
+{
+    private readonly TinyRun run;
+    private readonly TemporaryFolder work = new();
+
+    public FaultInjectionTests(TinyRun run) => this.run = run;
+
+    public void Dispose() => work.Dispose();
+
+    /// <summary>A tiny pipeline's artifacts, built once: corpora, pretrained and fine-tuned LMs, a classifier.</summary>
+    public sealed class TinyRun : IDisposable
+    {
+        private readonly TemporaryFolder folder = new();
+
+        public TinyRun()
+        {
+            TorchTestSetup.Use();
+            var (mails, english) = TinyCorpora.Write(folder.Path, seed: 11);
+            Mails = mails;
+            Check(Cli.Run("tokenize", "-i", english, "--format", "lines", "-o", P("english"), "--preset", "tiny"));
+            Check(Cli.Run("tokenize", "-i", mails, "-o", P("spam"), "--preset", "tiny"));
+            Check(Cli.Run("pretrain", "-c", P("english"), "-o", P("lm"), "--preset", "tiny"));
+            Check(Cli.Run("fine-tune", "-c", P("spam"), "-p", P("lm"), "-o", P("tuned"), "--preset", "tiny"));
+            Check(Cli.Run("train-classifier", "-c", P("spam"), "-e", P("tuned"), "-o", P("clf"), "--preset", "tiny"));
+        }
+
+        public string Mails { get; }
+
+        public string P(string name) => Path.Combine(folder.Path, name);
+
+        private static void Check(Cli.Result result) => Assert.True(result.Exit == 0, result.ToString());
+
+        public void Dispose() => folder.Dispose();
+    }
+
+    // (file to damage, command that reads it); {0} is the working copy's folder.
+    public static TheoryData<string, string> Readers => new()
+    {
+        { "spam/corpus.ftc", "train-classifier -c {0}/spam -e {0}/tuned -o {0}/out --preset tiny" },
+        { "spam/dataset.json", "train-classifier -c {0}/spam -e {0}/tuned -o {0}/out --preset tiny" },
+        { "spam/vocab.txt", "train-classifier -c {0}/spam -e {0}/tuned -o {0}/out --preset tiny" },
+        { "lm/lm.weights", "fine-tune -c {0}/spam -p {0}/lm -o {0}/out --preset tiny" },
+        { "lm/model.json", "fine-tune -c {0}/spam -p {0}/lm -o {0}/out --preset tiny" },
+        { "tuned/encoder.weights", "train-classifier -c {0}/spam -e {0}/tuned -o {0}/out --preset tiny" },
+        { "tuned/lm.weights", "generate -m {0}/tuned the -n 3 --seed 1" },
+        { "clf/classifier.weights", "predict -m {0}/clf cheap pills" },
+        { "clf/model.json", "predict -m {0}/clf cheap pills" },
+        { "clf/vocab.txt", "predict -m {0}/clf cheap pills" },
+    };
+
+    public static readonly string[] Damages = ["flip", "truncate-start", "truncate-middle", "truncate-end", "empty", "version"];
+
+    [Theory]
+    [MemberData(nameof(Readers))]
+    public void A_damaged_artifact_is_refused_naming_its_file_and_nothing_is_written(string file, string command)
+    {
+        foreach (string damage in Damages)
+        {
+            string copy = CopyRun(damage);
+            string path = Path.Combine(copy, file);
+            if (!Damage(path, damage))
+            {
+                continue;   // e.g. a text file has no binary version field
+            }
+            Cli.Result result = Cli.Run(string.Format(System.Globalization.CultureInfo.InvariantCulture, command, copy).Split(' '));
+            Assert.True(result.Exit == 1, $"{damage} {file}: {result}");
+            AssertOneCleanError(result, Path.GetFileName(file) == "vocab.txt" ? "vocab" : Path.GetFileName(file), $"{damage} {file}");
+            Assert.False(File.Exists(Path.Combine(copy, "out", "classifier.weights")), $"{damage} {file}: a classifier was written");
+            Assert.False(File.Exists(Path.Combine(copy, "out", "lm.weights")), $"{damage} {file}: a language model was written");
+        }
+    }
+
+    [Fact]
+    public void Weights_of_the_wrong_kind_are_refused()
+    {
+        string copy = CopyRun("kind");
+        File.Copy(Path.Combine(copy, "clf", "classifier.weights"), Path.Combine(copy, "tuned", "encoder.weights"), overwrite: true);
+        Cli.Result result = Cli.Run("train-classifier", "-c", Path.Combine(copy, "spam"), "-e", Path.Combine(copy, "tuned"), "-o", Path.Combine(copy, "out"), "--preset", "tiny");
+        Assert.Equal(1, result.Exit);
+        AssertOneCleanError(result, "encoder.weights", "classifier weights as an encoder");
+    }
+
+    public static TheoryData<string, string> BadArguments => new()
+    {
+        { "train-classifier -c {0}/spam -o {0}/out --preset tiny --labelled 0", "--labelled" },
+        { "train-classifier -c {0}/spam -o {0}/out --preset tiny --labelled -5", "--labelled" },
+        { "train-classifier -c {0}/spam -o {0}/out --preset tiny --labelled 1", "--labelled 1" },
+        { "train-classifier -c {0}/english -o {0}/out --preset tiny", "two classes" },
+        { "pretrain -c {0}/english -o {0}/out --preset tiny --epochs 0", "--epochs" },
+        { "pretrain -c {0}/english -o {0}/out --preset tiny --bs 0", "--bs" },
+        { "pretrain -c {0}/english -o {0}/out --preset tiny --bptt 0", "--bptt" },
+        { "pretrain -c {0}/english -o {0}/out --preset tiny --lr 0", "--lr" },
+        { "pretrain -c {0}/english -o {0}/out --preset tiny --lr -1", "--lr" },
+        { "pretrain -c {0}/english -o {0}/out --preset tiny --lr NaN", "--lr" },
+        { "pretrain -c {0}/english -o {0}/out --preset tiny --threads 0", "--threads" },
+        { "pretrain -c {0}/english -o {0}/out --preset nope", "nope" },
+        { "pretrain -c {0}/english -o {0}/out --preset tiny --bs 100000", "--bs" },
+        { "fine-tune -c {0}/spam -p {0}/lm -o {0}/out --preset small", "--preset tiny" },
+        { "generate -m {0}/tuned the -n 0", "--words" },
+        { "generate -m {0}/tuned the -n 100000000", "--words" },
+        { "predict -m {0}/clf", "Nothing to classify" },
+        { "sample-efficiency -c {0}/spam -o {0}/out --preset tiny", "--encoder" },
+        { "tokenize -i {0}/nowhere -o {0}/out --preset tiny", "nowhere" },
+    };
+
+    [Theory]
+    [MemberData(nameof(BadArguments))]
+    public void A_bad_argument_gets_one_clear_line_naming_it(string command, string named)
+    {
+        string copy = CopyRun("args");
+        Cli.Result result = Cli.Run(string.Format(System.Globalization.CultureInfo.InvariantCulture, command, copy).Split(' '));
+        Assert.True(result.Exit == 1, result.ToString());
+        AssertOneCleanError(result, named, command);
+        Assert.False(Directory.Exists(Path.Combine(copy, "out", "checkpoints")), $"{command}: training started");
+    }
+
+    [Fact]
+    public void Tokenize_into_a_model_folder_is_refused_and_the_model_is_untouched()
+    {
+        string copy = CopyRun("into-model");
+        string vocabulary = Path.Combine(copy, "clf", "vocab.txt");
+        byte[] before = SHA256.HashData(File.ReadAllBytes(vocabulary));
+        Cli.Result result = Cli.Run("tokenize", "-i", run.Mails, "-o", Path.Combine(copy, "clf"), "--preset", "tiny", "--min-freq", "1");
+        Assert.Equal(1, result.Exit);
+        AssertOneCleanError(result, "holds a classifier", "tokenize into a classifier folder");
+        Assert.Equal(before, SHA256.HashData(File.ReadAllBytes(vocabulary)));
+        Assert.Equal(0, Cli.Run("predict", "-m", Path.Combine(copy, "clf"), "cheap pills").Exit);
+
+        result = Cli.Run("train-classifier", "-c", Path.Combine(copy, "spam"), "-o", Path.Combine(copy, "lm"), "--preset", "tiny");
+        Assert.Equal(1, result.Exit);
+        AssertOneCleanError(result, "holds a language model", "a classifier into a language-model folder");
+    }
+
+    [Fact]
+    public void A_second_command_on_a_claimed_folder_is_refused_until_the_first_releases_it()
+    {
+        string folder = work.Combine("claimed");
+        using (OutputFolder.Claim(folder, OutputKind.LanguageModel))
+        {
+            var error = Assert.Throws<IOException>(() => OutputFolder.Claim(folder, OutputKind.LanguageModel));
+            Assert.Contains("in use by another fasttext command", error.Message, StringComparison.Ordinal);
+            Cli.Result result = Cli.Run("pretrain", "-c", run.P("english"), "-o", folder, "--preset", "tiny");
+            Assert.Equal(1, result.Exit);
+            AssertOneCleanError(result, "in use", "pretrain into a claimed folder");
+        }
+        using (OutputFolder.Claim(folder, OutputKind.LanguageModel))
+        {
+        }
+    }
+
+    [Fact]
+    public void Temporaries_of_a_killed_writer_are_swept_and_a_live_writers_kept()
+    {
+        string folder = work.Combine("sweep");
+        Directory.CreateDirectory(folder);
+        int dead = DeadProcessId();
+        string abandoned = Path.Combine(folder, $".corpus.ftc.{dead}.0123abcd.tmp.ftc");
+        string side = abandoned + ".offsets";
+        string live = Path.Combine(folder, ".corpus.ftc.1.4567cdef.tmp.ftc");     // pid 1 is always running
+        string other = Path.Combine(folder, $".vocab.txt.{dead}.89abcdef.tmp.txt");
+        foreach (string f in new[] { abandoned, side, live, other })
+        {
+            File.WriteAllText(f, "partial");
+        }
+        AtomicFile.WriteAllText(Path.Combine(folder, "corpus.ftc"), "new");
+        Assert.False(File.Exists(abandoned));
+        Assert.False(File.Exists(side));
+        Assert.True(File.Exists(live));
+        Assert.True(File.Exists(other));     // another file's temporaries go when that file is next written
+        Assert.Equal("new", File.ReadAllText(Path.Combine(folder, "corpus.ftc")));
+    }
+
+    [Fact]
+    public void Weights_holding_NaN_are_never_written_and_the_previous_file_survives()
+    {
+        string path = work.Combine("weights.bin");
+        using var good = torch.ones(3);
+        Engine.Models.TensorArchive.Write(path, new { Kind = "test" }, [new("w", good)]);
+        byte[] before = File.ReadAllBytes(path);
+        using var bad = torch.tensor(new[] { 1f, float.NaN, 2f });
+        var error = Assert.Throws<InvalidDataException>(() => Engine.Models.TensorArchive.Write(path, new { Kind = "test" }, [new("w", bad)]));
+        Assert.Contains("'w' holds NaN", error.Message, StringComparison.Ordinal);
+        Assert.Equal(before, File.ReadAllBytes(path));
+    }
+
+    // Exit code checked by the caller; here: stderr holds the error naming `named`, stdout no error, no stack frame.
+    private static void AssertOneCleanError(Cli.Result result, string named, string what)
+    {
+        Assert.True(result.Error.Contains(named, StringComparison.Ordinal), $"{what}: stderr does not name '{named}': {result}");
+        Assert.DoesNotContain("internal error", result.Error, StringComparison.Ordinal);
+        Assert.DoesNotContain("   at ", result.Error, StringComparison.Ordinal);
+        Assert.DoesNotContain("error:", result.Output, StringComparison.Ordinal);
+    }
+
+    private string CopyRun(string name)
+    {
+        string copy = work.Combine(name + "-" + Guid.NewGuid().ToString("N")[..6]);
+        foreach (string part in new[] { "english", "spam", "lm", "tuned", "clf" })
+        {
+            CopyFolder(run.P(part), Path.Combine(copy, part));
+        }
+        return copy;
+    }
+
+    private static void CopyFolder(string from, string to)
+    {
+        Directory.CreateDirectory(to);
+        foreach (string file in Directory.EnumerateFiles(from, "*", SearchOption.AllDirectories))
+        {
+            string target = Path.Combine(to, Path.GetRelativePath(from, file));
+            Directory.CreateDirectory(Path.GetDirectoryName(target)!);
+            File.Copy(file, target);
+        }
+    }
+
+    // Returns false when the damage does not apply to the file.
+    private static bool Damage(string path, string damage)
+    {
+        byte[] bytes = File.ReadAllBytes(path);
+        bool binary = path.EndsWith(".weights", StringComparison.Ordinal) || path.EndsWith(".ftc", StringComparison.Ordinal);
+        switch (damage)
+        {
+            case "flip":
+                for (int i = 0; i < 16; i++)
+                {
+                    bytes[(bytes.Length / 2) + i] ^= 0x5A;
+                }
+                break;
+            case "truncate-start":
+                bytes = bytes[..Math.Min(bytes.Length - 1, 7)];
+                break;
+            case "truncate-middle":
+                bytes = bytes[..(bytes.Length / 2)];
+                break;
+            case "truncate-end":
+                // A text file's last byte is its final newline, whose loss changes nothing: cut into the last line.
+                bytes = bytes[..^(binary ? 1 : 2)];
+                break;
+            case "empty":
+                bytes = [];
+                break;
+            case "version" when binary:
+                // Both formats keep their version as an int32 at byte 4 (weights) or 8 (corpus).
+                int at = path.EndsWith(".ftc", StringComparison.Ordinal) ? 8 : 4;
+                BitConverter.TryWriteBytes(bytes.AsSpan(at), 99);
+                break;
+            default:
+                return false;
+        }
+        File.WriteAllBytes(path, bytes);
+        return true;
+    }
+
+    private static int DeadProcessId()
+    {
+        for (int pid = 4_000_000; ; pid--)
+        {
+            if (!Directory.Exists($"/proc/{pid}"))
+            {
+                return pid;
+            }
+        }
+    }
+}
+
+/// <summary>The command line run as <c>Program</c> runs it (errors through <see cref="CommandErrors"/>), in process.</summary>
+internal static class Cli
+{
+    public sealed record Result(int Exit, string Output, string Error)
+    {
+        public override string ToString() => $"exit {Exit}\n--- stdout\n{Output}\n--- stderr\n{Error}";
+    }
+
+    public static Result Run(params string[] args)
+    {
+        var output = new StringWriter();
+        var error = new StringWriter();
+        var handlers = new PipelineCommandHandlers(new TerminalProgress(output, interactive: false));
+        var configuration = new InvocationConfiguration { EnableDefaultExceptionHandler = false, Output = output, Error = error };
+        ParseResult parsed = FastTextCommandLine.Build(handlers).Parse(args);
+        int exit = CommandErrors.RunAsync(() => parsed.InvokeAsync(configuration), error, debug: false).GetAwaiter().GetResult();
+        return new Result(exit, output.ToString(), error.ToString());
+    }
+}
