@@ -212,6 +212,29 @@ public sealed class MidEpochResumeTests : IDisposable
     }
 
     [Fact]
+    public void A_NaN_loss_stops_the_fit_naming_the_step_and_the_last_checkpoint_stays_finite_and_loadable()
+    {
+        string path = Path.Combine(folder, "diverged.ckpt");
+        using Setup<LanguageModelBatch> run = LanguageModel(7);
+        // After batch 2 of the third epoch (At counts fit epochs from 0), one weight turns NaN (as a step with an overflowing gradient would leave it).
+        run.Learner.Callbacks.Add(new At(2, 2, _ =>
+        {
+            using var noGrad = no_grad();
+            using Scalar nan = float.NaN;
+            run.Model.parameters().First().fill_(nan);
+        }));
+        torch.manual_seed(70);
+        var error = Assert.Throws<TrainingDivergedException>(() => run.Learner.FitOneCycle(Epochs, 2e-2, new FitOptions(CheckpointPath: path)));
+        Assert.Matches(@"iteration \d+ of \d+ \(epoch 3 of 3\)", error.Message);
+        Assert.Contains("the loss is NaN", error.Message, StringComparison.Ordinal);
+        Assert.Contains("--lr", error.Message, StringComparison.Ordinal);
+        // The checkpoint of epoch 2 was neither replaced nor damaged: it loads (the archive refuses NaN on write).
+        using Setup<LanguageModelBatch> fresh = LanguageModel(7);
+        fresh.Learner.LoadCheckpoint(path);
+        Assert.All(fresh.Model.parameters(), p => Assert.True(torch.isfinite(p).all().item<bool>()));
+    }
+
+    [Fact]
     public void Loaders_resume_an_epoch_at_any_batch_with_the_same_batches()
     {
         using Setup<LanguageModelBatch> lm = LanguageModel(1);
