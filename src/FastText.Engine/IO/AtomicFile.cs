@@ -103,6 +103,11 @@ internal static class AtomicFile
             write(temporary);
             Commit(temporary, path);
         }
+        catch (IOException error) when (error is not FileNotFoundException and not DirectoryNotFoundException)
+        {
+            // A full disk or a read-only folder: say which artifact could not be written, not which temporary.
+            throw new IOException($"Could not write '{path}' ({error.Message.TrimEnd('.')}); the previous file, if any, is unchanged.", error);
+        }
         finally
         {
             if (File.Exists(temporary))

@@ -187,6 +187,38 @@ public sealed class FaultInjectionTests : IClassFixture<FaultInjectionTests.Tiny
     }
 
     [Fact]
+    public void A_full_disk_fails_the_command_clearly_and_the_previous_model_survives_byte_for_byte()
+    {
+        // A private 1 MB tmpfs (user + mount namespace: no root needed), holding a copy of the language model, then
+        // filled to the last block; pretraining into it again must fail on its first write and keep the old files.
+        string mount = work.Combine("full-disk");
+        Directory.CreateDirectory(mount);
+        string fasttext = Path.Combine(AppContext.BaseDirectory, "fasttext");
+        string script = string.Join(" && ",
+            $"mount -t tmpfs -o size=1m tmpfs '{mount}'",
+            $"cp -r '{run.P("lm")}' '{mount}/lm'",
+            $"(dd if=/dev/zero of='{mount}/filler' bs=4k 2>/dev/null || true)",
+            $"(sha256sum '{mount}'/lm/*.weights '{mount}'/lm/model.json '{mount}'/lm/vocab.txt > '{mount}/../before.txt' || true)",
+            $"('{fasttext}' pretrain -c '{run.P("english")}' -o '{mount}/lm' --preset tiny --threads 1 > '{mount}/../stdout.txt' 2> '{mount}/../stderr.txt'; echo $? > '{mount}/../exit.txt')",
+            $"sha256sum '{mount}'/lm/*.weights '{mount}'/lm/model.json '{mount}'/lm/vocab.txt > '{mount}/../after.txt'",
+            $"(ls -A '{mount}/lm' > '{mount}/../files.txt')");
+        var start = new System.Diagnostics.ProcessStartInfo("unshare", ["-rm", "sh", "-c", script]) { RedirectStandardError = true };
+        using var process = System.Diagnostics.Process.Start(start)!;
+        string shellError = process.StandardError.ReadToEnd();
+        Assert.True(process.WaitForExit(120_000), "the full-disk run did not finish in 2 minutes");
+        Assert.True(process.ExitCode == 0, $"unshare/mount failed (user namespaces are needed for this test): {shellError}");
+        string Read(string name) => File.ReadAllText(work.Combine(name));
+        Assert.Equal("1", Read("exit.txt").Trim());
+        string stderr = Read("stderr.txt");
+        Assert.Contains("No space left on device", stderr, StringComparison.Ordinal);
+        Assert.DoesNotContain("   at ", stderr, StringComparison.Ordinal);
+        Assert.DoesNotContain("internal error", stderr, StringComparison.Ordinal);
+        Assert.Equal(4, Read("before.txt").Split('\n', StringSplitOptions.RemoveEmptyEntries).Length);
+        Assert.Equal(Read("before.txt"), Read("after.txt"));
+        Assert.DoesNotContain(".tmp", Read("files.txt"), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Weights_holding_NaN_are_never_written_and_the_previous_file_survives()
     {
         string path = work.Combine("weights.bin");
