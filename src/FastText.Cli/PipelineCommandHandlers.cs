@@ -330,7 +330,7 @@ public sealed class PipelineCommandHandlers : ICommandHandlers
             // losses are explained by its first model (an average of probabilities has no embedding layer of its own).
             ClassifierArtifact first = classifiers.Artifacts[0];
             ClassifierExplainer explainer = first.CreateExplainer(classifiers.Models[0]);
-            // The report refines integrated gradients to 100 path points at most (the explain command goes to 400): top
+            // The report refines integrated gradients to 100 path points at most (the explain command goes to 1,000): top
             // losses are often long texts, and each page shows its completeness gap either way.
             const int ReportMaxSteps = 2 * ClassifierExplainer.DefaultSteps;
             var explained = new List<ExplainedText>();
