@@ -264,7 +264,7 @@ internal sealed class DigestingStream(Stream inner) : Stream
         inner.Write(buffer);
     }
 
-    public override void WriteByte(byte value) => Write([value]);
+    public override void WriteByte(byte value) => Write(new ReadOnlySpan<byte>(in value));
 
     public override void Flush() => inner.Flush();
 

@@ -165,18 +165,19 @@ public sealed partial class UlmfitPipeline
             $"the pretrained model is an AWD-LSTM with embedding {pretrained.EmbeddingSize}, hidden {pretrained.HiddenSize}, {pretrained.Layers} layers, but the '{Preset.Name}' preset builds embedding {Preset.Model.EmbeddingSize}, hidden {Preset.Model.HiddenSize}, {Preset.Model.Layers} layers; {advice}"));
     }
 
-    // The loader's own check speaks of rows and streams; this one names the corpus and the option to change.
-    private static void CheckStreamLength(TextDataset corpus, IReadOnlyList<int> documents, string split, int batchSize)
+    // The loader's own length check speaks of rows and streams (and its parameter's name); this names the corpus, the
+    // split and the option to change, with the loader's figures.
+    private LanguageModelLoader NewLoader(TextDataset corpus, LanguageModelLoaderOptions options, IReadOnlyList<int> documents, string split)
     {
-        long tokens = 0;
-        foreach (int d in documents)
+        try
         {
-            tokens += corpus.Corpus.DocumentLength(d);
+            return new LanguageModelLoader(Documents(corpus), options, documents);
         }
-        if (tokens <= batchSize)
+        catch (ArgumentException error) when (error.ParamName == "tokenCount")
         {
+            string because = error.Message.Replace($" (Parameter '{error.ParamName}')", "", StringComparison.Ordinal);
             throw new ArgumentException(FormattableString.Invariant(
-                $"The corpus in '{corpus.Folder}' has {tokens:N0} {split} tokens ({documents.Count:N0} documents): a language model with batch size {batchSize} needs more than {batchSize}. Use more text, or a smaller --bs."));
+                $"The corpus in '{corpus.Folder}' is too short for a language model with batch size {options.BatchSize} in its {split} split ({documents.Count:N0} documents): {because} Use more text, or a smaller --bs."));
         }
     }
 
@@ -195,10 +196,8 @@ public sealed partial class UlmfitPipeline
             BatchSize = Preset.LanguageModelBatchSize,
             SequenceLength = Preset.LanguageModelSequenceLength,
         };
-        CheckStreamLength(corpus, training, "training", trainOptions.BatchSize);
-        CheckStreamLength(corpus, validation, "validation", validOptions.BatchSize);
-        using var train = new LanguageModelLoader(Documents(corpus), trainOptions, training);
-        using var valid = new LanguageModelLoader(Documents(corpus), validOptions, validation);
+        using var train = NewLoader(corpus, trainOptions, training, "training");
+        using var valid = NewLoader(corpus, validOptions, validation, "validation");
         using var learner = new Learner<LanguageModelBatch>(new LanguageModelTask(model), train, valid, metrics: Metrics.LanguageModel);
         prepare?.Invoke(learner);
         // One callback per phase, so the report shows one table per phase like fastbook's.

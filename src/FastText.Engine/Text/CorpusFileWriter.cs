@@ -181,16 +181,12 @@ internal sealed class CorpusFileWriter : IDisposable
 
     // The body just written, read back (from the page cache) and hashed: one pass at several GB/s, simpler than
     // hashing every section on its way in.
-    private ulong BodyDigest(FileStream file, long length)
+    private static ulong BodyDigest(FileStream file, long length)
     {
         file.Flush();
-        var hash = new System.IO.Hashing.XxHash3();
         file.Position = CorpusFormat.HeaderSize;
-        int read;
-        while ((read = file.Read(scratch, 0, scratch.Length)) > 0)
-        {
-            hash.Append(scratch.AsSpan(0, read));
-        }
+        var hash = new System.IO.Hashing.XxHash3();
+        hash.Append(file);
         if (file.Position != length)
         {
             throw new InvalidOperationException($"Corpus body is {file.Position} bytes, expected {length}.");
