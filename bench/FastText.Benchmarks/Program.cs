@@ -6,7 +6,7 @@ using FastText.Engine.Native;
 
 // Usage: dotnet run -c Release --project bench/FastText.Benchmarks -- [--profile short|full] [--threads N] [--results DIR] [BenchmarkDotNet args, e.g. --filter '*Lstm*']
 // Results (GitHub markdown + JSON, with BenchmarkDotNet's machine description) are copied into perf-results/ with the command line.
-// Long measurement runs (whole trainings, not BenchmarkDotNet suites): -- --run brown-mixed-precision | long-run-memory
+// Long measurement runs (whole trainings, not BenchmarkDotNet suites): -- --run brown-mixed-precision | long-run-memory | kill-soak | …
 // [--threads N] [--results DIR]; each writes its report into perf-results/ (see Runs/).
 string profile = "short";
 string? threads = null;
@@ -39,7 +39,7 @@ if (run is not null)
         Console.Error.WriteLine($"--run {run} takes only --threads and --results; unexpected: {string.Join(' ', forwarded)}.");
         return 2;
     }
-    return PerformanceRuns.Execute(run, new RunContext(resultsDir, command));
+    return PerformanceRuns.Execute(run, new RunContext(resultsDir, command, repo));
 }
 
 IEnumerable<Summary> summaries = BenchmarkSwitcher.FromAssembly(typeof(IWorkload).Assembly)

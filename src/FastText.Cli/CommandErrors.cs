@@ -50,10 +50,17 @@ public static class CommandErrors
             error.WriteLine(input ? $"error: {exception}" : $"internal error (please report it): {exception}");
             return input ? InputError : InternalError;
         }
-        error.WriteLine($"error: {UserMessage(exception)}");
+        string said = UserMessage(exception);
+        error.WriteLine($"error: {said}");
         for (Exception? inner = exception.InnerException; inner is not null; inner = inner.InnerException)
         {
-            error.WriteLine($"  because: {inner.Message}");
+            // A cause the message already quotes ("damaged zip archive: <the zip error>") is not said twice.
+            string cause = UserMessage(inner);
+            if (!said.Contains(cause.TrimEnd('.'), StringComparison.Ordinal))
+            {
+                error.WriteLine($"  because: {cause}");
+                said += cause;
+            }
         }
         return InputError;
     }

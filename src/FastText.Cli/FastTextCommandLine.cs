@@ -63,6 +63,12 @@ public static class FastTextCommandLine
         Description = "Continue an interrupted run in the same output folder (Ctrl+C checkpoints the phase running into <out>/checkpoints/): stages completed with the same settings and data are reused, the interrupted phase continues from its checkpoint. Without it a run starts afresh.",
     };
 
+    /// <summary>Mid-epoch checkpoints of the training commands (null = at epoch ends and Ctrl+C only).</summary>
+    public static readonly Option<int?> CheckpointEvery = InRange(new Option<int?>("--checkpoint-every")
+    {
+        Description = "Also checkpoint every N training batches (default: at epoch ends and on Ctrl+C only), so a run killed outright (kill -9, a power cut) loses at most N batches: --resume continues from the last checkpoint to the same weights, bit for bit. Each checkpoint writes the model and its Adam state.",
+    }, 1, int.MaxValue);
+
     /// <summary>fastai's <c>backwards=True</c> on the training commands: the model reads every document reversed.</summary>
     public static readonly Option<bool> Backwards = new("--backwards")
     {
@@ -103,7 +109,7 @@ public static class FastTextCommandLine
         var learningRate = new Option<double?>("--lr") { Description = "Maximum learning rate of the one-cycle schedule (default: the preset's)." };
         var pretrain = new Command("pretrain", "Train an AWD-LSTM language model from scratch on a general corpus (the role of fastai's WikiText-103 model).")
         {
-            corpus, output, Preset, epochs, learningRate, Precision, Resume, Backwards,
+            corpus, output, Preset, epochs, learningRate, Precision, Resume, CheckpointEvery, Backwards,
         };
         pretrain.SetAction((parse, cancel) => handlers.PretrainAsync(new LanguageModelRequest(
             parse.GetValue(corpus)!, null, parse.GetValue(output)!, parse.GetValue(Preset)!, parse.GetValue(epochs), parse.GetValue(learningRate), parse.GetValue(Threads))
@@ -111,6 +117,7 @@ public static class FastTextCommandLine
             Precision = parse.GetValue(Precision),
             Overrides = ReadOverrides(parse),
             Resume = parse.GetValue(Resume),
+            CheckpointEvery = parse.GetValue(CheckpointEvery),
             Backwards = parse.GetValue(Backwards),
         }, cancel));
         AddSettings(pretrain);
@@ -131,7 +138,7 @@ public static class FastTextCommandLine
         };
         var fineTune = new Command("fine-tune", "Fine-tune a pretrained language model (ours or fastai's .pth + .pkl) on the task's texts (frozen epoch, then unfrozen), save its encoder.")
         {
-            corpus, pretrained, pretrainedVocabulary, output, Preset, epochs, learningRate, allText, Precision, Resume, Backwards,
+            corpus, pretrained, pretrainedVocabulary, output, Preset, epochs, learningRate, allText, Precision, Resume, CheckpointEvery, Backwards,
         };
         fineTune.SetAction((parse, cancel) => handlers.FineTuneAsync(new LanguageModelRequest(
             parse.GetValue(corpus)!, parse.GetValue(pretrained), parse.GetValue(output)!, parse.GetValue(Preset)!, parse.GetValue(epochs), parse.GetValue(learningRate), parse.GetValue(Threads))
@@ -141,6 +148,7 @@ public static class FastTextCommandLine
             Precision = parse.GetValue(Precision),
             Overrides = ReadOverrides(parse),
             Resume = parse.GetValue(Resume),
+            CheckpointEvery = parse.GetValue(CheckpointEvery),
             Backwards = parse.GetValue(Backwards),
         }, cancel));
         AddSettings(fineTune);
@@ -151,7 +159,7 @@ public static class FastTextCommandLine
         var labelled = InRange(new Option<int?>("--labelled") { Description = "Use only N labelled training documents: a seeded random subset, stratified by class (sample-efficiency runs)." }, 1, int.MaxValue);
         var trainClassifier = new Command("train-classifier", "Train the ULMFiT classifier with gradual unfreezing and 2.6× discriminative learning rates.")
         {
-            corpus, encoder, output, Preset, labelled, Precision, Resume, Backwards,
+            corpus, encoder, output, Preset, labelled, Precision, Resume, CheckpointEvery, Backwards,
         };
         trainClassifier.SetAction((parse, cancel) => handlers.TrainClassifierAsync(new ClassifierRequest(
             parse.GetValue(corpus)!, parse.GetValue(encoder), parse.GetValue(output)!, parse.GetValue(Preset)!, parse.GetValue(labelled), parse.GetValue(Threads))
@@ -159,6 +167,7 @@ public static class FastTextCommandLine
             Precision = parse.GetValue(Precision),
             Overrides = ReadOverrides(parse),
             Resume = parse.GetValue(Resume),
+            CheckpointEvery = parse.GetValue(CheckpointEvery),
             Backwards = parse.GetValue(Backwards),
         }, cancel));
         AddSettings(trainClassifier);
@@ -401,6 +410,9 @@ public sealed record LanguageModelRequest(string Corpus, string? Pretrained, str
     /// <summary>Continue an interrupted run in <see cref="Output"/>.</summary>
     public bool Resume { get; init; }
 
+    /// <summary>Checkpoint every this many training batches too (null = epoch ends only).</summary>
+    public int? CheckpointEvery { get; init; }
+
     /// <summary>Train a backwards model (fastai's <c>backwards=True</c>).</summary>
     public bool Backwards { get; init; }
 }
@@ -416,6 +428,9 @@ public sealed record ClassifierRequest(string Corpus, string? Encoder, string Ou
 
     /// <summary>Continue an interrupted run in <see cref="Output"/>.</summary>
     public bool Resume { get; init; }
+
+    /// <summary>Checkpoint every this many training batches too (null = epoch ends only).</summary>
+    public int? CheckpointEvery { get; init; }
 
     /// <summary>Train a backwards classifier (fastai's <c>backwards=True</c>; its encoder must be backwards too).</summary>
     public bool Backwards { get; init; }

@@ -67,7 +67,13 @@ public sealed class PipelineCommandHandlers : ICommandHandlers
             TorchRuntime.Initialize(request.Threads);
             UlmfitPreset preset = WithOverrides(request, "pretrain");
             using OutputFolder claim = OutputFolder.Claim(request.Output, OutputKind.LanguageModel);
-            var run = new UlmfitPipeline(request.Output, preset, progress) { Cancellation = cancellation, Resume = request.Resume, Backwards = request.Backwards };
+            var run = new UlmfitPipeline(request.Output, preset, progress)
+            {
+                Cancellation = cancellation,
+                Resume = request.Resume,
+                CheckpointEveryBatches = request.CheckpointEvery,
+                Backwards = request.Backwards,
+            };
             using TextDataset corpus = TextDataset.Load(request.Corpus);
             LanguageModelArtifact artifact = run.Pretrain(corpus, name: ".");
             run.SaveReport();
@@ -89,7 +95,13 @@ public sealed class PipelineCommandHandlers : ICommandHandlers
                 throw new ArgumentException("fine-tune needs --pretrained: a language-model folder or fastai .pth weights.");
             }
             using OutputFolder claim = OutputFolder.Claim(request.Output, OutputKind.LanguageModel);
-            var run = new UlmfitPipeline(request.Output, preset, progress) { Cancellation = cancellation, Resume = request.Resume, Backwards = request.Backwards };
+            var run = new UlmfitPipeline(request.Output, preset, progress)
+            {
+                Cancellation = cancellation,
+                Resume = request.Resume,
+                CheckpointEveryBatches = request.CheckpointEvery,
+                Backwards = request.Backwards,
+            };
             using TextDataset corpus = TextDataset.Load(request.Corpus);
             // A model folder, or fastai's .pth (+ .pkl) converted on the fly.
             LanguageModelArtifact artifact = run.FineTune(request.Pretrained, corpus, name: ".", pretrainedVocabulary: request.PretrainedVocabulary);
@@ -112,6 +124,7 @@ public sealed class PipelineCommandHandlers : ICommandHandlers
             {
                 Cancellation = cancellation,
                 Resume = request.Resume,
+                CheckpointEveryBatches = request.CheckpointEvery,
                 Backwards = request.Backwards,
             };
             using TextDataset corpus = TextDataset.Load(request.Corpus);

@@ -21,6 +21,8 @@ internal static class PerformanceRuns
         ["peer-lm"] = PeerLanguageModelRun.Execute,
         ["peer-ulmfit"] = UlmfitPeerRun.Execute,
         ["explain-faithfulness"] = ExplainFaithfulnessRun.Execute,
+        ["kill-soak"] = KillSoakRun.Execute,
+        ["hostile-text"] = HostileTextRun.Execute,
     };
 
     /// <summary>Runs <paramref name="name"/>; an unknown name is reported with the list of known runs (exit code 2).</summary>
@@ -47,7 +49,8 @@ internal static class PerformanceRuns
 /// <summary>Where a run writes and how it was started.</summary>
 /// <param name="ResultsDirectory">Folder receiving the run's report (perf-results/ unless <c>--results</c> says otherwise).</param>
 /// <param name="Command">The command line that started the run, written into the report.</param>
-internal sealed record RunContext(string ResultsDirectory, string Command)
+/// <param name="RepositoryRoot">The repository (samples/ and the solution), found upwards from the program or the current folder.</param>
+internal sealed record RunContext(string ResultsDirectory, string Command, string RepositoryRoot)
 {
     /// <summary>An integer knob read from the environment (the run's size), with a clear error when it is not one.</summary>
     public static int Knob(string variable, int fallback, int minimum)

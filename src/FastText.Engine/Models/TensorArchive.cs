@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Buffers.Binary;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
@@ -58,30 +59,11 @@ internal static class TensorArchive
     /// <summary>Reads a file written by <see cref="Write"/>; the caller owns (disposes) the tensors.</summary>
     public static (T Header, Dictionary<string, Tensor> Tensors) Read<T>(string path, Action<T, BinaryReader>? extra = null)
     {
-        if (!File.Exists(path))
-        {
-            throw new FileNotFoundException($"Weights file '{path}' does not exist.", path);
-        }
-        using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 20);
+        using FileStream stream = OpenVerified(path);
         using var reader = new BinaryReader(stream, Encoding.UTF8);
         var tensors = new Dictionary<string, Tensor>(StringComparer.Ordinal);
         try
         {
-            if (stream.Length < 8 || reader.ReadUInt32() != Magic)
-            {
-                throw new InvalidDataException(stream.Length == 0
-                    ? $"'{path}' is empty (0 bytes): not a FastText.Engine weights file."
-                    : $"'{path}' is not a FastText.Engine weights file (bad magic number).");
-            }
-            int version = reader.ReadInt32();
-            if (version != Version)
-            {
-                throw new InvalidDataException(version == 1
-                    ? $"'{path}' has format version 1, written before weights files carried a checksum; this build reads version {Version} only, so that a damaged file is never loaded. Re-create it with this build."
-                    : $"'{path}' has format version {version}; this build reads version {Version}.");
-            }
-            VerifyDigest(stream, path);
-            stream.Position = 8;
             long payloadEnd = stream.Length - DigestSize;
             T header = JsonSerializer.Deserialize<T>(reader.ReadString(), HeaderJson)
                 ?? throw new InvalidDataException($"'{path}' has an empty header.");
@@ -119,6 +101,51 @@ internal static class TensorArchive
             {
                 t.Dispose();
             }
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// Checks that <paramref name="path"/> is a whole file of this format: magic, version and its SHA-256 (what a reader
+    /// checks before parsing), without reading tensors.
+    /// </summary>
+    /// <exception cref="InvalidDataException">It is not; the message names the file and what is wrong.</exception>
+    public static void Verify(string path)
+    {
+        using FileStream stream = OpenVerified(path);
+    }
+
+    // The file, its magic, version and digest checked, positioned after the version.
+    private static FileStream OpenVerified(string path)
+    {
+        if (!File.Exists(path))
+        {
+            throw new FileNotFoundException($"Weights file '{path}' does not exist.", path);
+        }
+        var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 20);
+        try
+        {
+            Span<byte> start = stackalloc byte[8];
+            if (stream.Length < 8 || stream.ReadAtLeast(start, 8, throwOnEndOfStream: false) < 8 || BinaryPrimitives.ReadUInt32LittleEndian(start) != Magic)
+            {
+                throw new InvalidDataException(stream.Length == 0
+                    ? $"'{path}' is empty (0 bytes): not a FastText.Engine weights file."
+                    : $"'{path}' is not a FastText.Engine weights file (bad magic number).");
+            }
+            int version = BinaryPrimitives.ReadInt32LittleEndian(start[4..]);
+            if (version != Version)
+            {
+                throw new InvalidDataException(version == 1
+                    ? $"'{path}' has format version 1, written before weights files carried a checksum; this build reads version {Version} only, so that a damaged file is never loaded. Re-create it with this build."
+                    : $"'{path}' has format version {version}; this build reads version {Version}.");
+            }
+            VerifyDigest(stream, path);
+            stream.Position = 8;
+            return stream;
+        }
+        catch
+        {
+            stream.Dispose();
             throw;
         }
     }

@@ -42,7 +42,8 @@ public sealed class OutputFolder : IDisposable
     public string Path { get; }
 
     /// <summary>Claims <paramref name="folder"/> (created if missing) for writing <paramref name="kind"/>.</summary>
-    /// <exception cref="IOException">Another process holds the folder, or it holds an artifact of another kind.</exception>
+    /// <exception cref="IOException">Another process holds the folder, it holds an artifact of another kind, or it
+    /// cannot be written (a read-only file system, no permission).</exception>
     public static OutputFolder Claim(string folder, OutputKind kind)
     {
         ArgumentException.ThrowIfNullOrEmpty(folder);
@@ -55,19 +56,26 @@ public sealed class OutputFolder : IDisposable
         {
             throw new IOException($"Output folder '{folder}' holds {Held(held)}; writing {Writing(kind)} there would replace its files. Choose another folder.");
         }
-        Directory.CreateDirectory(full);
-        string lockPath = System.IO.Path.Combine(full, LockFileName);
         try
         {
+            Directory.CreateDirectory(full);
             // FileShare.None takes an exclusive flock on Unix: a second process (or a second claim here) fails at once.
-            var stream = new FileStream(lockPath, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
+            var stream = new FileStream(System.IO.Path.Combine(full, LockFileName), FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
             return new OutputFolder(full, stream);
         }
-        catch (IOException error) when (error is not FileNotFoundException and not DirectoryNotFoundException)
+        catch (IOException error) when (IsLockConflict(error))
         {
             throw new IOException($"Output folder '{folder}' is in use by another fasttext command (it holds {LockFileName}); wait for it to finish or choose another folder.", error);
         }
+        catch (Exception error) when (error is IOException or UnauthorizedAccessException)
+        {
+            // A read-only file system or folder, a missing permission: said before any work starts, nothing touched.
+            throw new IOException($"Output folder '{folder}' cannot be written ({error.Message.TrimEnd('.')}); choose a writable folder.");
+        }
     }
+
+    // flock's EWOULDBLOCK (Linux errno 11, what .NET reports as the HResult), or Windows' sharing violation.
+    private static bool IsLockConflict(IOException error) => error.HResult is 11 or unchecked((int)0x80070020);
 
     /// <summary>Releases the folder.</summary>
     public void Dispose() => lockFile.Dispose();

@@ -26,16 +26,21 @@ internal sealed class StageCheckpoints
     private readonly string stage;
     private readonly string key;
     private readonly int resumePhase;
+    private readonly int? checkpointEveryBatches;
 
     /// <param name="runFolder">The run folder.</param>
     /// <param name="stage">Stage (artifact) name.</param>
     /// <param name="key">What the stage is run with (preset, data); a completed stage is reused only under the same key.</param>
     /// <param name="resume">Continue from what an earlier run left; false starts the stage afresh (old files deleted).</param>
-    public StageCheckpoints(string runFolder, string stage, string key, bool resume)
+    /// <param name="checkpointEveryBatches">Also checkpoint every this many training batches (null: at epoch ends only).
+    /// Not part of the key: where the checkpoints fall does not change the result, so a run may resume with another.</param>
+    public StageCheckpoints(string runFolder, string stage, string key, bool resume, int? checkpointEveryBatches = null)
     {
+        ArgumentOutOfRangeException.ThrowIfLessThan(checkpointEveryBatches ?? 1, 1, nameof(checkpointEveryBatches));
         folder = Path.Combine(runFolder, "checkpoints");
         this.stage = stage;
         this.key = key;
+        this.checkpointEveryBatches = checkpointEveryBatches;
         if (!resume)
         {
             DeletePhases();
@@ -75,16 +80,24 @@ internal sealed class StageCheckpoints
             return false;
         }
         string path = PhasePath(phase);
-        if (phase == resumePhase && File.Exists(path + ".done"))
+        try
         {
-            learner.LoadCheckpoint(path);
-            return false;
+            if (phase == resumePhase && File.Exists(path + ".done"))
+            {
+                learner.LoadCheckpoint(path);
+                return false;
+            }
+            if (resumePhase < 0 && phase == 0)
+            {
+                AtomicFile.WriteAllText(KeyPath, key);     // the stage starts afresh: its checkpoints are of this key
+            }
+            fit(new FitOptions(CheckpointPath: path, Resume: phase == resumePhase, CheckpointEveryBatches: checkpointEveryBatches));
         }
-        if (resumePhase < 0 && phase == 0)
+        catch (InvalidDataException error) when (phase == resumePhase && error.Message.Contains(path, StringComparison.Ordinal))
         {
-            AtomicFile.WriteAllText(KeyPath, key);     // the stage starts afresh: its checkpoints are of this key
+            // A damaged or foreign checkpoint: nothing was loaded from it; say how to go on.
+            throw new InvalidDataException($"{error.Message} Run without resuming to train the '{stage}' stage afresh (its checkpoints are then replaced).", error);
         }
-        fit(new FitOptions(CheckpointPath: path, Resume: phase == resumePhase));
         AtomicFile.WriteAllText(path + ".done", "");
         if (phase > 0)
         {

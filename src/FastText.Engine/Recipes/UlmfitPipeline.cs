@@ -112,6 +112,13 @@ public sealed partial class UlmfitPipeline
     /// </summary>
     public bool Resume { get; init; }
 
+    /// <summary>
+    /// Checkpoint every this many training batches as well as at epoch ends (null, the default: epoch ends and Ctrl+C
+    /// only), so a run killed outright (kill -9, a power cut) loses at most that many batches; <see cref="Resume"/> then
+    /// continues from the last one to the same result. Each checkpoint writes the model and Adam state.
+    /// </summary>
+    public int? CheckpointEveryBatches { get; init; }
+
     // Where the recipes and experiments report progress.
     internal IProgressSink Progress { get; }
 
@@ -157,10 +164,11 @@ public sealed partial class UlmfitPipeline
     // Checkpoints are named after the artifact, or after the kind of stage when the artifact is the run folder itself (CLI).
     private StageCheckpoints Stage(string name, string kind, string key)
     {
-        var stage = new StageCheckpoints(RunFolder, name == "." ? kind : name, key, Resume);
+        string stageName = name == "." ? kind : name;
+        var stage = new StageCheckpoints(RunFolder, stageName, key, Resume, CheckpointEveryBatches);
         if (stage.Resuming && !stage.Completed)
         {
-            Progress.Log($"{name}: continuing from the checkpoint in {Path.Combine(RunFolder, "checkpoints")}");
+            Progress.Log($"{stageName}: continuing from the checkpoint in {Path.Combine(RunFolder, "checkpoints")}");
             Report.AddSetting($"resumed {name}", "continued from its checkpoint (the report's epoch tables list only the epochs run after resuming)");
         }
         return stage;

@@ -13,6 +13,9 @@ namespace FastText.Engine.Text;
 /// Deliberate differences from fastai: invalid UTF-8 is replaced by U+FFFD and counted (fastai raises), NUL
 /// characters become spaces and are counted, and a leading byte-order mark is dropped. Lowercasing is Python's,
 /// including <c>İ</c> → <c>i̇</c> and the final sigma (see <see cref="TextRules"/>).
+/// A document of more than <see cref="ChunkBytes"/> bytes (a 100 MB line) is tokenized a chunk at a time, cut only
+/// between two different plain words (ASCII letters and digits, one space on each side), where no rule looks across:
+/// the tokens are the ones of the whole document, and the working memory is that of a chunk, not 15× the document.
 /// </remarks>
 public sealed class FastaiTokenizer : IDocumentTokenizer
 {
@@ -51,10 +54,77 @@ public sealed class FastaiTokenizer : IDocumentTokenizer
     public DecodeReport TokenizeUtf8<TSink>(ReadOnlySpan<byte> utf8, ref TSink sink)
         where TSink : ITokenSink, allows ref struct
     {
-        DecodeReport report = DecodeUtf8(utf8, decoded);
-        Tokenize(decoded.Written, ref sink);
-        return report;
+        if (utf8.StartsWith("\uFEFF"u8))
+        {
+            utf8 = utf8[3..];
+        }
+        int invalid = 0, nul = 0;
+        bool first = true;
+        do
+        {
+            int cut = utf8.Length <= ChunkBytes ? utf8.Length : SafeCut(utf8, ChunkBytes);
+            DecodeReport report = DecodeUtf8(utf8[..cut], decoded, skipByteOrderMark: false);
+            invalid += report.InvalidSequences;
+            nul += report.NulCharacters;
+            ReadOnlySpan<char> ruled = rules.ApplyUpToSpaces(decoded.Written);
+            splitter.Split(ruled, ref sink, applyCaseRules: true, first && AddBeginningOfStream);
+            utf8 = utf8[cut..];
+            first = false;
+        }
+        while (!utf8.IsEmpty);
+        return new DecodeReport(invalid, nul);
     }
+
+    /// <summary>Largest document tokenized in one piece, in UTF-8 bytes (4 MB); longer ones go a chunk at a time.</summary>
+    internal int ChunkBytes { get; init; } = 1 << 22;
+
+    // Where to end the next chunk: the last space before `limit` between two different plain words (ASCII letters and
+    // digits, no character three times running, which the repeat rule would rewrite) whose left word also differs from
+    // the plain word before it. No rule spans
+    // such a cut: repeated characters and capitals stay inside a word, HTML and special spacing need other characters,
+    // and a word-repetition match (fastai's regex, which consumes the space after a run) can neither cross the cut nor
+    // end just before it. Searched within 1 MB before the limit; where there is no such place the rest is tokenized
+    // whole, exactly as before.
+    private static int SafeCut(ReadOnlySpan<byte> utf8, int limit)
+    {
+        int floor = Math.Max(1, limit - (1 << 20));
+        for (int space = utf8[..limit].LastIndexOf((byte)' '); space >= floor; space = utf8[..space].LastIndexOf((byte)' '))
+        {
+            int leftStart = utf8[..space].LastIndexOf((byte)' ') + 1;
+            int rightLength = utf8[(space + 1)..].IndexOf((byte)' ');
+            if (leftStart <= 1 || rightLength <= 0)
+            {
+                continue;
+            }
+            int previousStart = utf8[..(leftStart - 1)].LastIndexOf((byte)' ') + 1;
+            ReadOnlySpan<byte> previous = utf8[previousStart..(leftStart - 1)], left = utf8[leftStart..space], right = utf8.Slice(space + 1, rightLength);
+            if (IsPlainWord(left) && IsPlainWord(right) && IsPlainWord(previous)
+                && !Ascii.EqualsIgnoreCase(left, right) && !Ascii.EqualsIgnoreCase(previous, left))
+            {
+                return space;
+            }
+        }
+        return utf8.Length;
+    }
+
+    private static bool IsPlainWord(ReadOnlySpan<byte> word)
+    {
+        if (word.IsEmpty || word.ContainsAnyExcept(PlainWordBytes))
+        {
+            return false;
+        }
+        for (int i = 2; i < word.Length; i++)
+        {
+            if (word[i] == word[i - 1] && word[i] == word[i - 2])
+            {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    private static readonly System.Buffers.SearchValues<byte> PlainWordBytes =
+        System.Buffers.SearchValues.Create("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"u8);
 
     /// <summary>The document string after all eight rules (what fastai hands to spaCy), e.g. <c>"xxbos xxmaj hello"</c>.</summary>
     public string ApplyRules(string text)
@@ -79,10 +149,10 @@ public sealed class FastaiTokenizer : IDocumentTokenizer
     }
 
     /// <summary>Decodes UTF-8 into <paramref name="destination"/> with the repairs described on the class.</summary>
-    internal static DecodeReport DecodeUtf8(ReadOnlySpan<byte> utf8, CharBuffer destination)
+    internal static DecodeReport DecodeUtf8(ReadOnlySpan<byte> utf8, CharBuffer destination, bool skipByteOrderMark = true)
     {
         destination.Clear();
-        if (utf8.StartsWith("\uFEFF"u8))
+        if (skipByteOrderMark && utf8.StartsWith("\uFEFF"u8))
         {
             utf8 = utf8[3..];
         }

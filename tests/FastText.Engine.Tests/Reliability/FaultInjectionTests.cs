@@ -38,7 +38,17 @@ public sealed class FaultInjectionTests : IClassFixture<FaultInjectionTests.Tiny
             Check(Cli.Run("pretrain", "-c", P("english"), "-o", P("lm"), "--preset", "tiny"));
             Check(Cli.Run("fine-tune", "-c", P("spam"), "-p", P("lm"), "-o", P("tuned"), "--preset", "tiny"));
             Check(Cli.Run("train-classifier", "-c", P("spam"), "-e", P("tuned"), "-o", P("clf"), "--preset", "tiny"));
+            // fastai's weights and vocabulary (the committed fixtures: emb 8, hidden 12, 3 layers) and a SentencePiece model.
+            Directory.CreateDirectory(P("fastai"));
+            foreach (string name in new[] { "fastai_lm.pth", "fastai_vocab.pkl", Path.Combine("sentencepiece", "bpe.model") })
+            {
+                File.Copy(Pretrained.Fixture.File(name), Path.Combine(P("fastai"), Path.GetFileName(name)));
+            }
+            Check(Cli.Run("tokenize", "-i", mails, "-o", P("spam-sp"), "--preset", "tiny", "--subword-model", Path.Combine(P("fastai"), "bpe.model")));
         }
+
+        /// <summary>The folders of the run (each test damages its own copy of them).</summary>
+        public static readonly string[] Parts = ["english", "spam", "lm", "tuned", "clf", "fastai", "spam-sp"];
 
         public string Mails { get; }
 
@@ -62,7 +72,14 @@ public sealed class FaultInjectionTests : IClassFixture<FaultInjectionTests.Tiny
         { "clf/classifier.weights", "predict -m {0}/clf cheap pills" },
         { "clf/model.json", "predict -m {0}/clf cheap pills" },
         { "clf/vocab.txt", "predict -m {0}/clf cheap pills" },
+        { "fastai/fastai_lm.pth", FastAiFineTune },
+        { "fastai/fastai_vocab.pkl", FastAiFineTune },
+        { "fastai/bpe.model", "tokenize -i {1} -o {0}/out --preset tiny --subword-model {0}/fastai/bpe.model" },
+        { "spam-sp/spm.model", "train-classifier -c {0}/spam-sp -o {0}/out --preset tiny" },
     };
+
+    private const string FastAiFineTune =
+        "fine-tune -c {0}/spam -p {0}/fastai/fastai_lm.pth --pretrained-vocab {0}/fastai/fastai_vocab.pkl -o {0}/out --preset tiny --emb 8 --hidden 12 --layers 3";
 
     public static readonly string[] Damages = ["flip", "truncate-start", "truncate-middle", "truncate-end", "empty", "version"];
 
@@ -78,12 +95,53 @@ public sealed class FaultInjectionTests : IClassFixture<FaultInjectionTests.Tiny
             {
                 continue;   // e.g. a text file has no binary version field
             }
-            Cli.Result result = Cli.Run(string.Format(System.Globalization.CultureInfo.InvariantCulture, command, copy).Split(' '));
+            Cli.Result result = Cli.Run(string.Format(System.Globalization.CultureInfo.InvariantCulture, command, copy, run.Mails).Split(' '));
             Assert.True(result.Exit == 1, $"{damage} {file}: {result}");
             AssertOneCleanError(result, Path.GetFileName(file) == "vocab.txt" ? "vocab" : Path.GetFileName(file), $"{damage} {file}");
             Assert.False(File.Exists(Path.Combine(copy, "out", "classifier.weights")), $"{damage} {file}: a classifier was written");
             Assert.False(File.Exists(Path.Combine(copy, "out", "lm.weights")), $"{damage} {file}: a language model was written");
+            Assert.False(File.Exists(Path.Combine(copy, "out", "corpus.ftc")), $"{damage} {file}: a corpus was written");
         }
+    }
+
+    [Fact]
+    public void The_undamaged_fastai_weights_fine_tune_so_the_damaged_rows_test_the_damage()
+    {
+        string copy = CopyRun("fastai");
+        Cli.Result result = Cli.Run(string.Format(System.Globalization.CultureInfo.InvariantCulture, FastAiFineTune, copy).Split(' '));
+        Assert.True(result.Exit == 0, result.ToString());
+    }
+
+    [Fact]
+    public void A_pickle_that_would_run_a_command_is_refused_through_the_command_line_and_runs_nothing()
+    {
+        // fastai's load_learner unpickles whatever a file says (fastai issue #4163); here GLOBAL os.system + REDUCE.
+        string copy = CopyRun("evil");
+        string witness = Path.Combine(copy, "pwned");
+        byte[] command = System.Text.Encoding.ASCII.GetBytes($"touch {witness}");
+        byte[] pickle = [0x80, 2, (byte)'c', .. "os\nsystem\n"u8, (byte)'X', .. BitConverter.GetBytes(command.Length), .. command, 0x85, (byte)'R', (byte)'.'];
+        string evil = Path.Combine(copy, "fastai", "fastai_lm.pth");
+        File.Delete(evil);
+        using (var archive = System.IO.Compression.ZipFile.Open(evil, System.IO.Compression.ZipArchiveMode.Create))
+        {
+            using var stream = archive.CreateEntry("fastai_lm/data.pkl").Open();
+            stream.Write(pickle);
+        }
+        Cli.Result result = Cli.Run(string.Format(System.Globalization.CultureInfo.InvariantCulture, FastAiFineTune, copy).Split(' '));
+        Assert.Equal(1, result.Exit);
+        AssertOneCleanError(result, "os.system", "pickle payload");
+        AssertOneCleanError(result, "fastai_lm.pth", "pickle payload");
+        Assert.False(File.Exists(witness), "the pickle's command ran");
+    }
+
+    [Fact]
+    public void Another_sentencepiece_model_put_in_a_corpus_folder_is_refused_by_its_recorded_sha256()
+    {
+        string copy = CopyRun("spm-swap");
+        File.Copy(Pretrained.Fixture.File(Path.Combine("sentencepiece", "unigram.model")), Path.Combine(copy, "spam-sp", "spm.model"), overwrite: true);
+        Cli.Result result = Cli.Run("train-classifier", "-c", Path.Combine(copy, "spam-sp"), "-o", Path.Combine(copy, "out"), "--preset", "tiny");
+        Assert.Equal(1, result.Exit);
+        AssertOneCleanError(result, "is not the SentencePiece model recorded in", "swapped spm.model");
     }
 
     [Fact]
@@ -189,33 +247,67 @@ public sealed class FaultInjectionTests : IClassFixture<FaultInjectionTests.Tiny
     [Fact]
     public void A_full_disk_fails_the_command_clearly_and_the_previous_model_survives_byte_for_byte()
     {
-        // A private 1 MB tmpfs (user + mount namespace: no root needed), holding a copy of the language model, then
-        // filled to the last block; pretraining into it again must fail on its first write and keep the old files.
+        // A private 1 MB tmpfs holding a copy of the language model, then filled to the last block; pretraining into it
+        // again must fail on its first write and keep the old files.
         string mount = work.Combine("full-disk");
-        Directory.CreateDirectory(mount);
-        string fasttext = Path.Combine(AppContext.BaseDirectory, "fasttext");
-        string script = string.Join(" && ",
+        string stderr = PretrainIntoPrivateMount(mount, [
             $"mount -t tmpfs -o size=1m tmpfs '{mount}'",
             $"cp -r '{run.P("lm")}' '{mount}/lm'",
-            $"(dd if=/dev/zero of='{mount}/filler' bs=4k 2>/dev/null || true)",
-            $"(sha256sum '{mount}'/lm/*.weights '{mount}'/lm/model.json '{mount}'/lm/vocab.txt > '{mount}/../before.txt' || true)",
-            $"('{fasttext}' pretrain -c '{run.P("english")}' -o '{mount}/lm' --preset tiny --threads 1 > '{mount}/../stdout.txt' 2> '{mount}/../stderr.txt'; echo $? > '{mount}/../exit.txt')",
-            $"sha256sum '{mount}'/lm/*.weights '{mount}'/lm/model.json '{mount}'/lm/vocab.txt > '{mount}/../after.txt'",
-            $"(ls -A '{mount}/lm' > '{mount}/../files.txt')");
+            $"(dd if=/dev/zero of='{mount}/filler' bs=4k 2>/dev/null || true)"]);
+        Assert.Contains("No space left on device", stderr, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_read_only_output_folder_is_refused_before_training_and_a_read_only_corpus_is_read()
+    {
+        // Copies of the run's folders bind-mounted read-only (permissions alone do not stop root); then, reading needs
+        // no write: a classifier trains from the corpus and encoder on that mount into a writable folder.
+        string mount = work.Combine("read-only");
+        string classifier = work.Combine("classifier-from-read-only");
+        string fasttext = Path.Combine(AppContext.BaseDirectory, "fasttext");
+        string stderr = PretrainIntoPrivateMount(mount, [
+            $"cp -r '{run.P("lm")}' '{mount}/lm'",
+            $"cp -r '{run.P("spam")}' '{mount}/spam'",
+            $"cp -r '{run.P("tuned")}' '{mount}/tuned'",
+            $"mount --bind '{mount}' '{mount}'",
+            $"mount -o remount,bind,ro '{mount}'"],
+            after: $"'{fasttext}' train-classifier -c '{mount}/spam' -e '{mount}/tuned' -o '{classifier}' --preset tiny --threads 1 > /dev/null");
+        Assert.Contains($"Output folder '{mount}/lm' cannot be written (Read-only file system", stderr, StringComparison.Ordinal);
+        Assert.DoesNotContain("in use by another", stderr, StringComparison.Ordinal);
+        Assert.True(File.Exists(Path.Combine(classifier, "classifier.weights")));
+    }
+
+    // Inside a private user + mount namespace (unshare -rm: no root needed, nothing visible outside): the setup commands
+    // build <mount>/lm, a copy of the language model; pretraining into it must then fail with exit 1 and one clean line,
+    // leaving the model's files sha256-identical and no temporary; `after` runs last and must succeed. Returns that
+    // pretrain's stderr.
+    private string PretrainIntoPrivateMount(string mount, string[] setup, string after = "true")
+    {
+        Directory.CreateDirectory(mount);
+        string fasttext = Path.Combine(AppContext.BaseDirectory, "fasttext");
+        string outside = work.Combine(Path.GetFileName(mount) + "-");
+        string model = $"'{mount}'/lm/*.weights '{mount}'/lm/model.json '{mount}'/lm/vocab.txt";
+        string script = string.Join(" && ", [
+            .. setup,
+            $"(sha256sum {model} > '{outside}before.txt' || true)",
+            $"('{fasttext}' pretrain -c '{run.P("english")}' -o '{mount}/lm' --preset tiny --threads 1 > '{outside}stdout.txt' 2> '{outside}stderr.txt'; echo $? > '{outside}exit.txt')",
+            $"sha256sum {model} > '{outside}after.txt'",
+            $"(ls -A '{mount}/lm' > '{outside}files.txt')",
+            after]);
         var start = new System.Diagnostics.ProcessStartInfo("unshare", ["-rm", "sh", "-c", script]) { RedirectStandardError = true };
         using var process = System.Diagnostics.Process.Start(start)!;
         string shellError = process.StandardError.ReadToEnd();
-        Assert.True(process.WaitForExit(120_000), "the full-disk run did not finish in 2 minutes");
-        Assert.True(process.ExitCode == 0, $"unshare/mount failed (user namespaces are needed for this test): {shellError}");
-        string Read(string name) => File.ReadAllText(work.Combine(name));
+        Assert.True(process.WaitForExit(180_000), "the private-mount run did not finish in 3 minutes");
+        Assert.True(process.ExitCode == 0, $"unshare/mount or the last command failed (user namespaces are needed for this test): {shellError}");
+        string Read(string name) => File.ReadAllText(outside + name);
         Assert.Equal("1", Read("exit.txt").Trim());
         string stderr = Read("stderr.txt");
-        Assert.Contains("No space left on device", stderr, StringComparison.Ordinal);
         Assert.DoesNotContain("   at ", stderr, StringComparison.Ordinal);
         Assert.DoesNotContain("internal error", stderr, StringComparison.Ordinal);
         Assert.Equal(4, Read("before.txt").Split('\n', StringSplitOptions.RemoveEmptyEntries).Length);
         Assert.Equal(Read("before.txt"), Read("after.txt"));
         Assert.DoesNotContain(".tmp", Read("files.txt"), StringComparison.Ordinal);
+        return stderr;
     }
 
     [Fact]
@@ -243,7 +335,7 @@ public sealed class FaultInjectionTests : IClassFixture<FaultInjectionTests.Tiny
     private string CopyRun(string name)
     {
         string copy = work.Combine(name + "-" + Guid.NewGuid().ToString("N")[..6]);
-        foreach (string part in new[] { "english", "spam", "lm", "tuned", "clf" })
+        foreach (string part in TinyRun.Parts)
         {
             CopyFolder(run.P(part), Path.Combine(copy, part));
         }
