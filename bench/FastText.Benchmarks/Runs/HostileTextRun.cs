@@ -86,7 +86,8 @@ internal static class HostileTextRun
         var clock = Stopwatch.StartNew();
         using Process process = Process.Start(start)!;
         var output = new StringBuilder();
-        process.OutputDataReceived += (_, e) => { lock (output) { output.AppendLine(e.Data); } };
+        int lines = 0;
+        process.OutputDataReceived += (_, e) => { lock (output) { output.AppendLine(e.Data); lines += e.Data is { Length: > 0 } ? 1 : 0; } };
         process.ErrorDataReceived += (_, e) => { lock (output) { output.AppendLine(e.Data); } };
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
@@ -98,7 +99,7 @@ internal static class HostileTextRun
         process.WaitForExit();
         string last = output.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).LastOrDefault() ?? "";
         return new Measured(what, string.Join(' ', arguments), clock.Elapsed.TotalSeconds, peak, process.ExitCode,
-            process.ExitCode == 0 ? "" : last.Replace('|', '/'));
+            process.ExitCode != 0 ? last.Replace('|', '/') : arguments[0] == "predict" ? $"{lines:N0} predictions printed" : "");
     }
 
     private static double PeakMiB(int pid)

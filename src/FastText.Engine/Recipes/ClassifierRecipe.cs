@@ -48,7 +48,9 @@ public sealed partial class UlmfitPipeline
         languageModel?.EnsureDirection(Backwards, "the language model whose encoder starts the classifier", ThisRun);
         if (labelled.ClassNames.Count < 2)
         {
-            throw new ArgumentException("The classifier needs a corpus with at least two classes.", nameof(labelled));
+            throw new ArgumentException(labelled.ClassNames.Count == 0
+                ? $"The corpus in '{labelled.Folder}' has no labels (tokenized with --no-labels, or from unlabelled text); a classifier needs at least two classes."
+                : $"The corpus in '{labelled.Folder}' has one class ('{labelled.ClassNames[0]}'); a classifier needs at least two classes.", nameof(labelled));
         }
         // Only a saved classifier is a stage of the run (checkpointed, resumable); comparison runs are not.
         StageCheckpoints? stage = save

@@ -45,6 +45,7 @@ public sealed class FaultInjectionTests : IClassFixture<FaultInjectionTests.Tiny
                 File.Copy(Pretrained.Fixture.File(name), Path.Combine(P("fastai"), Path.GetFileName(name)));
             }
             Check(Cli.Run("tokenize", "-i", mails, "-o", P("spam-sp"), "--preset", "tiny", "--subword-model", Path.Combine(P("fastai"), "bpe.model")));
+            File.WriteAllText(Path.Combine(P("fastai"), "large.json"), """{ "preset": "large", "bs": 64 }""");
         }
 
         /// <summary>The folders of the run (each test damages its own copy of them).</summary>
@@ -105,6 +106,21 @@ public sealed class FaultInjectionTests : IClassFixture<FaultInjectionTests.Tiny
     }
 
     [Fact]
+    public void A_corpus_of_one_class_is_refused_naming_it_and_its_class()
+    {
+        string mails = work.Combine("one-class");
+        for (int i = 0; i < 8; i++)
+        {
+            Directory.CreateDirectory(Path.Combine(mails, i < 6 ? "train" : "test", "spam"));
+            File.WriteAllText(Path.Combine(mails, i < 6 ? "train" : "test", "spam", $"{i}.txt"), $"cheap pills number {i}");
+        }
+        Assert.Equal(0, Cli.Run("tokenize", "-i", mails, "-o", work.Combine("one-class-corpus"), "--preset", "tiny").Exit);
+        Cli.Result result = Cli.Run("train-classifier", "-c", work.Combine("one-class-corpus"), "-o", work.Combine("out"), "--preset", "tiny");
+        Assert.Equal(1, result.Exit);
+        AssertOneCleanError(result, $"'{work.Combine("one-class-corpus")}' has one class ('spam')", "one class");
+    }
+
+    [Fact]
     public void The_undamaged_fastai_weights_fine_tune_so_the_damaged_rows_test_the_damage()
     {
         string copy = CopyRun("fastai");
@@ -159,7 +175,13 @@ public sealed class FaultInjectionTests : IClassFixture<FaultInjectionTests.Tiny
         { "train-classifier -c {0}/spam -o {0}/out --preset tiny --labelled 0", "--labelled" },
         { "train-classifier -c {0}/spam -o {0}/out --preset tiny --labelled -5", "--labelled" },
         { "train-classifier -c {0}/spam -o {0}/out --preset tiny --labelled 1", "--labelled 1" },
-        { "train-classifier -c {0}/english -o {0}/out --preset tiny", "two classes" },
+        { "train-classifier -c {0}/english -o {0}/out --preset tiny", "has no labels" },
+        { "train-classifier -c {0}/spam -e {0}/tuned -o {0}/out --preset tiny --backwards", "reads text forwards" },
+        { "pretrain -c {0}/english -o {0}/out --preset tiny --epochs -1", "--epochs" },
+        { "pretrain -c {0}/english -o {0}/out --preset tiny --bs -3", "--bs" },
+        { "pretrain -c {0}/english -o {0}/out --preset tiny --clip -1", "--clip" },
+        { "pretrain -c {0}/english -o {0}/out --preset tiny --config {0}/fastai/large.json", "give the preset once" },
+        { "pretrain -c {0}/english -o {0}/out --config {0}/fastai/large.json --bs 0", "--bs" },
         { "pretrain -c {0}/english -o {0}/out --preset tiny --epochs 0", "--epochs" },
         { "pretrain -c {0}/english -o {0}/out --preset tiny --bs 0", "--bs" },
         { "pretrain -c {0}/english -o {0}/out --preset tiny --bptt 0", "--bptt" },
