@@ -23,6 +23,7 @@ internal static class PerformanceRuns
         ["explain-faithfulness"] = ExplainFaithfulnessRun.Execute,
         ["kill-soak"] = KillSoakRun.Execute,
         ["hostile-text"] = HostileTextRun.Execute,
+        ["baselines"] = BaselinesRun.Execute,
     };
 
     /// <summary>Runs <paramref name="name"/>; an unknown name is reported with the list of known runs (exit code 2).</summary>

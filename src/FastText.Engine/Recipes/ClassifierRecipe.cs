@@ -169,7 +169,9 @@ public sealed partial class UlmfitPipeline
         }
     }
 
-    private static int[] SampleStratified(TextDataset labelled, int count, int seed)
+    // The seeded subset of `count` training documents a run with `seed` trains on (the baselines of the sample-efficiency
+    // experiment take the same one).
+    internal static int[] SampleStratified(TextDataset labelled, int count, int seed)
     {
         var random = new Random(seed);
         int[] shuffled = labelled.Training.ToArray();

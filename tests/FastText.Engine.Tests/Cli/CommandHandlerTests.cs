@@ -47,7 +47,9 @@ public sealed class CommandHandlerTests : IDisposable
         Assert.True(File.Exists(P("efficiency/plots/sample-efficiency.png")));
         string efficiency = File.ReadAllText(P("efficiency/report.md"));
         Assert.Contains("| 10 |", efficiency, StringComparison.Ordinal);
-        Assert.Contains(" of 2 seeds |", efficiency, StringComparison.Ordinal);
+        Assert.Contains(" of 2 against from scratch, ", efficiency, StringComparison.Ordinal);
+        Assert.Contains(" of 2 against TF-IDF + linear SVM, ", efficiency, StringComparison.Ordinal);
+        Assert.Contains(" of 2 against fastText-style (hashed bigrams) |", efficiency, StringComparison.Ordinal);
         Assert.Contains("sample-efficiency 10 scratch seed 5", efficiency, StringComparison.Ordinal);
     }
 

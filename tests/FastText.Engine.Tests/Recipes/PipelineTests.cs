@@ -174,19 +174,23 @@ public sealed class PipelineTests : IDisposable
     }
 
     [Fact]
-    public void Sample_efficiency_table_gives_means_per_seed_accuracies_and_wins_over_seeds()
+    public void Sample_efficiency_table_gives_every_arm_means_per_seed_accuracies_and_wins_over_seeds()
     {
-        SampleEfficiencyPoint P(int examples, bool pretrained, double accuracy, int seed) => new(examples, pretrained, accuracy, 60) { Seed = seed };
+        SampleEfficiencyPoint P(int examples, string arm, double accuracy, int seed) => new(examples, arm, accuracy, 60) { Seed = seed };
         string table = SampleEfficiencyPoint.ToMarkdown(
         [
-            P(100, true, 0.90, 7), P(100, false, 0.80, 7), P(100, true, 0.85, 42), P(100, false, 0.95, 42),
-            P(300, true, 0.93, 7), P(300, false, 0.92, 7), P(300, true, 0.94, 42), P(300, false, 0.93, 42),
-        ], "ULMFiT");
-        Assert.Contains("| 100 | 87.50% (90.0, 85.0) | 87.50% (80.0, 95.0) | 1 of 2 seeds | 01:00 / 01:00 |", table, StringComparison.Ordinal);
-        Assert.Contains("| 300 | 93.50% (93.0, 94.0) | 92.50% (92.0, 93.0) | 2 of 2 seeds |", table, StringComparison.Ordinal);
+            P(100, "ULMFiT", 0.90, 7), P(100, "from scratch", 0.80, 7), P(100, "SVM", 0.95, 7),
+            P(100, "ULMFiT", 0.85, 42), P(100, "from scratch", 0.95, 42), P(100, "SVM", 0.80, 42),
+            P(300, "ULMFiT", 0.93, 7), P(300, "from scratch", 0.92, 7), P(300, "SVM", 0.90, 7),
+            P(300, "ULMFiT", 0.94, 42), P(300, "from scratch", 0.93, 42), P(300, "SVM", 0.91, 42),
+        ]);
+        Assert.Contains("| labelled mails | ULMFiT: mean (per seed) | from scratch: mean (per seed) | SVM: mean (per seed) | ULMFiT better, of seeds | training time (ULMFiT / from scratch / SVM) |", table, StringComparison.Ordinal);
+        Assert.Contains("| 100 | 87.50% (90.0, 85.0) | 87.50% (80.0, 95.0) | 87.50% (95.0, 80.0) | 1 of 2 against from scratch, 1 of 2 against SVM | 01:00 / 01:00 / 01:00 |", table, StringComparison.Ordinal);
+        Assert.Contains("| 300 | 93.50% (93.0, 94.0) | 92.50% (92.0, 93.0) | 90.50% (90.0, 91.0) | 2 of 2 against from scratch, 2 of 2 against SVM |", table, StringComparison.Ordinal);
         Assert.Contains("Seeds 7, 42,", table, StringComparison.Ordinal);
-        string single = SampleEfficiencyPoint.ToMarkdown([P(100, true, 0.9, 1), P(100, false, 0.8, 1)], "ULMFiT");
+        string single = SampleEfficiencyPoint.ToMarkdown([P(100, "ULMFiT", 0.9, 1), P(100, "from scratch", 0.8, 1)]);
         Assert.Contains("| 100 | 90.00% | 80.00% | 01:00 / 01:00 |", single, StringComparison.Ordinal);
+        Assert.Equal(5, single.Split('\n')[1].Count(c => c == '|'));     // four columns
     }
 
     [Fact]

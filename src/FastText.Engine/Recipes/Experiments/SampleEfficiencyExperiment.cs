@@ -1,6 +1,7 @@
 using System.Globalization;
 using FastText.Engine.IO;
 using FastText.Engine.Models;
+using FastText.Engine.Models.Baselines;
 using FastText.Engine.Reporting;
 using FastText.Engine.Text;
 
@@ -9,16 +10,21 @@ namespace FastText.Engine.Recipes.Experiments;
 /// <summary>ULMFiT's sample-efficiency experiment (the paper's figure 3): how far pretraining carries few labels.</summary>
 public static class SampleEfficiencyExperiment
 {
+    /// <summary>Arm names, as the table and plot show them.</summary>
+    public const string Ulmfit = "ULMFiT", UlmfitScratchSchedule = "LM encoder, scratch schedule", Scratch = "from scratch";
+
     /// <summary>
     /// ULMFiT's sample-efficiency experiment: classifiers with and without the fine-tuned language model on seeded,
     /// stratified subsets of <paramref name="sizes"/> labelled training mails (null = all), evaluated on the same
-    /// validation split. Smaller subsets get proportionally more epochs (at most <paramref name="maxEpochScale"/>×) so
-    /// that each run takes a comparable number of optimizer steps; the recipe is otherwise the preset's. With several
-    /// <paramref name="seeds"/> every point is trained once per seed (another subset, initialisation and shuffle) and the
-    /// report gives the mean, each seed's accuracy and how often the ULMFiT arm won: at 100 labels one seed's accuracy
-    /// moves by several points, so a single run cannot show which arm is better.
+    /// validation split, next to the bag-of-n-grams baselines a user would try first (<see cref="TfIdfLinearSvm"/>,
+    /// <see cref="HashedNgramClassifier"/>) trained on the same subsets and tokens. Smaller subsets get proportionally
+    /// more epochs (at most <paramref name="maxEpochScale"/>×) so that each run takes a comparable number of optimizer
+    /// steps; the recipe is otherwise the preset's. With several <paramref name="seeds"/> every point is trained once per
+    /// seed (another subset, initialisation and shuffle) and the report gives the mean, each seed's accuracy and how often
+    /// the ULMFiT arm won against each other arm: at 100 labels one seed's accuracy moves by several points, so a single
+    /// run cannot show which arm is better.
     /// </summary>
-    /// <param name="run">The run whose recipe trains both arms and whose report gets the table and plot.</param>
+    /// <param name="run">The run whose recipe trains the neural arms and whose report gets the table and plot.</param>
     /// <param name="labelled">Labelled corpus.</param>
     /// <param name="languageModel">The fine-tuned language model of the ULMFiT arm.</param>
     /// <param name="sizes">Training-set sizes (null = all).</param>
@@ -37,6 +43,7 @@ public static class SampleEfficiencyExperiment
         {
             throw new ArgumentException("Give at least one seed, each once.", nameof(seeds));
         }
+        string ulmfit = gradualUnfreezing ? Ulmfit : UlmfitScratchSchedule;
         var points = new List<SampleEfficiencyPoint>();
         foreach (int? size in sizes)
         {
@@ -50,69 +57,81 @@ public static class SampleEfficiencyExperiment
                     int scale = size is int n && n < available ? Math.Clamp((int)Math.Round((double)available / n), 1, maxEpochScale) : 1;
                     using ClassifierResult result = run.TrainClassifier(labelled, pretrained ? languageModel : null, name, size, save: false, epochScale: scale,
                         gradualUnfreezing: gradualUnfreezing, seed: seed);
-                    points.Add(new SampleEfficiencyPoint(result.TrainingExamples, pretrained, result.Evaluation.Metrics.Accuracy, result.Seconds) { Seed = seed });
+                    points.Add(new SampleEfficiencyPoint(result.TrainingExamples, pretrained ? ulmfit : Scratch, result.Evaluation.Metrics.Accuracy, result.Seconds) { Seed = seed });
                 }
+                // The baselines on the very subset the classifiers of this seed trained on, the same (capped) tokens.
+                IReadOnlyList<int> subset = size is int m && m < labelled.Training.Count ? UlmfitPipeline.SampleStratified(labelled, m, seed) : labelled.Training;
+                points.Add(Baseline(labelled, subset, seed, (corpus, training) => TfIdfLinearSvm.Train(corpus, training, seed)));
+                points.Add(Baseline(labelled, subset, seed, (corpus, training) => HashedNgramClassifier.Train(corpus, training, new HashedNgramOptions(), seed)));
+                run.Progress.Log(FormattableString.Invariant($"sample-efficiency {subset.Count}, seed {seed}: ")
+                    + string.Join(", ", points.Where(p => p.Seed == seed && p.Examples == subset.Count).Select(p => FormattableString.Invariant($"{p.Arm} {p.Accuracy:P2}"))));
             }
         }
-        string arm = gradualUnfreezing ? "ULMFiT (pretrained + fine-tuned LM)" : "fine-tuned LM encoder, scratch schedule";
-        run.Report.AddSection("Sample efficiency (validation accuracy)", SampleEfficiencyPoint.ToMarkdown(points, arm));
+        run.Report.AddSection("Sample efficiency (validation accuracy)", SampleEfficiencyPoint.ToMarkdown(points));
         string plot = Path.Combine(run.RunFolder, "plots", "sample-efficiency.png");
-        IReadOnlyList<(int, double)> Means(bool pretrained) =>
-            points.Where(p => p.Pretrained == pretrained).GroupBy(p => p.Examples).Select(g => (g.Key, g.Average(p => p.Accuracy))).ToList();
-        TrainingPlots.SaveSampleEfficiency(plot, new Dictionary<string, IReadOnlyList<(int, double)>>
-        {
-            ["ULMFiT"] = Means(pretrained: true),
-            ["from scratch"] = Means(pretrained: false),
-        });
+        TrainingPlots.SaveSampleEfficiency(plot, points.GroupBy(p => p.Arm).ToDictionary(
+            arm => arm.Key,
+            arm => (IReadOnlyList<(int, double)>)arm.GroupBy(p => p.Examples).Select(g => (g.Key, g.Average(p => p.Accuracy))).ToList()));
         run.Report.AddImage(seeds.Count > 1 ? $"Sample efficiency (mean of {seeds.Count} seeds)" : "Sample efficiency", "plots/sample-efficiency.png");
         return points;
+    }
+
+    private static SampleEfficiencyPoint Baseline(TextDataset labelled, IReadOnlyList<int> training, int seed, Func<ITokenCorpus, IReadOnlyList<int>, ITextBaseline> train)
+    {
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        ITextBaseline model = train(labelled.Corpus, training);
+        double accuracy = BaselineData.Accuracy(model, labelled.Corpus, labelled.Validation);
+        return new SampleEfficiencyPoint(training.Count, model.Name, accuracy, clock.Elapsed.TotalSeconds) { Seed = seed };
     }
 }
 
 /// <summary>One point of the sample-efficiency comparison.</summary>
 /// <param name="Examples">Labelled training documents.</param>
-/// <param name="Pretrained">Whether the classifier started from the fine-tuned language model.</param>
+/// <param name="Arm">What was trained: <see cref="SampleEfficiencyExperiment.Ulmfit"/>, <see cref="SampleEfficiencyExperiment.Scratch"/>, or a baseline's <see cref="ITextBaseline.Name"/>.</param>
 /// <param name="Accuracy">Validation accuracy.</param>
 /// <param name="Seconds">Training time.</param>
-public sealed record SampleEfficiencyPoint(int Examples, bool Pretrained, double Accuracy, double Seconds)
+public sealed record SampleEfficiencyPoint(int Examples, string Arm, double Accuracy, double Seconds)
 {
     /// <summary>Seed of the subset, initialisation and shuffles.</summary>
     public int Seed { get; init; }
 
     /// <summary>
     /// Markdown table, one row per training-set size: each arm's mean accuracy over the seeds (and each seed's, when there
-    /// are several), how many seeds the pretrained arm won, and the mean training times.
+    /// are several), in the order the arms first appear; with several seeds, how many seeds the first arm (ULMFiT) beat
+    /// each other arm on; and the mean training times.
     /// </summary>
-    /// <param name="points">Both arms' points, every size and seed.</param>
-    /// <param name="arm">Heading of the pretrained arm's column.</param>
-    public static string ToMarkdown(IReadOnlyList<SampleEfficiencyPoint> points, string arm)
+    /// <param name="points">Every arm's points, every size and seed.</param>
+    public static string ToMarkdown(IReadOnlyList<SampleEfficiencyPoint> points)
     {
         ArgumentNullException.ThrowIfNull(points);
         bool severalSeeds = points.Select(p => p.Seed).Distinct().Count() > 1;
-        var table = new System.Text.StringBuilder(severalSeeds
-            ? $"| labelled mails | {arm}: mean (per seed) | from scratch: mean (per seed) | pretrained arm better | training time (ULMFiT / scratch) |\n|---|---|---|---|---|\n"
-            : $"| labelled mails | {arm} | from scratch | training time (ULMFiT / scratch) |\n|---|---|---|---|\n");
+        string[] arms = points.Select(p => p.Arm).Distinct().ToArray();
+        var table = new System.Text.StringBuilder("| labelled mails | ");
+        table.Append(string.Join(" | ", arms.Select(a => severalSeeds ? $"{a}: mean (per seed)" : a)));
+        table.Append(severalSeeds ? $" | {arms[0]} better, of seeds | training time ({string.Join(" / ", arms)}) |\n" : $" | training time ({string.Join(" / ", arms)}) |\n");
+        table.Append('|').Append(string.Concat(Enumerable.Repeat("---|", arms.Length + (severalSeeds ? 3 : 2)))).Append('\n');
         foreach (var group in points.GroupBy(p => p.Examples))
         {
-            var with = group.Where(p => p.Pretrained).OrderBy(p => p.Seed).ToList();
-            var without = group.Where(p => !p.Pretrained).OrderBy(p => p.Seed).ToList();
-            string Cell(List<SampleEfficiencyPoint> runs) => severalSeeds
+            List<SampleEfficiencyPoint> Of(string arm) => group.Where(p => p.Arm == arm).OrderBy(p => p.Seed).ToList();
+            string Cell(List<SampleEfficiencyPoint> runs) => runs.Count == 0 ? "–" : severalSeeds
                 ? FormattableString.Invariant($"{runs.Average(p => p.Accuracy) * 100:F2}% ({string.Join(", ", runs.Select(p => FormattableString.Invariant($"{p.Accuracy * 100:F1}")))})")
                 : FormattableString.Invariant($"{runs[0].Accuracy * 100:F2}%");
-            string times = $"{Durations.Format(with.Average(p => p.Seconds))} / {Durations.Format(without.Average(p => p.Seconds))}";
+            table.Append(CultureInfo.InvariantCulture, $"| {group.Key:N0} | ").Append(string.Join(" | ", arms.Select(a => Cell(Of(a)))));
             if (severalSeeds)
             {
-                int wins = with.Count(w => without.Any(o => o.Seed == w.Seed && w.Accuracy > o.Accuracy));
-                table.Append(CultureInfo.InvariantCulture, $"| {group.Key:N0} | {Cell(with)} | {Cell(without)} | {wins} of {with.Count} seeds | {times} |\n");
+                var first = Of(arms[0]);
+                table.Append(" | ").Append(string.Join(", ", arms.Skip(1).Select(other =>
+                {
+                    var theirs = Of(other);
+                    int wins = first.Count(w => theirs.Any(o => o.Seed == w.Seed && w.Accuracy > o.Accuracy));
+                    return $"{wins} of {first.Count} against {other}";
+                })));
             }
-            else
-            {
-                table.Append(CultureInfo.InvariantCulture, $"| {group.Key:N0} | {Cell(with)} | {Cell(without)} | {times} |\n");
-            }
+            table.Append(" | ").Append(string.Join(" / ", arms.Select(a => Of(a) is { Count: > 0 } runs ? Durations.Format(runs.Average(p => p.Seconds)) : "–"))).Append(" |\n");
         }
         if (severalSeeds)
         {
-            table.Append(CultureInfo.InvariantCulture, $"\nSeeds {string.Join(", ", points.Select(p => p.Seed).Distinct().Order())}, each with its own stratified subset, initialisation and shuffles; per-seed accuracies in seed order.\n");
+            table.Append(CultureInfo.InvariantCulture, $"\nSeeds {string.Join(", ", points.Select(p => p.Seed).Distinct().Order())}, each with its own stratified subset, initialisation and shuffles (the baselines train on the same subset and tokens); per-seed accuracies in seed order.\n");
         }
         return table.ToString();
     }
