@@ -198,6 +198,15 @@ public static class FastTextCommandLine
         AddSettings(sampleEfficiency);
         root.Subcommands.Add(sampleEfficiency);
 
+        var compactModel = new Option<string>("--model", "-m") { Description = "Language-model folder (from pretrain or fine-tune).", Required = true };
+        var compactOutput = new Option<string>("--out", "-o") { Description = "Folder for the compact copy.", Required = true };
+        var compact = new Command("compact", "Copy a language model with its weights stored in bf16: half the size, read back as fp32 by every command (how a starting model is shipped; keep the fp32 folder to train further).")
+        {
+            compactModel, compactOutput,
+        };
+        compact.SetAction((parse, cancel) => handlers.CompactAsync(new CompactRequest(parse.GetValue(compactModel)!, parse.GetValue(compactOutput)!, parse.GetValue(Threads)), cancel));
+        root.Subcommands.Add(compact);
+
         // predict / evaluate / generate
         // One -m per classifier: several make an ensemble (ULMFiT's forward + backward), each also reported alone. Not
         // several per token, so `-m a "some text"` keeps the text an argument.
@@ -484,6 +493,9 @@ public sealed record EvaluateRequest(string[] Models, string Corpus, int? Thread
 /// <summary>Arguments of <c>next</c>.</summary>
 public sealed record NextTokensRequest(string Model, string Prompt, int Top, int? Threads);
 
+/// <summary>Arguments of <c>compact</c>.</summary>
+public sealed record CompactRequest(string Model, string Output, int? Threads);
+
 /// <summary>Arguments of <c>neighbours</c>.</summary>
 public sealed record NeighboursRequest(string[] Models, string[] Tokens, int Top, int? Threads);
 
@@ -605,6 +617,9 @@ public interface ICommandHandlers
 
     /// <summary>Runs <c>next</c>.</summary>
     Task<int> NextTokensAsync(NextTokensRequest request, CancellationToken cancellation);
+
+    /// <summary>Runs <c>compact</c>.</summary>
+    Task<int> CompactAsync(CompactRequest request, CancellationToken cancellation);
 
     /// <summary>Runs <c>neighbours</c>.</summary>
     Task<int> NeighboursAsync(NeighboursRequest request, CancellationToken cancellation);

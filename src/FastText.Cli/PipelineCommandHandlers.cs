@@ -407,6 +407,22 @@ public sealed class PipelineCommandHandlers : ICommandHandlers
     }
 
     /// <inheritdoc />
+    public Task<int> CompactAsync(CompactRequest request, CancellationToken cancellation)
+    {
+        return OffThread(() =>
+        {
+            ArgumentNullException.ThrowIfNull(request);
+            TorchRuntime.Initialize(request.Threads);
+            LanguageModelArtifact source = LanguageModelArtifact.Open(request.Model);
+            using OutputFolder claim = OutputFolder.Claim(request.Output, OutputKind.LanguageModel);
+            LanguageModelArtifact copy = source.SaveCompact(request.Output);
+            long Size(LanguageModelArtifact a) => new FileInfo(a.WeightsPath).Length + new FileInfo(a.EncoderPath).Length;
+            progress.Log(FormattableString.Invariant($"bf16 copy of {source.Folder} ({Size(source) / 1e6:F1} MB of weights) → {copy.Folder} ({Size(copy) / 1e6:F1} MB)"));
+            return 0;
+        });
+    }
+
+    /// <inheritdoc />
     public Task<int> NeighboursAsync(NeighboursRequest request, CancellationToken cancellation)
     {
         ArgumentNullException.ThrowIfNull(request);

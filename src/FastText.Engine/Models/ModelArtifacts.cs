@@ -174,16 +174,17 @@ public sealed class LanguageModelArtifact : ModelArtifact
     /// <param name="tokenization">How its training corpus was tokenized (<see cref="TextDataset.Tokenization"/>).</param>
     /// <param name="maxTokens">The training corpus's token cap.</param>
     /// <param name="backwards">The model was trained on reversed documents.</param>
+    /// <param name="compact">Store the weights in bf16: half the size, read back as fp32 (a starting model to ship).</param>
     public static LanguageModelArtifact Save(string folder, AwdLstmLanguageModel model, Vocabulary vocabulary, Tokenization tokenization, int maxTokens,
-        bool backwards = false)
+        bool backwards = false, bool compact = false)
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(vocabulary);
         ArgumentNullException.ThrowIfNull(tokenization);
         Directory.CreateDirectory(folder);
         vocabulary.Save(Path.Combine(folder, VocabularyFile));
-        ModelWeights.SaveLanguageModel(model, Path.Combine(folder, WeightsFile), vocabulary.Tokens);
-        ModelWeights.SaveEncoder(model.Encoder, Path.Combine(folder, EncoderFile), vocabulary.Tokens);
+        ModelWeights.SaveLanguageModel(model, Path.Combine(folder, WeightsFile), vocabulary.Tokens, compact);
+        ModelWeights.SaveEncoder(model.Encoder, Path.Combine(folder, EncoderFile), vocabulary.Tokens, compact);
         var (card, copy) = new ModelCard(Kind, model.Config.EmbeddingSize, model.Config.HiddenSize, model.Config.Layers, MaxTokens: maxTokens, Backwards: backwards)
             .Save(folder, tokenization);
         return new LanguageModelArtifact(folder, card, vocabulary, copy);
@@ -194,6 +195,22 @@ public sealed class LanguageModelArtifact : ModelArtifact
     {
         var (card, vocabulary, tokenization) = Read(folder, Kind);
         return new LanguageModelArtifact(folder, card, vocabulary, tokenization);
+    }
+
+    /// <summary>
+    /// Writes a copy of this model into <paramref name="folder"/> with its weights stored in bf16: half the size on disk,
+    /// read back as fp32 (bf16 keeps fp32's range and 8 bits of mantissa, so each weight moves by at most 2⁻⁹ of itself).
+    /// How a starting model is shipped; a model to train further is kept in fp32.
+    /// </summary>
+    public LanguageModelArtifact SaveCompact(string folder)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(folder);
+        if (Path.GetFullPath(folder) == Path.GetFullPath(Folder))
+        {
+            throw new ArgumentException($"The compact copy must go into another folder than '{Folder}'.", nameof(folder));
+        }
+        using AwdLstmLanguageModel model = LoadModel();
+        return Save(folder, model, Vocabulary, Tokenization, Card.MaxTokens, Backwards, compact: true);
     }
 
     /// <summary>Builds the model and loads its weights (eval mode).</summary>

@@ -29,12 +29,15 @@ public static class ModelWeights
     /// <param name="encoder">The encoder.</param>
     /// <param name="path">Target file.</param>
     /// <param name="vocabulary">Token strings; stored so a classifier built on another vocabulary fails clearly.</param>
-    public static void SaveEncoder(AwdLstmEncoder encoder, string path, IReadOnlyList<string>? vocabulary = null)
+    /// <param name="compact">Store the weights in bf16 (half the size; read back as fp32): a model to ship, not to resume.</param>
+    public static void SaveEncoder(AwdLstmEncoder encoder, string path, IReadOnlyList<string>? vocabulary = null, bool compact = false)
     {
         ArgumentNullException.ThrowIfNull(encoder);
         CheckVocabulary(vocabulary, encoder.VocabularySize, nameof(vocabulary));
         var header = new WeightsHeader(EncoderKind, encoder.Config.ArchitectureSignature(), encoder.VocabularySize, vocabulary);
-        TensorArchive.Write(path, header, encoder.state_dict());
+        Dictionary<string, torch.Tensor> state = encoder.state_dict();
+        using var scope = torch.NewDisposeScope();     // the bf16 copies only
+        TensorArchive.Write(path, header, TensorArchive.Stored(state, compact));
     }
 
     /// <summary>Loads an encoder file into <paramref name="encoder"/> by name (strict) and resets its state.</summary>
@@ -49,12 +52,18 @@ public static class ModelWeights
     }
 
     /// <summary>Saves a whole language model with its vocabulary (what <see cref="LoadPretrained(AwdLstmLanguageModel, string, IReadOnlyList{string})"/> reads).</summary>
-    public static void SaveLanguageModel(AwdLstmLanguageModel model, string path, IReadOnlyList<string> vocabulary)
+    /// <param name="model">The model.</param>
+    /// <param name="path">Target file.</param>
+    /// <param name="vocabulary">Its token strings.</param>
+    /// <param name="compact">Store the weights in bf16 (see <see cref="SaveEncoder"/>).</param>
+    public static void SaveLanguageModel(AwdLstmLanguageModel model, string path, IReadOnlyList<string> vocabulary, bool compact = false)
     {
         ArgumentNullException.ThrowIfNull(model);
         CheckVocabulary(vocabulary, model.VocabularySize, nameof(vocabulary));
         var header = new WeightsHeader(LanguageModelKind, model.Config.ArchitectureSignature(), model.VocabularySize, vocabulary);
-        TensorArchive.Write(path, header, model.state_dict());
+        Dictionary<string, torch.Tensor> state = model.state_dict();
+        using var scope = torch.NewDisposeScope();     // the bf16 copies only
+        TensorArchive.Write(path, header, TensorArchive.Stored(state, compact));
     }
 
     /// <summary>Loads a language-model file saved with the same vocabulary (strict by name).</summary>

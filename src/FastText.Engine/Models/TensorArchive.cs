@@ -150,6 +150,17 @@ internal static class TensorArchive
         }
     }
 
+    // Element types a file may hold: weights (fp32, or bf16/fp16 in a compact file), optimizer and RNG state, ids.
+    private static readonly HashSet<ScalarType> StoredTypes =
+    [
+        ScalarType.Float32, ScalarType.Float64, ScalarType.BFloat16, ScalarType.Float16,
+        ScalarType.Int64, ScalarType.Int32, ScalarType.Int16, ScalarType.Int8, ScalarType.Byte, ScalarType.Bool,
+    ];
+
+    /// <summary>The tensors of <paramref name="state"/>, their fp32 ones stored as bf16 (<paramref name="compact"/>) or as they are.</summary>
+    internal static IEnumerable<KeyValuePair<string, Tensor>> Stored(IEnumerable<KeyValuePair<string, Tensor>> state, bool compact) =>
+        compact ? state.Select(kv => new KeyValuePair<string, Tensor>(kv.Key, kv.Value.dtype == ScalarType.Float32 ? kv.Value.to(ScalarType.BFloat16) : kv.Value)) : state;
+
     // Headers carry metrics (a learner's history), which are NaN where nothing was measured (no validation set).
     private static readonly JsonSerializerOptions HeaderJson = new() { NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals };
 
@@ -216,6 +227,10 @@ internal static class TensorArchive
     {
         string name = reader.ReadString();
         var dtype = (ScalarType)reader.ReadInt32();
+        if (!StoredTypes.Contains(dtype))
+        {
+            throw new InvalidDataException($"'{path}': tensor '{name}' has element type {(int)dtype}, which this format never stores.");
+        }
         int rank = reader.ReadInt32();
         if (rank is < 0 or > 8)
         {
@@ -241,6 +256,12 @@ internal static class TensorArchive
             throw new EndOfStreamException();
         }
         tensor.bytes = buffer;
+        if (dtype is ScalarType.BFloat16 or ScalarType.Float16)
+        {
+            // A compact file (a shipped starting model): weights are trained and used in fp32, so widen them here once.
+            using Tensor half = tensor;
+            tensor = half.to(ScalarType.Float32);
+        }
         return (name, tensor.DetachFromDisposeScope());
     }
 

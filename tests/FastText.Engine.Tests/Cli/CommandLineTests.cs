@@ -9,7 +9,7 @@ public sealed class CommandLineTests
     public void Every_pipeline_command_is_present()
     {
         RootCommand root = FastTextCommandLine.Build(new Recorder());
-        Assert.Equal(["tokenize", "pretrain", "fine-tune", "train-classifier", "sample-efficiency", "predict", "explain", "evaluate", "generate", "next", "neighbours", "map", "inspect", "surprisal", "probe", "agreement", "demo"],
+        Assert.Equal(["tokenize", "pretrain", "fine-tune", "train-classifier", "sample-efficiency", "compact", "predict", "explain", "evaluate", "generate", "next", "neighbours", "map", "inspect", "surprisal", "probe", "agreement", "demo"],
             root.Subcommands.Select(c => c.Name));
     }
 
@@ -188,6 +188,7 @@ public sealed class CommandLineTests
         public Task<int> NextTokensAsync(NextTokensRequest request, CancellationToken cancellation) => Record(request);
         public Task<int> SurprisalAsync(SurprisalRequest request, CancellationToken cancellation) => Record(request);
         public Task<int> NeighboursAsync(NeighboursRequest request, CancellationToken cancellation) => Record(request);
+        public Task<int> CompactAsync(CompactRequest request, CancellationToken cancellation) => Record(request);
 
         public Task<int> MapAsync(MapRequest request, CancellationToken cancellation) => Record(request);
 
