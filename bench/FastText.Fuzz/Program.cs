@@ -26,6 +26,12 @@ internal static class Program
     {
         if (args.Length == 3 && args[0] == "seed")
         {
+            // Instrumented code writes its edge counts to SharpFuzz's trace map, which only Fuzzer.Run sets up; the
+            // seed writer runs the engine without it, so it gets a map of its own (else: an access violation).
+            unsafe
+            {
+                SharpFuzz.Common.Trace.SharedMem = (byte*)System.Runtime.InteropServices.NativeMemory.AllocZeroed(1 << 16);
+            }
             return Seeds.Write(args[1], args[2]);
         }
         if (args.Length != 1)
@@ -48,9 +54,16 @@ internal static class Program
         }
         if (args[0] is "weights" or "pickle")
         {
-            // One intra-op thread (the readers call Initialize() again without a count: the variable keeps it at 1).
+            // libtorch is loaded in the first run, not here: instrumented engine code (TorchRuntime) may only run once
+            // Fuzzer.Run has mapped the trace memory; before that it is an access violation. One intra-op thread (the
+            // readers call Initialize() again without a count: the variable keeps it at 1).
             Environment.SetEnvironmentVariable(TorchRuntime.ThreadsVariable, "1");
-            TorchRuntime.Initialize(1);
+            Action<Stream> reader = target;
+            target = input =>
+            {
+                TorchRuntime.Initialize(1);
+                reader(input);
+            };
         }
         Fuzzer.OutOfProcess.Run(target);
         return 0;
