@@ -65,7 +65,7 @@ internal static class TensorArchive
         try
         {
             long payloadEnd = stream.Length - DigestSize;
-            T header = ReadHeader<T>(reader.ReadString(), path);
+            T header = ReadHeader<T>(ReadString(reader, path, "header"), path);
             int count = reader.ReadInt32();
             for (int i = 0; i < count; i++)
             {
@@ -222,7 +222,7 @@ internal static class TensorArchive
 
     public static (string Name, Tensor Tensor) ReadTensor(BinaryReader reader, string path)
     {
-        string name = reader.ReadString();
+        string name = ReadString(reader, path, "tensor name");
         var dtype = (ScalarType)reader.ReadInt32();
         int rank = reader.ReadInt32();
         if (rank is < 0 or > 8)
@@ -289,6 +289,32 @@ internal static class TensorArchive
         ScalarType.Int64 or ScalarType.Float64 => 8,
         _ => 0,
     };
+
+    // BinaryReader.ReadString, with its length checked against the file: a negative one is an IOException there, and a
+    // length past the end of the file would be read until the end before failing.
+    private static string ReadString(BinaryReader reader, string path, string what)
+    {
+        int length;
+        try
+        {
+            length = reader.Read7BitEncodedInt();
+        }
+        catch (FormatException e)
+        {
+            throw new InvalidDataException($"'{path}' is damaged: the {what}'s length is not a valid 7-bit encoded integer.", e);
+        }
+        Stream stream = reader.BaseStream;
+        if (length < 0)
+        {
+            throw new InvalidDataException($"'{path}' is damaged: the {what} has a negative length {length}.");
+        }
+        if (stream.CanSeek && length > stream.Length - stream.Position)
+        {
+            throw new EndOfStreamException();
+        }
+        byte[] bytes = reader.ReadBytes(length);
+        return bytes.Length == length ? Encoding.UTF8.GetString(bytes) : throw new EndOfStreamException();
+    }
 
     private static T ReadHeader<T>(string json, string path)
     {

@@ -26,7 +26,9 @@ public sealed class FuzzRegressionTests : IDisposable
     [InlineData("1e7b226b696e64220080ffff8d7a2d73656564222c22766f636162223a337d0000000000", "header that is not valid JSON")]
     [InlineData("1e7b226b696e6422f800002276f9ff6000007fff7d02000000017706000220020000007fff7d02000000017706e601000200000002000b000f", "header that is not valid JSON")]
     // FormatException: a tensor name's 7-bit length prefix longer than five bytes.
-    [InlineData("1e7b226b696e64223a226c947a7a2d73656564222c22766f636162223a337d00ffed00cb", "is damaged")]
+    [InlineData("1e7b226b696e64223a226c947a7a2d73656564222c22766f636162223a337d00ffed00cb", "length is not a valid 7-bit encoded integer")]
+    // IOException: "BinaryReader encountered an invalid string length of -270549122 characters" (the header's).
+    [InlineData("fefefefe0efefe0e", "negative length")]
     // ExternalException from libtorch: "Storage size calculation overflowed with sizes=[2, 7596202579885817858]".
     [InlineData("1e7b226b696e64223a2266757a7a4a73656564222c22766f636162223a337d00001e7b226b696e64223a2266757a7a2d91656564222c15766f636162223a337d020000000177060000000200000002000000000000000200000000226b696e64223a2266757a7a4a73656564222c22766f636162223a00000010000000000000000000803f0000803f0000803f0000803f0369647303000000", "too large")]
     // ExternalException from libtorch: "Unsupported TypeMeta in ATen" (dtype 0xf1f1f10a is no ScalarType).
