@@ -73,6 +73,19 @@ public sealed class FuzzRegressionTests : IDisposable
         Assert.Contains(expected, error.Message, StringComparison.Ordinal);
     }
 
+    // From the `sentencepiece` target: three pieces, 'xxunk' (user-defined) twice. Was an ArgumentException ("An item
+    // with the same key has already been added. Key: xxunk") from the special-token map.
+    [Fact]
+    public void A_sentencepiece_model_defining_a_piece_twice_is_refused_naming_the_file()
+    {
+        string path = work.Combine("fuzzed.model");
+        File.WriteAllBytes(path, Convert.FromHexString(
+            "0a0e0a057878756e6b150080000018040a0e0a057878706164150000000018040a0e0a057878756e6b15000083001804"));
+        var error = Assert.Throws<InvalidDataException>(() => Engine.Text.SubwordTokenizer.FromSentencePiece(path));
+        Assert.Contains(path, error.Message, StringComparison.Ordinal);
+        Assert.Contains("'xxunk' is defined twice", error.Message, StringComparison.Ordinal);
+    }
+
     private static void Read(string path)
     {
         var (_, tensors) = TensorArchive.Read<JsonObject>(path);
