@@ -65,8 +65,7 @@ internal static class TensorArchive
         try
         {
             long payloadEnd = stream.Length - DigestSize;
-            T header = JsonSerializer.Deserialize<T>(reader.ReadString(), HeaderJson)
-                ?? throw new InvalidDataException($"'{path}' has an empty header.");
+            T header = ReadHeader<T>(ReadString(reader, path, "header"), path);
             int count = reader.ReadInt32();
             for (int i = 0; i < count; i++)
             {
@@ -94,6 +93,15 @@ internal static class TensorArchive
                 t.Dispose();
             }
             throw new InvalidDataException($"'{path}' is truncated.", e);
+        }
+        catch (FormatException e)
+        {
+            // BinaryReader.ReadString's length prefix (a 7-bit varint) running past five bytes.
+            foreach (Tensor t in tensors.Values)
+            {
+                t.Dispose();
+            }
+            throw new InvalidDataException($"'{path}' is damaged: {e.Message}", e);
         }
         catch
         {
@@ -225,7 +233,7 @@ internal static class TensorArchive
 
     public static (string Name, Tensor Tensor) ReadTensor(BinaryReader reader, string path)
     {
-        string name = reader.ReadString();
+        string name = ReadString(reader, path, "tensor name");
         var dtype = (ScalarType)reader.ReadInt32();
         if (!StoredTypes.Contains(dtype))
         {
@@ -236,25 +244,53 @@ internal static class TensorArchive
         {
             throw new InvalidDataException($"'{path}': tensor '{name}' has an invalid rank {rank}.");
         }
+        // Everything is checked before libtorch sees it: an unknown dtype, a negative or overflowing shape, or a size
+        // the file cannot hold would otherwise surface as libtorch's own error (or a terabyte allocation attempt).
+        int elementSize = ElementSize(dtype);
+        if (elementSize == 0)
+        {
+            throw new InvalidDataException($"'{path}': tensor '{name}' has an unknown element type {(int)dtype}.");
+        }
         var shape = new long[rank];
+        long nonZeroBytes = elementSize;    // the product skips zero dimensions: libtorch refuses [huge, huge, 0] too
+        bool empty = false;
         for (int d = 0; d < rank; d++)
         {
             shape[d] = reader.ReadInt64();
+            if (shape[d] < 0)
+            {
+                throw new InvalidDataException($"'{path}': tensor '{name}' has a negative dimension {shape[d]}.");
+            }
+            if (shape[d] == 0)
+            {
+                empty = true;
+            }
+            else if (nonZeroBytes > long.MaxValue / shape[d])
+            {
+                throw new InvalidDataException($"'{path}': tensor '{name}' has a shape too large to hold ({string.Join('x', shape[..(d + 1)])}).");
+            }
+            else
+            {
+                nonZeroBytes *= shape[d];
+            }
         }
+        long expected = empty ? 0 : nonZeroBytes;
         long length = reader.ReadInt64();
-        Tensor tensor = torch.empty(shape, dtype: dtype);
-        long expected = tensor.NumberOfElements * tensor.ElementSize;
         if (length != expected)
         {
-            tensor.Dispose();
             throw new InvalidDataException($"'{path}': tensor '{name}' has {length} bytes, its shape needs {expected}.");
         }
-        byte[] buffer = reader.ReadBytes(checked((int)length));
+        Stream stream = reader.BaseStream;
+        if (length > Array.MaxLength || (stream.CanSeek && length > stream.Length - stream.Position))
+        {
+            throw new EndOfStreamException();   // more bytes than the file has left: reported as truncated
+        }
+        byte[] buffer = reader.ReadBytes((int)length);
         if (buffer.Length != length)
         {
-            tensor.Dispose();
             throw new EndOfStreamException();
         }
+        Tensor tensor = torch.empty(shape, dtype: dtype);
         tensor.bytes = buffer;
         if (dtype is ScalarType.BFloat16 or ScalarType.Float16)
         {
@@ -263,6 +299,55 @@ internal static class TensorArchive
             tensor = half.to(ScalarType.Float32);
         }
         return (name, tensor.DetachFromDisposeScope());
+    }
+
+    // Bytes per element of the types a weights file can hold; 0 for any other value (unknown, complex, quantized).
+    private static int ElementSize(ScalarType dtype) => dtype switch
+    {
+        ScalarType.Byte or ScalarType.Int8 or ScalarType.Bool => 1,
+        ScalarType.Int16 or ScalarType.Float16 or ScalarType.BFloat16 => 2,
+        ScalarType.Int32 or ScalarType.Float32 => 4,
+        ScalarType.Int64 or ScalarType.Float64 => 8,
+        _ => 0,
+    };
+
+    // BinaryReader.ReadString, with its length checked against the file: a negative one is an IOException there, and a
+    // length past the end of the file would be read until the end before failing.
+    private static string ReadString(BinaryReader reader, string path, string what)
+    {
+        int length;
+        try
+        {
+            length = reader.Read7BitEncodedInt();
+        }
+        catch (FormatException e)
+        {
+            throw new InvalidDataException($"'{path}' is damaged: the {what}'s length is not a valid 7-bit encoded integer.", e);
+        }
+        Stream stream = reader.BaseStream;
+        if (length < 0)
+        {
+            throw new InvalidDataException($"'{path}' is damaged: the {what} has a negative length {length}.");
+        }
+        if (stream.CanSeek && length > stream.Length - stream.Position)
+        {
+            throw new EndOfStreamException();
+        }
+        byte[] bytes = reader.ReadBytes(length);
+        return bytes.Length == length ? Encoding.UTF8.GetString(bytes) : throw new EndOfStreamException();
+    }
+
+    private static T ReadHeader<T>(string json, string path)
+    {
+        try
+        {
+            return JsonSerializer.Deserialize<T>(json, HeaderJson)
+                ?? throw new InvalidDataException($"'{path}' has an empty header.");
+        }
+        catch (JsonException e)
+        {
+            throw new InvalidDataException($"'{path}' has a header that is not valid JSON for this file: {e.Message}", e);
+        }
     }
 
     /// <summary>

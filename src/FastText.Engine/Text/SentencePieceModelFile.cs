@@ -127,6 +127,16 @@ internal static class SentencePieceModelFile
         {
             throw new InvalidDataException($"'{name}': the unknown-piece id {unknownId} is outside its {pieces} pieces.");
         }
+        // SentencePiece itself refuses a model that defines a piece twice ("already defined"); so does this reader,
+        // before the piece → id maps are built (a repeated special token was an ArgumentException from a dictionary).
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        foreach (string piece in pieceTexts)
+        {
+            if (!seen.Add(piece))
+            {
+                throw new InvalidDataException($"'{name}' is not a valid SentencePiece model: the piece '{piece}' is defined twice.");
+            }
+        }
         string[] userDefined = pieceTexts.Where((_, i) => pieceTypes[i] == PieceType.UserDefined)
             .OrderByDescending(t => t.Length).ThenBy(t => t, StringComparer.Ordinal).ToArray();
         if (bosId >= 0 && eosId >= 0)
