@@ -158,13 +158,6 @@ internal static class TensorArchive
         }
     }
 
-    // Element types a file may hold: weights (fp32, or bf16/fp16 in a compact file), optimizer and RNG state, ids.
-    private static readonly HashSet<ScalarType> StoredTypes =
-    [
-        ScalarType.Float32, ScalarType.Float64, ScalarType.BFloat16, ScalarType.Float16,
-        ScalarType.Int64, ScalarType.Int32, ScalarType.Int16, ScalarType.Int8, ScalarType.Byte, ScalarType.Bool,
-    ];
-
     /// <summary>The tensors of <paramref name="state"/>, their fp32 ones stored as bf16 (<paramref name="compact"/>) or as they are.</summary>
     internal static IEnumerable<KeyValuePair<string, Tensor>> Stored(IEnumerable<KeyValuePair<string, Tensor>> state, bool compact) =>
         compact ? state.Select(kv => new KeyValuePair<string, Tensor>(kv.Key, kv.Value.dtype == ScalarType.Float32 ? kv.Value.to(ScalarType.BFloat16) : kv.Value)) : state;
@@ -235,10 +228,6 @@ internal static class TensorArchive
     {
         string name = ReadString(reader, path, "tensor name");
         var dtype = (ScalarType)reader.ReadInt32();
-        if (!StoredTypes.Contains(dtype))
-        {
-            throw new InvalidDataException($"'{path}': tensor '{name}' has element type {(int)dtype}, which this format never stores.");
-        }
         int rank = reader.ReadInt32();
         if (rank is < 0 or > 8)
         {
@@ -246,7 +235,7 @@ internal static class TensorArchive
         }
         // Everything is checked before libtorch sees it: an unknown dtype, a negative or overflowing shape, or a size
         // the file cannot hold would otherwise surface as libtorch's own error (or a terabyte allocation attempt).
-        int elementSize = ElementSize(dtype);
+        int elementSize = ElementSize(dtype);     // the element types a file may hold: weights (fp32, or bf16/fp16 in a compact file), state, ids
         if (elementSize == 0)
         {
             throw new InvalidDataException($"'{path}': tensor '{name}' has an unknown element type {(int)dtype}.");

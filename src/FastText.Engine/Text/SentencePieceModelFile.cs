@@ -132,6 +132,12 @@ internal static class SentencePieceModelFile
         var seen = new HashSet<string>(StringComparer.Ordinal);
         foreach (string piece in pieceTexts)
         {
+            if (piece.Length == 0)
+            {
+                // SentencePiece: "piece must not be empty". An empty user-defined symbol matched everywhere and never
+                // advanced the encoder (the fuzzer's four hangs).
+                throw new InvalidDataException($"'{name}' is not a valid SentencePiece model: piece {seen.Count} is empty.");
+            }
             if (!seen.Add(piece))
             {
                 throw new InvalidDataException($"'{name}' is not a valid SentencePiece model: the piece '{piece}' is defined twice.");

@@ -86,6 +86,19 @@ public sealed class FuzzRegressionTests : IDisposable
         Assert.Contains("'xxunk' is defined twice", error.Message, StringComparison.Ordinal);
     }
 
+    // From the `sentencepiece` target's four hangs: an empty user-defined piece matched at every position of the text
+    // and never advanced the encoder (EncodeToIds looped forever). SentencePiece refuses empty pieces; so does this.
+    [Fact]
+    public void A_sentencepiece_model_with_an_empty_piece_is_refused_instead_of_looping()
+    {
+        string path = work.Combine("empty-piece.model");
+        File.WriteAllBytes(path, Convert.FromHexString(
+            "0a0e0a057878756e6b15008000001804" + "0a090a0015000000001804" + "0a0e0a05787870616415000000001804" + "0a0e0a057878626f7315000000001804"));
+        var error = Assert.Throws<InvalidDataException>(() => Engine.Text.SubwordTokenizer.FromSentencePiece(path));
+        Assert.Contains(path, error.Message, StringComparison.Ordinal);
+        Assert.Contains("piece 1 is empty", error.Message, StringComparison.Ordinal);
+    }
+
     private static void Read(string path)
     {
         var (_, tensors) = TensorArchive.Read<JsonObject>(path);
