@@ -162,10 +162,7 @@ def gcide_entry(text):
 
 
 def mode_gcide(dict_path, index_path):
-    g = Grouper()
-    for entry in dictd_entries(dict_path, index_path):
-        g.add(gcide_entry(entry))
-    g.flush()
+    mode_dictd(dict_path, index_path, clean=gcide_entry)
 
 
 def plain_dictd_entry(text):
@@ -178,10 +175,10 @@ def plain_dictd_entry(text):
     return text
 
 
-def mode_dictd(dict_path, index_path):
+def mode_dictd(dict_path, index_path, clean=None):
     g = Grouper()
     for entry in dictd_entries(dict_path, index_path):
-        g.add(plain_dictd_entry(entry))
+        g.add((clean or plain_dictd_entry)(entry))
     g.flush()
 
 

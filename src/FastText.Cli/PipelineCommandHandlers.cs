@@ -67,13 +67,7 @@ public sealed class PipelineCommandHandlers : ICommandHandlers
             TorchRuntime.Initialize(request.Threads);
             UlmfitPreset preset = WithOverrides(request, "pretrain");
             using OutputFolder claim = OutputFolder.Claim(request.Output, OutputKind.LanguageModel);
-            var run = new UlmfitPipeline(request.Output, preset, progress)
-            {
-                Cancellation = cancellation,
-                Resume = request.Resume,
-                CheckpointEveryBatches = request.CheckpointEvery,
-                Backwards = request.Backwards,
-            };
+            UlmfitPipeline run = TrainingRun(request.Output, preset, request.Resume, request.CheckpointEvery, request.Backwards, cancellation);
             using TextDataset corpus = TextDataset.Load(request.Corpus);
             LanguageModelArtifact artifact = run.Pretrain(corpus, name: ".");
             run.SaveReport();
@@ -95,13 +89,7 @@ public sealed class PipelineCommandHandlers : ICommandHandlers
                 throw new ArgumentException("fine-tune needs --pretrained: a language-model folder or fastai .pth weights.");
             }
             using OutputFolder claim = OutputFolder.Claim(request.Output, OutputKind.LanguageModel);
-            var run = new UlmfitPipeline(request.Output, preset, progress)
-            {
-                Cancellation = cancellation,
-                Resume = request.Resume,
-                CheckpointEveryBatches = request.CheckpointEvery,
-                Backwards = request.Backwards,
-            };
+            UlmfitPipeline run = TrainingRun(request.Output, preset, request.Resume, request.CheckpointEvery, request.Backwards, cancellation);
             using TextDataset corpus = TextDataset.Load(request.Corpus);
             // A model folder, or fastai's .pth (+ .pkl) converted on the fly.
             LanguageModelArtifact artifact = run.FineTune(request.Pretrained, corpus, name: ".", pretrainedVocabulary: request.PretrainedVocabulary);
@@ -120,13 +108,8 @@ public sealed class PipelineCommandHandlers : ICommandHandlers
             TorchRuntime.Initialize(request.Threads);
             NoteUnused(request.Overrides, "train-classifier", corpusCommand: false);
             using OutputFolder claim = OutputFolder.Claim(request.Output, OutputKind.Classifier);
-            var run = new UlmfitPipeline(request.Output, request.Overrides.Apply(UlmfitPreset.Named(request.Preset), request.Precision), progress)
-            {
-                Cancellation = cancellation,
-                Resume = request.Resume,
-                CheckpointEveryBatches = request.CheckpointEvery,
-                Backwards = request.Backwards,
-            };
+            UlmfitPipeline run = TrainingRun(request.Output, request.Overrides.Apply(UlmfitPreset.Named(request.Preset), request.Precision),
+                request.Resume, request.CheckpointEvery, request.Backwards, cancellation);
             using TextDataset corpus = TextDataset.Load(request.Corpus);
             LanguageModelArtifact? encoder = request.Encoder is null ? null : LanguageModelArtifact.Open(request.Encoder);
             using ClassifierResult result = run.TrainClassifier(corpus, encoder, trainingExamples: request.Labelled, artifact: ".");
@@ -405,6 +388,16 @@ public sealed class PipelineCommandHandlers : ICommandHandlers
         }
         return Task.FromResult(0);
     }
+
+    // The pipeline of a training command (pretrain, fine-tune, train-classifier): its run options in one place.
+    private UlmfitPipeline TrainingRun(string output, UlmfitPreset preset, bool resume, int? checkpointEvery, bool backwards, CancellationToken cancellation) =>
+        new(output, preset, progress)
+        {
+            Cancellation = cancellation,
+            Resume = resume,
+            CheckpointEveryBatches = checkpointEvery,
+            Backwards = backwards,
+        };
 
     /// <inheritdoc />
     public Task<int> CompactAsync(CompactRequest request, CancellationToken cancellation)

@@ -118,7 +118,8 @@ internal static class KilledCommand
     /// <summary>An <c>AtomicFile</c> temporary (<c>.name.pid.guid.tmp…</c>).</summary>
     public static bool IsTemporary(string path) => Path.GetFileName(path).StartsWith('.') && Path.GetFileName(path).Contains(".tmp", StringComparison.Ordinal);
 
-    private static Process Start(string fasttext, IReadOnlyList<string> arguments)
+    /// <summary>Starts the command as the tests and soaks run it: stdout and stderr redirected, one torch thread.</summary>
+    public static Process Start(string fasttext, IReadOnlyList<string> arguments)
     {
         var start = new ProcessStartInfo(fasttext)
         {

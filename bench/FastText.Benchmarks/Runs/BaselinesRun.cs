@@ -30,13 +30,11 @@ internal static class BaselinesRun
         Directory.CreateDirectory(subsets);
         try
         {
-            var tokenize = Process.Start(new ProcessStartInfo(fasttext, ["tokenize", "-i", Path.Combine(context.RepositoryRoot, "samples", "spam-assassin.tar.gz"),
-                "-o", Path.Combine(work, "spam"), "--preset", "small", "--max-tokens", "0"]) { RedirectStandardOutput = true })!;
-            tokenize.StandardOutput.ReadToEnd();
-            tokenize.WaitForExit();
-            if (tokenize.ExitCode != 0)
+            var (exit, _, error) = KilledCommand.RunToEnd(fasttext, ["tokenize", "-i", Path.Combine(context.RepositoryRoot, "samples", "spam-assassin.tar.gz"),
+                "-o", Path.Combine(work, "spam"), "--preset", "small", "--max-tokens", "0"], TimeSpan.FromMinutes(10));
+            if (exit != 0)
             {
-                throw new InvalidOperationException("Baselines: tokenize failed.");
+                throw new InvalidOperationException($"Baselines: tokenize failed: {error}");
             }
             using TextDataset corpus = TextDataset.Load(Path.Combine(work, "spam"));
             WriteTsv(Path.Combine(subsets, "valid.tsv"), corpus, corpus.Validation);
@@ -46,7 +44,7 @@ internal static class BaselinesRun
             {
                 foreach (int seed in size is null ? Seeds[..1] : Seeds)      // all labels: one subset whatever the seed
                 {
-                    IReadOnlyList<int> training = size is int n ? UlmfitPipeline.SampleStratified(corpus, n, seed) : corpus.Training;
+                    IReadOnlyList<int> training = UlmfitPipeline.TrainingSubset(corpus, size, seed);
                     string point = $"{size?.ToString(CultureInfo.InvariantCulture) ?? "all"}-{seed}";
                     WriteTsv(Path.Combine(subsets, point + ".train.tsv"), corpus, training);
                     var clock = Stopwatch.StartNew();

@@ -80,11 +80,8 @@ internal static class HostileTextRun
 
     private static Measured Run(string fasttext, string what, string[] arguments)
     {
-        var start = new ProcessStartInfo(fasttext) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        arguments.ToList().ForEach(start.ArgumentList.Add);
-        start.Environment["FASTTEXT_TORCH_THREADS"] = "1";
         var clock = Stopwatch.StartNew();
-        using Process process = Process.Start(start)!;
+        using Process process = KilledCommand.Start(fasttext, arguments);
         var output = new StringBuilder();
         int lines = 0;
         process.OutputDataReceived += (_, e) => { lock (output) { output.AppendLine(e.Data); lines += e.Data is { Length: > 0 } ? 1 : 0; } };

@@ -76,8 +76,7 @@ public sealed partial class UlmfitPipeline
             {
                 ModelWeights.LoadEncoder(model.AwdLstmEncoder, languageModel.EncoderPath, labelled.Vocabulary.Tokens);
             }
-            IReadOnlyList<int> training = trainingExamples is int n && n < labelled.Training.Count
-                ? SampleStratified(labelled, n, runSeed) : labelled.Training;
+            IReadOnlyList<int> training = TrainingSubset(labelled, trainingExamples, runSeed);
             var trainOptions = ClassifierLoaderOptions.Training with
             {
                 BatchSize = Math.Min(Preset.ClassifierBatchSize, training.Count),
@@ -169,9 +168,12 @@ public sealed partial class UlmfitPipeline
         }
     }
 
-    // The seeded subset of `count` training documents a run with `seed` trains on (the baselines of the sample-efficiency
-    // experiment take the same one).
-    internal static int[] SampleStratified(TextDataset labelled, int count, int seed)
+    // The training documents a classifier run with `seed` trains on: all of them, or a seeded stratified subset of `count`
+    // when that is fewer (the baselines of the sample-efficiency experiment take the same one).
+    internal static IReadOnlyList<int> TrainingSubset(TextDataset labelled, int? count, int seed) =>
+        count is int n && n < labelled.Training.Count ? SampleStratified(labelled, n, seed) : labelled.Training;
+
+    private static int[] SampleStratified(TextDataset labelled, int count, int seed)
     {
         var random = new Random(seed);
         int[] shuffled = labelled.Training.ToArray();

@@ -60,7 +60,7 @@ public static class SampleEfficiencyExperiment
                     points.Add(new SampleEfficiencyPoint(result.TrainingExamples, pretrained ? ulmfit : Scratch, result.Evaluation.Metrics.Accuracy, result.Seconds) { Seed = seed });
                 }
                 // The baselines on the very subset the classifiers of this seed trained on, the same (capped) tokens.
-                IReadOnlyList<int> subset = size is int m && m < labelled.Training.Count ? UlmfitPipeline.SampleStratified(labelled, m, seed) : labelled.Training;
+                IReadOnlyList<int> subset = UlmfitPipeline.TrainingSubset(labelled, size, seed);
                 points.Add(Baseline(labelled, subset, seed, (corpus, training) => TfIdfLinearSvm.Train(corpus, training, seed)));
                 points.Add(Baseline(labelled, subset, seed, (corpus, training) => HashedNgramClassifier.Train(corpus, training, new HashedNgramOptions(), seed)));
                 run.Progress.Log(FormattableString.Invariant($"sample-efficiency {subset.Count}, seed {seed}: ")
