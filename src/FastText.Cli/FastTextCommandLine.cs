@@ -182,15 +182,20 @@ public static class FastTextCommandLine
         {
             Description = "Comma-separated seeds: every point is trained once per seed (its own subset, initialisation and shuffles) and reported as mean and per seed. Default: the preset's seed.",
         };
+        var augmentArms = new Option<string?>("--augment-arms")
+        {
+            Description = "Comma-separated augmentations (eda, contextual, command), each a further ULMFiT arm trained on the same subsets and seeds; their settings are --augment-share, --eda-alpha, --contextual-rate, --augment-command, --synonyms.",
+        };
         var sampleEfficiency = new Command("sample-efficiency", "ULMFiT's sample-efficiency experiment: classifiers with and without the fine-tuned language model on growing labelled subsets.")
         {
-            corpus, encoder, output, Preset, sizes, oneCycle, seeds, Precision, Backwards,
+            corpus, encoder, output, Preset, sizes, oneCycle, seeds, augmentArms, Precision, Backwards,
         };
         sampleEfficiency.SetAction((parse, cancel) => handlers.SampleEfficiencyAsync(new SampleEfficiencyRequest(
             parse.GetValue(corpus)!, parse.GetValue(encoder), parse.GetValue(output)!, parse.GetValue(Preset)!, parse.GetValue(sizes)!, parse.GetValue(Threads))
         {
             OneCycle = parse.GetValue(oneCycle),
             Seeds = parse.GetValue(seeds),
+            AugmentArms = parse.GetValue(augmentArms),
             Precision = parse.GetValue(Precision),
             Overrides = ReadOverrides(parse),
             Backwards = parse.GetValue(Backwards),
@@ -461,6 +466,9 @@ public sealed record SampleEfficiencyRequest(string Corpus, string? Encoder, str
 
     /// <summary>Comma-separated seeds to repeat every point with (null = the preset's seed).</summary>
     public string? Seeds { get; init; }
+
+    /// <summary>Comma-separated augmentations, each a further ULMFiT arm (null = none).</summary>
+    public string? AugmentArms { get; init; }
 
     /// <summary>Train backwards classifiers (the encoder must be backwards too).</summary>
     public bool Backwards { get; init; }

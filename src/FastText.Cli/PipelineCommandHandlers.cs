@@ -166,14 +166,29 @@ public sealed class PipelineCommandHandlers : ICommandHandlers
                 }
             }
             NoteUnused(request.Overrides, "sample-efficiency", corpusCommand: false);
+            UlmfitPreset preset = request.Overrides.Apply(UlmfitPreset.Named(request.Preset), request.Precision);
+            List<AugmentationSettings> arms = [];
+            foreach (string item in (request.AugmentArms ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+            {
+                AugmentationKind kind = AugmentationSettings.Names.TryGetValue(item, out AugmentationKind k) && k != AugmentationKind.None
+                    ? k : throw new ArgumentException($"--augment-arms: '{item}' is not eda, contextual or command.");
+                if (arms.Any(a => a.Kind == kind))
+                {
+                    throw new ArgumentException($"--augment-arms: '{item}' is given twice.");
+                }
+                AugmentationSettings arm = preset.Augmentation with { Kind = kind };
+                arm.Validate();
+                arms.Add(arm);
+            }
             using OutputFolder claim = OutputFolder.Claim(request.Output, OutputKind.Run);
-            var run = new UlmfitPipeline(request.Output, request.Overrides.Apply(UlmfitPreset.Named(request.Preset), request.Precision), progress)
+            var run = new UlmfitPipeline(request.Output, preset, progress)
             {
                 Cancellation = cancellation,
                 Backwards = request.Backwards,
             };
             using TextDataset labelled = TextDataset.Load(request.Corpus);
-            SampleEfficiencyExperiment.Run(run, labelled, LanguageModelArtifact.Open(request.Encoder), sizes, gradualUnfreezing: !request.OneCycle, seeds: seeds);
+            SampleEfficiencyExperiment.Run(run, labelled, LanguageModelArtifact.Open(request.Encoder), sizes, gradualUnfreezing: !request.OneCycle, seeds: seeds,
+                augmentations: arms);
             progress.Log($"report: {run.SaveReport()}");
             return 0;
         });

@@ -1,3 +1,4 @@
+using FastText.Engine.Data.Augmentation;
 using FastText.Engine.Text;
 using static TorchSharp.torch;
 
@@ -33,11 +34,14 @@ public sealed class ClassifierLoader : IBatchSource<ClassifierBatch>, IDisposabl
 {
     private readonly ITokenCorpus corpus;
     private readonly int[] documents;
-    private readonly int[] lengths;
+    private readonly int[] lengths;                  // per position; with augmentation, the current epoch's
     private readonly ClassifierLoaderOptions options;
     private readonly LoaderDevice device;
-    private readonly ClassifierBatchPlanner planner;
-    private readonly int[] scratch;
+    private readonly ClassifierAugmentation? augmentation;
+    private readonly List<int> augmentedTokens = [];  // with augmentation: the epoch's documents, one after another
+    private int[] epochStarts = [];
+    private ClassifierBatchPlanner planner;
+    private int[] scratch;
     private readonly int[] rowLengthScratch;
     private readonly SlotPool<Slot> pool;
     private readonly string signature;
@@ -51,6 +55,14 @@ public sealed class ClassifierLoader : IBatchSource<ClassifierBatch>, IDisposabl
     /// <param name="options">Batch size, seq_len, order, padding, seed, prefetch, device.</param>
     /// <param name="documents">Indices of the documents to use (a split, or the first N labelled ones).</param>
     public ClassifierLoader(ITokenCorpus corpus, ClassifierLoaderOptions? options = null, IReadOnlyList<int>? documents = null)
+        : this(corpus, options, documents, augmentation: null)
+    {
+    }
+
+    /// <summary>Creates a loader whose training documents are augmented anew each epoch: each one is replaced, with
+    /// probability <see cref="ClassifierAugmentation.Share"/>, by the augmenter's copy (seeded by seed, epoch and
+    /// position, so an epoch is a function of its number), then cut at <see cref="ClassifierLoaderOptions.MaximumLength"/>.</summary>
+    internal ClassifierLoader(ITokenCorpus corpus, ClassifierLoaderOptions? options, IReadOnlyList<int>? documents, ClassifierAugmentation? augmentation)
     {
         ArgumentNullException.ThrowIfNull(corpus);
         if (!corpus.HasLabels)
@@ -67,13 +79,14 @@ public sealed class ClassifierLoader : IBatchSource<ClassifierBatch>, IDisposabl
             lengths[i] = Math.Min(corpus.DocumentLength(this.documents[i]), this.options.MaximumLength ?? int.MaxValue);
         }
         device = LoaderDevice.Resolve(this.options.Device);
+        this.augmentation = augmentation;
         planner = new ClassifierBatchPlanner(lengths, this.options);
         scratch = new int[Math.Max(1, planner.Longest)];
         rowLengthScratch = new int[this.options.BatchSize];
         pool = new SlotPool<Slot>(p => new Slot(this, p));
         var o = this.options;
         signature = FormattableString.Invariant(
-            $"classifier-loader docs={this.documents.Length}#{BatchSources.StableHash(this.documents):x16} lengths#{BatchSources.StableHash(lengths):x16} bs={o.BatchSize} seq={o.SequenceLength} shuffle={o.Shuffle} order={o.Order} drop-last={o.DropsLast} seed={o.Seed} padding={o.Padding}");
+            $"classifier-loader docs={this.documents.Length}#{BatchSources.StableHash(this.documents):x16} lengths#{BatchSources.StableHash(lengths):x16} bs={o.BatchSize} seq={o.SequenceLength} shuffle={o.Shuffle} order={o.Order} drop-last={o.DropsLast} seed={o.Seed} padding={o.Padding}{(augmentation is null ? "" : $" augment={augmentation}")}");
     }
 
     /// <inheritdoc />
@@ -90,7 +103,8 @@ public sealed class ClassifierLoader : IBatchSource<ClassifierBatch>, IDisposabl
 
     /// <summary>
     /// The padding <paramref name="epoch"/> would have, computed from lengths only (no batches are built). Uses its own
-    /// planner, so it may run while an epoch is being enumerated.
+    /// planner, so it may run while an epoch is being enumerated. With augmentation, from the lengths of the epoch
+    /// enumerated last (the documents as they are before the first).
     /// </summary>
     public PaddingReport MeasurePadding(int epoch)
     {
@@ -144,6 +158,10 @@ public sealed class ClassifierLoader : IBatchSource<ClassifierBatch>, IDisposabl
         Interlocked.Exchange(ref epochTokens, 0);
         try
         {
+            if (augmentation is not null)
+            {
+                Augment(epoch);
+            }
             int count = planner.Plan(epoch);
             BatchSources.CheckFirst(first, count);
             if (first > 0)
@@ -160,6 +178,47 @@ public sealed class ClassifierLoader : IBatchSource<ClassifierBatch>, IDisposabl
         finally
         {
             Volatile.Write(ref active, 0);
+        }
+    }
+
+    // This epoch's documents: each one as it is, or (with probability Share) the augmenter's copy; lengths and plan follow.
+    private void Augment(int epoch)
+    {
+        int cap = options.MaximumLength ?? int.MaxValue;
+        augmentedTokens.Clear();
+        if (epochStarts.Length != documents.Length + 1)
+        {
+            epochStarts = new int[documents.Length + 1];
+        }
+        int[] original = new int[Math.Max(1, documents.Max(d => Math.Min(corpus.DocumentLength(d), cap)))];
+        for (int i = 0; i < documents.Length; i++)
+        {
+            int length = Math.Min(corpus.DocumentLength(documents[i]), cap);
+            Span<int> text = original.AsSpan(0, length);
+            corpus.CopyTokens(documents[i], 0, text);
+            int start = augmentedTokens.Count;
+            epochStarts[i] = start;
+            // Stream 3 + position: apart from the planner's (0) and the selection's (2) streams of the same seed.
+            var random = new DeterministicRandom(options.Seed, epoch, 3 + i);
+            if (random.NextDouble() < augmentation!.Share)
+            {
+                augmentation.Augmenter.Augment(documents[i], text, augmentedTokens, ref random);
+                if (augmentedTokens.Count == start)
+                {
+                    augmentedTokens.AddRange(text);          // an augmenter never empties a document
+                }
+            }
+            else
+            {
+                augmentedTokens.AddRange(text);
+            }
+            lengths[i] = Math.Min(augmentedTokens.Count - start, cap);
+        }
+        epochStarts[documents.Length] = augmentedTokens.Count;
+        planner = new ClassifierBatchPlanner(lengths, options);
+        if (scratch.Length < planner.Longest)
+        {
+            scratch = new int[planner.Longest];
         }
     }
 
@@ -195,7 +254,14 @@ public sealed class ClassifierLoader : IBatchSource<ClassifierBatch>, IDisposabl
             Span<long> row = inputs.Slice(r * width, width);
             row[..front].Fill(pad);
             Span<int> text = scratch.AsSpan(0, length);
-            corpus.CopyTokens(document, 0, text);
+            if (augmentation is null)
+            {
+                corpus.CopyTokens(document, 0, text);
+            }
+            else
+            {
+                System.Runtime.InteropServices.CollectionsMarshal.AsSpan(augmentedTokens).Slice(epochStarts[positions[r]], length).CopyTo(text);
+            }
             TokenWidening.Widen(text, row.Slice(front, length));
             row[(front + length)..].Fill(pad);
             slot.Lengths[r] = length;

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using FastText.Engine.Data;
+using FastText.Engine.Data.Augmentation;
 using FastText.Engine.Models;
 using FastText.Engine.Models.Classifier;
 using FastText.Engine.Text;
@@ -35,13 +36,18 @@ public sealed partial class UlmfitPipeline
     /// <param name="gradualUnfreezing">With a language model: false trains it like the from-scratch classifier (unfrozen,
     /// one cycle at the same uniform rate and epochs) — an ablation that changes only the initial weights.</param>
     /// <param name="seed">Seed of the training subset, the initialisation and the shuffles (null = the preset's).</param>
+    /// <param name="augmentation">Training-time augmentation (null = the preset's <see cref="UlmfitPreset.Augmentation"/>).</param>
+    /// <param name="validateEveryEpoch">Score the validation split after every epoch (the report's per-epoch table); false
+    /// scores it once, at the end (comparison runs: the result is the same, the validation passes are not repeated).</param>
     /// <exception cref="InvalidDataException">The language model and the corpus were tokenized differently, or the language
     /// model reads text in the other direction than <see cref="Backwards"/>; the message names both.</exception>
     public ClassifierResult TrainClassifier(TextDataset labelled, LanguageModelArtifact? languageModel, string name = "classifier",
         int? trainingExamples = null, bool save = true, ClassifierOrder order = ClassifierOrder.Sorted, int epochScale = 1, string? artifact = null,
-        bool gradualUnfreezing = true, int? seed = null)
+        bool gradualUnfreezing = true, int? seed = null, AugmentationSettings? augmentation = null,
+        bool validateEveryEpoch = true)
     {
         int runSeed = seed ?? Preset.Seed;
+        augmentation ??= Preset.Augmentation;
         ArgumentOutOfRangeException.ThrowIfLessThan(epochScale, 1);
         ArgumentNullException.ThrowIfNull(labelled);
         languageModel?.Tokenization.EnsureSameAs(labelled.Tokenization, $"the language model '{languageModel.Folder}'", $"the corpus '{labelled.Folder}'");
@@ -55,7 +61,7 @@ public sealed partial class UlmfitPipeline
         // Only a saved classifier is a stage of the run (checkpointed, resumable); comparison runs are not.
         StageCheckpoints? stage = save
             ? Stage(artifact ?? name, "classifier", StageKey(labelled, FormattableString.Invariant(
-                $"classifier from {(languageModel is null ? "scratch" : FileStamp(languageModel.EncoderPath))} examples {trainingExamples} order {order} scale {epochScale} gradual {gradualUnfreezing} seed {runSeed}")))
+                $"classifier from {(languageModel is null ? "scratch" : FileStamp(languageModel.EncoderPath))} examples {trainingExamples} order {order} scale {epochScale} gradual {gradualUnfreezing} seed {runSeed} augment {augmentation}")))
             : null;
         if (stage is not null && Reused(stage, artifact ?? name, ClassifierArtifact.Open) is { } reused)
         {
@@ -89,8 +95,10 @@ public sealed partial class UlmfitPipeline
                 BatchSize = Preset.ClassifierBatchSize,
                 SequenceLength = Preset.ClassifierSequenceLength,
             };
-            using var trainLoader = new ClassifierLoader(Documents(labelled), trainOptions, training);
-            using var validLoader = new ClassifierLoader(Documents(labelled), validOptions, labelled.Validation);
+            ClassifierAugmentation? augmenter = ClassifierAugmentations.Build(augmentation, labelled, Documents(labelled), training, languageModel,
+                Backwards, runSeed, Progress);
+            using var trainLoader = new ClassifierLoader(Documents(labelled), trainOptions, training, augmenter);
+            using ClassifierLoader? validLoader = validateEveryEpoch ? new ClassifierLoader(Documents(labelled), validOptions, labelled.Validation) : null;
             using var learner = new Learner<ClassifierBatch>(new ClassifierTask(model), trainLoader, validLoader, metrics: [Metrics.Accuracy]);
             var phases = new List<ProgressCallback>();   // the phases that ran (a resumed run skips finished ones)
             int phaseIndex = 0;

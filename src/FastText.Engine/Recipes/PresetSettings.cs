@@ -65,6 +65,19 @@ public static class PresetSettings
         Number("finetune-lr", "unfrozen fine-tuning maximum learning rate (fastbook 2e-3)", p => p.FineTuneLearningRate, (p, v) => p with { FineTuneLearningRate = v }, positive: true),
         Number("clip", "largest global gradient norm per step, 0 = no clipping (fastai's default; its wikitext tutorial 0.1)", p => p.GradientClip, (p, v) => p with { GradientClip = v }),
         Integer("seed", "seed of splits, shuffles and initialisation", int.MinValue, p => p.Seed, (p, v) => p with { Seed = v }),
+        new("augment", "training-time augmentation of the classifier's documents (contextual needs --encoder; command needs augment-command)",
+            string.Join(" | ", AugmentationSettings.Names.Keys), p => p.Augmentation.Name,
+            (p, v) => p with { Augmentation = p.Augmentation with { Kind = AugmentationSettings.ParseKind(v) } }),
+        Number("augment-share", "probability that a training document is replaced by an augmented copy in an epoch (0–1]", p => p.Augmentation.Share,
+            (p, v) => p with { Augmentation = p.Augmentation with { Share = v } }, positive: true),
+        Number("eda-alpha", "EDA's alpha: share of a document's words each operation changes (0–1], EDA's 0.1", p => p.Augmentation.EdaAlpha,
+            (p, v) => p with { Augmentation = p.Augmentation with { EdaAlpha = v } }, positive: true),
+        Number("contextual-rate", "probability that a word of a contextual copy is resampled by the language model (0–1]", p => p.Augmentation.ContextualRate,
+            (p, v) => p with { Augmentation = p.Augmentation with { ContextualRate = v } }, positive: true),
+        new("augment-command", "command that paraphrases the training documents (back-translation): JSON lines {\"id\", \"text\"} in and out", "text",
+            p => p.Augmentation.Command ?? "", (p, v) => p with { Augmentation = p.Augmentation with { Command = v.Length == 0 ? null : v } }),
+        new("synonyms", "EDA's synonym table, word<TAB>synonyms per line (default samples/wordnet-synonyms.tsv.gz)", "path",
+            p => p.Augmentation.Synonyms ?? "", (p, v) => p with { Augmentation = p.Augmentation with { Synonyms = v.Length == 0 ? null : v } }),
         new("precision", "compute precision", string.Join(" | ", ComputePrecisions.Names), p => p.Precision.Name(), (p, v) => p with
         {
             Precision = ComputePrecisions.TryParse(v, out ComputePrecision precision) ? precision : throw new FormatException($"'{v}' is not {ComputePrecisions.NameList}."),
@@ -176,8 +189,9 @@ public static class PresetSettings
     }
 
     /// <summary>
-    /// Throws when the settings cannot make a model: a dropout multiplier that takes a probability to 1 or more (single
-    /// values are checked as they are applied). The message names the setting to change.
+    /// Throws when the settings cannot make a model: a dropout multiplier that takes a probability to 1 or more, an
+    /// augmentation share or rate above 1, <c>--augment command</c> without its command (single values are checked as
+    /// they are applied). The message names the setting to change.
     /// </summary>
     /// <exception cref="ArgumentException">Impossible settings.</exception>
     public static void Validate(UlmfitPreset preset)
@@ -185,6 +199,7 @@ public static class PresetSettings
         ArgumentNullException.ThrowIfNull(preset);
         Probabilities(preset.LanguageModel, "drop-mult", preset.LanguageModelDropMultiplier);
         Probabilities(AwdLstmConfig.Classifier.WithDropoutMultiplier(preset.ClassifierDropMultiplier), "clas-drop-mult", preset.ClassifierDropMultiplier);
+        preset.Augmentation.Validate();
 
         static void Probabilities(AwdLstmConfig config, string name, double multiplier)
         {

@@ -90,6 +90,9 @@ public sealed record UlmfitPreset
     public IReadOnlyList<(int FreezeTo, int Epochs, double LearningRate)> ClassifierStages { get; init; } =
         [(-1, 1, 2e-2), (-2, 1, 1e-2), (-3, 1, 5e-3), (0, 2, 1e-3)];
 
+    /// <summary>Training-time augmentation of the classifier's documents (default none, as fastai).</summary>
+    public AugmentationSettings Augmentation { get; init; } = AugmentationSettings.None;
+
     /// <summary>Validation share of the language-model corpora.</summary>
     public double LanguageModelValidationShare { get; init; } = 0.1;
 

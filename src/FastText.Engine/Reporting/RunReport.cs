@@ -81,10 +81,12 @@ public sealed class RunReport
                 text.Append("|---|---|---|---|").Append(languageModel ? "---|" : "").Append("---|---|").AppendLine(padding ? "---|" : "");
                 foreach (EpochSummary e in stage)
                 {
-                    text.Append(CultureInfo.InvariantCulture, $"| {e.Epoch} | {e.TrainLoss:F6} | {e.ValidLoss:F6} | {e.Accuracy:F6} |");
+                    // Not validated (a comparison run validates once, at its end): a dash, not NaN.
+                    static string Cell(double value, string format) => double.IsNaN(value) ? "–" : value.ToString(format, CultureInfo.InvariantCulture);
+                    text.Append(CultureInfo.InvariantCulture, $"| {e.Epoch} | {e.TrainLoss:F6} | {Cell(e.ValidLoss, "F6")} | {Cell(e.Accuracy, "F6")} |");
                     if (languageModel)
                     {
-                        text.Append(CultureInfo.InvariantCulture, $" {e.Perplexity:F3} |");
+                        text.Append(CultureInfo.InvariantCulture, $" {Cell(e.Perplexity ?? double.NaN, "F3")} |");
                     }
                     text.Append(CultureInfo.InvariantCulture, $" {Durations.Format(e.Seconds)} | {e.TokensPerSecond:N0} |");
                     if (padding)

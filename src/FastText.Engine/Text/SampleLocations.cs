@@ -33,6 +33,11 @@ public static class SampleLocations
     public static string? TaggedBrown() =>
         RepositoryFolders().Select(f => Path.Combine(f, "brown-tagged.txt.gz")).FirstOrDefault(File.Exists);
 
+    /// <summary>The shipped WordNet synonym table (<c>samples/wordnet-synonyms.tsv.gz</c>, EDA augmentation), or null when it
+    /// is not found.</summary>
+    public static string? WordNetSynonyms() =>
+        RepositoryFolders().Select(f => Path.Combine(f, "wordnet-synonyms.tsv.gz")).FirstOrDefault(File.Exists);
+
     // The repository's samples/ and .data/ (found upwards from the program), then ./samples.
     private static List<string> RepositoryFolders()
     {

@@ -196,6 +196,12 @@ public sealed class FaultInjectionTests : IClassFixture<FaultInjectionTests.Tiny
         { "generate -m {0}/tuned the -n 100000000", "--words" },
         { "predict -m {0}/clf", "Nothing to classify" },
         { "sample-efficiency -c {0}/spam -o {0}/out --preset tiny", "--encoder" },
+        { "sample-efficiency -c {0}/spam -e {0}/tuned -o {0}/out --preset tiny --augment-arms eda,flip", "--augment-arms: 'flip'" },
+        { "sample-efficiency -c {0}/spam -e {0}/tuned -o {0}/out --preset tiny --augment-arms command", "--augment-command" },
+        { "train-classifier -c {0}/spam -o {0}/out --preset tiny --augment contextual", "--encoder" },
+        { "train-classifier -c {0}/spam -o {0}/out --preset tiny --augment eda --augment-share 2", "--augment-share 2" },
+        { "train-classifier -c {0}/spam -o {0}/out --preset tiny --augment eda --synonyms {0}/none.tsv", "none.tsv" },
+        { "train-classifier -c {0}/spam -e {0}/tuned -o {0}/out --preset tiny --augment command --augment-command false", "exited with code 1" },
         { "tokenize -i {0}/nowhere -o {0}/out --preset tiny", "nowhere" },
     };
 

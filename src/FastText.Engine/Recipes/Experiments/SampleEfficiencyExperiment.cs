@@ -32,8 +32,10 @@ public static class SampleEfficiencyExperiment
     /// <param name="gradualUnfreezing">False runs the ULMFiT arm with the from-scratch arm's schedule (ablation: only
     /// the initial weights differ between the arms).</param>
     /// <param name="seeds">Seeds to repeat every point with (null = the preset's seed only).</param>
+    /// <param name="augmentations">Further ULMFiT arms, one per augmentation ("ULMFiT + EDA", …), trained on the same
+    /// subsets, seeds and schedule as the ULMFiT arm (which uses the preset's augmentation, none by default).</param>
     public static IReadOnlyList<SampleEfficiencyPoint> Run(UlmfitPipeline run, TextDataset labelled, LanguageModelArtifact languageModel, IReadOnlyList<int?> sizes,
-        int maxEpochScale = 8, bool gradualUnfreezing = true, IReadOnlyList<int>? seeds = null)
+        int maxEpochScale = 8, bool gradualUnfreezing = true, IReadOnlyList<int>? seeds = null, IReadOnlyList<AugmentationSettings>? augmentations = null)
     {
         ArgumentNullException.ThrowIfNull(run);
         ArgumentNullException.ThrowIfNull(labelled);
@@ -44,20 +46,31 @@ public static class SampleEfficiencyExperiment
             throw new ArgumentException("Give at least one seed, each once.", nameof(seeds));
         }
         string ulmfit = gradualUnfreezing ? Ulmfit : UlmfitScratchSchedule;
+        augmentations ??= [];
+        foreach (AugmentationSettings augmentation in augmentations)
+        {
+            augmentation.Validate();
+        }
+        // (arm, language model?, augmentation): ULMFiT as the preset has it, then each augmented ULMFiT arm, then from scratch.
+        var neural = new List<(string Arm, bool Pretrained, AugmentationSettings? Augmentation)> { (ulmfit, true, null) };
+        neural.AddRange(augmentations.Select(a => ($"{ulmfit} + {a.Label}", true, (AugmentationSettings?)a)));
+        neural.Add((Scratch, false, null));
         var points = new List<SampleEfficiencyPoint>();
         foreach (int? size in sizes)
         {
             foreach (int seed in seeds)
             {
-                foreach (bool pretrained in new[] { true, false })
+                foreach (var (arm, pretrained, augmentation) in neural)
                 {
+                    // Stage names as before augmented arms existed: "ULMFiT", "scratch", then e.g. "ULMFiT + EDA".
+                    string stage = arm == Scratch ? "scratch" : augmentation is null ? "ULMFiT" : $"ULMFiT + {augmentation.Label}";
                     string name = FormattableString.Invariant(
-                        $"sample-efficiency {(size is int s ? s.ToString(CultureInfo.InvariantCulture) : "all")} {(pretrained ? "ULMFiT" : "scratch")}{(seeds.Count > 1 ? $" seed {seed}" : "")}");
+                        $"sample-efficiency {(size is int s ? s.ToString(CultureInfo.InvariantCulture) : "all")} {stage}{(seeds.Count > 1 ? $" seed {seed}" : "")}");
                     int available = labelled.Training.Count;
                     int scale = size is int n && n < available ? Math.Clamp((int)Math.Round((double)available / n), 1, maxEpochScale) : 1;
                     using ClassifierResult result = run.TrainClassifier(labelled, pretrained ? languageModel : null, name, size, save: false, epochScale: scale,
-                        gradualUnfreezing: gradualUnfreezing, seed: seed);
-                    points.Add(new SampleEfficiencyPoint(result.TrainingExamples, pretrained ? ulmfit : Scratch, result.Evaluation.Metrics.Accuracy, result.Seconds) { Seed = seed });
+                        gradualUnfreezing: gradualUnfreezing, seed: seed, augmentation: augmentation, validateEveryEpoch: false);
+                    points.Add(new SampleEfficiencyPoint(result.TrainingExamples, arm, result.Evaluation.Metrics.Accuracy, result.Seconds) { Seed = seed });
                 }
                 // The baselines on the very subset the classifiers of this seed trained on, the same (capped) tokens.
                 IReadOnlyList<int> subset = UlmfitPipeline.TrainingSubset(labelled, size, seed);
