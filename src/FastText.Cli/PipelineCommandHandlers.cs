@@ -167,6 +167,10 @@ public sealed class PipelineCommandHandlers : ICommandHandlers
             }
             NoteUnused(request.Overrides, "sample-efficiency", corpusCommand: false);
             UlmfitPreset preset = request.Overrides.Apply(UlmfitPreset.Named(request.Preset), request.Precision);
+            if (preset.Augmentation.Kind != AugmentationKind.None)
+            {
+                throw new ArgumentException($"--augment {preset.Augmentation.Name}: sample-efficiency compares augmentations as arms beside the plain ones; give --augment-arms {preset.Augmentation.Name}.");
+            }
             List<AugmentationSettings> arms = [];
             foreach (string item in (request.AugmentArms ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
             {
@@ -636,11 +640,18 @@ public sealed class PipelineCommandHandlers : ICommandHandlers
     // Settings that only shape a corpus (tokenize, demo) or only a model and its training (the training commands, demo).
     private static readonly HashSet<string> CorpusSettings = ["max-vocab", "min-freq", "max-tokens"];
 
+    private static readonly HashSet<string> ClassifierOnlySettings = ["augment", "augment-share", "eda-alpha", "contextual-rate", "augment-command", "synonyms"];
+
     // Says once per setting given to a command that does not use it (the run goes on: the value is simply not used).
     private void NoteUnused(PresetOverrides overrides, string command, bool corpusCommand)
     {
         foreach (var (name, _) in overrides.Settings)
         {
+            if (ClassifierOnlySettings.Contains(name) && command is "pretrain" or "fine-tune" or "tokenize")
+            {
+                progress.Log($"note: --{name} has no effect on {command}: it changes how the classifier trains.");
+                continue;
+            }
             bool corpus = CorpusSettings.Contains(name);
             if (corpusCommand ? !corpus && name != "seed" : corpus)
             {

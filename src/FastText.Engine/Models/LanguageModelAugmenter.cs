@@ -1,5 +1,6 @@
 using FastText.Engine.Data;
 using FastText.Engine.Data.Augmentation;
+using FastText.Engine.Native;
 using FastText.Engine.Text;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -11,7 +12,7 @@ namespace FastText.Engine.Models;
 /// replaced with probability <c>rate</c> by a word the model predicts at that position from the text before it. The
 /// predictions are made once, before training: for every word position of every training document,
 /// <c>candidates</c> words sampled from the model's next-token distribution (at <c>temperature</c>, restricted to words),
-/// so that an epoch's copy costs no model call.
+/// so that an epoch's copy costs no model call. The first token (<c>xxbos</c>) has no prediction and is never resampled.
 /// </summary>
 /// <remarks>
 /// Kobayashi's model is bidirectional and conditioned on the label; ULMFiT's is one direction and unconditioned, so a
@@ -108,7 +109,7 @@ internal sealed class LanguageModelAugmenter : IDocumentAugmenter
                         int length = Math.Min(ChunkLength, width - 1 - start);       // predicts positions start+1 … start+length
                         LanguageModelOutput output = model.call(batch.narrow(1, start, length));
                         Tensor logits = model.Decode(output.Dropped).reshape(rows * length, -1);   // (rows·length, vocab) fp32
-                        Tensor probabilities = logits.mul(inverseTemperature).add_(wordMask).softmax(1);
+                        Tensor probabilities = logits.mul_(inverseTemperature).add_(wordMask, Scalars.One).softmax(1);   // logits are this call's own
                         long[] drawn = torch.multinomial(probabilities, candidates, replacement: true, generator: generator).data<long>().ToArray();
                         for (int r = 0; r < rows; r++)
                         {
@@ -137,7 +138,17 @@ internal sealed class LanguageModelAugmenter : IDocumentAugmenter
             model.Reset();
             model.train(wasTraining);
         }
-        string description = FormattableString.Invariant($"contextual (language model) rate {rate} candidates {candidates} temperature {temperature}");
+        // The samples' digest goes into the loader's signature: a resumed run whose samples came out differently (another
+        // thread count can change the logits' last bits) is refused instead of continuing on other copies.
+        ulong digest = 14695981039346656037UL;
+        foreach (var (document, slots) in result.OrderBy(r => r.Key))
+        {
+            foreach (int id in slots.Prepend(document))
+            {
+                digest = (digest ^ (uint)id) * 1099511628211UL;
+            }
+        }
+        string description = FormattableString.Invariant($"contextual (language model) rate {rate} candidates {candidates} temperature {temperature} digest {digest:x16}");
         return new LanguageModelAugmenter(result, candidates, rate, description);
     }
 

@@ -6,6 +6,8 @@ using FastText.Engine.Data.Augmentation;
 using FastText.Engine.IO;
 using FastText.Engine.Models;
 using FastText.Engine.Text;
+using TorchSharp;
+using static TorchSharp.torch;
 
 namespace FastText.Engine.Recipes;
 
@@ -27,15 +29,16 @@ public enum AugmentationKind
 
 /// <summary>
 /// Training-time augmentation of the classifier's documents: each epoch, each training document is replaced, with
-/// probability <see cref="Share"/>, by a fresh augmented copy (the validation documents never are). Part of the preset,
+/// probability <see cref="Share"/>, by a fresh augmented copy, drawn from a generator seeded by the run's seed, the epoch
+/// and the document's position in the training set (the validation documents never are). Part of the preset,
 /// so each field is a setting (<c>--augment eda --augment-share 0.5 --eda-alpha 0.1</c>) and part of a stage's key.
 /// </summary>
 /// <param name="Kind">What alters the copies.</param>
 /// <param name="Share">Probability that a document is replaced by a copy in an epoch (0, 1].</param>
 /// <param name="EdaAlpha">EDA's α, the share of a document's words each operation changes (EDA's default 0.1).</param>
 /// <param name="ContextualRate">Probability that a word of a contextual copy is resampled.</param>
-/// <param name="Command">The external command of <see cref="AugmentationKind.Command"/>: run once with <c>/bin/sh -c</c>,
-/// it reads JSON lines <c>{"id": n, "text": "…"}</c> on stdin (the training documents, decoded) and writes lines of the
+/// <param name="Command">The external command of <see cref="AugmentationKind.Command"/>: run with <c>/bin/sh -c</c> once
+/// per classifier training (before its first epoch), it reads JSON lines <c>{"id": n, "text": "…"}</c> on stdin (the training documents, decoded) and writes lines of the
 /// same form on stdout, any number per id (each a paraphrase of that document; none keeps it as it is).</param>
 /// <param name="Synonyms">The synonym table of EDA (null = the shipped WordNet one, <c>samples/wordnet-synonyms.tsv.gz</c>).</param>
 public sealed record AugmentationSettings(AugmentationKind Kind = AugmentationKind.None, double Share = 0.5, double EdaAlpha = 0.1,
@@ -104,8 +107,12 @@ internal static class ClassifierAugmentations
     /// <param name="backwards">Whether the classifier reads backwards.</param>
     /// <param name="seed">The run's seed.</param>
     /// <param name="progress">Where to say what was built.</param>
+    /// <param name="cancellation">Stops a paraphrase command (it is killed).</param>
+    /// <remarks>Draws nothing from torch's global generator (the language model is loaded under a saved and restored
+    /// generator state), so an augmented arm trains with the same initialisation and dropout masks as the plain arm of
+    /// its seed.</remarks>
     public static ClassifierAugmentation? Build(AugmentationSettings settings, TextDataset labelled, ITokenCorpus documents, IReadOnlyList<int> training,
-        LanguageModelArtifact? languageModel, bool backwards, int seed, IProgressSink progress)
+        LanguageModelArtifact? languageModel, bool backwards, int seed, IProgressSink progress, CancellationToken cancellation = default)
     {
         settings.Validate();
         if (settings.Kind == AugmentationKind.None)
@@ -124,30 +131,51 @@ internal static class ClassifierAugmentations
             {
                 string path = settings.Synonyms ?? SampleLocations.WordNetSynonyms()
                     ?? throw new FileNotFoundException("EDA needs a synonym table: samples/wordnet-synonyms.tsv.gz was not found; give --synonyms FILE (word<TAB>synonym synonym …).");
-                var eda = new EdaAugmenter(labelled.Vocabulary, SynonymTable.Load(path), settings.EdaAlpha, backwards);
-                augmenter = eda;
+                if (!File.Exists(path))
+                {
+                    throw new FileNotFoundException($"--synonyms: '{path}' not found.", path);
+                }
+                augmenter = new EdaAugmenter(labelled.Vocabulary, SynonymTable.Load(path), settings.EdaAlpha, backwards);
                 break;
             }
             case AugmentationKind.Contextual:
             {
-                if (languageModel is null)
+                EnsureContextualPossible(languageModel, labelled);
+                // Building a model initialises its weights from torch's generator: keep the run's stream as it was.
+                using Tensor generatorState = torch.get_rng_state();
+                try
                 {
-                    throw new ArgumentException("--augment contextual resamples words with the fine-tuned language model; give --encoder (a classifier from scratch has none).");
+                    using AwdLstmLanguageModel model = languageModel!.LoadModel();
+                    augmenter = LanguageModelAugmenter.Build(model, labelled.Vocabulary, documents, training, int.MaxValue, settings.ContextualRate, seed: seed);
                 }
-                if (languageModel.Vocabulary.Hash != labelled.Vocabulary.Hash)
+                finally
                 {
-                    throw new InvalidDataException($"--augment contextual: the language model '{languageModel.Folder}' has another vocabulary than the corpus '{labelled.Folder}'; fine-tune it on this corpus first.");
+                    torch.set_rng_state(generatorState);
                 }
-                using AwdLstmLanguageModel model = languageModel.LoadModel();
-                augmenter = LanguageModelAugmenter.Build(model, labelled.Vocabulary, documents, training, int.MaxValue, settings.ContextualRate, seed: seed);
                 break;
             }
             default:
-                augmenter = ExternalParaphrases.Run(settings.Command!, labelled, training, backwards);
+                augmenter = ExternalParaphrases.Run(settings.Command!, labelled, training, backwards, cancellation);
                 break;
         }
         progress.Log(FormattableString.Invariant($"augmentation: {augmenter.Description}, share {settings.Share} ({clock.Elapsed.TotalSeconds:F1} s to prepare)"));
         return new ClassifierAugmentation(augmenter, settings.Share);
+    }
+
+    /// <summary>Throws unless contextual augmentation can run with <paramref name="languageModel"/> on <paramref name="labelled"/>
+    /// (checked up front by comparisons, before any arm trains).</summary>
+    /// <exception cref="ArgumentException">No language model.</exception>
+    /// <exception cref="InvalidDataException">Its vocabulary is not the corpus's.</exception>
+    public static void EnsureContextualPossible(LanguageModelArtifact? languageModel, TextDataset labelled)
+    {
+        if (languageModel is null)
+        {
+            throw new ArgumentException("--augment contextual resamples words with the fine-tuned language model; give --encoder (a classifier from scratch has none).");
+        }
+        if (languageModel.Vocabulary.Hash != labelled.Vocabulary.Hash)
+        {
+            throw new InvalidDataException($"--augment contextual: the language model '{languageModel.Folder}' has another vocabulary than the corpus '{labelled.Folder}'; fine-tune it on this corpus first.");
+        }
     }
 }
 
@@ -160,9 +188,11 @@ internal static class ExternalParaphrases
 {
     /// <summary>Runs <paramref name="command"/> over <paramref name="training"/>'s documents.</summary>
     /// <exception cref="ArgumentException">The command could not start, or exited with an error (its stderr is quoted).</exception>
-    /// <exception cref="InvalidDataException">A line of its output is not <c>{"id": n, "text": "…"}</c> of a document sent; the
-    /// message names the line.</exception>
-    public static ParaphraseAugmenter Run(string command, TextDataset labelled, IReadOnlyList<int> training, bool backwards)
+    /// <exception cref="InvalidDataException">A line of its output is not <c>{"id": n, "text": "…"}</c> with a non-empty text of
+    /// a document sent; the message names the line (and the command's exit code and stderr when it failed as well).</exception>
+    /// <exception cref="OperationCanceledException"><paramref name="cancellation"/> was cancelled (the command is killed).</exception>
+    public static ParaphraseAugmenter Run(string command, TextDataset labelled, IReadOnlyList<int> training, bool backwards,
+        CancellationToken cancellation = default)
     {
         var start = new ProcessStartInfo("/bin/sh")
         {
@@ -175,84 +205,147 @@ internal static class ExternalParaphrases
         };
         start.ArgumentList.Add("-c");
         start.ArgumentList.Add(command);
-        using Process process = Process.Start(start) ?? throw new ArgumentException($"--augment-command '{command}' could not be started.");
-        var sent = new HashSet<int>(training);
-        // Written on its own thread while stdout is read here: a command that answers line by line would otherwise fill
-        // its output pipe and wait for us while we wait for it to read.
-        Task writer = Task.Run(() =>
+        Process process;
+        try
         {
+            process = Process.Start(start) ?? throw new ArgumentException($"--augment-command '{command}' could not be started.");
+        }
+        catch (System.ComponentModel.Win32Exception e)
+        {
+            throw new ArgumentException($"--augment-command '{command}' could not be started: {e.Message}.", e);
+        }
+        using (process)
+        using (cancellation.Register(() => Kill(process)))
+        {
+            var sent = new HashSet<int>(training);
+            // Written on its own thread while stdout is read here: a command that answers line by line would otherwise fill
+            // its output pipe and wait for us while we wait for it to read.
+            Task writer = Task.Run(() =>
+            {
+                try
+                {
+                    foreach (int document in training)
+                    {
+                        string text = labelled.Tokenization.Decode(labelled.Document(document).Select(id => labelled.Vocabulary[id]));
+                        process.StandardInput.WriteLine(JsonSerializer.Serialize(new ParaphraseLine(document, text), ParaphraseJson.Options));
+                    }
+                }
+                catch (IOException)
+                {
+                    // The command stopped reading (it exited); its exit code and stderr say why.
+                }
+                finally
+                {
+                    try
+                    {
+                        process.StandardInput.Close();            // EOF: the command may finish
+                    }
+                    catch (IOException)
+                    {
+                        // Closing flushes, and flushing into a closed pipe fails the same way.
+                    }
+                }
+            });
+            Task<string> errors = process.StandardError.ReadToEndAsync();
+            var alternatives = new Dictionary<int, List<int[]>>();
             try
             {
-                foreach (int document in training)
+                int number = 0;
+                for (string? line = process.StandardOutput.ReadLine(); line is not null; line = process.StandardOutput.ReadLine())
                 {
-                    string text = TokenDecoder.Decode(labelled.Document(document), labelled.Vocabulary);
-                    process.StandardInput.WriteLine(JsonSerializer.Serialize(new ParaphraseLine(document, text), ParaphraseJson.Options));
+                    number++;
+                    if (line.Length == 0)
+                    {
+                        continue;
+                    }
+                    ParaphraseLine? parsed = null;
+                    try
+                    {
+                        parsed = JsonSerializer.Deserialize<ParaphraseLine>(line, ParaphraseJson.Options);
+                    }
+                    catch (JsonException)
+                    {
+                    }
+                    if (parsed is not { Id: int id, Text: { Length: > 0 } text } || !sent.Contains(id))
+                    {
+                        throw new InvalidDataException(FormattableString.Invariant(
+                            $"--augment-command '{command}', output line {number}: expected {{\"id\": n, \"text\": \"…\"}} with the id of a document it was sent and a text; got {(line.Length > 120 ? line[..120] + "…" : line)}.{Failure(process, errors)}"));
+                    }
+                    int[] ids = labelled.Numericalize(text);
+                    if (backwards)
+                    {
+                        Array.Reverse(ids);
+                    }
+                    if (!alternatives.TryGetValue(id, out List<int[]>? list))
+                    {
+                        alternatives[id] = list = [];
+                    }
+                    list.Add(ids);
+                }
+                writer.Wait(cancellation);
+                process.WaitForExitAsync(cancellation).Wait(cancellation);
+            }
+            catch
+            {
+                Kill(process);
+                throw;
+            }
+            cancellation.ThrowIfCancellationRequested();
+            if (process.ExitCode != 0)
+            {
+                throw new ArgumentException($"--augment-command '{command}' exited with code {process.ExitCode}{Stderr(errors)}.");
+            }
+            // The alternatives' digest goes into the loader's signature: a resumed run whose command answers differently
+            // (a sampling translator) is refused instead of continuing on other documents.
+            ulong digest = 14695981039346656037UL;
+            foreach (var (document, list) in alternatives.OrderBy(a => a.Key))
+            {
+                foreach (int token in list.SelectMany(ids => ids.Prepend(-1)).Prepend(document))
+                {
+                    digest = (digest ^ (uint)token) * 1099511628211UL;
                 }
             }
-            catch (IOException)
-            {
-                // The command stopped reading (it exited); its exit code and stderr say why.
-            }
-            try
-            {
-                process.StandardInput.Close();
-            }
-            catch (IOException)
-            {
-                // Closing flushes, and flushing into a closed pipe fails the same way.
-            }
-        });
-        Task<string> errors = process.StandardError.ReadToEndAsync();
-        var alternatives = new Dictionary<int, List<int[]>>();
-        int number = 0;
-        for (string? line = process.StandardOutput.ReadLine(); line is not null; line = process.StandardOutput.ReadLine())
-        {
-            number++;
-            if (line.Length == 0)
-            {
-                continue;
-            }
-            ParaphraseLine? parsed;
-            try
-            {
-                parsed = JsonSerializer.Deserialize<ParaphraseLine>(line, ParaphraseJson.Options);
-            }
-            catch (JsonException e)
-            {
-                throw new InvalidDataException($"--augment-command '{command}', output line {number}: not a JSON object {{\"id\": n, \"text\": \"…\"}} ({e.Message}).");
-            }
-            if (parsed is null || parsed.Text is null || !sent.Contains(parsed.Id))
-            {
-                throw new InvalidDataException(FormattableString.Invariant(
-                    $"--augment-command '{command}', output line {number}: expected {{\"id\": n, \"text\": \"…\"}} with the id of a document it was sent; got {(line.Length > 120 ? line[..120] + "…" : line)}."));
-            }
-            int[] ids = labelled.Numericalize(parsed.Text);
-            if (backwards)
-            {
-                Array.Reverse(ids);
-            }
-            if (!alternatives.TryGetValue(parsed.Id, out List<int[]>? list))
-            {
-                alternatives[parsed.Id] = list = [];
-            }
-            list.Add(ids);
+            string description = string.Create(CultureInfo.InvariantCulture,
+                $"paraphrases from '{command}' ({alternatives.Count} of {training.Count} documents, {alternatives.Sum(a => a.Value.Count)} in all, digest {digest:x16})");
+            return new ParaphraseAugmenter(alternatives.ToDictionary(a => a.Key, a => a.Value.ToArray()), description);
         }
-        writer.Wait();
-        process.WaitForExit();
-        if (process.ExitCode != 0)
-        {
-            string stderr = errors.Result.Trim();
-            throw new ArgumentException(FormattableString.Invariant(
-                $"--augment-command '{command}' exited with code {process.ExitCode}{(stderr.Length == 0 ? "" : ": " + (stderr.Length > 400 ? stderr[^400..] : stderr))}."));
-        }
-        string description = string.Create(CultureInfo.InvariantCulture, $"paraphrases from '{command}' ({alternatives.Count} of {training.Count} documents, {alternatives.Sum(a => a.Value.Count)} in all)");
-        return new ParaphraseAugmenter(alternatives.ToDictionary(a => a.Key, a => a.Value.ToArray()), description);
     }
 
-    private sealed record ParaphraseLine(int Id, string? Text);
+    private static void Kill(Process process)
+    {
+        try
+        {
+            if (!process.HasExited)
+            {
+                process.Kill(entireProcessTree: true);
+            }
+        }
+        catch (InvalidOperationException)
+        {
+            // Already gone.
+        }
+    }
+
+    // ", which exited with code N: <stderr>" when the command has already failed, else "".
+    private static string Failure(Process process, Task<string> errors) =>
+        process.WaitForExit(2000) && process.ExitCode != 0 ? FormattableString.Invariant($" The command exited with code {process.ExitCode}{Stderr(errors)}.") : "";
+
+    private static string Stderr(Task<string> errors)
+    {
+        string stderr = errors.Wait(2000) ? errors.Result.Trim() : "";
+        return stderr.Length == 0 ? "" : ": " + (stderr.Length > 400 ? stderr[^400..] : stderr);
+    }
+
+    private sealed record ParaphraseLine(int? Id, string? Text);
 
     private static class ParaphraseJson
     {
-        public static readonly JsonSerializerOptions Options = new() { PropertyNamingPolicy = JsonNamingPolicy.CamelCase, PropertyNameCaseInsensitive = true };
+        // Relaxed escaping: a command sees quotes, apostrophes, <, & and non-ASCII letters as they are, not as \uXXXX.
+        public static readonly JsonSerializerOptions Options = new()
+        {
+            PropertyNamingPolicy = JsonNamingPolicy.CamelCase,
+            PropertyNameCaseInsensitive = true,
+            Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
+        };
     }
 }

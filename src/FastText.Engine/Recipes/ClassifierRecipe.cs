@@ -74,6 +74,12 @@ public sealed partial class UlmfitPipeline
             throw new ArgumentException(FormattableString.Invariant(
                 $"--labelled {wanted}: a classifier of {labelled.ClassNames.Count} classes needs at least {2 * labelled.ClassNames.Count} labelled documents (two per class)."));
         }
+        // The augmenter first (a paraphrase command or the language model's sampling can take a while, and counts as
+        // training time); it leaves torch's generator as it found it.
+        var clock = Stopwatch.StartNew();
+        IReadOnlyList<int> training = TrainingSubset(labelled, trainingExamples, runSeed);
+        ClassifierAugmentation? augmenter = ClassifierAugmentations.Build(augmentation, labelled, Documents(labelled), training, languageModel,
+            Backwards, runSeed, Progress, Cancellation);
         torch.manual_seed(runSeed + ClassifierSeedOffset);
         TextClassifier model = NewClassifier(labelled);
         try
@@ -82,7 +88,6 @@ public sealed partial class UlmfitPipeline
             {
                 ModelWeights.LoadEncoder(model.AwdLstmEncoder, languageModel.EncoderPath, labelled.Vocabulary.Tokens);
             }
-            IReadOnlyList<int> training = TrainingSubset(labelled, trainingExamples, runSeed);
             var trainOptions = ClassifierLoaderOptions.Training with
             {
                 BatchSize = Math.Min(Preset.ClassifierBatchSize, training.Count),
@@ -95,8 +100,6 @@ public sealed partial class UlmfitPipeline
                 BatchSize = Preset.ClassifierBatchSize,
                 SequenceLength = Preset.ClassifierSequenceLength,
             };
-            ClassifierAugmentation? augmenter = ClassifierAugmentations.Build(augmentation, labelled, Documents(labelled), training, languageModel,
-                Backwards, runSeed, Progress);
             using var trainLoader = new ClassifierLoader(Documents(labelled), trainOptions, training, augmenter);
             using ClassifierLoader? validLoader = validateEveryEpoch ? new ClassifierLoader(Documents(labelled), validOptions, labelled.Validation) : null;
             using var learner = new Learner<ClassifierBatch>(new ClassifierTask(model), trainLoader, validLoader, metrics: [Metrics.Accuracy]);
@@ -124,7 +127,6 @@ public sealed partial class UlmfitPipeline
                     phases.Add(callback);
                 }
             }
-            var clock = Stopwatch.StartNew();
             if (languageModel is not null && gradualUnfreezing)
             {
                 for (int s = 0; s < Preset.ClassifierStages.Count; s++)

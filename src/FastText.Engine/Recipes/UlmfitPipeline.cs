@@ -176,8 +176,9 @@ public sealed partial class UlmfitPipeline
 
     // What a stage is run with: a completed stage is reused only if all of it is the same (the direction too: a
     // backwards stage's checkpoints and artifact are of a model that reads the other way).
+    // The preset without its augmentation: that changes the classifier only, whose key names it itself.
     private string StageKey(TextDataset corpus, string what) => FormattableString.Invariant(
-        $"{what} | {Preset} | stages {string.Join(' ', Preset.ClassifierStages)} | corpus {corpus.Folder} vocabulary {corpus.Vocabulary.Hash:x16} documents {corpus.DocumentCount} tokens {corpus.Corpus.TokenCount} | {corpus.Tokenization.Description} | {ModelArtifact.DirectionName(Backwards)}");
+        $"{what} | {Preset with { Augmentation = AugmentationSettings.None }} | stages {string.Join(' ', Preset.ClassifierStages)} | corpus {corpus.Folder} vocabulary {corpus.Vocabulary.Hash:x16} documents {corpus.DocumentCount} tokens {corpus.Corpus.TokenCount} | {corpus.Tokenization.Description} | {ModelArtifact.DirectionName(Backwards)}");
 
     // The documents as this run's models read them: reversed in a backwards run (after the token cap, which keeps a
     // document's first tokens whichever way it is read).

@@ -65,7 +65,10 @@ internal sealed class ProgressCallback : LearnerCallback
         {
             return;
         }
-        validLosses.Add((losses.Count, result.ValidationLoss));
+        if (!double.IsNaN(result.ValidationLoss))                        // not validated: no point to plot
+        {
+            validLosses.Add((losses.Count, result.ValidationLoss));
+        }
         double accuracy = result.Metrics.TryGetValue("accuracy", out double a) ? a : double.NaN;
         var summary = new EpochSummary(stage, epochs.Count, result.TrainLoss, result.ValidationLoss, accuracy, result.Seconds,
             result.TrainTokensPerSecond, paddingWaste?.Invoke(), languageModel);

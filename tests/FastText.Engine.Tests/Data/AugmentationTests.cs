@@ -82,7 +82,9 @@ public sealed class AugmentationTests : IDisposable
                     break;
                 case EdaOperation.RandomSwap:
                     Assert.Equal(text.Order(), output.Order());
-                    Assert.Equal(nonWords(text), nonWords(output));
+                    Assert.NotEqual(text, output);                                // two different words moved
+                    Assert.Equal(Id("cheap"), output[Array.IndexOf(output, Id(SpecialTokens.Capitalized)) + 1]);   // xxmaj moved with its word
+                    Assert.Equal(text.Where(t => t == Id(",") || t == Id("42")), output.Where(t => t == Id(",") || t == Id("42")));
                     break;
                 default:
                     Assert.True(output.Length <= text.Length);                    // (each word kept with probability 1 − α)
@@ -117,6 +119,20 @@ public sealed class AugmentationTests : IDisposable
             {
                 Assert.Equal(-1, marker);
             }
+        }
+    }
+
+    [Fact]
+    public void A_word_repeated_by_xxwrep_stays_with_its_marker()
+    {
+        var eda = new EdaAugmenter(Vocabulary, Synonyms, alpha: 1, backwards: false);
+        int[] text = Ids(SpecialTokens.BeginningOfStream, "offer", SpecialTokens.WordRepeat, "42", "money", "now", "cheap");
+        for (int seed = 0; seed < 200; seed++)
+        {
+            int[] output = Augment(eda, text, seed).Output;
+            int repeat = Array.IndexOf(output, Id(SpecialTokens.WordRepeat));
+            Assert.True(repeat >= 0 && output[repeat + 1] == Id("42") && output[repeat + 2] == Id("money"), string.Join(' ', output.Select(t => Vocabulary[t])));
+            Assert.Equal(1, output.Count(t => t == Id("money")));                   // never replaced, inserted or deleted
         }
     }
 

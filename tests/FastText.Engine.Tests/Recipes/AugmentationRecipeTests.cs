@@ -4,7 +4,9 @@ using FastText.Engine.IO;
 using FastText.Engine.Models;
 using FastText.Engine.Recipes;
 using FastText.Engine.Recipes.Experiments;
+using FastText.Engine.Tests.Pretrained;
 using FastText.Engine.Tests.Training;
+using static TorchSharp.torch;
 using FastText.Engine.Text;
 using TorchSharp;
 
@@ -48,6 +50,9 @@ public sealed class AugmentationRecipeTests : IDisposable
             [new AugmentationSettings(AugmentationKind.Eda, Share: 0.8, EdaAlpha: 0.2), new AugmentationSettings(AugmentationKind.Contextual, ContextualRate: 0.3)]);
         Assert.Equal(["ULMFiT", "ULMFiT + EDA", "ULMFiT + contextual", "from scratch", "TF-IDF + linear SVM", "fastText-style (hashed bigrams)"],
             points.Select(p => p.Arm));
+        Assert.Contains(log.Lines, l => l.StartsWith("augmentation: EDA alpha 0.2 (", StringComparison.Ordinal) && l.Contains("share 0.8", StringComparison.Ordinal));
+        Assert.Contains(log.Lines, l => l.StartsWith("augmentation: contextual (language model) rate 0.3", StringComparison.Ordinal));
+        Assert.Equal(2, log.Lines.Count(l => l.StartsWith("augmentation: ", StringComparison.Ordinal)) - 1);   // the two arms (and the command run above) only
         Assert.All(points.Take(3), p => Assert.True(p.Accuracy >= 0.7, $"{p.Arm}: {p.Accuracy}"));
         Assert.Contains("ULMFiT + EDA", run.Report.ToMarkdown(), StringComparison.Ordinal);
         // Comparison runs validate once, at the end: their epoch tables show dashes, not NaN.
@@ -98,9 +103,81 @@ public sealed class AugmentationRecipeTests : IDisposable
         Assert.Contains("output line 2", garbled.Message, StringComparison.Ordinal);
         var stranger = Assert.Throws<InvalidDataException>(() => ExternalParaphrases.Run("cat > /dev/null; echo '{\"id\": 99999, \"text\": \"hello\"}'", task, training, false));
         Assert.Contains("the id of a document it was sent", stranger.Message, StringComparison.Ordinal);
+        foreach (string line in new[] { "{\"text\": \"no id\"}", "{\"id\": " + training[0] + ", \"text\": \"\"}" })
+        {
+            var missing = Assert.Throws<InvalidDataException>(() => ExternalParaphrases.Run($"cat > /dev/null; echo '{line}'", task, training, false));
+            Assert.Contains("output line 1", missing.Message, StringComparison.Ordinal);
+        }
+        // A command that fails after printing garbage is reported with its exit code and stderr too.
+        var both = Assert.Throws<InvalidDataException>(() => ExternalParaphrases.Run("cat > /dev/null; echo 'Traceback'; echo 'no module' >&2; exit 2", task, training, false));
+        Assert.Contains("exited with code 2: no module", both.Message, StringComparison.Ordinal);
+        // Cancelling stops (kills) a command that never answers.
+        using var cancel = new CancellationTokenSource(TimeSpan.FromMilliseconds(300));
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        Assert.ThrowsAny<OperationCanceledException>(() => ExternalParaphrases.Run("sleep 30", task, training, false, cancel.Token));
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(10), $"took {clock.Elapsed}");
         // A command that answers for some documents only leaves the others as they are.
         ParaphraseAugmenter partial = ExternalParaphrases.Run("cat > /dev/null; echo '{\"id\": " + training[1] + ", \"text\": \"free money\"}'", task, training, false);
         Assert.Equal(1, partial.Documents);
+    }
+
+    [Fact]
+    public void A_subword_corpus_is_sent_to_the_command_as_text_not_as_pieces()
+    {
+        string model = Fixture.File(Path.Combine("sentencepiece", "unigram.model"));
+        var (_, mails) = PipelineTests.EasyTexts();
+        using TextDataset task = TextDataset.Create(mails, temporary.Combine("mails"), PipelineTests.Micro.Data(labelled: true) with { SubwordModel = model });
+        Assert.True(task.Tokenization.IsSubword);
+        string sent = temporary.Combine("sent.jsonl");
+        ParaphraseAugmenter identity = ExternalParaphrases.Run($"tee {sent}", task, task.Training.Take(10).ToArray(), backwards: false);
+        string[] lines = File.ReadAllLines(sent);
+        Assert.Equal(10, lines.Length);
+        Assert.All(lines, l => Assert.DoesNotContain("▁", l, StringComparison.Ordinal));
+        Assert.Contains(lines, l => l.Contains("meeting", StringComparison.Ordinal) || l.Contains("money", StringComparison.Ordinal));
+        Assert.Equal(10, identity.Documents);
+        var eda = Assert.Throws<ArgumentException>(() => ClassifierAugmentations.Build(new AugmentationSettings(AugmentationKind.Eda), task, task.Corpus,
+            task.Training, null, false, 0, NullProgress.Instance));
+        Assert.Contains("subword pieces", eda.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Contextual_candidates_follow_the_language_model_position_by_position_across_chunks()
+    {
+        TorchTestSetup.Use();
+        torch.manual_seed(0);
+        var run = new UlmfitPipeline(temporary.Path, PipelineTests.Micro);
+        var (english, mails) = PipelineTests.EasyTexts();
+        using TextDataset task = run.Tokenize("mails", mails);
+        using TextDataset general = run.Tokenize("general", english);
+        LanguageModelArtifact tuned = run.FineTune(run.Pretrain(general), task, findLearningRate: false);
+        using AwdLstmLanguageModel model = tuned.LoadModel();
+        // One 300-token document (three of the sampler's 128-token chunks, state carried between them) and a short one.
+        bool[] words = WordTokens.Of(task.Vocabulary);
+        int[] wordIds = Enumerable.Range(0, task.Vocabulary.Count).Where(i => words[i]).ToArray();
+        var random = new Random(3);
+        int[] longDocument = [SpecialTokens.BeginningOfStreamId, .. Enumerable.Range(0, 299).Select(_ => random.Next(5) == 0 ? task.Vocabulary.IdOf(".") : wordIds[random.Next(wordIds.Length)])];
+        var corpus = new InMemoryTokenCorpus([longDocument, [SpecialTokens.BeginningOfStreamId, wordIds[0], wordIds[1]]]);
+        // At a tiny temperature sampling is the argmax over words: the candidates must be the model's own next-word
+        // choice given the whole prefix, computed here in one call.
+        LanguageModelAugmenter augmenter = LanguageModelAugmenter.Build(model, task.Vocabulary, corpus, [0, 1], int.MaxValue, rate: 1, candidates: 2, temperature: 1e-6);
+        int[] expected;
+        model.eval();
+        using (torch.no_grad())
+        {
+            model.Reset();
+            using var ids = torch.tensor(longDocument.Select(i => (long)i).ToArray(), [1, longDocument.Length]);
+            using Tensor logits = model.Decode(model.call(ids).Dropped).squeeze(0);                 // (300, vocab)
+            using Tensor mask = torch.tensor(words.Select(w => w ? 0f : float.NegativeInfinity).ToArray());
+            expected = logits.add(mask).argmax(1).data<long>().ToArray().Select(i => (int)i).ToArray();
+        }
+        var output = new List<int>();
+        var generator = new DeterministicRandom(0, 0, 0);
+        augmenter.Augment(0, longDocument, output, ref generator);
+        for (int t = 1; t < longDocument.Length; t++)
+        {
+            Assert.Equal(words[longDocument[t]] ? expected[t - 1] : longDocument[t], output[t]);
+        }
+        Assert.Equal(SpecialTokens.BeginningOfStreamId, output[0]);
     }
 
     [Fact]

@@ -6,12 +6,13 @@ namespace FastText.Engine.Data.Augmentation;
 /// EDA (Wei and Zou, 2019, "Easy Data Augmentation"): one of synonym replacement, random insertion, random swap and
 /// random deletion, picked at random for each copy, on the document's words. With n = max(1, ⌊α · words⌋): replacement
 /// swaps n distinct non-stop words that have synonyms for a random synonym; insertion puts a random synonym of a random
-/// such word before a random word, n times; swap exchanges two random words, n times; deletion drops each word with
-/// probability α (never all of them).
+/// such word before a random word, n times; swap exchanges two different random words, n times; deletion drops each
+/// word with probability α (never all of them).
 /// </summary>
 /// <remarks>
 /// Words are <see cref="WordTokens"/>: punctuation, numbers and the case markers <c>xxmaj</c>/<c>xxup</c> are not. A marker belongs to the word it describes (the next one, or
-/// the previous one in a backwards model's order): it is deleted with its word, and nothing is inserted between them.
+/// the previous one in a backwards model's order): it is deleted and swapped with its word, and nothing is inserted
+/// between them. A word repeated by <c>xxwrep N</c> is left alone.
 /// Synonyms come from a <see cref="SynonymTable"/> and must be single vocabulary words themselves; stop words are
 /// never replaced (WordNet would turn "a" into "angstrom" and "in" into "indium").
 /// </remarks>
@@ -111,8 +112,8 @@ internal sealed class EdaAugmenter : IDocumentAugmenter
             case EdaOperation.RandomSwap:
                 for (int i = 0; i < n && words.Count > 1; i++)
                 {
-                    int a = words[random.Next(words.Count)], b = words[random.Next(words.Count)];
-                    (work[a], work[b]) = (work[b], work[a]);
+                    int a = random.Next(words.Count), b = random.Next(words.Count - 1);
+                    Swap(words[a], words[b >= a ? b + 1 : b]);         // two different words
                 }
                 break;
             default:
@@ -122,16 +123,53 @@ internal sealed class EdaAugmenter : IDocumentAugmenter
         output.AddRange(work);
     }
 
+    // Word positions, leaving out a word repeated by xxwrep (xxwrep N word): it belongs to its repeat marker.
     private void FindWords()
     {
         words.Clear();
         for (int i = 0; i < work.Count; i++)
         {
-            if (isWord[work[i]])
+            int repeatAt = i + 2 * markerStep;
+            if (isWord[work[i]] && !(repeatAt >= 0 && repeatAt < work.Count && work[repeatAt] == SpecialTokens.WordRepeatId))
             {
                 words.Add(i);
             }
         }
+    }
+
+    // The tokens of the word at `position` with its case markers: [start, end).
+    private (int Start, int End) Span(int position)
+    {
+        int start = position, end = position + 1;
+        if (markerStep < 0)
+        {
+            while (start > 0 && isMarker[work[start - 1]])
+            {
+                start--;
+            }
+        }
+        else
+        {
+            while (end < work.Count && isMarker[work[end]])
+            {
+                end++;
+            }
+        }
+        return (start, end);
+    }
+
+    // Exchanges two words with their case markers ("xxmaj john met mary" → "mary met xxmaj john").
+    private void Swap(int first, int second)
+    {
+        var (x, y) = (Span(Math.Min(first, second)), Span(Math.Max(first, second)));
+        int[] before = work.ToArray();
+        work.Clear();
+        work.AddRange(before.AsSpan(0, x.Start));
+        work.AddRange(before.AsSpan(y.Start, y.End - y.Start));
+        work.AddRange(before.AsSpan(x.End, y.Start - x.End));
+        work.AddRange(before.AsSpan(x.Start, x.End - x.Start));
+        work.AddRange(before.AsSpan(y.End));
+        FindWords();
     }
 
     private void Replace(int n, ref DeterministicRandom random)
@@ -172,23 +210,8 @@ internal sealed class EdaAugmenter : IDocumentAugmenter
         int[] choices = synonyms[work[replaceable[random.Next(replaceable.Count)]]];
         int synonym = choices[random.Next(choices.Length)];
         // Before a random word (after it, backwards), outside its case markers.
-        int at = words[random.Next(words.Count)];
-        if (markerStep < 0)
-        {
-            while (at > 0 && isMarker[work[at - 1]])
-            {
-                at--;
-            }
-        }
-        else
-        {
-            at++;
-            while (at < work.Count && isMarker[work[at]])
-            {
-                at++;
-            }
-        }
-        work.Insert(at, synonym);
+        var (start, end) = Span(words[random.Next(words.Count)]);
+        work.Insert(markerStep < 0 ? start : end, synonym);
         FindWords();
         return true;
     }

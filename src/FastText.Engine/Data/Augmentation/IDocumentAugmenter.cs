@@ -4,8 +4,9 @@ namespace FastText.Engine.Data.Augmentation;
 
 /// <summary>
 /// Alters one training document for one epoch (EDA, a language model's resampling, a paraphrase). The classifier loader
-/// calls it with a generator seeded by (seed, epoch, document), so an epoch's documents are a function of its number
-/// and a resumed run sees the same ones.
+/// calls it with a generator seeded by (seed, epoch, the document's position in the training set), so an epoch's
+/// documents are a function of its number and a resumed run sees the same ones. Not thread-safe (one loader, one
+/// thread).
 /// </summary>
 internal interface IDocumentAugmenter
 {

@@ -33,7 +33,8 @@ public static class SampleEfficiencyExperiment
     /// the initial weights differ between the arms).</param>
     /// <param name="seeds">Seeds to repeat every point with (null = the preset's seed only).</param>
     /// <param name="augmentations">Further ULMFiT arms, one per augmentation ("ULMFiT + EDA", …), trained on the same
-    /// subsets, seeds and schedule as the ULMFiT arm (which uses the preset's augmentation, none by default).</param>
+    /// subsets, seeds and schedule as the ULMFiT arm. The ULMFiT and from-scratch arms are never augmented (the preset's
+    /// <see cref="UlmfitPreset.Augmentation"/> is not used here).</param>
     public static IReadOnlyList<SampleEfficiencyPoint> Run(UlmfitPipeline run, TextDataset labelled, LanguageModelArtifact languageModel, IReadOnlyList<int?> sizes,
         int maxEpochScale = 8, bool gradualUnfreezing = true, IReadOnlyList<int>? seeds = null, IReadOnlyList<AugmentationSettings>? augmentations = null)
     {
@@ -50,11 +51,15 @@ public static class SampleEfficiencyExperiment
         foreach (AugmentationSettings augmentation in augmentations)
         {
             augmentation.Validate();
+            if (augmentation.Kind == AugmentationKind.Contextual)
+            {
+                ClassifierAugmentations.EnsureContextualPossible(languageModel, labelled);   // before any arm trains
+            }
         }
         // (arm, language model?, augmentation): ULMFiT as the preset has it, then each augmented ULMFiT arm, then from scratch.
-        var neural = new List<(string Arm, bool Pretrained, AugmentationSettings? Augmentation)> { (ulmfit, true, null) };
-        neural.AddRange(augmentations.Select(a => ($"{ulmfit} + {a.Label}", true, (AugmentationSettings?)a)));
-        neural.Add((Scratch, false, null));
+        var neural = new List<(string Arm, bool Pretrained, AugmentationSettings Augmentation)> { (ulmfit, true, AugmentationSettings.None) };
+        neural.AddRange(augmentations.Select(a => ($"{ulmfit} + {a.Label}", true, a)));
+        neural.Add((Scratch, false, AugmentationSettings.None));
         var points = new List<SampleEfficiencyPoint>();
         foreach (int? size in sizes)
         {
@@ -63,7 +68,7 @@ public static class SampleEfficiencyExperiment
                 foreach (var (arm, pretrained, augmentation) in neural)
                 {
                     // Stage names as before augmented arms existed: "ULMFiT", "scratch", then e.g. "ULMFiT + EDA".
-                    string stage = arm == Scratch ? "scratch" : augmentation is null ? "ULMFiT" : $"ULMFiT + {augmentation.Label}";
+                    string stage = arm == Scratch ? "scratch" : augmentation.Kind == AugmentationKind.None ? "ULMFiT" : $"ULMFiT + {augmentation.Label}";
                     string name = FormattableString.Invariant(
                         $"sample-efficiency {(size is int s ? s.ToString(CultureInfo.InvariantCulture) : "all")} {stage}{(seeds.Count > 1 ? $" seed {seed}" : "")}");
                     int available = labelled.Training.Count;
