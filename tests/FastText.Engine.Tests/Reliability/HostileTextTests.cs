@@ -101,7 +101,8 @@ public sealed class HostileTextTests
             Gen.String[Gen.Char[Lower], 1, 8],
             Gen.Select(Gen.Char[Upper], Gen.String[Gen.Char[Lower], 1, 7], (c, rest) => c + rest),
             Gen.String[Gen.Char[Upper], 2, 8]);
-        word.Where(w => !HasTriple(w)).Array[1, 40]
+        // Nor a word that spells one of fastai's markers ("XXUP" is lower-cased to xxup, which decodes as a marker).
+        word.Where(w => !HasTriple(w) && !w.StartsWith("xx", StringComparison.OrdinalIgnoreCase)).Array[1, 40]
             .Where(words => words.Zip(words.Skip(1)).All(p => !string.Equals(p.First, p.Second, StringComparison.OrdinalIgnoreCase)))
             .Select(words => string.Join(' ', words))
             .Sample(text => Assert.Equal(text, TokenDecoder.Decode(new FastaiTokenizer().Tokenize(text))), iter: 2000, threads: 1);
