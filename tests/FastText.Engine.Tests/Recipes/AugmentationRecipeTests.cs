@@ -140,16 +140,23 @@ public sealed class AugmentationRecipeTests : IDisposable
         Assert.Contains("subword pieces", eda.Message, StringComparison.Ordinal);
     }
 
-    [Fact]
-    public void Contextual_candidates_follow_the_language_model_position_by_position_across_chunks()
+    // The micro preset's language model fine-tuned on the easy mails (the general corpus is freed; the mails are the caller's).
+    private (UlmfitPipeline Run, TextDataset Task, LanguageModelArtifact Tuned) FineTunedMicroModel()
     {
         TorchTestSetup.Use();
         torch.manual_seed(0);
         var run = new UlmfitPipeline(temporary.Path, PipelineTests.Micro);
         var (english, mails) = PipelineTests.EasyTexts();
-        using TextDataset task = run.Tokenize("mails", mails);
+        TextDataset task = run.Tokenize("mails", mails);
         using TextDataset general = run.Tokenize("general", english);
-        LanguageModelArtifact tuned = run.FineTune(run.Pretrain(general), task, findLearningRate: false);
+        return (run, task, run.FineTune(run.Pretrain(general), task, findLearningRate: false));
+    }
+
+    [Fact]
+    public void Contextual_candidates_follow_the_language_model_position_by_position_across_chunks()
+    {
+        var (run, task, tuned) = FineTunedMicroModel();
+        using TextDataset mails = task;
         using AwdLstmLanguageModel model = tuned.LoadModel();
         // One 300-token document (three of the sampler's 128-token chunks, state carried between them) and a short one.
         bool[] words = WordTokens.Of(task.Vocabulary);
@@ -183,13 +190,8 @@ public sealed class AugmentationRecipeTests : IDisposable
     [Fact]
     public void Contextual_candidates_are_words_the_language_model_samples_reproducibly()
     {
-        TorchTestSetup.Use();
-        torch.manual_seed(0);
-        var run = new UlmfitPipeline(temporary.Path, PipelineTests.Micro);
-        var (english, mails) = PipelineTests.EasyTexts();
-        using TextDataset task = run.Tokenize("mails", mails);
-        using TextDataset general = run.Tokenize("general", english);
-        LanguageModelArtifact tuned = run.FineTune(run.Pretrain(general), task, findLearningRate: false);
+        var (run, task, tuned) = FineTunedMicroModel();
+        using TextDataset mails = task;
         using AwdLstmLanguageModel model = tuned.LoadModel();
         model.train();
         int[] training = task.Training.Take(12).ToArray();
