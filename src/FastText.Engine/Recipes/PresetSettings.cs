@@ -63,6 +63,8 @@ public static class PresetSettings
         Number("finetune-frozen-lr", "frozen fine-tuning maximum learning rate (fastbook 2e-2)", p => p.FineTuneFrozenLearningRate, (p, v) => p with { FineTuneFrozenLearningRate = v }, positive: true),
         Integer("finetune-epochs", "unfrozen fine-tuning epochs (fastbook 10)", 1, p => p.FineTuneEpochs, (p, v) => p with { FineTuneEpochs = v }),
         Number("finetune-lr", "unfrozen fine-tuning maximum learning rate (fastbook 2e-3)", p => p.FineTuneLearningRate, (p, v) => p with { FineTuneLearningRate = v }, positive: true),
+        new("clas-epochs", "epochs of each gradual-unfreezing phase, comma-separated, one per phase (small 1,1,1,2; fastbook 1,1,1,2)",
+            "integers ≥ 1", p => string.Join(',', p.ClassifierStages.Select(stage => stage.Epochs.ToString(CultureInfo.InvariantCulture))), ClassifierEpochs),
         Number("clip", "largest global gradient norm per step, 0 = no clipping (fastai's default; its wikitext tutorial 0.1)", p => p.GradientClip, (p, v) => p with { GradientClip = v }),
         Integer("seed", "seed of splits, shuffles and initialisation", int.MinValue, p => p.Seed, (p, v) => p with { Seed = v }),
         new("augment", "training-time augmentation of the classifier's documents (contextual needs --encoder; command needs augment-command)",
@@ -210,6 +212,26 @@ public static class PresetSettings
                     $"--{name} {multiplier}: takes a dropout probability to {largest:G3}; every probability must stay below 1."));
             }
         }
+    }
+
+    // "1,1,1,6": one count per phase of the preset's classifier stages, each at least 1.
+    private static UlmfitPreset ClassifierEpochs(UlmfitPreset preset, string text)
+    {
+        string[] items = text.Split(',', StringSplitOptions.TrimEntries);
+        if (items.Length != preset.ClassifierStages.Count)
+        {
+            throw new FormatException(FormattableString.Invariant($"'{text}' gives {items.Length} epoch counts; the preset's classifier has {preset.ClassifierStages.Count} phases."));
+        }
+        var stages = new List<(int FreezeTo, int Epochs, double LearningRate)>();
+        for (int i = 0; i < items.Length; i++)
+        {
+            if (!int.TryParse(items[i], NumberStyles.None, CultureInfo.InvariantCulture, out int epochs) || epochs < 1)
+            {
+                throw new FormatException($"'{items[i]}' (phase {i + 1}) is not a whole number of at least 1.");
+            }
+            stages.Add(preset.ClassifierStages[i] with { Epochs = epochs });
+        }
+        return preset with { ClassifierStages = stages };
     }
 
     private static PresetSetting Integer(string name, string description, int minimum, Func<UlmfitPreset, int> read, Func<UlmfitPreset, int, UlmfitPreset> apply) =>
