@@ -140,14 +140,7 @@ internal sealed class LanguageModelAugmenter : IDocumentAugmenter
         }
         // The samples' digest goes into the loader's signature: a resumed run whose samples came out differently (another
         // thread count can change the logits' last bits) is refused instead of continuing on other copies.
-        ulong digest = 14695981039346656037UL;
-        foreach (var (document, slots) in result.OrderBy(r => r.Key))
-        {
-            foreach (int id in slots.Prepend(document))
-            {
-                digest = (digest ^ (uint)id) * 1099511628211UL;
-            }
-        }
+        ulong digest = BatchSources.StableHash(result.OrderBy(r => r.Key).SelectMany(r => r.Value.Prepend(r.Key)).ToArray());
         string description = FormattableString.Invariant($"contextual (language model) rate {rate} candidates {candidates} temperature {temperature} digest {digest:x16}");
         return new LanguageModelAugmenter(result, candidates, rate, description);
     }

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
+using FastText.Engine.Data;
 using FastText.Engine.Data.Augmentation;
 using FastText.Engine.IO;
 using FastText.Engine.Models;
@@ -297,14 +298,8 @@ internal static class ExternalParaphrases
             }
             // The alternatives' digest goes into the loader's signature: a resumed run whose command answers differently
             // (a sampling translator) is refused instead of continuing on other documents.
-            ulong digest = 14695981039346656037UL;
-            foreach (var (document, list) in alternatives.OrderBy(a => a.Key))
-            {
-                foreach (int token in list.SelectMany(ids => ids.Prepend(-1)).Prepend(document))
-                {
-                    digest = (digest ^ (uint)token) * 1099511628211UL;
-                }
-            }
+            ulong digest = BatchSources.StableHash(alternatives.OrderBy(a => a.Key)
+                .SelectMany(a => a.Value.SelectMany(ids => ids.Prepend(-1)).Prepend(a.Key)).ToArray());
             string description = string.Create(CultureInfo.InvariantCulture,
                 $"paraphrases from '{command}' ({alternatives.Count} of {training.Count} documents, {alternatives.Sum(a => a.Value.Count)} in all, digest {digest:x16})");
             return new ParaphraseAugmenter(alternatives.ToDictionary(a => a.Key, a => a.Value.ToArray()), description);

@@ -137,6 +137,19 @@ internal sealed class EdaAugmenter : IDocumentAugmenter
         }
     }
 
+    // The word positions whose word has a synonym.
+    private void FindReplaceable()
+    {
+        replaceable.Clear();
+        foreach (int position in words)
+        {
+            if (synonyms[work[position]].Length > 0)
+            {
+                replaceable.Add(position);
+            }
+        }
+    }
+
     // The tokens of the word at `position` with its case markers: [start, end).
     private (int Start, int End) Span(int position)
     {
@@ -174,14 +187,7 @@ internal sealed class EdaAugmenter : IDocumentAugmenter
 
     private void Replace(int n, ref DeterministicRandom random)
     {
-        replaceable.Clear();
-        foreach (int position in words)
-        {
-            if (synonyms[work[position]].Length > 0)
-            {
-                replaceable.Add(position);
-            }
-        }
+        FindReplaceable();
         // n distinct positions: a partial Fisher–Yates shuffle.
         for (int i = 0; i < n && i < replaceable.Count; i++)
         {
@@ -195,14 +201,7 @@ internal sealed class EdaAugmenter : IDocumentAugmenter
     // One insertion; false when no word has a synonym (nothing to insert).
     private bool Insert(ref DeterministicRandom random)
     {
-        replaceable.Clear();
-        foreach (int position in words)
-        {
-            if (synonyms[work[position]].Length > 0)
-            {
-                replaceable.Add(position);
-            }
-        }
+        FindReplaceable();
         if (replaceable.Count == 0)
         {
             return false;
