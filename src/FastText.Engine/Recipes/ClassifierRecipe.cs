@@ -11,7 +11,7 @@ using TorchSharp;
 namespace FastText.Engine.Recipes;
 
 // The classifier half of the recipe: the fine-tuned encoder under a pooling head, trained with gradual unfreezing and
-// 2.6× discriminative rates.
+// discriminative rates (the preset's factor, ULMFiT's 2.6).
 public sealed partial class UlmfitPipeline
 {
     // A classifier trained in one unfrozen cycle (from scratch, or the ablation) uses this share of the head-only phase's
@@ -21,7 +21,7 @@ public sealed partial class UlmfitPipeline
     /// <summary>
     /// Trains the ULMFiT classifier on <paramref name="labelled"/>. With <paramref name="languageModel"/>, its encoder is
     /// loaded and the gradual-unfreezing recipe runs (head only at lr, then <c>freeze_to(-2)</c>, <c>-3</c>, unfrozen at
-    /// <c>slice(lr/2.6⁴, lr)</c>); without, the same number of epochs runs unfrozen in one cycle (freezing a random
+    /// <c>slice(lr/2.6⁴, lr)</c>, 2.6 being <see cref="UlmfitPreset.ClassifierDiscriminativeFactor"/>); without, the same number of epochs runs unfrozen in one cycle (freezing a random
     /// encoder would only slow it down). Evaluates on the validation split and saves <c>models/&lt;name&gt;</c>.
     /// </summary>
     /// <param name="labelled">Labelled corpus (its validation split is the test set).</param>
@@ -134,7 +134,7 @@ public sealed partial class UlmfitPipeline
                     var (freezeTo, stageEpochs, rate) = Preset.ClassifierStages[s];
                     int epochs = stageEpochs * epochScale;
                     learner.FreezeTo(freezeTo);
-                    LearningRates rates = s == 0 ? LearningRates.Uniform(rate) : LearningRates.Slice(rate / Math.Pow(DiscriminativeFactor, 4), rate);
+                    LearningRates rates = s == 0 ? LearningRates.Uniform(rate) : LearningRates.Slice(rate / Math.Pow(Preset.ClassifierDiscriminativeFactor, 4), rate);
                     Fit(FormattableString.Invariant($"{name} · {(freezeTo == 0 ? "unfreeze()" : $"freeze_to({freezeTo})")} · lr {rates}"), epochs, rates);
                 }
             }

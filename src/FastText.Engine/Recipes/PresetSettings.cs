@@ -64,7 +64,18 @@ public static class PresetSettings
         Integer("finetune-epochs", "unfrozen fine-tuning epochs (fastbook 10)", 1, p => p.FineTuneEpochs, (p, v) => p with { FineTuneEpochs = v }),
         Number("finetune-lr", "unfrozen fine-tuning maximum learning rate (fastbook 2e-3)", p => p.FineTuneLearningRate, (p, v) => p with { FineTuneLearningRate = v }, positive: true),
         new("clas-epochs", "epochs of each gradual-unfreezing phase, comma-separated, one per phase (small 1,1,1,2; fastbook 1,1,1,2)",
-            "integers ≥ 1", p => string.Join(',', p.ClassifierStages.Select(stage => stage.Epochs.ToString(CultureInfo.InvariantCulture))), ClassifierEpochs),
+            "integers ≥ 1", p => string.Join(',', p.ClassifierStages.Select(stage => stage.Epochs.ToString(CultureInfo.InvariantCulture))),
+            (p, text) => PerPhase<int>(p, text, "epoch counts", item => int.TryParse(item, NumberStyles.None, CultureInfo.InvariantCulture, out int epochs) && epochs >= 1 ? epochs : (int?)null,
+                "a whole number of at least 1", (stage, epochs) => stage with { Epochs = epochs })),
+        new("clas-lrs", "top learning rate of each gradual-unfreezing phase, comma-separated, one per phase (small 2e-2,2e-2,1e-2,5e-3; fastbook 2e-2,1e-2,5e-3,1e-3)",
+            "numbers > 0", p => string.Join(',', p.ClassifierStages.Select(stage => stage.LearningRate.ToString("R", CultureInfo.InvariantCulture))),
+            (p, text) => PerPhase<double>(p, text, "learning rates", item => double.TryParse(item, NumberStyles.Float, CultureInfo.InvariantCulture, out double rate) && double.IsFinite(rate) && rate > 0 ? rate : (double?)null,
+                "a finite number above 0", (stage, rate) => stage with { LearningRate = rate })),
+        new("clas-lr-factor", "ratio between the rates of consecutive layer groups after the head-only phase (ULMFiT's 2.6; 1 = one rate for the whole network)",
+            "number ≥ 1", p => p.ClassifierDiscriminativeFactor.ToString("R", CultureInfo.InvariantCulture), (p, text) =>
+                double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out double factor) && double.IsFinite(factor) && factor >= 1
+                    ? p with { ClassifierDiscriminativeFactor = factor }
+                    : throw new FormatException($"'{text}' is not a finite number of at least 1 (below 1 the lower layers would move faster than the head).")),
         Number("clip", "largest global gradient norm per step, 0 = no clipping (fastai's default; its wikitext tutorial 0.1)", p => p.GradientClip, (p, v) => p with { GradientClip = v }),
         Integer("seed", "seed of splits, shuffles and initialisation", int.MinValue, p => p.Seed, (p, v) => p with { Seed = v }),
         new("augment", "training-time augmentation of the classifier's documents (contextual needs --encoder; command needs augment-command)",
@@ -214,22 +225,20 @@ public static class PresetSettings
         }
     }
 
-    // "1,1,1,6": one count per phase of the preset's classifier stages, each at least 1.
-    private static UlmfitPreset ClassifierEpochs(UlmfitPreset preset, string text)
+    // "1,1,1,6" or "2e-2,2e-2,1e-2,5e-3": one value per phase of the preset's classifier stages.
+    private static UlmfitPreset PerPhase<T>(UlmfitPreset preset, string text, string what, Func<string, T?> parse, string expected,
+        Func<(int FreezeTo, int Epochs, double LearningRate), T, (int FreezeTo, int Epochs, double LearningRate)> set) where T : struct
     {
         string[] items = text.Split(',', StringSplitOptions.TrimEntries);
         if (items.Length != preset.ClassifierStages.Count)
         {
-            throw new FormatException(FormattableString.Invariant($"'{text}' gives {items.Length} epoch counts; the preset's classifier has {preset.ClassifierStages.Count} phases."));
+            throw new FormatException(FormattableString.Invariant($"'{text}' gives {items.Length} {what}; the preset's classifier has {preset.ClassifierStages.Count} phases."));
         }
         var stages = new List<(int FreezeTo, int Epochs, double LearningRate)>();
         for (int i = 0; i < items.Length; i++)
         {
-            if (!int.TryParse(items[i], NumberStyles.None, CultureInfo.InvariantCulture, out int epochs) || epochs < 1)
-            {
-                throw new FormatException($"'{items[i]}' (phase {i + 1}) is not a whole number of at least 1.");
-            }
-            stages.Add(preset.ClassifierStages[i] with { Epochs = epochs });
+            T value = parse(items[i]) ?? throw new FormatException($"'{items[i]}' (phase {i + 1}) is not {expected}.");
+            stages.Add(set(preset.ClassifierStages[i], value));
         }
         return preset with { ClassifierStages = stages };
     }

@@ -33,9 +33,6 @@ namespace FastText.Engine.Recipes;
 /// </summary>
 public sealed partial class UlmfitPipeline
 {
-    /// <summary>ULMFiT's ratio between the learning rates of consecutive layer groups.</summary>
-    public const double DiscriminativeFactor = 2.6;
-
     // Each stage seeds torch with the preset's seed plus its own offset, so a stage run alone (one CLI command) starts
     // from the weights it gets inside the whole recipe, and no two stages draw the same random stream.
     internal const int PretrainSeedOffset = 0, FineTuneSeedOffset = 1, ClassifierSeedOffset = 2, BatchingSeedOffset = 3;

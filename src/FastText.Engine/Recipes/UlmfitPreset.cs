@@ -90,6 +90,12 @@ public sealed record UlmfitPreset
     public IReadOnlyList<(int FreezeTo, int Epochs, double LearningRate)> ClassifierStages { get; init; } =
         [(-1, 1, 2e-2), (-2, 1, 1e-2), (-3, 1, 5e-3), (0, 2, 1e-3)];
 
+    /// <summary>
+    /// Ratio between the learning rates of consecutive layer groups in every classifier phase after the head-only one
+    /// (ULMFiT's 2.6: with a 3-layer encoder the embedding moves at lr/2.6⁴); 1 gives the whole network one rate.
+    /// </summary>
+    public double ClassifierDiscriminativeFactor { get; init; } = 2.6;
+
     /// <summary>Training-time augmentation of the classifier's documents (default none, as fastai).</summary>
     public AugmentationSettings Augmentation { get; init; } = AugmentationSettings.None;
 

@@ -228,18 +228,6 @@ public sealed class AugmentationRecipeTests : IDisposable
     }
 
     [Fact]
-    public void The_classifier_phases_epochs_are_a_setting()
-    {
-        UlmfitPreset preset = PresetSettings.Apply(UlmfitPreset.Small, "clas-epochs", "1,1,1,6", "--clas-epochs");
-        Assert.Equal([1, 1, 1, 6], preset.ClassifierStages.Select(s => s.Epochs));
-        Assert.Equal(UlmfitPreset.Small.ClassifierStages.Select(s => (s.FreezeTo, s.LearningRate)), preset.ClassifierStages.Select(s => (s.FreezeTo, s.LearningRate)));
-        Assert.Equal("clas-epochs 1,1,1,6", PresetSettings.Differences(preset));
-        Assert.Contains("--clas-epochs: '1,2' gives 2 epoch counts; the preset's classifier has 4 phases",
-            Assert.Throws<ArgumentException>(() => PresetSettings.Apply(UlmfitPreset.Small, "clas-epochs", "1,2", "--clas-epochs")).Message, StringComparison.Ordinal);
-        Assert.Contains("'0' (phase 2)", Assert.Throws<ArgumentException>(() => PresetSettings.Apply(UlmfitPreset.Small, "clas-epochs", "1,0,1,1", "--clas-epochs")).Message, StringComparison.Ordinal);
-    }
-
-    [Fact]
     public void Augmentation_settings_are_preset_settings_with_clear_errors()
     {
         UlmfitPreset preset = PresetSettings.Apply(UlmfitPreset.Small, "augment", "eda", "--augment");

@@ -154,6 +154,11 @@ public sealed class PipelineTests : IDisposable
         using ClassifierResult ablation = run.TrainClassifier(task, tuned, "ablation", save: false, epochScale: 2, gradualUnfreezing: false);
         Assert.Equal(["ablation · unfrozen, one cycle · lr 0.0125"], ablation.Epochs.Select(e => e.Stage).Distinct());
         Assert.Equal((2 + 6) * 2, ablation.Epochs.Count);
+
+        // --clas-lr-factor 1: gradual unfreezing with one rate for every layer group (the default slices it by 2.6⁴).
+        var flatRun = new UlmfitPipeline(folder, Micro with { ClassifierDiscriminativeFactor = 1, ClassifierStages = [(-1, 1, 5e-2), (0, 1, 3e-2)] });
+        using ClassifierResult flat = flatRun.TrainClassifier(task, tuned, "flat", save: false);
+        Assert.Equal(["flat · freeze_to(-1) · lr 0.05", "flat · unfreeze() · lr slice(0.03, 0.03)"], flat.Epochs.Select(e => e.Stage).Distinct());
     }
 
     [Fact]

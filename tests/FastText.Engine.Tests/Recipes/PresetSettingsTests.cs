@@ -61,10 +61,28 @@ public sealed class PresetSettingsTests
     [InlineData("pretrain-lr", "0", "--pretrain-lr: 0 is zero; it must be above 0.")]
     [InlineData("finetune-lr", "NaN", "--finetune-lr: 'NaN' is not a finite number.")]
     [InlineData("precision", "fp16", "--precision: 'fp16' is not fp32, bf16 or bf16-decoder.")]
+    [InlineData("clas-epochs", "1,2", "--clas-epochs: '1,2' gives 2 epoch counts; the preset's classifier has 4 phases.")]
+    [InlineData("clas-epochs", "1,0,1,1", "--clas-epochs: '0' (phase 2) is not a whole number of at least 1.")]
+    [InlineData("clas-lrs", "1e-2,1e-2,1e-2", "--clas-lrs: '1e-2,1e-2,1e-2' gives 3 learning rates; the preset's classifier has 4 phases.")]
+    [InlineData("clas-lrs", "1e-2,0,1e-2,1e-2", "--clas-lrs: '0' (phase 2) is not a finite number above 0.")]
+    [InlineData("clas-lrs", "1e-2,1e-2,1e-2,inf", "--clas-lrs: 'inf' (phase 4) is not a finite number above 0.")]
+    [InlineData("clas-lr-factor", "0.5", "--clas-lr-factor: '0.5' is not a finite number of at least 1 (below 1 the lower layers would move faster than the head).")]
     public void An_impossible_value_names_its_option(string name, string value, string message)
     {
         var e = Assert.Throws<ArgumentException>(() => new PresetOverrides(null, [KeyValuePair.Create(name, value)]).Apply(UlmfitPreset.Small));
         Assert.Equal(message, e.Message);
+    }
+
+    [Fact]
+    public void The_classifier_phases_epochs_rates_and_rate_factor_are_settings()
+    {
+        UlmfitPreset preset = new PresetOverrides(null, [KeyValuePair.Create("clas-epochs", "1,1,1,6"), KeyValuePair.Create("clas-lrs", "2e-2, 1e-2,5e-3,2.5e-3"),
+            KeyValuePair.Create("clas-lr-factor", "1")]).Apply(UlmfitPreset.Small);
+
+        Assert.Equal([(-1, 1, 2e-2), (-2, 1, 1e-2), (-3, 1, 5e-3), (0, 6, 2.5e-3)], preset.ClassifierStages);
+        Assert.Equal(1, preset.ClassifierDiscriminativeFactor);
+        Assert.Equal(2.6, UlmfitPreset.Small.ClassifierDiscriminativeFactor);
+        Assert.Equal("clas-epochs 1,1,1,6, clas-lrs 0.02,0.01,0.005,0.0025, clas-lr-factor 1", PresetSettings.Differences(preset));
     }
 
     [Fact]
