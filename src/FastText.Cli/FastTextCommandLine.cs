@@ -111,15 +111,8 @@ public static class FastTextCommandLine
         {
             corpus, output, Preset, epochs, learningRate, Precision, Resume, CheckpointEvery, Backwards,
         };
-        pretrain.SetAction((parse, cancel) => handlers.PretrainAsync(new LanguageModelRequest(
-            parse.GetValue(corpus)!, null, parse.GetValue(output)!, parse.GetValue(Preset)!, parse.GetValue(epochs), parse.GetValue(learningRate), parse.GetValue(Threads))
-        {
-            Precision = parse.GetValue(Precision),
-            Overrides = ReadOverrides(parse),
-            Resume = parse.GetValue(Resume),
-            CheckpointEvery = parse.GetValue(CheckpointEvery),
-            Backwards = parse.GetValue(Backwards),
-        }, cancel));
+        pretrain.SetAction((parse, cancel) => handlers.PretrainAsync(WithTraining(parse, new LanguageModelRequest(
+            parse.GetValue(corpus)!, null, parse.GetValue(output)!, parse.GetValue(Preset)!, parse.GetValue(epochs), parse.GetValue(learningRate), parse.GetValue(Threads))), cancel));
         AddSettings(pretrain);
         root.Subcommands.Add(pretrain);
 
@@ -140,17 +133,12 @@ public static class FastTextCommandLine
         {
             corpus, pretrained, pretrainedVocabulary, output, Preset, epochs, learningRate, allText, Precision, Resume, CheckpointEvery, Backwards,
         };
-        fineTune.SetAction((parse, cancel) => handlers.FineTuneAsync(new LanguageModelRequest(
+        fineTune.SetAction((parse, cancel) => handlers.FineTuneAsync(WithTraining(parse, new LanguageModelRequest(
             parse.GetValue(corpus)!, parse.GetValue(pretrained), parse.GetValue(output)!, parse.GetValue(Preset)!, parse.GetValue(epochs), parse.GetValue(learningRate), parse.GetValue(Threads))
         {
             PretrainedVocabulary = parse.GetValue(pretrainedVocabulary),
             AllText = parse.GetValue(allText),
-            Precision = parse.GetValue(Precision),
-            Overrides = ReadOverrides(parse),
-            Resume = parse.GetValue(Resume),
-            CheckpointEvery = parse.GetValue(CheckpointEvery),
-            Backwards = parse.GetValue(Backwards),
-        }, cancel));
+        }), cancel));
         AddSettings(fineTune);
         root.Subcommands.Add(fineTune);
 
@@ -161,15 +149,8 @@ public static class FastTextCommandLine
         {
             corpus, encoder, output, Preset, labelled, Precision, Resume, CheckpointEvery, Backwards,
         };
-        trainClassifier.SetAction((parse, cancel) => handlers.TrainClassifierAsync(new ClassifierRequest(
-            parse.GetValue(corpus)!, parse.GetValue(encoder), parse.GetValue(output)!, parse.GetValue(Preset)!, parse.GetValue(labelled), parse.GetValue(Threads))
-        {
-            Precision = parse.GetValue(Precision),
-            Overrides = ReadOverrides(parse),
-            Resume = parse.GetValue(Resume),
-            CheckpointEvery = parse.GetValue(CheckpointEvery),
-            Backwards = parse.GetValue(Backwards),
-        }, cancel));
+        trainClassifier.SetAction((parse, cancel) => handlers.TrainClassifierAsync(WithTraining(parse, new ClassifierRequest(
+            parse.GetValue(corpus)!, parse.GetValue(encoder), parse.GetValue(output)!, parse.GetValue(Preset)!, parse.GetValue(labelled), parse.GetValue(Threads))), cancel));
         AddSettings(trainClassifier);
         root.Subcommands.Add(trainClassifier);
 
@@ -190,16 +171,13 @@ public static class FastTextCommandLine
         {
             corpus, encoder, output, Preset, sizes, oneCycle, seeds, augmentArms, Precision, Backwards,
         };
-        sampleEfficiency.SetAction((parse, cancel) => handlers.SampleEfficiencyAsync(new SampleEfficiencyRequest(
+        sampleEfficiency.SetAction((parse, cancel) => handlers.SampleEfficiencyAsync(WithTraining(parse, new SampleEfficiencyRequest(
             parse.GetValue(corpus)!, parse.GetValue(encoder), parse.GetValue(output)!, parse.GetValue(Preset)!, parse.GetValue(sizes)!, parse.GetValue(Threads))
         {
             OneCycle = parse.GetValue(oneCycle),
             Seeds = parse.GetValue(seeds),
             AugmentArms = parse.GetValue(augmentArms),
-            Precision = parse.GetValue(Precision),
-            Overrides = ReadOverrides(parse),
-            Backwards = parse.GetValue(Backwards),
-        }, cancel));
+        }), cancel));
         AddSettings(sampleEfficiency);
         root.Subcommands.Add(sampleEfficiency);
 
@@ -338,17 +316,14 @@ public static class FastTextCommandLine
         {
             demoOutput, Preset, compare, samples, mails, brownDocuments, demoPretrained, SubwordModel, Precision, Resume,
         };
-        demo.SetAction((parse, cancel) => handlers.DemoAsync(new DemoRequest(
+        demo.SetAction((parse, cancel) => handlers.DemoAsync(WithTraining(parse, new DemoRequest(
             parse.GetValue(demoOutput)!, parse.GetValue(Preset)!, parse.GetValue(compare), parse.GetValue(samples), parse.GetValue(Threads))
         {
             Mails = parse.GetValue(mails),
             BrownDocuments = parse.GetValue(brownDocuments),
             Pretrained = parse.GetValue(demoPretrained),
             SubwordModel = parse.GetValue(SubwordModel),
-            Precision = parse.GetValue(Precision),
-            Overrides = ReadOverrides(parse),
-            Resume = parse.GetValue(Resume),
-        }, cancel));
+        }), cancel));
         AddSettings(demo);
         root.Subcommands.Add(demo);
         return root;
@@ -361,6 +336,21 @@ public static class FastTextCommandLine
         {
             command.Options.Add(option);
         }
+    }
+
+    // What every training command shares, read from the options the command has (sample-efficiency has no --resume,
+    // demo no --backwards): the with-expression on the base record keeps the request's own type.
+    private static T WithTraining<T>(ParseResult parse, T request) where T : TrainingRequest
+    {
+        var options = parse.CommandResult.Command.Options;
+        return (T)(request with
+        {
+            Overrides = ReadOverrides(parse),
+            Precision = parse.GetValue(Precision),
+            Resume = options.Contains(Resume) && parse.GetValue(Resume),
+            CheckpointEvery = options.Contains(CheckpointEvery) ? parse.GetValue(CheckpointEvery) : null,
+            Backwards = options.Contains(Backwards) && parse.GetValue(Backwards),
+        });
     }
 
     // The settings given, in the order of PresetSettings.All (an option's name minus its dashes is the setting's name).
@@ -408,8 +398,11 @@ public sealed record TokenizeRequest(string[] Inputs, string Format, string Outp
     public string? SubwordModel { get; init; }
 }
 
-/// <summary>Arguments of <c>pretrain</c> and <c>fine-tune</c>.</summary>
-public sealed record LanguageModelRequest(string Corpus, string? Pretrained, string Output, string Preset, int? Epochs, double? LearningRate, int? Threads)
+/// <summary>What the commands that train share (<c>pretrain</c>, <c>fine-tune</c>, <c>train-classifier</c>,
+/// <c>sample-efficiency</c>, <c>demo</c>).</summary>
+/// <param name="Preset">The named preset the settings change.</param>
+/// <param name="Threads">Torch intra-op threads (null = FASTTEXT_TORCH_THREADS or the core count).</param>
+public abstract record TrainingRequest(string Preset, int? Threads)
 {
     /// <summary>Settings from --config and the setting options (--emb, --bs, …), applied over the preset.</summary>
     public PresetOverrides Overrides { get; init; } = PresetOverrides.None;
@@ -417,50 +410,35 @@ public sealed record LanguageModelRequest(string Corpus, string? Pretrained, str
     /// <summary>Compute precision: fp32, bf16 or bf16-decoder (null = the preset's).</summary>
     public string? Precision { get; init; }
 
+    /// <summary>Continue an interrupted run in the output folder (commands without --resume: false).</summary>
+    public bool Resume { get; init; }
+
+    /// <summary>Checkpoint every this many training batches too (null = epoch ends only).</summary>
+    public int? CheckpointEvery { get; init; }
+
+    /// <summary>Train backwards models (fastai's <c>backwards=True</c>; a starting model or encoder must read the same way).</summary>
+    public bool Backwards { get; init; }
+}
+
+/// <summary>Arguments of <c>pretrain</c> and <c>fine-tune</c>.</summary>
+public sealed record LanguageModelRequest(string Corpus, string? Pretrained, string Output, string Preset, int? Epochs, double? LearningRate, int? Threads)
+    : TrainingRequest(Preset, Threads)
+{
     /// <summary>fine-tune: the pickled vocabulary of fastai weights given as <see cref="Pretrained"/> (null = found beside them).</summary>
     public string? PretrainedVocabulary { get; init; }
 
     /// <summary>Fine-tune on every document's text (null = the preset's choice).</summary>
     public bool? AllText { get; init; }
-
-    /// <summary>Continue an interrupted run in <see cref="Output"/>.</summary>
-    public bool Resume { get; init; }
-
-    /// <summary>Checkpoint every this many training batches too (null = epoch ends only).</summary>
-    public int? CheckpointEvery { get; init; }
-
-    /// <summary>Train a backwards model (fastai's <c>backwards=True</c>).</summary>
-    public bool Backwards { get; init; }
 }
 
 /// <summary>Arguments of <c>train-classifier</c>.</summary>
 public sealed record ClassifierRequest(string Corpus, string? Encoder, string Output, string Preset, int? Labelled, int? Threads)
-{
-    /// <summary>Settings from --config and the setting options (--emb, --bs, …), applied over the preset.</summary>
-    public PresetOverrides Overrides { get; init; } = PresetOverrides.None;
-
-    /// <summary>Compute precision: fp32, bf16 or bf16-decoder (null = the preset's).</summary>
-    public string? Precision { get; init; }
-
-    /// <summary>Continue an interrupted run in <see cref="Output"/>.</summary>
-    public bool Resume { get; init; }
-
-    /// <summary>Checkpoint every this many training batches too (null = epoch ends only).</summary>
-    public int? CheckpointEvery { get; init; }
-
-    /// <summary>Train a backwards classifier (fastai's <c>backwards=True</c>; its encoder must be backwards too).</summary>
-    public bool Backwards { get; init; }
-}
+    : TrainingRequest(Preset, Threads);
 
 /// <summary>Arguments of <c>sample-efficiency</c>.</summary>
 public sealed record SampleEfficiencyRequest(string Corpus, string? Encoder, string Output, string Preset, string Sizes, int? Threads)
+    : TrainingRequest(Preset, Threads)
 {
-    /// <summary>Settings from --config and the setting options (--emb, --bs, …), applied over the preset.</summary>
-    public PresetOverrides Overrides { get; init; } = PresetOverrides.None;
-
-    /// <summary>Compute precision: fp32, bf16 or bf16-decoder (null = the preset's).</summary>
-    public string? Precision { get; init; }
-
     /// <summary>Ablation: the language-model arm trains with the from-scratch arm's schedule.</summary>
     public bool OneCycle { get; init; }
 
@@ -469,9 +447,6 @@ public sealed record SampleEfficiencyRequest(string Corpus, string? Encoder, str
 
     /// <summary>Comma-separated augmentations, each a further ULMFiT arm (null = none).</summary>
     public string? AugmentArms { get; init; }
-
-    /// <summary>Train backwards classifiers (the encoder must be backwards too).</summary>
-    public bool Backwards { get; init; }
 }
 
 /// <summary>Arguments of <c>predict</c>; several <paramref name="Models"/> make an ensemble.</summary>
@@ -539,13 +514,8 @@ public sealed record GenerateRequest(string Model, string Prompt, int Words, dou
 
 /// <summary>Arguments of <c>demo</c>.</summary>
 public sealed record DemoRequest(string Output, string Preset, bool SampleEfficiency, string? Samples, int? Threads)
+    : TrainingRequest(Preset, Threads)
 {
-    /// <summary>Settings from --config and the setting options (--emb, --bs, …), applied over the preset.</summary>
-    public PresetOverrides Overrides { get; init; } = PresetOverrides.None;
-
-    /// <summary>Compute precision: fp32, bf16 or bf16-decoder (null = the preset's).</summary>
-    public string? Precision { get; init; }
-
     /// <summary>Overrides the preset's mail count (0 = all).</summary>
     public int? Mails { get; init; }
 
@@ -557,9 +527,6 @@ public sealed record DemoRequest(string Output, string Preset, bool SampleEffici
 
     /// <summary>SentencePiece model for subword mode (null = word tokens).</summary>
     public string? SubwordModel { get; init; }
-
-    /// <summary>Continue an interrupted run in <see cref="Output"/>.</summary>
-    public bool Resume { get; init; }
 }
 
 /// <summary>Settings over a preset: a config file, then single settings (name without dashes, value as typed), which win.</summary>
