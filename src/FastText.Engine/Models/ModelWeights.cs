@@ -33,11 +33,7 @@ public static class ModelWeights
     public static void SaveEncoder(AwdLstmEncoder encoder, string path, IReadOnlyList<string>? vocabulary = null, bool compact = false)
     {
         ArgumentNullException.ThrowIfNull(encoder);
-        CheckVocabulary(vocabulary, encoder.VocabularySize, nameof(vocabulary));
-        var header = new WeightsHeader(EncoderKind, encoder.Config.ArchitectureSignature(), encoder.VocabularySize, vocabulary);
-        Dictionary<string, torch.Tensor> state = encoder.state_dict();
-        using var scope = torch.NewDisposeScope();     // the bf16 copies only
-        TensorArchive.Write(path, header, TensorArchive.Stored(state, compact));
+        Save(encoder, path, EncoderKind, encoder.Config, encoder.VocabularySize, vocabulary, compact);
     }
 
     /// <summary>Loads an encoder file into <paramref name="encoder"/> by name (strict) and resets its state.</summary>
@@ -59,11 +55,7 @@ public static class ModelWeights
     public static void SaveLanguageModel(AwdLstmLanguageModel model, string path, IReadOnlyList<string> vocabulary, bool compact = false)
     {
         ArgumentNullException.ThrowIfNull(model);
-        CheckVocabulary(vocabulary, model.VocabularySize, nameof(vocabulary));
-        var header = new WeightsHeader(LanguageModelKind, model.Config.ArchitectureSignature(), model.VocabularySize, vocabulary);
-        Dictionary<string, torch.Tensor> state = model.state_dict();
-        using var scope = torch.NewDisposeScope();     // the bf16 copies only
-        TensorArchive.Write(path, header, TensorArchive.Stored(state, compact));
+        Save(model, path, LanguageModelKind, model.Config, model.VocabularySize, vocabulary, compact);
     }
 
     /// <summary>Loads a language-model file saved with the same vocabulary (strict by name).</summary>
@@ -72,6 +64,16 @@ public static class ModelWeights
         ArgumentNullException.ThrowIfNull(model);
         LoadStrict(model, path, LanguageModelKind, model.Config, model.VocabularySize, vocabulary);
         model.Reset();
+    }
+
+    // Writes every tensor of the module's state under a header that LoadStrict checks.
+    private static void Save(torch.nn.Module module, string path, string kind, AwdLstmConfig config, int vocabularySize, IReadOnlyList<string>? vocabulary, bool compact)
+    {
+        CheckVocabulary(vocabulary, vocabularySize, nameof(vocabulary));
+        var header = new WeightsHeader(kind, config.ArchitectureSignature(), vocabularySize, vocabulary);
+        Dictionary<string, torch.Tensor> state = module.state_dict();
+        using var scope = torch.NewDisposeScope();     // the bf16 copies only
+        TensorArchive.Write(path, header, TensorArchive.Stored(state, compact));
     }
 
     // Reads a weights file, checks its header against the target and loads every tensor by name (strict).
