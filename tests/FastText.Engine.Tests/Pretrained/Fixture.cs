@@ -51,24 +51,27 @@ internal static class Fixture
     /// TorchSharp's own LSTM so the test checks the weights' meaning, not only their bytes.</summary>
     public static Tensor LanguageModelLogits(IReadOnlyDictionary<string, Tensor> fastAiState, long[][] ids, int layers)
     {
+        // In float64: libtorch's fp32 nn.LSTM under no_grad runs a oneDNN kernel that is wrong for some shapes on Zen 5
+        // (native-notes/onednn-lstm-inference.md), and oneDNN has no float64 kernels, so this reference is right on every CPU.
         using var scope = torch.NewDisposeScope();
         using var noGrad = torch.no_grad();
+        Tensor F64(string key) => fastAiState[key].to(ScalarType.Float64);
         var input = torch.tensor(ids.SelectMany(r => r).ToArray(), [ids.Length, ids[0].Length], ScalarType.Int64);
-        var x = fastAiState["0.encoder.weight"].index_select(0, input.flatten()).view(ids.Length, ids[0].Length, -1);
+        var x = F64("0.encoder.weight").index_select(0, input.flatten()).view(ids.Length, ids[0].Length, -1);
         for (int l = 0; l < layers; l++)
         {
-            var weightHidden = fastAiState[$"0.rnns.{l}.weight_hh_l0_raw"];
-            var weightInput = fastAiState[$"0.rnns.{l}.module.weight_ih_l0"];
-            using var lstm = nn.LSTM(weightInput.shape[1], weightHidden.shape[1], batchFirst: true);
+            var weightHidden = F64($"0.rnns.{l}.weight_hh_l0_raw");
+            var weightInput = F64($"0.rnns.{l}.module.weight_ih_l0");
+            using var lstm = nn.LSTM(weightInput.shape[1], weightHidden.shape[1], batchFirst: true, dtype: ScalarType.Float64);
             var parameters = lstm.named_parameters().ToDictionary(p => p.name, p => p.parameter);
             parameters["weight_ih_l0"].copy_(weightInput);
             parameters["weight_hh_l0"].copy_(weightHidden);
-            parameters["bias_ih_l0"].copy_(fastAiState[$"0.rnns.{l}.module.bias_ih_l0"]);
-            parameters["bias_hh_l0"].copy_(fastAiState[$"0.rnns.{l}.module.bias_hh_l0"]);
+            parameters["bias_ih_l0"].copy_(F64($"0.rnns.{l}.module.bias_ih_l0"));
+            parameters["bias_hh_l0"].copy_(F64($"0.rnns.{l}.module.bias_hh_l0"));
             x = lstm.call(x, null).Item1;
         }
-        var decoderWeight = fastAiState.TryGetValue("1.decoder.weight", out var w) ? w : fastAiState["0.encoder.weight"];
-        var logits = nn.functional.linear(x, decoderWeight, fastAiState["1.decoder.bias"]);
+        var decoderWeight = F64(fastAiState.ContainsKey("1.decoder.weight") ? "1.decoder.weight" : "0.encoder.weight");
+        var logits = nn.functional.linear(x, decoderWeight, F64("1.decoder.bias")).to(ScalarType.Float32);
         return logits.MoveToOuterDisposeScope();
     }
 
