@@ -68,12 +68,14 @@ internal sealed class TinyRecurrentEncoder : nn.Module<Tensor, Tensor>, IRecurre
         Tensor x = encoder.call(ids);
         for (int l = 0; l < rnns.Count; l++)
         {
-            (Tensor H, Tensor C)? initial = null;
-            if (previous is not null)
-            {
-                initial = (Fit(previous[l].H, rows), Fit(previous[l].C, rows));
-            }
-            var (output, h, c) = rnns[l].call(x, initial);
+            Tensor h0 = previous is null ? zeros(1, rows, hidden[l]) : Fit(previous[l].H, rows);
+            Tensor c0 = previous is null ? zeros(1, rows, hidden[l]) : Fit(previous[l].C, rows);
+            // The engine's kernel choice, checked against float64 on this CPU: rnns[l].call under no_grad runs oneDNN's
+            // fp32 inference kernel, which is wrong at these small shapes on Zen 5 (native-notes/onednn-lstm-inference.md).
+            var weights = rnns[l].named_parameters().ToDictionary(p => p.name, p => p.parameter);
+            LstmKernel kernel = LstmKernelCheck.Shared.ForFusedLayer(ScalarType.Float32, (int)x.shape[2], hidden[l]);
+            var (output, h, c) = LstmKernels.Run(kernel, x, h0, c0, weights["weight_ih_l0"], weights["weight_hh_l0"], weights["bias_ih_l0"], weights["bias_hh_l0"],
+                training || is_grad_enabled());
             x = output;
             next[l] = (h.detach().DetachFromDisposeScope(), c.detach().DetachFromDisposeScope());
         }

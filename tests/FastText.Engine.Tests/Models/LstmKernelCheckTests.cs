@@ -10,11 +10,13 @@ namespace FastText.Engine.Tests.Models;
 /// must notice each one, fall back to the next right kernel and say so once, or refuse with a clear message.</summary>
 public sealed class LstmKernelCheckTests
 {
-    // The fault as reported on AMD Zen 5: fp32 no-grad results wrong when H is not a multiple of 32.
+    // The fault as reported on AMD Zen 5: fp32 no-grad results wrong when H is not a multiple of 32. Every kernel of
+    // this simulated CPU computes with the plain cell loop (right to ~1e-7 everywhere), so the test sees the injected
+    // fault alone and not also the real one of the CPU it runs on (on Zen 5 the real 8→12 no-grad kernel is off by 0.28).
     private static (Tensor, Tensor, Tensor) ZenFiveFault(LstmKernel kernel, Tensor x, Tensor h0, Tensor c0, Tensor wIh, Tensor wHh,
         Tensor bIh, Tensor bHh, bool train)
     {
-        var (y, h, c) = LstmKernels.Run(kernel, x, h0, c0, wIh, wHh, bIh, bHh, train);
+        var (y, h, c) = LstmKernels.Run(LstmKernel.Steps, x, h0, c0, wIh, wHh, bIh, bHh, train);
         if (kernel == LstmKernel.Fused && !torch.is_grad_enabled() && wHh.shape[1] % 32 != 0)
         {
             y = y.clone();

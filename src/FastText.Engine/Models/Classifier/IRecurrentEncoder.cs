@@ -27,7 +27,8 @@ public interface IRecurrentEncoder
 
     /// <summary>
     /// Runs the encoder on <paramref name="ids"/> (rows, time) continuing from the carried state and returns the last
-    /// layer's output (rows, time, <see cref="OutputSize"/>), not dropped. The new state is kept detached. When the row
+    /// layer's output (rows, time, <see cref="OutputSize"/>), not dropped. The new state is kept detached and outside every
+    /// DisposeScope (the caller disposes each chunk's outputs before the next chunk runs). When the row
     /// count grows the state gains zero rows at the bottom; when it shrinks the first rows are kept (fastai §8.4).
     /// </summary>
     Tensor Encode(Tensor ids);

@@ -99,7 +99,10 @@ public sealed class SentenceEncoder : nn.Module<Tensor, (Tensor Output, Tensor P
             Tensor chunk = ids.narrow(0, 0, started).narrow(1, start, length);
             if (!keep)
             {
+                // Freed now, not at the end of the batch: a body of 100,000 tokens runs ~1,400 such chunks, whose
+                // outputs and LSTM intermediates held gigabytes until the batch's scope closed.
                 using (no_grad())
+                using (NewDisposeScope())
                 {
                     encoder.Encode(chunk);
                 }
