@@ -10,7 +10,7 @@ namespace FastText.Engine.Text;
 /// model or classifier needs on the data side: LM streams concatenate reversed documents, classifier batches pad reversed
 /// texts exactly as they pad forward ones. Stateless, hence as safe for concurrent reads as its source.
 /// </remarks>
-public sealed class ReversedTokenCorpus : ITokenCorpus
+internal sealed class ReversedTokenCorpus : ITokenCorpus
 {
     private readonly ITokenCorpus source;
 

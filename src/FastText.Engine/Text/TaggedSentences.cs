@@ -87,7 +87,7 @@ public static class TaggedSentences
 /// tag strings, most of them headline/title/contraction variants); the coarse one asks the question the issue asks:
 /// does the hidden state know a word's syntactic category?
 /// </summary>
-public static class BrownTags
+internal static class BrownTags
 {
     /// <summary>The 12 universal tags.</summary>
     public static IReadOnlyList<string> Universal { get; } = ["NOUN", "VERB", "ADJ", "ADV", "ADP", "CONJ", "DET", "PRON", "NUM", "PRT", "X", "."];

@@ -16,7 +16,7 @@ public interface ITextBaseline
 }
 
 /// <summary>Helpers shared by the baselines.</summary>
-public static class BaselineData
+internal static class BaselineData
 {
     /// <summary>Accuracy of <paramref name="model"/> on <paramref name="documents"/> of <paramref name="corpus"/>.</summary>
     public static double Accuracy(ITextBaseline model, ITokenCorpus corpus, IReadOnlyList<int> documents)

@@ -6,7 +6,7 @@ namespace FastText.Engine.Models.Pretrained;
 /// WikiText-103 weights, or <c>pickle.dump(dls.vocab, f)</c>). Read with a data-only unpickler; written as a
 /// protocol-2 pickle that every Python 3 reads.
 /// </summary>
-public static class FastAiVocabularyFile
+internal static class FastAiVocabularyFile
 {
     /// <summary>Reads the token list.</summary>
     /// <exception cref="PretrainedWeightsException">The file is not a pickled list of strings.</exception>

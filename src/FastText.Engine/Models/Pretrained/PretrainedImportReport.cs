@@ -6,5 +6,5 @@ namespace FastText.Engine.Models.Pretrained;
 /// <param name="DroppedStaleKeys">Legacy <c>…module.weight_hh_l0</c> copies dropped (fastai <c>clean_raw_keys</c>).</param>
 /// <param name="IgnoredKeys">Source keys not loaded because the target has no such key and loading was not strict.</param>
 /// <param name="LoadedKeys">Target keys written.</param>
-public sealed record PretrainedImportReport(int Matched, int New, IReadOnlyList<string> DroppedStaleKeys,
+internal sealed record PretrainedImportReport(int Matched, int New, IReadOnlyList<string> DroppedStaleKeys,
     IReadOnlyList<string> IgnoredKeys, IReadOnlyList<string> LoadedKeys);
