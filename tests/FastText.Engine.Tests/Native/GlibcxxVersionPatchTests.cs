@@ -4,9 +4,11 @@ namespace FastText.Engine.Tests.Native;
 
 public sealed class GlibcxxVersionPatchTests : IDisposable
 {
-    private readonly string folder = Directory.CreateTempSubdirectory("fasttext-elf-").FullName;
+    private readonly TemporaryFolder temporary = new();
 
-    public void Dispose() => Directory.Delete(folder, recursive: true);
+    private string folder => temporary.Path;
+
+    public void Dispose() => temporary.Dispose();
 
     /// <summary>The shim shipped by the TorchSharp package (read-only source of truth; never modified by the test).</summary>
     private static string PackageShim()

@@ -11,9 +11,11 @@ namespace FastText.Engine.Tests.Pretrained;
 [Collection(SequentialTorchCollection.Name)]
 public sealed class AwdLstmInteropTests : IDisposable
 {
-    private readonly string folder = Directory.CreateTempSubdirectory("ft-awd-").FullName;
+    private readonly TemporaryFolder temporary = new();
 
-    public void Dispose() => Directory.Delete(folder, recursive: true);
+    private string folder => temporary.Path;
+
+    public void Dispose() => temporary.Dispose();
 
     private static AwdLstmConfig FixtureConfig
     {

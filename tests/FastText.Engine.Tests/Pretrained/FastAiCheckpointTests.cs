@@ -10,9 +10,11 @@ public sealed class FastAiCheckpointTests : IDisposable
     /// <summary>Set to 1 to rewrite Fixtures/engine_export.pth + engine_export_vocab.pkl (then run the script's
     /// <c>verify</c> step to re-check them in PyTorch).</summary>
     private const string RegenerateVariable = "FASTTEXT_WRITE_FIXTURES";
-    private readonly string folder = Directory.CreateTempSubdirectory("ft-fastai-").FullName;
+    private readonly TemporaryFolder temporary = new();
 
-    public void Dispose() => Directory.Delete(folder, recursive: true);
+    private string folder => temporary.Path;
+
+    public void Dispose() => temporary.Dispose();
 
     private static JsonElement Expected => Fixture.Expected.Value;
 

@@ -16,9 +16,11 @@ namespace FastText.Engine.Tests.Pretrained;
 [Collection(SequentialTorchCollection.Name)]
 public sealed class FineTuneFromFastAiTests : IDisposable
 {
-    private readonly string folder = Directory.CreateTempSubdirectory("ft-finetune-fastai-").FullName;
+    private readonly TemporaryFolder temporary = new();
 
-    public void Dispose() => Directory.Delete(folder, recursive: true);
+    private string folder => temporary.Path;
+
+    public void Dispose() => temporary.Dispose();
 
     private static string[] NewVocabulary => Fixture.Strings(Fixture.Expected.Value.GetProperty("new_vocab"));
 

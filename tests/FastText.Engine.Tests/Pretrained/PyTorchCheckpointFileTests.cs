@@ -6,9 +6,11 @@ namespace FastText.Engine.Tests.Pretrained;
 
 public sealed class PyTorchCheckpointFileTests : IDisposable
 {
-    private readonly string folder = Directory.CreateTempSubdirectory("ft-pytorch-").FullName;
+    private readonly TemporaryFolder temporary = new();
 
-    public void Dispose() => Directory.Delete(folder, recursive: true);
+    private string folder => temporary.Path;
+
+    public void Dispose() => temporary.Dispose();
 
     [Theory]
     [InlineData("fastai_lm.pth", PyTorchCheckpointFormat.Zip, false)]

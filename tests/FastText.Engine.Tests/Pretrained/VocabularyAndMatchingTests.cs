@@ -7,9 +7,11 @@ namespace FastText.Engine.Tests.Pretrained;
 
 public sealed class VocabularyAndMatchingTests : IDisposable
 {
-    private readonly string folder = Directory.CreateTempSubdirectory("ft-vocab-").FullName;
+    private readonly TemporaryFolder temporary = new();
 
-    public void Dispose() => Directory.Delete(folder, recursive: true);
+    private string folder => temporary.Path;
+
+    public void Dispose() => temporary.Dispose();
 
     [Fact]
     public void Reads_the_vocabulary_list_python_pickled()

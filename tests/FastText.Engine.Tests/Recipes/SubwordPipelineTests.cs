@@ -16,7 +16,9 @@ namespace FastText.Engine.Tests.Recipes;
 /// </summary>
 public sealed class SubwordPipelineTests : IDisposable
 {
-    private readonly string folder = Directory.CreateTempSubdirectory("ft-subword-pipeline-").FullName;
+    private readonly TemporaryFolder temporary = new();
+
+    private string folder => temporary.Path;
 
     private static string Unigram => Fixture.File(Path.Combine("sentencepiece", "unigram.model"));
 
@@ -158,5 +160,5 @@ public sealed class SubwordPipelineTests : IDisposable
         Assert.Contains(Path.Combine(unigramModel.Folder, "model.json"), error.Message, StringComparison.Ordinal);
     }
 
-    public void Dispose() => Directory.Delete(folder, recursive: true);
+    public void Dispose() => temporary.Dispose();
 }
