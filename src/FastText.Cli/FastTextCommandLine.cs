@@ -145,7 +145,7 @@ public static class FastTextCommandLine
         // train-classifier
         var encoder = new Option<string?>("--encoder", "-e") { Description = "Fine-tuned language-model folder whose encoder starts the classifier (omit to train from scratch)." };
         var labelled = InRange(new Option<int?>("--labelled") { Description = "Use only N labelled training documents: a seeded random subset, stratified by class (sample-efficiency runs)." }, 1, int.MaxValue);
-        var trainClassifier = new Command("train-classifier", "Train the ULMFiT classifier with gradual unfreezing and 2.6× discriminative learning rates.")
+        var trainClassifier = new Command("train-classifier", "Train the ULMFiT classifier with gradual unfreezing and discriminative learning rates (2.6× per layer group; --clas-lr-factor).")
         {
             corpus, encoder, output, Preset, labelled, Precision, Resume, CheckpointEvery, Backwards,
         };
