@@ -1,6 +1,7 @@
 using FastText.Benchmarks.Infrastructure;
 using System.Diagnostics;
 using System.Globalization;
+using System.Runtime.Intrinsics;
 using System.Text.Json;
 using FastText.Engine.Data;
 using FastText.Engine.Models;
@@ -17,7 +18,7 @@ namespace FastText.Benchmarks.Runs;
 /// The engine's side of the PyTorch peer benchmark (bench/peers/, scripts/bench-vs-pytorch.sh): AWD-LSTM language-model
 /// training batches on Brown at one shape and precision, timed batch by batch after a warm-up, with the process's CPU
 /// time split into user and system and its page faults over the timed batches, and this process's sgemm peak (2048³,
-/// the same threads). The first call also writes the data both sides train on: the Brown sample through the engine's
+/// the same threads) and how much the machine's cores add at all (<see cref="CoreScaling"/>). The first call also writes the data both sides train on: the Brown sample through the engine's
 /// tokenizer (vocabulary min count 3) as a stream of int64 ids, so PyTorch sees exactly the same batches.
 /// Knobs: FASTTEXT_PEER_SHAPE (peer | small | fastai), FASTTEXT_PEER_PRECISION (fp32 | bf16), FASTTEXT_PEER_BATCHES
 /// (timed, default 60), FASTTEXT_PEER_WARMUP (default 5), FASTTEXT_PEER_DATA (folder of the shared stream, default
@@ -105,6 +106,7 @@ internal static class PeerLanguageModelRun
             ["peak_rss_mib"] = ProcessMemory.PeakResidentMegabytes(),
             ["phase_ms_per_batch"] = phases.PerBatch(batches),
             ["sgemm_gflops"] = SgemmGflops(),
+            ["core_scaling"] = CoreScaling(threads),
             ["cpu"] = CpuInfo.Describe(),
         };
         Console.WriteLine("RESULT " + JsonSerializer.Serialize(result));
@@ -173,6 +175,62 @@ internal static class PeerLanguageModelRun
             }
         }
         return 2.0 * 2048 * 2048 * 2048 / Median(times.ToArray()) / 1e9;
+    }
+
+    /// <summary>
+    /// What <paramref name="threads"/> cores give over one on this machine right now, for work that touches no memory: the
+    /// same chains of register FMAs on 1 thread, then on each of <paramref name="threads"/> threads at once; the ratio of
+    /// the throughputs, median of 7 alternations (1.0 for 1 thread).
+    /// </summary>
+    /// <remarks>Why: the engine's 2-thread speed-up is bounded by what the second vCPU delivers, which on this shared VM
+    /// changed from session to session (a register-only loop: 1.13–1.48× at 2026-12-07 19:50 UTC, where a 2048³ sgemm
+    /// had scaled 1.96× at 13:55 the same day). Measured in the same process as the training batches, it says which of the two limits a
+    /// speed-up figure meets.</remarks>
+    internal static double CoreScaling(int threads)
+    {
+        if (threads == 1)
+        {
+            return 1.0;
+        }
+        const int Iterations = 20_000_000;             // ~25 ms of FMA chains per thread
+        var ratios = new double[7];
+        for (int round = 0; round < ratios.Length; round++)
+        {
+            var clock = Stopwatch.StartNew();
+            FmaChains(Iterations);
+            double alone = clock.Elapsed.TotalSeconds;
+            clock.Restart();
+            var workers = Enumerable.Range(0, threads).Select(_ => new Thread(() => FmaChains(Iterations))).ToArray();
+            foreach (Thread worker in workers)
+            {
+                worker.Start();
+            }
+            foreach (Thread worker in workers)
+            {
+                worker.Join();
+            }
+            ratios[round] = threads * alone / clock.Elapsed.TotalSeconds;
+        }
+        return Median(ratios);
+    }
+
+    // Four independent chains of 8-wide FMAs, all in registers; the result is returned so the JIT cannot drop the loop.
+    private static float FmaChains(int iterations)
+    {
+        var a0 = Vector256.Create(1f);
+        var a1 = Vector256.Create(2f);
+        var a2 = Vector256.Create(3f);
+        var a3 = Vector256.Create(4f);
+        var m = Vector256.Create(0.999f);
+        var c = Vector256.Create(1e-3f);
+        for (int i = 0; i < iterations; i++)
+        {
+            a0 = Vector256.FusedMultiplyAdd(a0, m, c);
+            a1 = Vector256.FusedMultiplyAdd(a1, m, c);
+            a2 = Vector256.FusedMultiplyAdd(a2, m, c);
+            a3 = Vector256.FusedMultiplyAdd(a3, m, c);
+        }
+        return Vector256.Sum(a0 + a1 + a2 + a3);
     }
 
     /// <summary>FASTTEXT_PEER_PRECISION: fp32 (default) or bf16, the two precisions both peers run.</summary>

@@ -16,8 +16,11 @@ namespace FastText.Engine.Models;
 /// keeps the gate gradients of all steps and computes dW_hh, dW_ih and dx as three big GEMMs instead of one small one per
 /// step. Everything element-wise (activations, c, gate derivatives) runs in fp32, so the only roundings are the GEMM
 /// inputs/outputs to bf16 — the cell state never is rounded. Gradients return in each input's dtype (fp32 masters).
-/// On the CPU each step's element-wise work is one managed pass (<see cref="Bf16LstmKernel"/>) beside its one GEMM; on
-/// other devices it is torch ops (the same arithmetic, ~10 dispatches per step).
+/// On the CPU each step's element-wise work is one managed pass (<see cref="Bf16LstmKernel"/>) beside its one GEMM, and
+/// with several intra-op threads the batch's rows are split into blocks that go through all steps each on its own
+/// single-threaded worker (<see cref="SingleThreadedTorchWorkers"/>): a step's GEMM is too small for two threads to
+/// share, and the rows never meet in the recurrence. On other devices it is torch ops (the same arithmetic, ~10
+/// dispatches per step).
 /// Inputs: x (B, T, I), h0 and c0 (1, B, H) fp32, w_ih (4H, I), w_hh (4H, H) (already DropConnect-ed), b_ih, b_hh (4H).
 /// Outputs: y (B, T, H) bf16, h_T and c_T (1, B, H) fp32.
 /// </remarks>
@@ -75,35 +78,16 @@ internal sealed class Bf16LstmFunction : autograd.MultiTensorFunction<Bf16LstmFu
         Tensor hiddens = torch.empty(steps + 1, batch, hidden, dtype: Bf16);                     // h_{t−1} for t = 0…T
         Tensor output = torch.empty(batch, steps, hidden, dtype: Bf16);
         Tensor cStart = c0.reshape(batch, hidden).to(Fp32).contiguous();
-        Tensor recurrent = torch.empty(batch, 4 * hidden, dtype: Bf16);
         using (Tensor first = hiddens.select(0, 0))
         {
             first.copy_(h0.reshape(batch, hidden));
         }
-        int b = checked((int)batch), h = checked((int)hidden);
-        var step = new Bf16LstmKernel.ForwardStep
+        int parts = RowParts(batch);
+        SingleThreadedTorchWorkers.Shared.Run(parts, part =>
         {
-            Recurrent = Pointer<ushort>(recurrent),
-            Bias = Pointer<float>(bias),
-            PreviousCell = Pointer<float>(cStart),
-            OutputRowStride = steps * hidden,
-        };
-        ushort* projections = Pointer<ushort>(projection), hs = Pointer<ushort>(hiddens), ys = Pointer<ushort>(output);
-        float* activations = Pointer<float>(acts), cs = Pointer<float>(cells);
-        for (long t = 0; t < steps; t++)
-        {
-            using (Tensor previous = hiddens.select(0, t))
-            {
-                recurrent.addmm_(previous, wHhT, beta: 0, alpha: 1);                            // h_{t−1}·W_hhᵀ
-            }
-            step.Projection = projections + t * batch * 4 * hidden;
-            step.Activations = activations + t * batch * 4 * hidden;
-            step.Cell = cs + t * batch * hidden;
-            step.Hidden = hs + (t + 1) * batch * hidden;
-            step.Output = ys + t * hidden;
-            Bf16LstmKernel.Forward(step, b, h);
-            step.PreviousCell = step.Cell;
-        }
+            var (start, rows) = RowBlock(batch, parts, part);
+            ForwardRows(start, rows, batch, steps, hidden, projection, bias, cStart, wHhT, acts, cells, hiddens, output);
+        });
         Tensor hLast = hiddens[steps].to(Fp32).unsqueeze(0).MoveToOuterDisposeScope();
         Tensor cLast = cells[steps - 1].clone().unsqueeze(0).MoveToOuterDisposeScope();
         output.MoveToOuterDisposeScope();
@@ -122,30 +106,15 @@ internal sealed class Bf16LstmFunction : autograd.MultiTensorFunction<Bf16LstmFu
         Tensor dc = GradientOrZeros(grad_outputs[2], Fp32, CPU, batch, hidden).reshape(batch, hidden).to(Fp32, copy: true).contiguous(); // updated in place
         Tensor dGates = torch.empty(steps, batch, 4 * hidden, dtype: Bf16);
         Tensor dh = torch.empty(batch, hidden, dtype: Bf16);
-        Tensor bias = torch.zeros(4 * hidden, dtype: Fp32);
-        int b = checked((int)batch), h = checked((int)hidden);
-        var step = new Bf16LstmKernel.BackwardStep
+        int parts = RowParts(batch);
+        Tensor biasParts = torch.zeros(parts, 4 * hidden, dtype: Fp32);                          // one sum per row block
+        SingleThreadedTorchWorkers.Shared.Run(parts, part =>
         {
-            HiddenGradFp32 = Pointer<float>(dhLast),
-            HiddenGradBf16 = Pointer<ushort>(dh),
-            OutputGradRowStride = steps * hidden,
-            CellGrad = Pointer<float>(dc),
-            BiasGrad = Pointer<float>(bias),
-        };
-        ushort* dOutputs = Pointer<ushort>(dOutput), dGate = Pointer<ushort>(dGates);
-        float* activations = Pointer<float>(acts), cs = Pointer<float>(cells), c0 = Pointer<float>(cStart);
-        for (long t = steps - 1; t >= 0; t--)
-        {
-            step.OutputGrad = dOutputs + t * hidden;
-            step.Activations = activations + t * batch * 4 * hidden;
-            step.Cell = cs + t * batch * hidden;
-            step.PreviousCell = t > 0 ? cs + (t - 1) * batch * hidden : c0;
-            step.GateGrad = dGate + t * batch * 4 * hidden;
-            Bf16LstmKernel.Backward(step, b, h);
-            step.HiddenGradFp32 = null;                                                          // from now on the GEMM's
-            using Tensor d = dGates.select(0, t);
-            dh.addmm_(d, wHhB, beta: 0, alpha: 1);                                                // (B, H) bf16
-        }
+            var (start, rows) = RowBlock(batch, parts, part);
+            using Tensor biasGrad = biasParts.select(0, part);
+            BackwardRows(start, rows, batch, steps, hidden, dOutput, dhLast, dc, acts, cells, cStart, wHhB, dGates, dh, biasGrad);
+        });
+        Tensor bias = parts == 1 ? biasParts.select(0, 0) : biasParts.sum(0L);
         // The weight gradients of all steps as single GEMMs (bf16 inputs, fp32 accumulation).
         Tensor dFlat = dGates.view(steps * batch, 4 * hidden);
         Tensor? dx = null;
@@ -157,6 +126,87 @@ internal sealed class Bf16LstmFunction : autograd.MultiTensorFunction<Bf16LstmFu
         Tensor? dWih = needs[1] ? dFlat.t().mm(xTime).to(types[3]) : null;
         Tensor? dWhh = needs[2] ? dFlat.t().mm(hiddens.narrow(0, 0, steps).reshape(steps * batch, hidden)).to(types[4]) : null;
         return Gradients(types, needs, dx, dh, dc, dWih, dWhh, bias);
+    }
+
+    // Rows of the batch per worker: at least MinimumRowsPerPart each (a GEMM of fewer rows wastes its tiles), at most one
+    // block per intra-op thread. One block runs inline with the caller's threads, as before the split.
+    private const long MinimumRowsPerPart = 8;
+
+    private static int RowParts(long batch) => (int)Math.Clamp(batch / MinimumRowsPerPart, 1, torch.get_num_threads());
+
+    private static (long Start, long Rows) RowBlock(long batch, int parts, int part)
+    {
+        long start = batch * part / parts;
+        return (start, batch * (part + 1) / parts - start);
+    }
+
+    // Rows [start, start + rows) through every forward step: per step one GEMM h_{t−1}·W_hhᵀ of those rows into a block of
+    // their own and one kernel pass. Every buffer is time-major (T, B, ·) except the output (B, T, H).
+    private static unsafe void ForwardRows(long start, long rows, long batch, long steps, long hidden, Tensor projection, Tensor bias,
+        Tensor cStart, Tensor wHhT, Tensor acts, Tensor cells, Tensor hiddens, Tensor output)
+    {
+        using Tensor recurrent = torch.empty(rows, 4 * hidden, dtype: Bf16);
+        long gates = 4 * hidden;
+        var step = new Bf16LstmKernel.ForwardStep
+        {
+            Recurrent = Pointer<ushort>(recurrent),
+            Bias = Pointer<float>(bias),
+            PreviousCell = Pointer<float>(cStart) + start * hidden,
+            OutputRowStride = steps * hidden,
+        };
+        ushort* projections = Pointer<ushort>(projection), hs = Pointer<ushort>(hiddens), ys = Pointer<ushort>(output) + start * steps * hidden;
+        float* activations = Pointer<float>(acts), cs = Pointer<float>(cells);
+        int b = checked((int)rows), h = checked((int)hidden);
+        for (long t = 0; t < steps; t++)
+        {
+            using (Tensor previous = hiddens.select(0, t))
+            using (Tensor mine = previous.narrow(0, start, rows))
+            {
+                recurrent.addmm_(mine, wHhT, beta: 0, alpha: 1);                                // h_{t−1}·W_hhᵀ
+            }
+            long row = t * batch + start;
+            step.Projection = projections + row * gates;
+            step.Activations = activations + row * gates;
+            step.Cell = cs + row * hidden;
+            step.Hidden = hs + (row + batch) * hidden;
+            step.Output = ys + t * hidden;
+            Bf16LstmKernel.Forward(step, b, h);
+            step.PreviousCell = step.Cell;
+        }
+    }
+
+    // Rows [start, start + rows) back through every step: per step one kernel pass (gate gradients, dc) and one GEMM
+    // dgates·W_hh of those rows (∂L/∂h_{t−1}); the bias gradient of these rows is summed into biasGrad (4H, fp32).
+    private static unsafe void BackwardRows(long start, long rows, long batch, long steps, long hidden, Tensor dOutput, Tensor dhLast,
+        Tensor dc, Tensor acts, Tensor cells, Tensor cStart, Tensor wHhB, Tensor dGates, Tensor dh, Tensor biasGrad)
+    {
+        long gates = 4 * hidden;
+        var step = new Bf16LstmKernel.BackwardStep
+        {
+            HiddenGradFp32 = Pointer<float>(dhLast) + start * hidden,
+            HiddenGradBf16 = Pointer<ushort>(dh) + start * hidden,
+            OutputGradRowStride = steps * hidden,
+            CellGrad = Pointer<float>(dc) + start * hidden,
+            BiasGrad = Pointer<float>(biasGrad),
+        };
+        ushort* dOutputs = Pointer<ushort>(dOutput) + start * steps * hidden, dGate = Pointer<ushort>(dGates);
+        float* activations = Pointer<float>(acts), cs = Pointer<float>(cells), c0 = Pointer<float>(cStart) + start * hidden;
+        int b = checked((int)rows), h = checked((int)hidden);
+        using Tensor dhRows = dh.narrow(0, start, rows);
+        for (long t = steps - 1; t >= 0; t--)
+        {
+            long row = t * batch + start;
+            step.OutputGrad = dOutputs + t * hidden;
+            step.Activations = activations + row * gates;
+            step.Cell = cs + row * hidden;
+            step.PreviousCell = t > 0 ? cs + (row - batch) * hidden : c0;
+            step.GateGrad = dGate + row * gates;
+            Bf16LstmKernel.Backward(step, b, h);
+            step.HiddenGradFp32 = null;                                                          // from now on the GEMM's
+            using Tensor d = dGates.select(0, t);
+            using Tensor mine = d.narrow(0, start, rows);
+            dhRows.addmm_(mine, wHhB, beta: 0, alpha: 1);                                         // (rows, H) bf16
+        }
     }
 
     // Device-independent path (CUDA and other devices): torch ops per step.
@@ -306,3 +356,4 @@ internal sealed class Bf16LstmFunction : autograd.MultiTensorFunction<Bf16LstmFu
     // 1 − t as TorchSharp's own operator computes it (−t + 1), with no Scalar left to the garbage collector.
     private static Tensor OneMinus(Tensor t) => t.neg().add_(Scalars.One, Scalars.One);
 }
+

@@ -1,5 +1,6 @@
 using FastText.Engine.Data;
 using FastText.Engine.Models;
+using FastText.Engine.Native;
 using FastText.Engine.Tests.Training;
 using FastText.Engine.Training;
 using TorchSharp;
@@ -73,13 +74,49 @@ public sealed class Bf16LstmTests
     }
 
     [Theory]
-    [InlineData(3, 6, 7, 20)]   // hidden 20: two full vectors of 8 and a partial one of 4 per gate
-    [InlineData(2, 5, 4, 5)]    // hidden 5: only a partial vector
-    [InlineData(4, 1, 8, 16)]   // one step: the incoming fp32 ∂h_T is the only hidden gradient the kernel reads
-    public void Managed_cpu_kernel_matches_the_torch_op_path(int batch, int steps, int inputs, int hidden)
+    [InlineData(3, 6, 7, 20, 1)]    // hidden 20: two full vectors of 8 and a partial one of 4 per gate
+    [InlineData(2, 5, 4, 5, 1)]     // hidden 5: only a partial vector
+    [InlineData(4, 1, 8, 16, 1)]    // one step: the incoming fp32 ∂h_T is the only hidden gradient the kernel reads
+    [InlineData(19, 4, 6, 12, 2)]   // two threads: rows 0–8 and 9–18 on two single-threaded workers
+    public void Managed_cpu_kernel_matches_the_torch_op_path(int batch, int steps, int inputs, int hidden, int threads)
+    {
+        using var scope = torch.NewDisposeScope();
+        Tensor[] reference = RunLayer(batch, steps, inputs, hidden, torchOps: true, threads: 1);
+        Tensor[] kernel = RunLayer(batch, steps, inputs, hidden, torchOps: false, threads);
+        Assert.Equal(ScalarType.BFloat16, kernel[0].dtype);
+        Assert.Equal(new long[] { batch, steps, hidden }, kernel[0].shape);
+        for (int i = 0; i < reference.Length; i++)
+        {
+            Assert.Equal(reference[i].dtype, kernel[i].dtype);
+            Assert.Equal(reference[i].shape, kernel[i].shape);
+            Assert.True(reference[i].to(ScalarType.Float32).abs().sum().item<float>() > 0);
+            // Both paths round the same GEMM operands to bf16; they differ only by a bf16 rounding here and there
+            // (the torch-op path also rounds h_t's incoming gradient), far inside the 3% allowed against fp32.
+            double error = RelativeError(kernel[i], reference[i]);
+            Assert.True(error < 0.01, $"tensor {i}: relative error {error:E2}");
+        }
+    }
+
+    [Fact]
+    public void Rows_split_across_two_threads_give_what_one_thread_gives()
+    {
+        using var scope = torch.NewDisposeScope();
+        // Rows never meet inside the recurrence: only the bias gradient's sum (per block, then added) and the GEMMs'
+        // blocking may differ between one block of 19 rows and blocks of 9 and 10.
+        Tensor[] one = RunLayer(19, 5, 6, 12, torchOps: false, threads: 1);
+        Tensor[] two = RunLayer(19, 5, 6, 12, torchOps: false, threads: 2);
+        for (int i = 0; i < one.Length; i++)
+        {
+            double error = RelativeError(two[i], one[i]);
+            Assert.True(error < 1e-3, $"tensor {i}: relative error {error:E2}");
+        }
+    }
+
+    // Outputs (y, h_T, c_T) and the gradients of the seven inputs of one layer, from fixed random inputs, with libtorch at
+    // `threads` intra-op threads (the kernel path splits the batch's rows into that many blocks).
+    private static Tensor[] RunLayer(int batch, int steps, int inputs, int hidden, bool torchOps, int threads)
     {
         TorchTestSetup.Use();
-        using var scope = torch.NewDisposeScope();
         torch.manual_seed(31);
         Tensor[] values =
         {
@@ -94,29 +131,18 @@ public sealed class Bf16LstmTests
         var dy = torch.randn(batch, steps, hidden);
         var dh = torch.randn(1, batch, hidden);
         var dc = torch.randn(1, batch, hidden);
-
-        Tensor[] Run(bool torchOps)
+        Tensor[] leaves = values.Select(v => v.clone().requires_grad_(true)).ToArray();
+        var arguments = leaves.Cast<object>().Append(torchOps).ToArray();
+        TorchRuntime.Initialize(threads);
+        try
         {
-            Tensor[] leaves = values.Select(v => v.clone().requires_grad_(true)).ToArray();
-            var arguments = leaves.Cast<object>().Append(torchOps).ToArray();
             List<Tensor> outputs = Bf16LstmFunction.apply(arguments);
             ((outputs[0].to(ScalarType.Float32) * dy).sum() + (outputs[1] * dh).sum() + (outputs[2] * dc).sum()).backward();
             return outputs.Select(o => o.detach()).Concat(leaves.Select(l => l.grad!.clone())).ToArray();
         }
-
-        Tensor[] reference = Run(torchOps: true);
-        Tensor[] kernel = Run(torchOps: false);
-        Assert.Equal(ScalarType.BFloat16, kernel[0].dtype);
-        Assert.Equal(new long[] { batch, steps, hidden }, kernel[0].shape);
-        for (int i = 0; i < reference.Length; i++)
+        finally
         {
-            Assert.Equal(reference[i].dtype, kernel[i].dtype);
-            Assert.Equal(reference[i].shape, kernel[i].shape);
-            Assert.True(reference[i].to(ScalarType.Float32).abs().sum().item<float>() > 0);
-            // Both paths round the same GEMM operands to bf16; they differ only by a bf16 rounding here and there
-            // (the torch-op path also rounds h_t's incoming gradient), far inside the 3% allowed against fp32.
-            double error = RelativeError(kernel[i], reference[i]);
-            Assert.True(error < 0.01, $"tensor {i}: relative error {error:E2}");
+            TorchTestSetup.Use();
         }
     }
 
