@@ -186,7 +186,7 @@ internal static class PeerLanguageModelRun
     /// changed from session to session (a register-only loop: 1.13–1.48× at 2026-12-07 19:50 UTC, where a 2048³ sgemm
     /// had scaled 1.96× at 13:55 the same day). Measured in the same process as the training batches, it says which of the two limits a
     /// speed-up figure meets.</remarks>
-    internal static double CoreScaling(int threads)
+    private static double CoreScaling(int threads)
     {
         if (threads == 1)
         {

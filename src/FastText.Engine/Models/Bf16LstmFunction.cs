@@ -62,7 +62,7 @@ internal sealed class Bf16LstmFunction : autograd.MultiTensorFunction<Bf16LstmFu
     // CPU path: per step one bf16 GEMM into a reused buffer and one managed pass (Bf16LstmKernel) for everything
     // element-wise. Internally time-major ((T, B, ·) rows), so each step's GEMM operands are contiguous blocks and the
     // backward's weight GEMMs pair rows of x, h_{t−1} and the gate gradients in the same order.
-    private static unsafe List<Tensor> ForwardKernel(autograd.AutogradContext ctx, object[] vars)
+    private static List<Tensor> ForwardKernel(autograd.AutogradContext ctx, object[] vars)
     {
         var (x, h0, c0, wIh, wHh, bIh, bHh) = Inputs(vars);
         long batch = x.shape[0], steps = x.shape[1], inputs = x.shape[2], hidden = wHh.shape[1];
@@ -95,7 +95,7 @@ internal sealed class Bf16LstmFunction : autograd.MultiTensorFunction<Bf16LstmFu
         return new List<Tensor> { output, hLast, cLast };
     }
 
-    private static unsafe List<Tensor?> BackwardKernel(autograd.AutogradContext ctx, List<Tensor> grad_outputs)
+    private static List<Tensor?> BackwardKernel(autograd.AutogradContext ctx, List<Tensor> grad_outputs)
     {
         using var scope = torch.NewDisposeScope();
         var (s, sizes, types, needs) = Unpack(ctx);
@@ -114,7 +114,7 @@ internal sealed class Bf16LstmFunction : autograd.MultiTensorFunction<Bf16LstmFu
             using Tensor biasGrad = biasParts.select(0, part);
             BackwardRows(start, rows, batch, steps, hidden, dOutput, dhLast, dc, acts, cells, cStart, wHhB, dGates, dh, biasGrad);
         });
-        Tensor bias = parts == 1 ? biasParts.select(0, 0) : biasParts.sum(0L);
+        Tensor bias = biasParts.sum(0L);
         // The weight gradients of all steps as single GEMMs (bf16 inputs, fp32 accumulation).
         Tensor dFlat = dGates.view(steps * batch, 4 * hidden);
         Tensor? dx = null;
@@ -356,4 +356,3 @@ internal sealed class Bf16LstmFunction : autograd.MultiTensorFunction<Bf16LstmFu
     // 1 − t as TorchSharp's own operator computes it (−t + 1), with no Scalar left to the garbage collector.
     private static Tensor OneMinus(Tensor t) => t.neg().add_(Scalars.One, Scalars.One);
 }
-
