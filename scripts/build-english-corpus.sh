@@ -72,6 +72,16 @@ emit() {
 
 html_skip='(^|/)(genindex[^/]*|py-modindex|search|searchindex)\.html$|(^|/)_(static|sources|images)/'
 
+# html_docs SOURCE PKG NEEDLE QUOTED DIR [SKIP]: the prose of one documentation package's HTML below DIR (inside the
+# package), with html_skip and the extra SKIP pattern left out, its licence checked (NEEDLE) and recorded (QUOTED)
+html_docs() {
+  local name=$1 pkg=$2 needle=$3 quoted=$4 dir=$5 skip=$html_skip${6:+|$6}
+  fetch "$pkg"
+  licence "$pkg" "$needle"
+  emit "$name" "${convert[@]}" html "$work/root/$pkg/$dir" "$skip"
+  record "$name" "$pkg" "$quoted"
+}
+
 # ---------------------------------------------------------------- dictionaries and the Bible
 fetch dict-gcide
 licence dict-gcide "GNU General Public License as published by"
@@ -102,11 +112,9 @@ licence dict-devil "The Devil's Dictionary is in the public domain"
 record devil dict-devil "\"The Devil's Dictionary is in the public domain\""
 
 # ---------------------------------------------------------------- documentation (prose only)
-fetch python3.11-doc
-licence python3.11-doc "PYTHON SOFTWARE FOUNDATION LICENSE VERSION 2"
-emit python-docs "${convert[@]}" html "$work/root/python3.11-doc/usr/share/doc/python3.11/html" \
-  "$html_skip|^whatsnew/changelog\.html$"
-record python-docs python3.11-doc '"PYTHON SOFTWARE FOUNDATION LICENSE VERSION 2" (PSF-2.0)'
+html_docs python-docs python3.11-doc "PYTHON SOFTWARE FOUNDATION LICENSE VERSION 2" '"PYTHON SOFTWARE FOUNDATION LICENSE VERSION 2" (PSF-2.0)' \
+  usr/share/doc/python3.11/html \
+  "^whatsnew/changelog\.html$"
 
 fetch perl-doc
 licence perl-doc "License: GPL-1+ or Artistic"
@@ -117,64 +125,43 @@ done < <(find "$work/root/perl-doc/usr/share/perl" -name '*.pod' | sort)
 emit perl-docs "${convert[@]}" paras $(find "$work/pod" -name '*.txt' | sort)
 record perl-docs perl-doc '"GPL-1+ or Artistic"'
 
-fetch postgresql-doc-15
-licence postgresql-doc-15 "License: PostgreSQL"
-emit postgresql-docs "${convert[@]}" html "$work/root/postgresql-doc-15/usr/share/doc/postgresql-doc-15/html" \
-  "$html_skip|^(bookindex|index)\.html$"
-record postgresql-docs postgresql-doc-15 '"PostgreSQL" (PostgreSQL Licence, BSD-like)'
+html_docs postgresql-docs postgresql-doc-15 "License: PostgreSQL" '"PostgreSQL" (PostgreSQL Licence, BSD-like)' \
+  usr/share/doc/postgresql-doc-15/html \
+  "^(bookindex|index)\.html$"
 
-fetch linux-doc-6.1
-licence linux-doc-6.1 "License: GPL-2"
-emit linux-docs "${convert[@]}" html "$work/root/linux-doc-6.1/usr/share/doc/linux-doc-6.1/html" \
-  "$html_skip|^translations/"
-record linux-docs linux-doc-6.1 '"GPL-2"'
+html_docs linux-docs linux-doc-6.1 "License: GPL-2" '"GPL-2"' \
+  usr/share/doc/linux-doc-6.1/html \
+  "^translations/"
 
-fetch python-django-doc
-licence python-django-doc "License: BSD-3-Clause"
-emit django-docs "${convert[@]}" html "$work/root/python-django-doc/usr/share/doc/python-django-doc/html" "$html_skip"
-record django-docs python-django-doc '"BSD-3-Clause"'
+html_docs django-docs python-django-doc "License: BSD-3-Clause" '"BSD-3-Clause"' \
+  usr/share/doc/python-django-doc/html
 
-fetch rust-doc
-licence rust-doc "License: MIT or Apache-2.0"
-emit rust-docs "${convert[@]}" html "$work/root/rust-doc/usr/share/doc/rust-doc/html" \
-  "$html_skip|(^|/)(print|toc|404|all|settings|help)\.html$|(^|/)(src|core|alloc|proc_macro|test|implementors)/|^book/(first|second|2018)-edition/|^(guide|complement)-"
-record rust-docs rust-doc '"MIT or Apache-2.0"'
+html_docs rust-docs rust-doc "License: MIT or Apache-2.0" '"MIT or Apache-2.0"' \
+  usr/share/doc/rust-doc/html \
+  "(^|/)(print|toc|404|all|settings|help)\.html$|(^|/)(src|core|alloc|proc_macro|test|implementors)/|^book/(first|second|2018)-edition/|^(guide|complement)-"
 
-fetch openjdk-17-doc
-licence openjdk-17-doc "GPL2 with Classpath exception"
-emit java-api-docs "${convert[@]}" html "$work/root/openjdk-17-doc/usr/share/doc/openjdk-17-jre-headless/api" \
-  "$html_skip|(^|/)(class-use|index-files)/|(^|/)(package-|overview-|allclasses|allpackages|serialized-form|deprecated-list|constant-values|help-doc|index|module-summary)"
-record java-api-docs openjdk-17-doc '"GPL2 with Classpath exception"'
+html_docs java-api-docs openjdk-17-doc "GPL2 with Classpath exception" '"GPL2 with Classpath exception"' \
+  usr/share/doc/openjdk-17-jre-headless/api \
+  "(^|/)(class-use|index-files)/|(^|/)(package-|overview-|allclasses|allpackages|serialized-form|deprecated-list|constant-values|help-doc|index|module-summary)"
 
-fetch apache2-doc
-licence apache2-doc "License: Apache-2.0"
-emit apache-docs "${convert[@]}" html "$work/root/apache2-doc/usr/share/doc/apache2-doc/manual/en" "$html_skip"
-record apache-docs apache2-doc '"Apache-2.0"'
+html_docs apache-docs apache2-doc "License: Apache-2.0" '"Apache-2.0"' \
+  usr/share/doc/apache2-doc/manual/en
 
-fetch git-doc
-licence git-doc "License: GPL-2"
-emit git-docs "${convert[@]}" html "$work/root/git-doc/usr/share/doc/git-doc" "$html_skip"
-record git-docs git-doc '"GPL-2"'
+html_docs git-docs git-doc "License: GPL-2" '"GPL-2"' \
+  usr/share/doc/git-doc
 
-fetch sqlite3-doc
-licence sqlite3-doc "License: public-domain"
-emit sqlite-docs "${convert[@]}" html "$work/root/sqlite3-doc/usr/share/doc/sqlite3" "$html_skip"
-record sqlite-docs sqlite3-doc '"public-domain"'
+html_docs sqlite-docs sqlite3-doc "License: public-domain" '"public-domain"' \
+  usr/share/doc/sqlite3
 
-fetch debian-reference-en
-licence debian-reference-en "License: GPL-2+"
-emit debian-reference "${convert[@]}" html "$work/root/debian-reference-en/usr/share/debian-reference" "$html_skip"
-record debian-reference debian-reference-en '"GPL-2+"'
+html_docs debian-reference debian-reference-en "License: GPL-2+" '"GPL-2+"' \
+  usr/share/debian-reference
 
-fetch gnu-standards
-licence gnu-standards "GNU Free Documentation License, Version 1.3"
-emit gnu-standards "${convert[@]}" html "$work/root/gnu-standards/usr/share/doc/gnu-standards" "$html_skip"
-record gnu-standards gnu-standards '"GNU Free Documentation License, Version 1.3 or any later version … with no Invariant Sections" (GFDL-1.3+)'
+html_docs gnu-standards gnu-standards "GNU Free Documentation License, Version 1.3" '"GNU Free Documentation License, Version 1.3 or any later version … with no Invariant Sections" (GFDL-1.3+)' \
+  usr/share/doc/gnu-standards
 
-fetch bash-doc
-licence bash-doc "License: GPL-3+"
-emit bash-docs "${convert[@]}" html "$work/root/bash-doc/usr/share/doc/bash" "$html_skip|^examples/"
-record bash-docs bash-doc '"GPL-3+" (Files: *)'
+html_docs bash-docs bash-doc "License: GPL-3+" '"GPL-3+" (Files: *)' \
+  usr/share/doc/bash \
+  "^examples/"
 
 # ---------------------------------------------------------------- SOURCES.md
 total_docs=0 total_words=0 total_bytes=0

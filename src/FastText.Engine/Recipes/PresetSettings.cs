@@ -58,11 +58,11 @@ public static class PresetSettings
         Integer("min-freq", "minimum count of a token in the vocabulary (fastai min_freq 3)", 1, p => p.MinFrequency, (p, v) => p with { MinFrequency = v }),
         Integer("max-tokens", "tokens kept per labelled document, 0 = all", 0, p => p.MaxTokensPerDocument, (p, v) => p with { MaxTokensPerDocument = v }),
         Integer("pretrain-epochs", "pretraining epochs", 1, p => p.PretrainEpochs, (p, v) => p with { PretrainEpochs = v }),
-        Number("pretrain-lr", "pretraining maximum learning rate", p => p.PretrainLearningRate, (p, v) => p with { PretrainLearningRate = v }, positive: true),
+        Number("pretrain-lr", "pretraining maximum learning rate", p => p.PretrainLearningRate, (p, v) => p with { PretrainLearningRate = v }, aboveMinimum: true),
         Integer("finetune-frozen-epochs", "frozen fine-tuning epochs (fastbook 1)", 1, p => p.FineTuneFrozenEpochs, (p, v) => p with { FineTuneFrozenEpochs = v }),
-        Number("finetune-frozen-lr", "frozen fine-tuning maximum learning rate (fastbook 2e-2)", p => p.FineTuneFrozenLearningRate, (p, v) => p with { FineTuneFrozenLearningRate = v }, positive: true),
+        Number("finetune-frozen-lr", "frozen fine-tuning maximum learning rate (fastbook 2e-2)", p => p.FineTuneFrozenLearningRate, (p, v) => p with { FineTuneFrozenLearningRate = v }, aboveMinimum: true),
         Integer("finetune-epochs", "unfrozen fine-tuning epochs (fastbook 10)", 1, p => p.FineTuneEpochs, (p, v) => p with { FineTuneEpochs = v }),
-        Number("finetune-lr", "unfrozen fine-tuning maximum learning rate (fastbook 2e-3)", p => p.FineTuneLearningRate, (p, v) => p with { FineTuneLearningRate = v }, positive: true),
+        Number("finetune-lr", "unfrozen fine-tuning maximum learning rate (fastbook 2e-3)", p => p.FineTuneLearningRate, (p, v) => p with { FineTuneLearningRate = v }, aboveMinimum: true),
         new("clas-epochs", "epochs of each gradual-unfreezing phase, comma-separated, one per phase (small 1,1,1,2; fastbook 1,1,1,2)",
             "integers ≥ 1", p => string.Join(',', p.ClassifierStages.Select(stage => stage.Epochs.ToString(CultureInfo.InvariantCulture))),
             (p, text) => PerPhase<int>(p, text, "epoch counts", item => int.TryParse(item, NumberStyles.None, CultureInfo.InvariantCulture, out int epochs) && epochs >= 1 ? epochs : (int?)null,
@@ -71,22 +71,20 @@ public static class PresetSettings
             "numbers > 0", p => string.Join(',', p.ClassifierStages.Select(stage => stage.LearningRate.ToString("R", CultureInfo.InvariantCulture))),
             (p, text) => PerPhase<double>(p, text, "learning rates", item => double.TryParse(item, NumberStyles.Float, CultureInfo.InvariantCulture, out double rate) && double.IsFinite(rate) && rate > 0 ? rate : (double?)null,
                 "a finite number above 0", (stage, rate) => stage with { LearningRate = rate })),
-        new("clas-lr-factor", "ratio between the rates of consecutive layer groups after the head-only phase (ULMFiT's 2.6; 1 = one rate for the whole network)",
-            "number ≥ 1", p => p.ClassifierDiscriminativeFactor.ToString("R", CultureInfo.InvariantCulture), (p, text) =>
-                double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out double factor) && double.IsFinite(factor) && factor >= 1
-                    ? p with { ClassifierDiscriminativeFactor = factor }
-                    : throw new FormatException($"'{text}' is not a finite number of at least 1 (below 1 the lower layers would move faster than the head).")),
+        Number("clas-lr-factor", "ratio between the rates of consecutive layer groups after the head-only phase (ULMFiT's 2.6; 1 = one rate for the whole network)",
+            p => p.ClassifierDiscriminativeFactor, (p, v) => p with { ClassifierDiscriminativeFactor = v }, minimum: 1,
+            why: "below 1 the lower layers would move faster than the head"),
         Number("clip", "largest global gradient norm per step, 0 = no clipping (fastai's default; its wikitext tutorial 0.1)", p => p.GradientClip, (p, v) => p with { GradientClip = v }),
         Integer("seed", "seed of splits, shuffles and initialisation", int.MinValue, p => p.Seed, (p, v) => p with { Seed = v }),
         new("augment", "training-time augmentation of the classifier's documents (contextual needs --encoder; command needs augment-command)",
             string.Join(" | ", AugmentationSettings.Names.Keys), p => p.Augmentation.Name,
             (p, v) => p with { Augmentation = p.Augmentation with { Kind = AugmentationSettings.ParseKind(v) } }),
         Number("augment-share", "probability that a training document is replaced by an augmented copy in an epoch (0–1]", p => p.Augmentation.Share,
-            (p, v) => p with { Augmentation = p.Augmentation with { Share = v } }, positive: true),
+            (p, v) => p with { Augmentation = p.Augmentation with { Share = v } }, aboveMinimum: true),
         Number("eda-alpha", "EDA's alpha: share of a document's words each operation changes (0–1], EDA's 0.1", p => p.Augmentation.EdaAlpha,
-            (p, v) => p with { Augmentation = p.Augmentation with { EdaAlpha = v } }, positive: true),
+            (p, v) => p with { Augmentation = p.Augmentation with { EdaAlpha = v } }, aboveMinimum: true),
         Number("contextual-rate", "probability that a word of a contextual copy is resampled by the language model (0–1]", p => p.Augmentation.ContextualRate,
-            (p, v) => p with { Augmentation = p.Augmentation with { ContextualRate = v } }, positive: true),
+            (p, v) => p with { Augmentation = p.Augmentation with { ContextualRate = v } }, aboveMinimum: true),
         new("augment-command", "command that paraphrases the training documents (back-translation): JSON lines {\"id\", \"text\"} in and out", "text",
             p => p.Augmentation.Command ?? "", (p, v) => p with { Augmentation = p.Augmentation with { Command = v.Length == 0 ? null : v } }),
         new("synonyms", "EDA's synonym table, word<TAB>synonyms per line (default samples/wordnet-synonyms.tsv.gz)", "path",
@@ -258,18 +256,21 @@ public static class PresetSettings
                 return apply(preset, value);
             });
 
-    // Learning rates are positive: a rate of 0 trains nothing and one-cycle divides by it.
+    // A number of at least minimum (above it with aboveMinimum: learning rates, since a rate of 0 trains nothing and
+    // one-cycle divides by it); why, if given, says what a smaller value would do.
     private static PresetSetting Number(string name, string description, Func<UlmfitPreset, double> read, Func<UlmfitPreset, double, UlmfitPreset> apply,
-        bool positive = false) =>
-        new(name, description, positive ? "number > 0" : "number ≥ 0", p => read(p).ToString("R", CultureInfo.InvariantCulture), (preset, text) =>
+        double minimum = 0, bool aboveMinimum = false, string? why = null) =>
+        new(name, description, FormattableString.Invariant($"number {(aboveMinimum ? ">" : "≥")} {minimum}"), p => read(p).ToString("R", CultureInfo.InvariantCulture), (preset, text) =>
             {
                 if (!double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out double value) || !double.IsFinite(value))
                 {
                     throw new FormatException($"'{text}' is not a finite number.");
                 }
-                if (value < 0 || (positive && value == 0))
+                if (value < minimum || (aboveMinimum && value == minimum))
                 {
-                    throw new FormatException(FormattableString.Invariant($"{value} is {(value < 0 ? "negative" : "zero")}; it must be {(positive ? "above 0" : "0 or more")}."));
+                    string what = value < minimum ? (minimum == 0 ? "negative" : FormattableString.Invariant($"below {minimum}")) : minimum == 0 ? "zero" : "the minimum itself";
+                    string allowed = aboveMinimum ? FormattableString.Invariant($"above {minimum}") : FormattableString.Invariant($"{minimum} or more");
+                    throw new FormatException(FormattableString.Invariant($"{value} is {what}; it must be {allowed}{(why is null ? "" : $" ({why})")}."));
                 }
                 return apply(preset, value);
             });

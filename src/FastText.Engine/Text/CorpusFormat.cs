@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using System.Runtime.InteropServices;
 
 namespace FastText.Engine.Text;
 
@@ -9,11 +10,10 @@ namespace FastText.Engine.Text;
 /// names (int32 byte length + UTF-8, per class).
 /// </summary>
 /// <remarks>
-/// Header fields: 0 magic "FTCORPUS" · 8 format version · 12 header size · 16 id width · 20 vocabulary size ·
-/// 24 vocabulary hash · 32 documents · 40 tokens · 48 classes · 52 flags · 56 tokens offset · 64 offsets offset ·
-/// 72 labels offset · 80 splits offset · 88 class names offset · 96 class names length · 104 file length ·
-/// 112 FNV-1a hash of bytes 0–111 · 120 XXH3-64 of the body (bytes 256 to the end).
-/// The body digest is checked when a corpus is opened (one pass over the mapped file at several GB/s), together with
+/// The header's fields and their byte offsets are <see cref="Header"/>'s explicit layout, the one place they are
+/// written down; bytes 0–15 (magic "FTCORPUS", format version, header size) and 112 (FNV-1a hash of bytes 0–111) are
+/// set around it, and bytes 128–255 are zero. The body digest (XXH3-64 of bytes 256 to the end) is checked when a
+/// corpus is opened (one pass over the mapped file at several GB/s), together with
 /// the ids' range and the offsets' order: a flipped bit is refused at open, naming the file, instead of surfacing as
 /// libtorch's "index out of range" in the middle of an epoch. Version 1 had no body digest and is refused.
 /// </remarks>
@@ -23,6 +23,9 @@ internal static class CorpusFormat
     public const int Version = 2;
     public static ReadOnlySpan<byte> Magic => "FTCORPUS"u8;
 
+    // Where the header's own checksum lies (it covers the bytes before it), and its last field.
+    private const int ChecksumOffset = 112, BodyDigestOffset = 120;
+
     [Flags]
     public enum Flags
     {
@@ -31,47 +34,46 @@ internal static class CorpusFormat
         AllLabeled = 2,
     }
 
+    /// <summary>The header as it lies in the file (little-endian; the offsets are the format's).</summary>
+    [StructLayout(LayoutKind.Explicit, Size = HeaderSize)]
     public struct Header
     {
-        public int IdWidth;
-        public int VocabularySize;
-        public ulong VocabularyHash;
-        public long Documents;
-        public long Tokens;
-        public int Classes;
-        public Flags Flags;
-        public long TokensOffset;
-        public long OffsetsOffset;
-        public long LabelsOffset;
-        public long SplitsOffset;
-        public long ClassNamesOffset;
-        public long ClassNamesLength;
-        public long FileLength;
-        public ulong BodyDigest;
+        [FieldOffset(16)] public int IdWidth;
+        [FieldOffset(20)] public int VocabularySize;
+        [FieldOffset(24)] public ulong VocabularyHash;
+        [FieldOffset(32)] public long Documents;
+        [FieldOffset(40)] public long Tokens;
+        [FieldOffset(48)] public int Classes;
+        [FieldOffset(52)] public Flags Flags;
+        [FieldOffset(56)] public long TokensOffset;
+        [FieldOffset(64)] public long OffsetsOffset;
+        [FieldOffset(72)] public long LabelsOffset;
+        [FieldOffset(80)] public long SplitsOffset;
+        [FieldOffset(88)] public long ClassNamesOffset;
+        [FieldOffset(96)] public long ClassNamesLength;
+        [FieldOffset(104)] public long FileLength;
+        [FieldOffset(BodyDigestOffset)] public ulong BodyDigest;
     }
 
     public static void Write(Span<byte> buffer, in Header header)
     {
-        buffer[..HeaderSize].Clear();
+        EnsureLittleEndian();
+        MemoryMarshal.Write(buffer, in header);
+        // Every byte outside the fields is set here, whatever a copy of the struct carried in its gaps.
+        buffer[(BodyDigestOffset + 8)..HeaderSize].Clear();
         Magic.CopyTo(buffer);
         BinaryPrimitives.WriteInt32LittleEndian(buffer[8..], Version);
         BinaryPrimitives.WriteInt32LittleEndian(buffer[12..], HeaderSize);
-        BinaryPrimitives.WriteInt32LittleEndian(buffer[16..], header.IdWidth);
-        BinaryPrimitives.WriteInt32LittleEndian(buffer[20..], header.VocabularySize);
-        BinaryPrimitives.WriteUInt64LittleEndian(buffer[24..], header.VocabularyHash);
-        BinaryPrimitives.WriteInt64LittleEndian(buffer[32..], header.Documents);
-        BinaryPrimitives.WriteInt64LittleEndian(buffer[40..], header.Tokens);
-        BinaryPrimitives.WriteInt32LittleEndian(buffer[48..], header.Classes);
-        BinaryPrimitives.WriteInt32LittleEndian(buffer[52..], (int)header.Flags);
-        BinaryPrimitives.WriteInt64LittleEndian(buffer[56..], header.TokensOffset);
-        BinaryPrimitives.WriteInt64LittleEndian(buffer[64..], header.OffsetsOffset);
-        BinaryPrimitives.WriteInt64LittleEndian(buffer[72..], header.LabelsOffset);
-        BinaryPrimitives.WriteInt64LittleEndian(buffer[80..], header.SplitsOffset);
-        BinaryPrimitives.WriteInt64LittleEndian(buffer[88..], header.ClassNamesOffset);
-        BinaryPrimitives.WriteInt64LittleEndian(buffer[96..], header.ClassNamesLength);
-        BinaryPrimitives.WriteInt64LittleEndian(buffer[104..], header.FileLength);
-        BinaryPrimitives.WriteUInt64LittleEndian(buffer[112..], Checksum(buffer[..112]));
-        BinaryPrimitives.WriteUInt64LittleEndian(buffer[120..], header.BodyDigest);
+        BinaryPrimitives.WriteUInt64LittleEndian(buffer[ChecksumOffset..], Checksum(buffer[..ChecksumOffset]));
+    }
+
+    // The struct is the file's bytes: a big-endian host would read every field byte-swapped.
+    private static void EnsureLittleEndian()
+    {
+        if (!BitConverter.IsLittleEndian)
+        {
+            throw new PlatformNotSupportedException("Corpus files are little-endian; this host is big-endian.");
+        }
     }
 
     /// <summary>Parses and validates a header; <paramref name="actualLength"/> is the file's size on disk.</summary>
@@ -92,28 +94,12 @@ internal static class CorpusFormat
                 ? $"{path}: corpus format version 1, written before corpus files carried a checksum of their tokens; this build reads version {Version} only. Tokenize the text again."
                 : $"{path}: corpus format version {version} is not supported (this build reads version {Version}).");
         }
-        if (BinaryPrimitives.ReadUInt64LittleEndian(buffer[112..]) != Checksum(buffer[..112]))
+        if (BinaryPrimitives.ReadUInt64LittleEndian(buffer[ChecksumOffset..]) != Checksum(buffer[..ChecksumOffset]))
         {
             throw new InvalidDataException($"{path}: corpus header is damaged (checksum mismatch).");
         }
-        var header = new Header
-        {
-            IdWidth = BinaryPrimitives.ReadInt32LittleEndian(buffer[16..]),
-            VocabularySize = BinaryPrimitives.ReadInt32LittleEndian(buffer[20..]),
-            VocabularyHash = BinaryPrimitives.ReadUInt64LittleEndian(buffer[24..]),
-            Documents = BinaryPrimitives.ReadInt64LittleEndian(buffer[32..]),
-            Tokens = BinaryPrimitives.ReadInt64LittleEndian(buffer[40..]),
-            Classes = BinaryPrimitives.ReadInt32LittleEndian(buffer[48..]),
-            Flags = (Flags)BinaryPrimitives.ReadInt32LittleEndian(buffer[52..]),
-            TokensOffset = BinaryPrimitives.ReadInt64LittleEndian(buffer[56..]),
-            OffsetsOffset = BinaryPrimitives.ReadInt64LittleEndian(buffer[64..]),
-            LabelsOffset = BinaryPrimitives.ReadInt64LittleEndian(buffer[72..]),
-            SplitsOffset = BinaryPrimitives.ReadInt64LittleEndian(buffer[80..]),
-            ClassNamesOffset = BinaryPrimitives.ReadInt64LittleEndian(buffer[88..]),
-            ClassNamesLength = BinaryPrimitives.ReadInt64LittleEndian(buffer[96..]),
-            FileLength = BinaryPrimitives.ReadInt64LittleEndian(buffer[104..]),
-            BodyDigest = BinaryPrimitives.ReadUInt64LittleEndian(buffer[120..]),
-        };
+        EnsureLittleEndian();
+        Header header = MemoryMarshal.Read<Header>(buffer);
         if (header.FileLength != actualLength)
         {
             throw new InvalidDataException(actualLength < header.FileLength

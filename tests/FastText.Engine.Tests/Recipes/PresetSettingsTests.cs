@@ -66,7 +66,8 @@ public sealed class PresetSettingsTests
     [InlineData("clas-lrs", "1e-2,1e-2,1e-2", "--clas-lrs: '1e-2,1e-2,1e-2' gives 3 learning rates; the preset's classifier has 4 phases.")]
     [InlineData("clas-lrs", "1e-2,0,1e-2,1e-2", "--clas-lrs: '0' (phase 2) is not a finite number above 0.")]
     [InlineData("clas-lrs", "1e-2,1e-2,1e-2,inf", "--clas-lrs: 'inf' (phase 4) is not a finite number above 0.")]
-    [InlineData("clas-lr-factor", "0.5", "--clas-lr-factor: '0.5' is not a finite number of at least 1 (below 1 the lower layers would move faster than the head).")]
+    [InlineData("clas-lr-factor", "0.5", "--clas-lr-factor: 0.5 is below 1; it must be 1 or more (below 1 the lower layers would move faster than the head).")]
+    [InlineData("clas-lr-factor", "inf", "--clas-lr-factor: 'inf' is not a finite number.")]
     public void An_impossible_value_names_its_option(string name, string value, string message)
     {
         var e = Assert.Throws<ArgumentException>(() => new PresetOverrides(null, [KeyValuePair.Create(name, value)]).Apply(UlmfitPreset.Small));
