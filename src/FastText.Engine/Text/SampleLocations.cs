@@ -38,11 +38,16 @@ public static class SampleLocations
     public static string? WordNetSynonyms() =>
         RepositoryFolders().Select(f => Path.Combine(f, "wordnet-synonyms.tsv.gz")).FirstOrDefault(File.Exists);
 
-    // The repository's samples/ and .data/ (found upwards from the program), then ./samples.
-    private static List<string> RepositoryFolders()
+    // The repository's samples/ and .data/ (found upwards from the program), then ./samples, then the program's own
+    // samples/ (where the CLI's build puts the small tables, for a copy of it outside the repository).
+    private static List<string> RepositoryFolders() => SearchFolders(AppContext.BaseDirectory, Directory.GetCurrentDirectory());
+
+    /// <summary>The folders searched for samples, in order, for a program in <paramref name="programFolder"/> run from
+    /// <paramref name="workingFolder"/>.</summary>
+    internal static List<string> SearchFolders(string programFolder, string workingFolder)
     {
         var candidates = new List<string>();
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+        for (var dir = new DirectoryInfo(programFolder); dir is not null; dir = dir.Parent)
         {
             if (File.Exists(Path.Combine(dir.FullName, "FastText.Engine.sln")))
             {
@@ -51,7 +56,8 @@ public static class SampleLocations
                 break;
             }
         }
-        candidates.Add(Path.Combine(Directory.GetCurrentDirectory(), "samples"));
+        candidates.Add(Path.Combine(workingFolder, "samples"));
+        candidates.Add(Path.Combine(programFolder, "samples"));
         return candidates;
     }
 }

@@ -23,7 +23,7 @@ public sealed partial class LayeringTests
     [Fact]
     public void No_file_of_the_library_uses_a_layer_above_its_own()
     {
-        string source = Path.Combine(Repository(), "src", "FastText.Engine");
+        string source = Path.Combine(TestRepository.Root, "src", "FastText.Engine");
         var violations = new List<string>();
         int files = 0;
         foreach (string file in Directory.EnumerateFiles(source, "*.cs", SearchOption.AllDirectories))
@@ -59,17 +59,5 @@ public sealed partial class LayeringTests
             }
         }
         return null;
-    }
-
-    private static string Repository()
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-        {
-            if (File.Exists(Path.Combine(dir.FullName, "FastText.Engine.sln")))
-            {
-                return dir.FullName;
-            }
-        }
-        throw new DirectoryNotFoundException("FastText.Engine.sln not found above " + AppContext.BaseDirectory);
     }
 }

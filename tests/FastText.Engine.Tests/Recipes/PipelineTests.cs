@@ -201,7 +201,7 @@ public sealed class PipelineTests : IDisposable
     [Fact]
     public void Shipped_mail_sample_reads_with_labels_and_its_own_split()
     {
-        string archive = Path.Combine(RepositoryRoot(), "samples", "spam-assassin.tar.gz");
+        string archive = Path.Combine(TestRepository.Root, "samples", "spam-assassin.tar.gz");
         var mails = SampleReaders.Read(new FastText.Engine.Text.TarGzDocumentSource(archive), maxDocuments: 300, seed: 1);
         Assert.Equal(300, mails.Count);
         Assert.Equal(["ham", "spam"], mails.Select(m => m.ClassName).Distinct().Order());
@@ -243,18 +243,6 @@ public sealed class PipelineTests : IDisposable
         using var file = FastText.Engine.Text.NumericalizedCorpus.Open(Path.Combine(folder, "a", TextDataset.CorpusFileName));
         Assert.Equal(first.Validation, Enumerable.Range(0, file.DocumentCount).Where(d => file.Split(d) == FastText.Engine.Text.DocumentSplit.Validation));
         Assert.Throws<ArgumentException>(() => TextDataset.Create([texts[1], texts[2] with { ClassName = null }], Path.Combine(folder, "c"), options));
-    }
-
-    private static string RepositoryRoot()
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-        {
-            if (File.Exists(Path.Combine(dir.FullName, "FastText.Engine.sln")))
-            {
-                return dir.FullName;
-            }
-        }
-        throw new DirectoryNotFoundException("repository root");
     }
 
     [Fact]
