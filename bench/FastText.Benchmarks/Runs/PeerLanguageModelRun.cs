@@ -18,8 +18,9 @@ namespace FastText.Benchmarks.Runs;
 /// The engine's side of the PyTorch peer benchmark (bench/peers/, scripts/bench-vs-pytorch.sh): AWD-LSTM language-model
 /// training batches on Brown at one shape and precision, timed batch by batch after a warm-up, with the process's CPU
 /// time split into user and system and its page faults over the timed batches, and this process's sgemm peak (2048³,
-/// the same threads) and how much the machine's cores add at all (<see cref="CoreScaling"/>). The first call also writes the data both sides train on: the Brown sample through the engine's
-/// tokenizer (vocabulary min count 3) as a stream of int64 ids, so PyTorch sees exactly the same batches.
+/// the same threads) and how much the machine's cores add at all (<see cref="CoreScaling"/>). The first call also writes
+/// the data both sides train on: the Brown sample through the engine's tokenizer (vocabulary min count 3) as a stream of
+/// int64 ids, so PyTorch sees exactly the same batches.
 /// Knobs: FASTTEXT_PEER_SHAPE (peer | small | fastai), FASTTEXT_PEER_PRECISION (fp32 | bf16), FASTTEXT_PEER_BATCHES
 /// (timed, default 60), FASTTEXT_PEER_WARMUP (default 5), FASTTEXT_PEER_DATA (folder of the shared stream, default
 /// bench/peers/.data). Prints one line <c>RESULT {json}</c>.
@@ -184,8 +185,8 @@ internal static class PeerLanguageModelRun
     /// </summary>
     /// <remarks>Why: the engine's 2-thread speed-up is bounded by what the second vCPU delivers, which on this shared VM
     /// changed from session to session (a register-only loop: 1.13–1.48× at 2026-12-07 19:50 UTC, where a 2048³ sgemm
-    /// had scaled 1.96× at 13:55 the same day). Measured in the same process as the training batches, it says which of the two limits a
-    /// speed-up figure meets.</remarks>
+    /// had scaled 1.96× at 13:55 the same day). Measured in the same process as the training batches, it says which of
+    /// the two limits a speed-up figure meets.</remarks>
     private static double CoreScaling(int threads)
     {
         if (threads == 1)

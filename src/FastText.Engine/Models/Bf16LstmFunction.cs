@@ -157,14 +157,14 @@ internal sealed class Bf16LstmFunction : autograd.MultiTensorFunction<Bf16LstmFu
         ushort* projections = Pointer<ushort>(projection), hs = Pointer<ushort>(hiddens), ys = Pointer<ushort>(output) + start * steps * hidden;
         float* activations = Pointer<float>(acts), cs = Pointer<float>(cells);
         int b = checked((int)rows), h = checked((int)hidden);
+        using Tensor hiddenRows = hiddens.view((steps + 1) * batch, hidden);                   // one handle per step below
         for (long t = 0; t < steps; t++)
         {
-            using (Tensor previous = hiddens.select(0, t))
-            using (Tensor mine = previous.narrow(0, start, rows))
+            long row = t * batch + start;
+            using (Tensor mine = hiddenRows.narrow(0, row, rows))
             {
                 recurrent.addmm_(mine, wHhT, beta: 0, alpha: 1);                                // h_{t−1}·W_hhᵀ
             }
-            long row = t * batch + start;
             step.Projection = projections + row * gates;
             step.Activations = activations + row * gates;
             step.Cell = cs + row * hidden;
@@ -193,6 +193,7 @@ internal sealed class Bf16LstmFunction : autograd.MultiTensorFunction<Bf16LstmFu
         float* activations = Pointer<float>(acts), cs = Pointer<float>(cells), c0 = Pointer<float>(cStart) + start * hidden;
         int b = checked((int)rows), h = checked((int)hidden);
         using Tensor dhRows = dh.narrow(0, start, rows);
+        using Tensor gateRows = dGates.view(steps * batch, gates);                              // one handle per step below
         for (long t = steps - 1; t >= 0; t--)
         {
             long row = t * batch + start;
@@ -203,8 +204,7 @@ internal sealed class Bf16LstmFunction : autograd.MultiTensorFunction<Bf16LstmFu
             step.GateGrad = dGate + row * gates;
             Bf16LstmKernel.Backward(step, b, h);
             step.HiddenGradFp32 = null;                                                          // from now on the GEMM's
-            using Tensor d = dGates.select(0, t);
-            using Tensor mine = d.narrow(0, start, rows);
+            using Tensor mine = gateRows.narrow(0, row, rows);
             dhRows.addmm_(mine, wHhB, beta: 0, alpha: 1);                                         // (rows, H) bf16
         }
     }

@@ -26,21 +26,6 @@ public sealed class EnvironmentFactAttribute : FactAttribute
     }
 }
 
-internal static class Repository
-{
-    public static string Root()
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-        {
-            if (File.Exists(Path.Combine(dir.FullName, "FastText.Engine.sln")))
-            {
-                return dir.FullName;
-            }
-        }
-        throw new InvalidOperationException("Repository root (FastText.Engine.sln) not found above " + AppContext.BaseDirectory);
-    }
-}
-
 /// <summary>
 /// CI's epoch-time regression check for the language model: a fixed tiny LM epoch against a bare LSTM language model of
 /// the same shapes on the same batches (<see cref="BareRecurrentModel"/>), timed in the same process, interleaved; the
@@ -194,7 +179,7 @@ internal static class EpochTimeCheck
     /// <summary>Measures and compares with the baseline without asserting.</summary>
     public static Verdict Judge(string name, Action engine, Action bare, ITestOutputHelper output)
     {
-        string path = Path.Combine(Repository.Root(), "perf-results", name + ".json");
+        string path = Path.Combine(TestRepository.Root, "perf-results", name + ".json");
         string cpu = CpuInfo.Describe();
         for (int warmUp = 0; warmUp < WarmUpEpochs; warmUp++)
         {
