@@ -167,7 +167,7 @@ public static class FastTextCommandLine
         {
             Description = "Comma-separated augmentations (eda, contextual, command), each a further ULMFiT arm trained on the same subsets and seeds; their settings are --augment-share, --eda-alpha, --contextual-rate, --augment-command, --synonyms.",
         };
-        var sampleEfficiency = new Command("sample-efficiency", "ULMFiT's sample-efficiency experiment: classifiers with and without the fine-tuned language model on growing labelled subsets.")
+        var sampleEfficiency = new Command("sample-efficiency", "ULMFiT's sample-efficiency experiment: classifiers with and without the fine-tuned language model on growing labelled subsets, beside TF-IDF + linear SVM, a fastText-style model and the ensemble of ULMFiT with it.")
         {
             corpus, encoder, output, Preset, sizes, oneCycle, seeds, augmentArms, Precision, Backwards,
         };
@@ -229,12 +229,20 @@ public static class FastTextCommandLine
 
         var report = new Option<string?>("--report") { Description = "Also write evaluate.html (metrics, the confusion matrix, the top losses with their attributions) and confusion.png into this folder." };
         var topLosses = new Option<int>("--top-losses") { Description = "Top losses to show and, with --report, to explain.", DefaultValueFactory = _ => 10 };
-        var evaluate = new Command("evaluate", "Accuracy, F1, confusion matrix and top losses of a classifier on a labelled corpus's validation split (with several -m: of each and of their ensemble).") { classifiers, corpus, report, topLosses };
+        var withNgrams = new Option<bool>("--with-ngram-baseline")
+        {
+            Description = "Also train the fastText-style bag of words and bigrams on the corpus's training split (seconds) and average its probabilities into the ensemble: ULMFiT and a bag of n-grams err on different texts.",
+        };
+        var evaluate = new Command("evaluate", "Accuracy, F1, confusion matrix and top losses of a classifier on a labelled corpus's validation split (with several -m: of each and of their ensemble).")
+        {
+            classifiers, corpus, report, topLosses, withNgrams,
+        };
         evaluate.SetAction((parse, cancel) => handlers.EvaluateAsync(new EvaluateRequest(
             parse.GetValue(classifiers)!, parse.GetValue(corpus)!, parse.GetValue(Threads))
         {
             Report = parse.GetValue(report),
             TopLosses = parse.GetValue(topLosses),
+            WithNgramBaseline = parse.GetValue(withNgrams),
         }, cancel));
         root.Subcommands.Add(evaluate);
 
@@ -473,6 +481,9 @@ public sealed record EvaluateRequest(string[] Models, string Corpus, int? Thread
 
     /// <summary>Top losses shown (and explained in the report).</summary>
     public int TopLosses { get; init; } = 10;
+
+    /// <summary>Train the fastText-style baseline on the corpus's training split and make it one more ensemble member.</summary>
+    public bool WithNgramBaseline { get; init; }
 }
 
 /// <summary>Arguments of <c>next</c>.</summary>

@@ -2,6 +2,7 @@ using FastText.Engine.Recipes.Experiments;
 using FastText.Engine.IO;
 using FastText.Engine.Interpretation;
 using FastText.Engine.Models;
+using FastText.Engine.Models.Baselines;
 using FastText.Engine.Native;
 using FastText.Engine.Recipes;
 using FastText.Engine.Text;
@@ -315,14 +316,19 @@ public sealed class PipelineCommandHandlers : ICommandHandlers
         // The corpus in reading order: a backwards classifier's predictor reverses each document itself.
         ITokenCorpus validation = corpus.Subset(corpus.Validation);
         ClassifierEvaluation evaluation;
-        if (classifiers.Artifacts.Count == 1)
+        if (classifiers.Artifacts.Count == 1 && !request.WithNgramBaseline)
         {
-            evaluation = classifiers.Predictors[0].Evaluate(validation);
+            evaluation = classifiers.Predictors[0].Evaluate(validation, request.TopLosses);
         }
         else
         {
             LogMembers(classifiers.Artifacts);
-            EnsembleEvaluation ensemble = new ClassifierEnsemble(classifiers.Predictors).Evaluate(validation);
+            EnsembleEvaluation ensemble = new ClassifierEnsemble(classifiers.Predictors).Evaluate(validation, request.TopLosses);
+            if (request.WithNgramBaseline)
+            {
+                ensemble = ClassifierEnsemble.Average([.. ensemble.Members.Select(m => m.Probabilities), NgramBaseline(corpus, classifiers.Artifacts.Count + 1)],
+                    corpus.Validation.Select(corpus.Corpus.Label).ToArray(), classifiers.Predictors[0].ClassNames, request.TopLosses);
+            }
             for (int m = 0; m < ensemble.Members.Count; m++)
             {
                 progress.Log(Summary($"model {m + 1}", ensemble.Members[m]));
@@ -363,11 +369,22 @@ public sealed class PipelineCommandHandlers : ICommandHandlers
                 string name = FormattableString.Invariant($"document {document}: actual {classes[loss.Actual]}, predicted {classes[loss.Predicted]} (p {loss.Probability:F3}, loss {loss.Loss:F3})");
                 explained.Add(first.ExplainIds(explainer, name, ids, loss.Predicted, maxSteps: ReportMaxSteps));
             }
-            string who = classifiers.Artifacts.Count == 1 ? $"'{first.Folder}'" : $"the ensemble of {classifiers.Artifacts.Count} (top losses explained by '{first.Folder}')";
+            string members = request.WithNgramBaseline ? $"{classifiers.Artifacts.Count} and the fastText-style baseline" : $"{classifiers.Artifacts.Count}";
+            string who = classifiers.Artifacts.Count == 1 && !request.WithNgramBaseline ? $"'{first.Folder}'" : $"the ensemble of {members} (top losses explained by '{first.Folder}')";
             EvaluationReport.Write(folder, evaluation, explained, $"Evaluation of {who} on '{request.Corpus}'");
             progress.Log($"report → {Path.Combine(folder, EvaluationReport.PageFile)}, {Path.Combine(folder, EvaluationReport.ConfusionFile)}");
         }
         return Task.FromResult(0);
+
+        // The fastText-style model trained on the corpus's training split, its probabilities of the validation documents.
+        float[][] NgramBaseline(TextDataset dataset, int member)
+        {
+            var clock = System.Diagnostics.Stopwatch.StartNew();
+            var baseline = HashedNgramClassifier.Train(dataset.Corpus, dataset.Training, new HashedNgramOptions(), UlmfitPreset.Small.Seed);
+            progress.Log(FormattableString.Invariant(
+                $"model {member}: {baseline.Name}, trained on the corpus's {dataset.Training.Count:N0} training documents in {clock.Elapsed.TotalSeconds:F1} s"));
+            return dataset.Validation.Select(d => baseline.Probabilities(dataset.Corpus, d)).ToArray();
+        }
 
         static string Summary(string who, ClassifierEvaluation e) =>
             FormattableString.Invariant($"{who}: accuracy {e.Metrics.Accuracy * 100:F2}%, macro F1 {e.Metrics.MacroF1:F4}, loss {e.Loss:F4}");

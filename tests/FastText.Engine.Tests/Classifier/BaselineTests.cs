@@ -1,5 +1,6 @@
 using FastText.Engine.Models.Baselines;
 using FastText.Engine.Text;
+using FastText.Engine.Training.Classification;
 
 namespace FastText.Engine.Tests.Classifier;
 
@@ -66,6 +67,40 @@ public sealed class BaselineTests
         // Without bigrams classes 0 and 1 hold the same words: it cannot tell them apart as well.
         HashedNgramClassifier unigrams = HashedNgramClassifier.Train(corpus, training, options with { Bigrams = false }, seed: 5);
         Assert.True(BaselineData.Accuracy(unigrams, corpus, validation) < BaselineData.Accuracy(first, corpus, validation));
+    }
+
+    [Fact]
+    public void The_hashed_ngram_probabilities_are_a_softmax_whose_top_class_is_the_prediction_and_join_an_ensemble()
+    {
+        InMemoryTokenCorpus corpus = OrderCorpus(300, seed: 8);
+        int[] training = Enumerable.Range(0, 240).ToArray(), validation = Enumerable.Range(240, 60).ToArray();
+        HashedNgramClassifier model = HashedNgramClassifier.Train(corpus, training, new HashedNgramOptions(Dimension: 16, Epochs: 30, Buckets: 1024), seed: 5);
+        float[][] probabilities = validation.Select(d => model.Probabilities(corpus, d)).ToArray();
+        Assert.All(validation.Zip(probabilities), pair =>
+        {
+            Assert.Equal(3, pair.Second.Length);
+            Assert.Equal(1.0, pair.Second.Sum(), 5);
+            Assert.All(pair.Second, p => Assert.InRange(p, 0f, 1f));
+            Assert.Equal(model.Predict(corpus, pair.First), Array.IndexOf(pair.Second, pair.Second.Max()));
+        });
+        Assert.Equal([1f, 0f, 0f], model.Probabilities(new InMemoryTokenCorpus([[]], [0], ["a", "b", "c"]), 0));
+
+        // As an ensemble member: the mean, class by class, of its probabilities and another member's (here a member
+        // that is sure of class 2 everywhere); each member's own metrics are kept.
+        int[] labels = validation.Select(corpus.Label).ToArray();
+        float[][] sure = validation.Select(_ => new[] { 0f, 0f, 1f }).ToArray();
+        EnsembleEvaluation pair = ClassifierEnsemble.Average([probabilities, sure], labels, ["a", "b", "c"], topLosses: 3);
+        Assert.Equal(BaselineData.Accuracy(model, corpus, validation), pair.Members[0].Metrics.Accuracy, 12);
+        Assert.Equal(labels.Count(l => l == 2) / (double)labels.Length, pair.Members[1].Metrics.Accuracy, 12);
+        for (int d = 0; d < validation.Length; d++)
+        {
+            Assert.Equal(probabilities[d][0] / 2, pair.Ensemble.Probabilities[d][0], 6);
+            Assert.Equal((probabilities[d][2] + 1) / 2, pair.Ensemble.Probabilities[d][2], 6);
+        }
+        Assert.Equal(3, pair.Ensemble.TopLosses.Count);
+        var missing = Assert.Throws<ArgumentException>(() => ClassifierEnsemble.Average([probabilities, sure[..10]], labels, ["a", "b", "c"]));
+        Assert.Contains("Member 2 gives probabilities for 10 documents", missing.Message, StringComparison.Ordinal);
+        Assert.Throws<ArgumentException>(() => ClassifierEnsemble.Average([], labels, ["a", "b", "c"]));
     }
 
     [Fact]

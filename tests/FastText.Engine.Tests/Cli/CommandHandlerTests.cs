@@ -49,7 +49,8 @@ public sealed class CommandHandlerTests : IDisposable
         Assert.Contains("| 10 |", efficiency, StringComparison.Ordinal);
         Assert.Contains(" of 2 against from scratch, ", efficiency, StringComparison.Ordinal);
         Assert.Contains(" of 2 against TF-IDF + linear SVM, ", efficiency, StringComparison.Ordinal);
-        Assert.Contains(" of 2 against fastText-style (hashed bigrams) |", efficiency, StringComparison.Ordinal);
+        Assert.Contains(" of 2 against fastText-style (hashed bigrams), ", efficiency, StringComparison.Ordinal);
+        Assert.Contains(" of 2 against ensemble of ULMFiT and fastText-style |", efficiency, StringComparison.Ordinal);
         Assert.Contains("sample-efficiency 10 scratch seed 5", efficiency, StringComparison.Ordinal);
     }
 
@@ -143,6 +144,14 @@ public sealed class CommandHandlerTests : IDisposable
         Assert.Matches(@"model 2: accuracy \d+\.\d\d%, macro F1 ", evaluate);
         Assert.Matches(@"ensemble: accuracy \d+\.\d\d%, macro F1 ", evaluate);
         Assert.Contains("| actual \\ predicted | ham | spam |", evaluate, StringComparison.Ordinal);
+
+        // The bag of n-grams as one more member, trained on the corpus's training split.
+        before = output.ToString().Length;
+        Ok("evaluate", "-m", P("fwd"), "-c", P("spam"), "--with-ngram-baseline");
+        evaluate = output.ToString()[before..];
+        Assert.Matches(@"model 2: fastText-style \(hashed bigrams\), trained on the corpus's [\d,]+ training documents in ", evaluate);
+        Assert.Matches(@"model 2: accuracy \d+\.\d\d%, macro F1 ", evaluate);
+        Assert.Matches(@"ensemble: accuracy \d+\.\d\d%, macro F1 ", evaluate);
 
         // A backwards LM writes what precedes the prompt: the printed text ends with it.
         before = output.ToString().Length;

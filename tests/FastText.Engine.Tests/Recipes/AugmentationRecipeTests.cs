@@ -48,8 +48,10 @@ public sealed class AugmentationRecipeTests : IDisposable
 
         var points = SampleEfficiencyExperiment.Run(run, task, recipe.Tuned, [40], augmentations:
             [new AugmentationSettings(AugmentationKind.Eda, Share: 0.8, EdaAlpha: 0.2), new AugmentationSettings(AugmentationKind.Contextual, ContextualRate: 0.3)]);
-        Assert.Equal(["ULMFiT", "ULMFiT + EDA", "ULMFiT + contextual", "from scratch", "TF-IDF + linear SVM", "fastText-style (hashed bigrams)"],
+        Assert.Equal(["ULMFiT", "ULMFiT + EDA", "ULMFiT + contextual", "from scratch", "TF-IDF + linear SVM", "fastText-style (hashed bigrams)", "ensemble of ULMFiT and fastText-style"],
             points.Select(p => p.Arm));
+        // The ensemble arm trains nothing of its own: its time is its two members'.
+        Assert.Equal(points[0].Seconds + points[5].Seconds, points[6].Seconds, 9);
         Assert.Contains(log.Lines, l => l.StartsWith("augmentation: EDA alpha 0.2 (", StringComparison.Ordinal) && l.Contains("share 0.8", StringComparison.Ordinal));
         Assert.Contains(log.Lines, l => l.StartsWith("augmentation: contextual (language model) rate 0.3", StringComparison.Ordinal));
         Assert.Equal(2, log.Lines.Count(l => l.StartsWith("augmentation: ", StringComparison.Ordinal)) - 1);   // the two arms (and the command run above) only

@@ -90,26 +90,34 @@ public sealed class HashedNgramClassifier : ITextBaseline
     /// <inheritdoc />
     public int Predict(ITokenCorpus corpus, int document)
     {
+        float[] probabilities = Probabilities(corpus, document);
+        return probabilities.AsSpan().IndexOf(TensorPrimitives.Max(probabilities));
+    }
+
+    /// <summary>
+    /// Class probabilities of <paramref name="document"/> of <paramref name="corpus"/> (the softmax fastText's
+    /// <c>predict-prob</c> gives), so the model can join an ensemble of classifiers; a document without inputs gets
+    /// class 0 with certainty, as <see cref="Predict"/> answers it.
+    /// </summary>
+    public float[] Probabilities(ITokenCorpus corpus, int document)
+    {
         ArgumentNullException.ThrowIfNull(corpus);
         var rows = new List<int>();
         Rows(BaselineData.Tokens(corpus, document), rows);
+        var probabilities = new float[ClassCount];
         if (rows.Count == 0)
         {
-            return 0;
+            probabilities[0] = 1;
+            return probabilities;
         }
         var hidden = new float[options.Dimension];
         Hidden(rows, hidden);
-        int best = 0;
-        float bestScore = float.NegativeInfinity;
         for (int c = 0; c < ClassCount; c++)
         {
-            float score = TensorPrimitives.Dot(output.AsSpan(c * options.Dimension, options.Dimension), hidden);
-            if (score > bestScore)
-            {
-                (best, bestScore) = (c, score);
-            }
+            probabilities[c] = TensorPrimitives.Dot(output.AsSpan(c * options.Dimension, options.Dimension), hidden);
         }
-        return best;
+        TensorPrimitives.SoftMax(probabilities, probabilities);
+        return probabilities;
     }
 
     // Input rows of a document: its words (ids beyond the training vocabulary are skipped) and its hashed bigrams.

@@ -4,6 +4,7 @@ using FastText.Engine.Models;
 using FastText.Engine.Models.Baselines;
 using FastText.Engine.Reporting;
 using FastText.Engine.Text;
+using FastText.Engine.Training.Classification;
 
 namespace FastText.Engine.Recipes.Experiments;
 
@@ -13,11 +14,16 @@ public static class SampleEfficiencyExperiment
     /// <summary>Arm names, as the table and plot show them.</summary>
     public const string Ulmfit = "ULMFiT", UlmfitScratchSchedule = "LM encoder, scratch schedule", Scratch = "from scratch";
 
+    /// <summary>Name of the arm that averages the ULMFiT arm's probabilities with the fastText-style baseline's.</summary>
+    public const string UlmfitWithNgrams = "ensemble of ULMFiT and fastText-style";
+
     /// <summary>
     /// ULMFiT's sample-efficiency experiment: classifiers with and without the fine-tuned language model on seeded,
     /// stratified subsets of <paramref name="sizes"/> labelled training mails (null = all), evaluated on the same
     /// validation split, next to the bag-of-n-grams baselines a user would try first (<see cref="TfIdfLinearSvm"/>,
-    /// <see cref="HashedNgramClassifier"/>) trained on the same subsets and tokens. Smaller subsets get proportionally
+    /// <see cref="HashedNgramClassifier"/>) trained on the same subsets and tokens, and the ensemble of the ULMFiT arm
+    /// with the fastText-style one (<see cref="UlmfitWithNgrams"/>: the mean of their probabilities; the two err on
+    /// different documents, so the pair can beat both). Smaller subsets get proportionally
     /// more epochs (at most <paramref name="maxEpochScale"/>×) so that each run takes a comparable number of optimizer
     /// steps; the recipe is otherwise the preset's. With several <paramref name="seeds"/> every point is trained once per
     /// seed (another subset, initialisation and shuffle) and the report gives the mean, each seed's accuracy and how often
@@ -65,6 +71,8 @@ public static class SampleEfficiencyExperiment
         {
             foreach (int seed in seeds)
             {
+                SampleEfficiencyPoint? ulmfitPoint = null;
+                IReadOnlyList<float[]>? ulmfitProbabilities = null;
                 foreach (var (arm, pretrained, augmentation) in neural)
                 {
                     // Stage names as before augmented arms existed: "ULMFiT", "scratch", then e.g. "ULMFiT + EDA".
@@ -76,11 +84,17 @@ public static class SampleEfficiencyExperiment
                     using ClassifierResult result = run.TrainClassifier(labelled, pretrained ? languageModel : null, name, size, save: false, epochScale: scale,
                         gradualUnfreezing: gradualUnfreezing, seed: seed, augmentation: augmentation, validateEveryEpoch: false);
                     points.Add(new SampleEfficiencyPoint(result.TrainingExamples, arm, result.Evaluation.Metrics.Accuracy, result.Seconds) { Seed = seed });
+                    if (arm == ulmfit)
+                    {
+                        (ulmfitPoint, ulmfitProbabilities) = (points[^1], result.Evaluation.Probabilities);
+                    }
                 }
                 // The baselines on the very subset the classifiers of this seed trained on, the same (capped) tokens.
                 IReadOnlyList<int> subset = UlmfitPipeline.TrainingSubset(labelled, size, seed);
-                points.Add(Baseline(labelled, subset, seed, (corpus, training) => TfIdfLinearSvm.Train(corpus, training, seed)));
-                points.Add(Baseline(labelled, subset, seed, (corpus, training) => HashedNgramClassifier.Train(corpus, training, new HashedNgramOptions(), seed)));
+                points.Add(Baseline(labelled, subset, seed, (corpus, training) => TfIdfLinearSvm.Train(corpus, training, seed)).Point);
+                var (hashedPoint, hashed) = Baseline(labelled, subset, seed, (corpus, training) => HashedNgramClassifier.Train(corpus, training, new HashedNgramOptions(), seed));
+                points.Add(hashedPoint);
+                points.Add(Ensemble(labelled, ulmfitPoint!, ulmfitProbabilities!, hashedPoint, (HashedNgramClassifier)hashed));
                 run.Progress.Log(FormattableString.Invariant($"sample-efficiency {subset.Count}, seed {seed}: ")
                     + string.Join(", ", points.Where(p => p.Seed == seed && p.Examples == subset.Count).Select(p => FormattableString.Invariant($"{p.Arm} {p.Accuracy:P2}"))));
             }
@@ -94,12 +108,24 @@ public static class SampleEfficiencyExperiment
         return points;
     }
 
-    private static SampleEfficiencyPoint Baseline(TextDataset labelled, IReadOnlyList<int> training, int seed, Func<ITokenCorpus, IReadOnlyList<int>, ITextBaseline> train)
+    private static (SampleEfficiencyPoint Point, ITextBaseline Model) Baseline(TextDataset labelled, IReadOnlyList<int> training, int seed,
+        Func<ITokenCorpus, IReadOnlyList<int>, ITextBaseline> train)
     {
         var clock = System.Diagnostics.Stopwatch.StartNew();
         ITextBaseline model = train(labelled.Corpus, training);
         double accuracy = BaselineData.Accuracy(model, labelled.Corpus, labelled.Validation);
-        return new SampleEfficiencyPoint(training.Count, model.Name, accuracy, clock.Elapsed.TotalSeconds) { Seed = seed };
+        return (new SampleEfficiencyPoint(training.Count, model.Name, accuracy, clock.Elapsed.TotalSeconds) { Seed = seed }, model);
+    }
+
+    // The ULMFiT arm's validation probabilities (validation order) averaged with the fastText-style model's; its training
+    // time is both members' (nothing else is trained).
+    private static SampleEfficiencyPoint Ensemble(TextDataset labelled, SampleEfficiencyPoint ulmfit, IReadOnlyList<float[]> ulmfitProbabilities,
+        SampleEfficiencyPoint hashedPoint, HashedNgramClassifier hashed)
+    {
+        float[][] baseline = labelled.Validation.Select(d => hashed.Probabilities(labelled.Corpus, d)).ToArray();
+        int[] labels = labelled.Validation.Select(labelled.Corpus.Label).ToArray();
+        EnsembleEvaluation mean = ClassifierEnsemble.Average([ulmfitProbabilities, baseline], labels, labelled.ClassNames, topLosses: 0);
+        return new SampleEfficiencyPoint(ulmfit.Examples, UlmfitWithNgrams, mean.Ensemble.Metrics.Accuracy, ulmfit.Seconds + hashedPoint.Seconds) { Seed = ulmfit.Seed };
     }
 }
 

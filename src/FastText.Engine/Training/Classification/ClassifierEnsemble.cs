@@ -63,10 +63,39 @@ public sealed class ClassifierEnsemble
     public EnsembleEvaluation Evaluate(ITokenCorpus corpus, int topLosses = 10)
     {
         var (documents, labels) = ClassifierPredictor.ReadLabelled(corpus);
-        float[][][] probabilities = Members.Select(m => m.Probabilities(documents)).ToArray();
-        var members = probabilities.Select(p => ClassifierEvaluation.FromProbabilities(p, labels, ClassNames, topLosses)).ToArray();
-        float[][] mean = Enumerable.Range(0, documents.Length).Select(d => Mean(probabilities.Select(p => (IReadOnlyList<float>)p[d]).ToList())).ToArray();
-        return new EnsembleEvaluation(ClassifierEvaluation.FromProbabilities(mean, labels, ClassNames, topLosses), members);
+        return Average(Members.Select(m => (IReadOnlyList<float[]>)m.Probabilities(documents)).ToArray(), labels, ClassNames, topLosses);
+    }
+
+    /// <summary>
+    /// The ensemble of probabilities that any classifiers gave to the same labelled documents (for example ULMFiT's and a
+    /// bag-of-n-grams baseline's, <see cref="Models.Baselines.HashedNgramClassifier.Probabilities"/>): each member's
+    /// metrics and those of the members' mean, as <see cref="Evaluate"/> computes them.
+    /// </summary>
+    /// <param name="members">Per member, per document, per class, documents in the order of <paramref name="labels"/>.</param>
+    /// <param name="labels">True class per document.</param>
+    /// <param name="classNames">Class names, indexed by class (every member's).</param>
+    /// <param name="topLosses">How many top losses to keep per evaluation.</param>
+    /// <exception cref="ArgumentException">No members, or a member with another number of documents or classes; the message names it.</exception>
+    public static EnsembleEvaluation Average(IReadOnlyList<IReadOnlyList<float[]>> members, IReadOnlyList<int> labels, IReadOnlyList<string> classNames, int topLosses = 10)
+    {
+        ArgumentNullException.ThrowIfNull(members);
+        ArgumentNullException.ThrowIfNull(labels);
+        ArgumentNullException.ThrowIfNull(classNames);
+        if (members.Count == 0)
+        {
+            throw new ArgumentException("An ensemble needs at least one classifier.", nameof(members));
+        }
+        for (int m = 0; m < members.Count; m++)
+        {
+            if (members[m].Count != labels.Count || members[m].Any(p => p.Length != classNames.Count))
+            {
+                throw new ArgumentException(
+                    $"Member {m + 1} gives probabilities for {members[m].Count} documents; the ensemble averages {labels.Count} documents of {classNames.Count} classes each.", nameof(members));
+            }
+        }
+        var evaluations = members.Select(p => ClassifierEvaluation.FromProbabilities(p, labels, classNames, topLosses)).ToArray();
+        float[][] mean = Enumerable.Range(0, labels.Count).Select(d => Mean(members.Select(p => (IReadOnlyList<float>)p[d]).ToList())).ToArray();
+        return new EnsembleEvaluation(ClassifierEvaluation.FromProbabilities(mean, labels, classNames, topLosses), evaluations);
     }
 
     private Prediction ToPrediction(float[] probabilities)
