@@ -228,7 +228,7 @@ public static class FastTextCommandLine
         root.Subcommands.Add(explain);
 
         var report = new Option<string?>("--report") { Description = "Also write evaluate.html (metrics, the confusion matrix, the top losses with their attributions) and confusion.png into this folder." };
-        var topLosses = new Option<int>("--top-losses") { Description = "Top losses to show and, with --report, to explain.", DefaultValueFactory = _ => 10 };
+        var topLosses = InRange(new Option<int>("--top-losses") { Description = "Top losses to show and, with --report, to explain.", DefaultValueFactory = _ => 10 }, 0, 100_000);
         var withNgrams = new Option<bool>("--with-ngram-baseline")
         {
             Description = "Also train the fastText-style bag of words and bigrams on the corpus's training split (seconds) and average its probabilities into the ensemble: ULMFiT and a bag of n-grams err on different texts.",

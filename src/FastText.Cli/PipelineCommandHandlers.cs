@@ -326,6 +326,12 @@ public sealed class PipelineCommandHandlers : ICommandHandlers
             EnsembleEvaluation ensemble = new ClassifierEnsemble(classifiers.Predictors).Evaluate(validation, request.TopLosses);
             if (request.WithNgramBaseline)
             {
+                // The baseline learns the corpus's class indices; the ensemble averages index by index.
+                if (!corpus.ClassNames.SequenceEqual(classifiers.Predictors[0].ClassNames, StringComparer.Ordinal))
+                {
+                    throw new InvalidDataException(
+                        $"--with-ngram-baseline: the corpus '{request.Corpus}' has the classes [{string.Join(", ", corpus.ClassNames)}], the classifiers [{string.Join(", ", classifiers.Predictors[0].ClassNames)}]; the baseline's probabilities would be averaged with other classes'.");
+                }
                 ensemble = ClassifierEnsemble.Average([.. ensemble.Members.Select(m => m.Probabilities), NgramBaseline(corpus, classifiers.Artifacts.Count + 1)],
                     corpus.Validation.Select(corpus.Corpus.Label).ToArray(), classifiers.Predictors[0].ClassNames, request.TopLosses);
             }
@@ -369,8 +375,9 @@ public sealed class PipelineCommandHandlers : ICommandHandlers
                 string name = FormattableString.Invariant($"document {document}: actual {classes[loss.Actual]}, predicted {classes[loss.Predicted]} (p {loss.Probability:F3}, loss {loss.Loss:F3})");
                 explained.Add(first.ExplainIds(explainer, name, ids, loss.Predicted, maxSteps: ReportMaxSteps));
             }
-            string members = request.WithNgramBaseline ? $"{classifiers.Artifacts.Count} and the fastText-style baseline" : $"{classifiers.Artifacts.Count}";
-            string who = classifiers.Artifacts.Count == 1 && !request.WithNgramBaseline ? $"'{first.Folder}'" : $"the ensemble of {members} (top losses explained by '{first.Folder}')";
+            string models = classifiers.Artifacts.Count == 1 ? $"'{first.Folder}'" : $"{classifiers.Artifacts.Count} classifiers";
+            string who = classifiers.Artifacts.Count == 1 && !request.WithNgramBaseline ? models
+                : $"the ensemble of {models}{(request.WithNgramBaseline ? " and the fastText-style baseline" : "")} (top losses explained by '{first.Folder}')";
             EvaluationReport.Write(folder, evaluation, explained, $"Evaluation of {who} on '{request.Corpus}'");
             progress.Log($"report → {Path.Combine(folder, EvaluationReport.PageFile)}, {Path.Combine(folder, EvaluationReport.ConfusionFile)}");
         }

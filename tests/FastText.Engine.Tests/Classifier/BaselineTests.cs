@@ -83,7 +83,9 @@ public sealed class BaselineTests
             Assert.All(pair.Second, p => Assert.InRange(p, 0f, 1f));
             Assert.Equal(model.Predict(corpus, pair.First), Array.IndexOf(pair.Second, pair.Second.Max()));
         });
-        Assert.Equal([1f, 0f, 0f], model.Probabilities(new InMemoryTokenCorpus([[]], [0], ["a", "b", "c"]), 0));
+        var empty = new InMemoryTokenCorpus([[]], [0], ["a", "b", "c"]);
+        Assert.Equal([1f / 3, 1f / 3, 1f / 3], model.Probabilities(empty, 0));   // knows nothing: no vote in an ensemble
+        Assert.Equal(0, model.Predict(empty, 0));
 
         // As an ensemble member: the mean, class by class, of its probabilities and another member's (here a member
         // that is sure of class 2 everywhere); each member's own metrics are kept.

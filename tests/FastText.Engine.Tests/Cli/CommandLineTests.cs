@@ -135,6 +135,13 @@ public sealed class CommandLineTests
         var evaluate = Assert.IsType<EvaluateRequest>(recorder.Last);
         Assert.Equal(["fwd", "bwd"], evaluate.Models);
         Assert.Equal("spam", evaluate.Corpus);
+        Assert.False(evaluate.WithNgramBaseline);
+        FastTextCommandLine.Build(recorder).Parse(["evaluate", "-m", "fwd", "-c", "spam", "--with-ngram-baseline", "--top-losses", "25"]).Invoke();
+        evaluate = Assert.IsType<EvaluateRequest>(recorder.Last);
+        Assert.True(evaluate.WithNgramBaseline);
+        Assert.Equal(25, evaluate.TopLosses);
+        var negative = FastTextCommandLine.Build(recorder).Parse(["evaluate", "-m", "fwd", "-c", "spam", "--top-losses", "-1"]);
+        Assert.Contains(negative.Errors, e => e.Message.Contains("--top-losses: -1 is outside the allowed range", StringComparison.Ordinal));
 
         FastTextCommandLine.Build(recorder).Parse(["generate", "-m", "lm", "hello"]).Invoke();
         Assert.Equal("lm", Assert.IsType<GenerateRequest>(recorder.Last).Model);

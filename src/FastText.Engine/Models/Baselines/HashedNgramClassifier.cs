@@ -90,34 +90,61 @@ public sealed class HashedNgramClassifier : ITextBaseline
     /// <inheritdoc />
     public int Predict(ITokenCorpus corpus, int document)
     {
-        float[] probabilities = Probabilities(corpus, document);
-        return probabilities.AsSpan().IndexOf(TensorPrimitives.Max(probabilities));
+        float[]? scores = Scores(corpus, document);
+        if (scores is null)
+        {
+            return 0;
+        }
+        int best = 0;
+        for (int c = 1; c < scores.Length; c++)
+        {
+            if (scores[c] > scores[best])
+            {
+                best = c;
+            }
+        }
+        return best;
     }
 
     /// <summary>
     /// Class probabilities of <paramref name="document"/> of <paramref name="corpus"/> (the softmax fastText's
-    /// <c>predict-prob</c> gives), so the model can join an ensemble of classifiers; a document without inputs gets
-    /// class 0 with certainty, as <see cref="Predict"/> answers it.
+    /// <c>predict-prob</c> gives), so the model can join an ensemble of classifiers; a document without inputs gets the
+    /// same probability for every class (the model knows nothing about it, and in an ensemble it should not outvote the
+    /// other members), although <see cref="Predict"/> has to name one and names class 0.
     /// </summary>
     public float[] Probabilities(ITokenCorpus corpus, int document)
+    {
+        float[]? scores = Scores(corpus, document);
+        if (scores is null)
+        {
+            var uniform = new float[ClassCount];
+            Array.Fill(uniform, 1f / ClassCount);
+            return uniform;
+        }
+        // Shifted by the largest score first: exp of a score above ~88 would overflow to ∞ and the softmax to NaN.
+        TensorPrimitives.Subtract(scores, TensorPrimitives.Max(scores), scores);
+        TensorPrimitives.SoftMax(scores, scores);
+        return scores;
+    }
+
+    // The output layer's score per class, or null for a document without inputs.
+    private float[]? Scores(ITokenCorpus corpus, int document)
     {
         ArgumentNullException.ThrowIfNull(corpus);
         var rows = new List<int>();
         Rows(BaselineData.Tokens(corpus, document), rows);
-        var probabilities = new float[ClassCount];
         if (rows.Count == 0)
         {
-            probabilities[0] = 1;
-            return probabilities;
+            return null;
         }
         var hidden = new float[options.Dimension];
         Hidden(rows, hidden);
+        var scores = new float[ClassCount];
         for (int c = 0; c < ClassCount; c++)
         {
-            probabilities[c] = TensorPrimitives.Dot(output.AsSpan(c * options.Dimension, options.Dimension), hidden);
+            scores[c] = TensorPrimitives.Dot(output.AsSpan(c * options.Dimension, options.Dimension), hidden);
         }
-        TensorPrimitives.SoftMax(probabilities, probabilities);
-        return probabilities;
+        return scores;
     }
 
     // Input rows of a document: its words (ids beyond the training vocabulary are skipped) and its hashed bigrams.

@@ -131,7 +131,7 @@ public static class SampleEfficiencyExperiment
 
 /// <summary>One point of the sample-efficiency comparison.</summary>
 /// <param name="Examples">Labelled training documents.</param>
-/// <param name="Arm">What was trained: <see cref="SampleEfficiencyExperiment.Ulmfit"/>, <see cref="SampleEfficiencyExperiment.Scratch"/>, or a baseline's <see cref="ITextBaseline.Name"/>.</param>
+/// <param name="Arm">What was trained: <see cref="SampleEfficiencyExperiment.Ulmfit"/>, <see cref="SampleEfficiencyExperiment.Scratch"/>, a baseline's <see cref="ITextBaseline.Name"/>, or <see cref="SampleEfficiencyExperiment.UlmfitWithNgrams"/> (the mean of the first ULMFiT arm's and the fastText-style model's probabilities).</param>
 /// <param name="Accuracy">Validation accuracy.</param>
 /// <param name="Seconds">Training time.</param>
 public sealed record SampleEfficiencyPoint(int Examples, string Arm, double Accuracy, double Seconds)

@@ -87,10 +87,13 @@ public sealed class ClassifierEnsemble
         }
         for (int m = 0; m < members.Count; m++)
         {
-            if (members[m].Count != labels.Count || members[m].Any(p => p.Length != classNames.Count))
+            if (members[m].Count != labels.Count)
             {
-                throw new ArgumentException(
-                    $"Member {m + 1} gives probabilities for {members[m].Count} documents; the ensemble averages {labels.Count} documents of {classNames.Count} classes each.", nameof(members));
+                throw new ArgumentException($"Member {m + 1} gives probabilities for {members[m].Count} documents; the ensemble averages {labels.Count}.", nameof(members));
+            }
+            if (members[m].FirstOrDefault(p => p.Length != classNames.Count) is { } wrong)
+            {
+                throw new ArgumentException($"Member {m + 1} gives {wrong.Length} class probabilities for a document; the ensemble's classes are {classNames.Count} ({string.Join(", ", classNames)}).", nameof(members));
             }
         }
         var evaluations = members.Select(p => ClassifierEvaluation.FromProbabilities(p, labels, classNames, topLosses)).ToArray();
