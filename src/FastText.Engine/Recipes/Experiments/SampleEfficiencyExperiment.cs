@@ -94,7 +94,7 @@ public static class SampleEfficiencyExperiment
                 points.Add(Baseline(labelled, subset, seed, (corpus, training) => TfIdfLinearSvm.Train(corpus, training, seed)).Point);
                 var (hashedPoint, hashed) = Baseline(labelled, subset, seed, (corpus, training) => HashedNgramClassifier.Train(corpus, training, new HashedNgramOptions(), seed));
                 points.Add(hashedPoint);
-                points.Add(Ensemble(labelled, ulmfitPoint!, ulmfitProbabilities!, hashedPoint, (HashedNgramClassifier)hashed));
+                points.Add(Ensemble(labelled, ulmfitPoint!, ulmfitProbabilities!, hashedPoint, hashed));
                 run.Progress.Log(FormattableString.Invariant($"sample-efficiency {subset.Count}, seed {seed}: ")
                     + string.Join(", ", points.Where(p => p.Seed == seed && p.Examples == subset.Count).Select(p => FormattableString.Invariant($"{p.Arm} {p.Accuracy:P2}"))));
             }
@@ -108,11 +108,12 @@ public static class SampleEfficiencyExperiment
         return points;
     }
 
-    private static (SampleEfficiencyPoint Point, ITextBaseline Model) Baseline(TextDataset labelled, IReadOnlyList<int> training, int seed,
-        Func<ITokenCorpus, IReadOnlyList<int>, ITextBaseline> train)
+    private static (SampleEfficiencyPoint Point, T Model) Baseline<T>(TextDataset labelled, IReadOnlyList<int> training, int seed,
+        Func<ITokenCorpus, IReadOnlyList<int>, T> train)
+        where T : ITextBaseline
     {
         var clock = System.Diagnostics.Stopwatch.StartNew();
-        ITextBaseline model = train(labelled.Corpus, training);
+        T model = train(labelled.Corpus, training);
         double accuracy = BaselineData.Accuracy(model, labelled.Corpus, labelled.Validation);
         return (new SampleEfficiencyPoint(training.Count, model.Name, accuracy, clock.Elapsed.TotalSeconds) { Seed = seed }, model);
     }
