@@ -52,7 +52,13 @@ public sealed class PipelineCommandHandlers : ICommandHandlers
             }
             subwordModel = tokenization.SubwordModelPath;
         }
-        TextDatasetOptions options = preset.Data(labelled: texts.Any(t => t.ClassName is not null)) with { SubwordModel = subwordModel };
+        bool labelled = texts.Any(t => t.ClassName is not null);
+        if (!labelled && request.Overrides.Settings.Any(s => s.Key == "max-tokens"))
+        {
+            // The cap bounds a classifier's cost per document; a language model's corpus stays whole (PresetSettings).
+            progress.Log("note: --max-tokens has no effect on an unlabelled corpus: it caps labelled documents only, and a language model's documents stay whole.");
+        }
+        TextDatasetOptions options = preset.Data(labelled) with { SubwordModel = subwordModel };
         using TextDataset dataset = TextDataset.Create(texts, request.Output, options, vocabulary, progress);
         progress.Log($"{dataset.DocumentCount:N0} documents, {dataset.Corpus.TokenCount:N0} tokens, vocabulary {dataset.Vocabulary.Count:N0}, {dataset.Tokenization.Description}"
             + (dataset.ClassNames.Count > 0 ? $", classes {string.Join('/', dataset.ClassNames)}" : "") + $" → {request.Output}");

@@ -1,6 +1,7 @@
 using FastText.Cli;
 using FastText.Engine.Models;
 using FastText.Engine.Recipes;
+using FastText.Engine.Text;
 
 namespace FastText.Engine.Tests.Recipes;
 
@@ -183,6 +184,23 @@ public sealed class PresetSettingsTests
         await Assert.ThrowsAnyAsync<Exception>(() => handlers.PretrainAsync(
             new LanguageModelRequest(folder.Combine("missing"), null, folder.Combine("lm"), "tiny", null, null, 1) { Overrides = overrides }, CancellationToken.None));
         Assert.Equal(["note: --min-freq has no effect on pretrain: it shapes the corpus, which tokenize (or demo) builds."], lines.Logged);
+    }
+
+    [Fact]
+    public async Task A_token_cap_given_for_an_unlabelled_corpus_is_noted_and_the_documents_stay_whole()
+    {
+        using var folder = new TemporaryFolder();
+        string input = folder.Combine("text.txt");
+        File.WriteAllLines(input, ["one two three four five six seven", "eight nine ten eleven twelve"]);
+        var lines = new Lines();
+        var overrides = new PresetOverrides(null, [KeyValuePair.Create("max-tokens", "3")]);
+        await new PipelineCommandHandlers(lines).TokenizeAsync(
+            new TokenizeRequest([input], "lines", folder.Combine("lm"), null, "tiny", 1) { Overrides = overrides, NoLabels = true }, CancellationToken.None);
+
+        Assert.Contains("note: --max-tokens has no effect on an unlabelled corpus: it caps labelled documents only, and a language model's documents stay whole.", lines.Logged);
+        using TextDataset corpus = TextDataset.Load(folder.Combine("lm"));
+        Assert.Equal(0, corpus.MaxTokens);
+        Assert.True(Enumerable.Range(0, corpus.DocumentCount).Max(corpus.Corpus.DocumentLength) > 3);
     }
 
     private sealed class Lines : FastText.Engine.IO.IProgressSink
