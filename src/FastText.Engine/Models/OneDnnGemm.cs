@@ -41,7 +41,7 @@ internal static class OneDnnGemm
     public static Tensor RowsTimesTransposed(Tensor rows, Tensor w)
     {
         long m = rows.shape[0], k = rows.shape[1], n = w.shape[0];
-        if (!Right(transposed: true, k, n))
+        if (!IsRight(transposed: true, k, n))
         {
             return rows.mm(w.t());
         }
@@ -56,7 +56,7 @@ internal static class OneDnnGemm
     public static Tensor Product(Tensor a, Tensor b)
     {
         long m = a.shape[0], k = a.shape[1], n = b.shape[1];
-        if (!Right(transposed: false, k, n))
+        if (!IsRight(transposed: false, k, n))
         {
             return a.mm(b);
         }
@@ -66,8 +66,14 @@ internal static class OneDnnGemm
         return output.reshape(m, n);
     }
 
-    // Checks the kernel oneDNN picks for this (K, N) once per thread count, on 7 rows against float64.
-    private static bool Right(bool transposed, long k, long n)
+    /// <summary>
+    /// Whether oneDNN's kernel for this product is right on this CPU (<see cref="RowsTimesTransposed"/> when
+    /// <paramref name="transposed"/>, else <see cref="Product"/>, of inner size <paramref name="k"/> and <paramref name="n"/>
+    /// columns): checked once per shape and thread count, on 7 rows against float64. A caller with a buffer of its own
+    /// asks first and, where it is not, runs MKL into that buffer instead of taking the fresh tensor the fallback
+    /// inside <see cref="RowsTimesTransposed"/> and <see cref="Product"/> returns.
+    /// </summary>
+    public static bool IsRight(bool transposed, long k, long n)
     {
         var key = (transposed, k, n, torch.get_num_threads());
         lock (Gate)

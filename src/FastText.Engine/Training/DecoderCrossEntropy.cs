@@ -145,10 +145,15 @@ internal static class DecoderCrossEntropy
             {
                 // fp32: oneDNN's products (AVX-512 where libtorch's MKL runs AVX2 code, see OneDnnGemm); the logits are
                 // then a fresh tensor per chunk. bf16: libtorch's bf16 GEMM already is oneDNN's, into the reused block.
+                // Each fp32 product takes oneDNN only where its kernel is right for the shape on this CPU; elsewhere MKL
+                // writes into the reused block or in place, as bf16 does (on a Zen 5, oneDNN's logits product was wrong at
+                // 15,008 and 30,008 columns, and a fresh block per chunk cost more in page faults than the GEMM itself).
                 bool oneDnn = dtype == ScalarType.Float32 && OneDnnGemm.Applies(x, w);
-                Tensor? block = oneDnn ? null : buffers!.Logits(rows, vocab, dtype);           // (rows, vocab), reused
+                bool logitsByOneDnn = oneDnn && OneDnnGemm.IsRight(transposed: true, emb, vocab);
+                bool dxByOneDnn = oneDnn && gradX && OneDnnGemm.IsRight(transposed: true, vocab, emb);
+                Tensor? block = logitsByOneDnn ? null : buffers!.Logits(rows, vocab, dtype);   // (rows, vocab), reused
                 Tensor? product = gradW && dtype != ScalarType.Float32 ? buffers!.WeightProduct(vocab, emb, dtype) : null;
-                using Tensor? wColumns = oneDnn && gradX ? w.t().contiguous() : null;          // (emb, vocab) for dX
+                using Tensor? wColumns = dxByOneDnn ? w.t().contiguous() : null;               // (emb, vocab) for dX
                 using Tensor? biasMaster = bias?.detach().contiguous();
                 using Tensor targetIds = targets.to(ScalarType.Int64).contiguous();
                 double chunksLoss = 0;
@@ -159,7 +164,7 @@ internal static class DecoderCrossEntropy
                     long count = Math.Min(rows, n - start);
                     Tensor xc = x.narrow(0, start, count);                       // (c, emb), contiguous rows
                     Tensor zc;
-                    if (oneDnn)
+                    if (logitsByOneDnn)
                     {
                         zc = OneDnnGemm.RowsTimesTransposed(xc, w);                // (c, vocab), no bias
                     }
@@ -174,7 +179,7 @@ internal static class DecoderCrossEntropy
                     // zc now holds softmax − one-hot.
                     if (dX is not null)
                     {
-                        if (oneDnn)
+                        if (dxByOneDnn)
                         {
                             dX.narrow(0, start, count).copy_(OneDnnGemm.RowsTimesTransposed(zc, wColumns!));
                         }
@@ -185,7 +190,7 @@ internal static class DecoderCrossEntropy
                     }
                     if (dW is not null)
                     {
-                        if (oneDnn)
+                        if (oneDnn && OneDnnGemm.IsRight(transposed: false, count, vocab))
                         {
                             Tensor transposed = OneDnnGemm.Product(xc.t().contiguous(), zc);   // (emb, vocab) = Xᵀ·G
                             dW.add_(transposed.t(), Scalars.One);

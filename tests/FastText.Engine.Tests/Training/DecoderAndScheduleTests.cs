@@ -42,6 +42,48 @@ public sealed class DecoderAndScheduleTests
         }
     }
 
+    // oneDNN's fp32 product is right on some CPUs and shapes and wrong on others (on a Zen 5, family 26 model 2, the
+    // logits product was wrong at 1,024 columns and right at 2,008): the decoder takes it per product only where it is
+    // checked right and otherwise runs MKL into its reused block. Whichever this CPU gets, the loss and gradients are
+    // the plain loss's, over several chunks and a workspace reused across calls.
+    [Theory]
+    [InlineData(1024L, 16L)]
+    [InlineData(2008L, 16L)]
+    [InlineData(1000L, 400L)]
+    public void Fp32_chunked_decoder_loss_is_the_plain_loss_whichever_product_kernels_this_cpu_gets(long vocab, long emb)
+    {
+        TorchTestSetup.Use();
+        using var scope = torch.NewDisposeScope();
+        using var workspace = new DecoderWorkspace();
+        for (int call = 0; call < 2; call++)
+        {
+            var (features1, weight1, bias1, targets) = Inputs(call);
+            var (features2, weight2, bias2, _) = Inputs(call);
+            DecoderLoss plain = DecoderCrossEntropy.Compute(features1, weight1, bias1, targets, DecoderLossMode.Plain, training: true, accuracy: true);
+            DecoderLoss chunked = DecoderCrossEntropy.Compute(features2, weight2, bias2, targets, DecoderLossMode.Chunked, training: true, accuracy: true,
+                16L * 4 * vocab, workspace);
+            plain.BackwardLoss.backward();
+            chunked.BackwardLoss.backward();
+
+            Assert.Equal(plain.Loss.item<float>(), chunked.Loss.item<float>(), 3);
+            Assert.Equal(plain.Correct!.item<long>(), chunked.Correct!.item<long>());
+            Assert.True(weight1.grad!.allclose(weight2.grad!, rtol: 1e-3, atol: 1e-6), $"weight gradient, call {call}: max diff {(weight1.grad! - weight2.grad!).abs().max().item<float>()}");
+            Assert.True(bias1.grad!.allclose(bias2.grad!, rtol: 1e-3, atol: 1e-6), $"bias gradient, call {call}");
+            Assert.True(features1.grad!.allclose(features2.grad!, rtol: 1e-3, atol: 1e-6), $"feature gradient, call {call}: max diff {(features1.grad! - features2.grad!).abs().max().item<float>()}");
+        }
+
+        (Tensor, Parameter, Parameter, Tensor) Inputs(int call)
+        {
+            using var generator = new Generator((ulong)(21 + call));
+            var leaf = torch.randn(new long[] { 45, emb }, generator: generator).div_(4).requires_grad_(true);
+            var weight = new Parameter(torch.randn(new long[] { vocab, emb }, generator: generator).div_(4));
+            var bias = new Parameter(torch.randn(new long[] { vocab }, generator: generator));
+            var targets = torch.randint(0, vocab, new long[] { 45 }, generator: generator, dtype: ScalarType.Int64);
+            leaf.retain_grad();
+            return (leaf, weight, bias, targets);
+        }
+    }
+
     [Theory]
     [InlineData(1L << 30, true)]        // one chunk
     [InlineData(16L * 4 * 37, true)]    // several chunks, the last one partial
