@@ -1,6 +1,9 @@
 using System.CommandLine;
 using FastText.Cli;
+using FastText.Engine.Native;
 
+// First, before any other thread starts: the training thread must share glibc's one heap (TorchRuntime.PrepareProcess).
+TorchRuntime.PrepareProcess();
 bool debug = Environment.GetEnvironmentVariable("FASTTEXT_DEBUG") is "1" or "true";
 // Ctrl+C cancels the command's token; training then checkpoints the phase running before it stops, which can take a
 // batch and a file write, so the process waits for that (the default grace period is 2 s).

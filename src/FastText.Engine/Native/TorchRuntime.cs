@@ -20,6 +20,23 @@ public static class TorchRuntime
     private static bool initialized;
 
     /// <summary>
+    /// Applies the engine's process-wide native settings (glibc keeps freed memory in one heap, libgomp's idle threads
+    /// spin less; native-notes/allocator.md) without loading libtorch. Call it first in <c>Main</c>, before any other
+    /// thread starts: glibc ties each thread to a heap ("arena") at its first allocation, and a thread that got one of
+    /// its own before the one-heap setting allocates libtorch's large blocks (oneDNN's LSTM scratchpads, above 64 MB)
+    /// outside the heap that keeps freed memory, so they are mapped, faulted in and unmapped again every step.
+    /// <see cref="Initialize"/> applies them too, which is in time only on a thread that allocated nothing before.
+    /// Later calls do nothing.
+    /// </summary>
+    public static void PrepareProcess()
+    {
+        lock (Gate)
+        {
+            ProcessTuning.Apply();
+        }
+    }
+
+    /// <summary>
     /// Loads libtorch (throwing a <see cref="TorchLoadException"/> with the loader's own error if it cannot) and sets
     /// the number of intra-op threads: <paramref name="threads"/>, else <see cref="ThreadsVariable"/>, else the core
     /// count. Later calls only change the thread count.
