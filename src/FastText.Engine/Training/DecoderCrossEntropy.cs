@@ -43,6 +43,9 @@ internal static class DecoderCrossEntropy
     /// bandwidth; 128 MB is about 4 chunks at bs 32 × bptt 72 × 60008 (the plain path holds ~4× more).</remarks>
     public const long DefaultChunkBytes = 128L << 20;
 
+    // Below this many classes the fp32 products stay with MKL (see Chunked).
+    private const long OneDnnMinimumVocabulary = 4096;
+
     /// <summary>Computes the loss (and, for training, its gradients) of <paramref name="features"/> → vocabulary logits.</summary>
     /// <param name="features">(N, emb) in the compute dtype; part of the autograd graph when training.</param>
     /// <param name="weight">Decoder weight (vocab, emb), fp32 master.</param>
@@ -148,7 +151,9 @@ internal static class DecoderCrossEntropy
                 // Each fp32 product takes oneDNN only where its kernel is right for the shape on this CPU; elsewhere MKL
                 // writes into the reused block or in place, as bf16 does (on a Zen 5, oneDNN's logits product was wrong at
                 // 15,008 and 30,008 columns, and a fresh block per chunk cost more in page faults than the GEMM itself).
-                bool oneDnn = dtype == ScalarType.Float32 && OneDnnGemm.Applies(x, w);
+                // Only for a vocabulary-sized product, where it pays: on the same Zen 5, oneDNN's kernel for 256 × 1,024
+                // (and 512 × 1,024) stops the process with SIGFPE while its check runs, which nothing in .NET can catch.
+                bool oneDnn = dtype == ScalarType.Float32 && vocab >= OneDnnMinimumVocabulary && OneDnnGemm.Applies(x, w);
                 bool logitsByOneDnn = oneDnn && OneDnnGemm.IsRight(transposed: true, emb, vocab);
                 bool dxByOneDnn = oneDnn && gradX && OneDnnGemm.IsRight(transposed: true, vocab, emb);
                 Tensor? block = logitsByOneDnn ? null : buffers!.Logits(rows, vocab, dtype);   // (rows, vocab), reused
