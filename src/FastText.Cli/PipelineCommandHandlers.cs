@@ -53,12 +53,14 @@ public sealed class PipelineCommandHandlers : ICommandHandlers
             subwordModel = tokenization.SubwordModelPath;
         }
         bool labelled = texts.Any(t => t.ClassName is not null);
+        TextDatasetOptions options = preset.Data(labelled) with { SubwordModel = subwordModel };
         if (!labelled && request.Overrides.Settings.Any(s => s.Key == "max-tokens"))
         {
-            // The cap bounds a classifier's cost per document; a language model's corpus stays whole (PresetSettings).
-            progress.Log("note: --max-tokens has no effect on an unlabelled corpus: it caps labelled documents only, and a language model's documents stay whole.");
+            // A preset's cap is a classifier's (an LM corpus stays whole by default), but one asked for here applies: e.g.
+            // unlabelled mails for the LM, cut as the classifier's corpus cuts them.
+            options = options with { MaxTokens = preset.MaxTokensPerDocument };
+            progress.Log(FormattableString.Invariant($"--max-tokens {preset.MaxTokensPerDocument}: this unlabelled corpus keeps at most that many tokens per document (a language model's corpus is whole unless asked)."));
         }
-        TextDatasetOptions options = preset.Data(labelled) with { SubwordModel = subwordModel };
         using TextDataset dataset = TextDataset.Create(texts, request.Output, options, vocabulary, progress);
         progress.Log($"{dataset.DocumentCount:N0} documents, {dataset.Corpus.TokenCount:N0} tokens, vocabulary {dataset.Vocabulary.Count:N0}, {dataset.Tokenization.Description}"
             + (dataset.ClassNames.Count > 0 ? $", classes {string.Join('/', dataset.ClassNames)}" : "") + $" → {request.Output}");

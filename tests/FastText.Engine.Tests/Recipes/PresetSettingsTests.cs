@@ -187,7 +187,7 @@ public sealed class PresetSettingsTests
     }
 
     [Fact]
-    public async Task A_token_cap_given_for_an_unlabelled_corpus_is_noted_and_the_documents_stay_whole()
+    public async Task A_token_cap_asked_for_an_unlabelled_corpus_applies_and_the_preset_cap_does_not()
     {
         using var folder = new TemporaryFolder();
         string input = folder.Combine("text.txt");
@@ -197,10 +197,19 @@ public sealed class PresetSettingsTests
         await new PipelineCommandHandlers(lines).TokenizeAsync(
             new TokenizeRequest([input], "lines", folder.Combine("lm"), null, "tiny", 1) { Overrides = overrides, NoLabels = true }, CancellationToken.None);
 
-        Assert.Contains("note: --max-tokens has no effect on an unlabelled corpus: it caps labelled documents only, and a language model's documents stay whole.", lines.Logged);
-        using TextDataset corpus = TextDataset.Load(folder.Combine("lm"));
-        Assert.Equal(0, corpus.MaxTokens);
-        Assert.True(Enumerable.Range(0, corpus.DocumentCount).Max(corpus.Corpus.DocumentLength) > 3);
+        Assert.Contains("--max-tokens 3: this unlabelled corpus keeps at most that many tokens per document (a language model's corpus is whole unless asked).", lines.Logged);
+        using (TextDataset capped = TextDataset.Load(folder.Combine("lm")))
+        {
+            Assert.Equal(3, capped.MaxTokens);
+            Assert.Equal(3, Enumerable.Range(0, capped.DocumentCount).Max(capped.Corpus.DocumentLength));
+        }
+
+        // Without the option the tiny preset's own cap (120) is a classifier's and does not cut a language model's text.
+        await new PipelineCommandHandlers(lines).TokenizeAsync(
+            new TokenizeRequest([input], "lines", folder.Combine("whole"), null, "tiny", 1) { NoLabels = true }, CancellationToken.None);
+        using TextDataset whole = TextDataset.Load(folder.Combine("whole"));
+        Assert.Equal(0, whole.MaxTokens);
+        Assert.True(Enumerable.Range(0, whole.DocumentCount).Max(whole.Corpus.DocumentLength) > 3);
     }
 
     private sealed class Lines : FastText.Engine.IO.IProgressSink
