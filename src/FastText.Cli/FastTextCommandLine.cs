@@ -320,9 +320,13 @@ public static class FastTextCommandLine
         var mails = new Option<int?>("--mails") { Description = "Mails to use (a seeded random subset; default: the preset's; 0 = all 6,046)." };
         var brownDocuments = new Option<int?>("--brown-documents") { Description = "Brown files to pretrain on (default: the preset's; 0 = all 500)." };
         var demoPretrained = new Option<string?>("--pretrained", "-p") { Description = "Start from this language-model folder instead of pretraining on Brown, e.g. samples/english-lm (the shipped general-English model, small preset sizes; built by scripts/build-english-model.sh)." };
+        var unlabelledMails = new Option<bool>("--unlabelled-mails")
+        {
+            Description = "Fine-tune the language model on the text of every training-split mail, also those outside the --mails subset, labels unused (ULMFiT's semi-supervised setting); the classifier still learns from the subset's labels only.",
+        };
         var demo = new Command("demo", "The whole ULMFiT recipe on the shipped samples: pretrain on Brown → fine-tune on SpamAssassin → ham/spam classifier → report and plots.")
         {
-            demoOutput, Preset, compare, samples, mails, brownDocuments, demoPretrained, SubwordModel, Precision, Resume,
+            demoOutput, Preset, compare, samples, mails, brownDocuments, demoPretrained, unlabelledMails, SubwordModel, Precision, Resume,
         };
         demo.SetAction((parse, cancel) => handlers.DemoAsync(WithTraining(parse, new DemoRequest(
             parse.GetValue(demoOutput)!, parse.GetValue(Preset)!, parse.GetValue(compare), parse.GetValue(samples), parse.GetValue(Threads))
@@ -330,6 +334,7 @@ public static class FastTextCommandLine
             Mails = parse.GetValue(mails),
             BrownDocuments = parse.GetValue(brownDocuments),
             Pretrained = parse.GetValue(demoPretrained),
+            UnlabelledMails = parse.GetValue(unlabelledMails),
             SubwordModel = parse.GetValue(SubwordModel),
         }), cancel));
         AddSettings(demo);
@@ -535,6 +540,9 @@ public sealed record DemoRequest(string Output, string Preset, bool SampleEffici
 
     /// <summary>A language model to start from instead of pretraining on Brown (null = pretrain).</summary>
     public string? Pretrained { get; init; }
+
+    /// <summary>Fine-tune the language model on every training-split mail's text (<see cref="UlmfitDemo.Run"/>'s unlabelledMails).</summary>
+    public bool UnlabelledMails { get; init; }
 
     /// <summary>SentencePiece model for subword mode (null = word tokens).</summary>
     public string? SubwordModel { get; init; }

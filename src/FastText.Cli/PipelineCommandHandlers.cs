@@ -611,7 +611,7 @@ public sealed class PipelineCommandHandlers : ICommandHandlers
             };
             using OutputFolder claim = OutputFolder.Claim(request.Output, OutputKind.Run);
             UlmfitDemo.Run(brown, mails, request.Output, preset, progress, request.SampleEfficiency, subwordModel: request.SubwordModel,
-                cancellation: cancellation, resume: request.Resume, pretrained: request.Pretrained);
+                cancellation: cancellation, resume: request.Resume, pretrained: request.Pretrained, unlabelledMails: request.UnlabelledMails);
             return 0;
         });
     }

@@ -31,9 +31,12 @@ public static class UlmfitDemo
     /// <param name="pretrained">A language-model folder to start from instead of pretraining on Brown (e.g.
     /// <c>samples/english-lm</c>, the shipped general-English model: fastai's <c>AWD_LSTM</c> pretrained weights' role);
     /// its sizes must be the preset's.</param>
+    /// <param name="unlabelledMails">Fine-tune the language model on the text of every training-split mail, also those
+    /// outside the preset's subset, labels unused (ULMFiT's semi-supervised setting: the paper fine-tunes its IMDb LM on
+    /// 50k unlabelled reviews); the validation mails are only scored. The classifier still sees the subset's labels only.</param>
     public static string Run(ITextDocumentSource brown, ITextDocumentSource spamAssassin, string runFolder, UlmfitPreset preset, IProgressSink progress,
         bool sampleEfficiency = false, bool compareBatching = true, string? subwordModel = null, CancellationToken cancellation = default, bool resume = false,
-        InspectionOptions? inspection = null, string? pretrained = null)
+        InspectionOptions? inspection = null, string? pretrained = null, bool unlabelledMails = false)
     {
         ArgumentNullException.ThrowIfNull(preset);
         ArgumentNullException.ThrowIfNull(progress);
@@ -43,7 +46,8 @@ public static class UlmfitDemo
         // The recipe itself: about a dozen lines.
         using TextDataset mails = run.Tokenize("spam-assassin", SampleReaders.Read(spamAssassin, preset.Mails, preset.Seed));
         LanguageModelArtifact general = pretrained is not null ? LanguageModelArtifact.Open(pretrained) : PretrainOnBrown(run, brown, preset);
-        LanguageModelArtifact tuned = run.FineTune(general, mails);
+        using TextDataset? mailText = unlabelledMails ? run.Tokenize("mail-text", LanguageModelMails(spamAssassin, preset), mails.Vocabulary, mails.MaxTokens) : null;
+        LanguageModelArtifact tuned = run.FineTune(general, mailText ?? mails);
         using ClassifierResult classifier = run.TrainClassifier(mails, tuned);
 
         ClassifierEvaluation evaluation = classifier.Evaluation;
@@ -75,6 +79,23 @@ public static class UlmfitDemo
         string report = run.SaveReport();
         progress.Log($"report: {report}");
         return report;
+    }
+
+    // The language model's text in the semi-supervised setting, labels dropped: the subset's validation mails (scored,
+    // never trained on), then every training-split mail of the source, in the source's order; each cut as the
+    // classifier's corpus cuts it. Test-split mails outside the subset are not read.
+    internal static IReadOnlyList<LabelledText> LanguageModelMails(ITextDocumentSource spamAssassin, UlmfitPreset preset)
+    {
+        IReadOnlyList<LabelledText> all = SampleReaders.Read(spamAssassin);
+        if (all.Any(t => t.IsValidation is null))
+        {
+            throw new InvalidDataException($"{spamAssassin.Description} has no train/test split of its own; the unlabelled mails for the language model are its training-split mails.");
+        }
+        var subset = SampleReaders.Read(spamAssassin, preset.Mails, preset.Seed).Select(t => t.Source).ToHashSet(StringComparer.Ordinal);
+        return all.Where(t => t.IsValidation == true && subset.Contains(t.Source))
+            .Concat(all.Where(t => t.IsValidation == false))
+            .Select(t => t with { ClassName = null })
+            .ToList();
     }
 
     private static LanguageModelArtifact PretrainOnBrown(UlmfitPipeline run, ITextDocumentSource brown, UlmfitPreset preset)

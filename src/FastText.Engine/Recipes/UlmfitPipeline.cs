@@ -124,12 +124,18 @@ public sealed partial class UlmfitPipeline
 
     /// <summary>Tokenizes texts (fastai rules, then <see cref="SubwordModel"/> if set), builds or reuses a vocabulary,
     /// splits, and saves <c>corpus/&lt;name&gt;</c>.</summary>
-    public TextDataset Tokenize(string name, IReadOnlyList<LabelledText> texts, Vocabulary? vocabulary = null)
+    /// <param name="name">Folder name under <c>corpus/</c>.</param>
+    /// <param name="texts">The documents, with or without labels and a split of their own.</param>
+    /// <param name="vocabulary">A vocabulary to reuse (null: build one from the training documents).</param>
+    /// <param name="maxTokens">Tokens kept per document (null: the preset's rule, which cuts labelled documents at
+    /// <see cref="UlmfitPreset.MaxTokensPerDocument"/> and keeps unlabelled ones whole).</param>
+    public TextDataset Tokenize(string name, IReadOnlyList<LabelledText> texts, Vocabulary? vocabulary = null, int? maxTokens = null)
     {
         ArgumentNullException.ThrowIfNull(texts);
         var clock = Stopwatch.StartNew();
+        TextDatasetOptions options = Preset.Data(labelled: texts.Count > 0 && texts[0].ClassName is not null) with { SubwordModel = SubwordModel };
         TextDataset dataset = TextDataset.Create(texts, Path.Combine(RunFolder, "corpus", name),
-            Preset.Data(labelled: texts.Count > 0 && texts[0].ClassName is not null) with { SubwordModel = SubwordModel }, vocabulary, Progress);
+            maxTokens is int cap ? options with { MaxTokens = cap } : options, vocabulary, Progress);
         double seconds = clock.Elapsed.TotalSeconds;
         string line = FormattableString.Invariant(
             $"{dataset.DocumentCount:N0} documents, {dataset.Corpus.TokenCount:N0} tokens ({dataset.Training.Count:N0} train / {dataset.Validation.Count:N0} valid docs), vocabulary {dataset.Vocabulary.Count:N0}, {dataset.Tokenization.Description}, tokenized in {seconds:F1} s ({dataset.Corpus.TokenCount / Math.Max(seconds, 1e-9):N0} tokens/s)");

@@ -33,13 +33,46 @@ public sealed class DemoTests : IDisposable
         Assert.Equal(UlmfitDemo.ExampleTexts.Count + 3, page.Split("<section class=\"text\"").Length - 1);
 
         // Started from a given language model (the shipped general-English one's role): no Brown pretraining, the
-        // inspection compares that model with the fine-tuned one.
+        // inspection compares that model with the fine-tuned one; and semi-supervised, the LM fine-tuned on every
+        // training-split mail's text.
         string started = temporary.Combine("demo-pretrained");
         string second = UlmfitDemo.Run(brown, mails, started, UlmfitPreset.Tiny, NullProgress.Instance, compareBatching: false,
-            inspection: new InspectionOptions { MaxTaggedSentences = 100 }, pretrained: Path.Combine(folder, "models", "pretrained"));
+            inspection: new InspectionOptions { MaxTaggedSentences = 100 }, pretrained: Path.Combine(folder, "models", "pretrained"), unlabelledMails: true);
+        Assert.Contains("| corpus mail-text | 4,8", File.ReadAllText(second), StringComparison.Ordinal);
         Assert.False(Directory.Exists(Path.Combine(started, "models", "pretrained")));
         Assert.True(File.Exists(Path.Combine(started, "models", "finetuned", "encoder.weights")));
         Assert.Contains("not pretrained in this run", File.ReadAllText(second), StringComparison.Ordinal);
         Assert.Contains("What did fine-tuning move?", File.ReadAllText(Path.Combine(started, RunInspection.PageFile)), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void The_semi_supervised_language_model_text_is_every_training_mail_and_the_subsets_validation_mails_unlabelled()
+    {
+        var (_, mails) = SampleLocations.Resolve(null);
+        IReadOnlyList<LabelledText> all = SampleReaders.Read(mails);
+        IReadOnlyList<LabelledText> subset = SampleReaders.Read(mails, UlmfitPreset.Tiny.Mails, UlmfitPreset.Tiny.Seed);
+
+        IReadOnlyList<LabelledText> text = UlmfitDemo.LanguageModelMails(mails, UlmfitPreset.Tiny);
+
+        Assert.All(text, t => Assert.Null(t.ClassName));
+        int validation = subset.Count(t => t.IsValidation == true);
+        Assert.True(validation > 0);
+        Assert.Equal(subset.Where(t => t.IsValidation == true).Select(t => t.Source), text.Take(validation).Select(t => t.Source));
+        Assert.Equal(all.Where(t => t.IsValidation == false).Select(t => t.Source), text.Skip(validation).Select(t => t.Source));
+        Assert.All(text.Skip(validation), t => Assert.False(t.IsValidation));
+        Assert.True(text.Count - validation > 10 * subset.Count(t => t.IsValidation == false));    // far more than the subset's
+    }
+
+    [Fact]
+    public void Semi_supervised_text_needs_a_source_with_its_own_split()
+    {
+        using var folder = new TemporaryFolder();
+        foreach (string label in new[] { "ham", "spam" })
+        {
+            Directory.CreateDirectory(folder.Combine(label));
+            File.WriteAllText(folder.Combine(label, "1.txt"), $"a {label} mail");
+        }
+        var e = Assert.Throws<InvalidDataException>(() => UlmfitDemo.LanguageModelMails(new FolderDocumentSource(folder.Path), UlmfitPreset.Tiny));
+        Assert.Contains("has no train/test split of its own", e.Message, StringComparison.Ordinal);
     }
 }
