@@ -59,7 +59,8 @@ public sealed class PipelineCommandHandlers : ICommandHandlers
             // A preset's cap is a classifier's (an LM corpus stays whole by default), but one asked for here applies: e.g.
             // unlabelled mails for the LM, cut as the classifier's corpus cuts them.
             options = options with { MaxTokens = preset.MaxTokensPerDocument };
-            progress.Log(FormattableString.Invariant($"--max-tokens {preset.MaxTokensPerDocument}: this unlabelled corpus keeps at most that many tokens per document (a language model's corpus is whole unless asked)."));
+            progress.Log(preset.MaxTokensPerDocument == 0 ? "--max-tokens 0: this unlabelled corpus keeps its documents whole."
+                : FormattableString.Invariant($"--max-tokens {preset.MaxTokensPerDocument}: this unlabelled corpus keeps at most that many tokens per document (a language model's corpus is whole unless asked)."));
         }
         using TextDataset dataset = TextDataset.Create(texts, request.Output, options, vocabulary, progress);
         progress.Log($"{dataset.DocumentCount:N0} documents, {dataset.Corpus.TokenCount:N0} tokens, vocabulary {dataset.Vocabulary.Count:N0}, {dataset.Tokenization.Description}"

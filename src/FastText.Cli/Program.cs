@@ -2,7 +2,7 @@ using System.CommandLine;
 using FastText.Cli;
 using FastText.Engine.Native;
 
-// First, before any other thread starts: the training thread must share glibc's one heap (TorchRuntime.PrepareProcess).
+// First, before the command's threads start: the training thread should share glibc's main heap (TorchRuntime.PrepareProcess).
 TorchRuntime.PrepareProcess();
 bool debug = Environment.GetEnvironmentVariable("FASTTEXT_DEBUG") is "1" or "true";
 // Ctrl+C cancels the command's token; training then checkpoints the phase running before it stops, which can take a

@@ -21,12 +21,13 @@ public static class TorchRuntime
 
     /// <summary>
     /// Applies the engine's process-wide native settings (glibc keeps freed memory in one heap, libgomp's idle threads
-    /// spin less; native-notes/allocator.md) without loading libtorch. Call it first in <c>Main</c>, before any other
-    /// thread starts: glibc ties each thread to a heap ("arena") at its first allocation, and a thread that got one of
+    /// spin less; native-notes/allocator.md) without loading libtorch. Call it first in <c>Main</c>, before other threads
+    /// start: glibc ties each thread to a heap ("arena") at its first allocation, and a training thread that got one of
     /// its own before the one-heap setting allocates libtorch's large blocks (oneDNN's LSTM scratchpads, above 64 MB)
-    /// outside the heap that keeps freed memory, so they are mapped, faulted in and unmapped again every step.
-    /// <see cref="Initialize"/> applies them too, which is in time only on a thread that allocated nothing before.
-    /// Later calls do nothing.
+    /// outside the heap that keeps freed memory, so they are mapped, faulted in and unmapped again every step. Threads
+    /// started after the call usually share the main heap (glibc does not promise it); starting the process with
+    /// <c>GLIBC_TUNABLES=glibc.malloc.arena_max=1</c> makes it certain. <see cref="Initialize"/> applies the settings
+    /// too, which is in time only if the thread that will train had not allocated before. Later calls do nothing.
     /// </summary>
     public static void PrepareProcess()
     {

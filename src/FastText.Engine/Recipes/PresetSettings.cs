@@ -56,7 +56,7 @@ public static class PresetSettings
         Integer("clas-bptt", "classifier chunk length (fastai seq_len 72)", 1, p => p.ClassifierSequenceLength, (p, v) => p with { ClassifierSequenceLength = v }),
         Integer("max-vocab", "vocabulary size limit (fastai max_vocab 60000)", 2, p => p.MaxVocabulary, (p, v) => p with { MaxVocabulary = v }),
         Integer("min-freq", "minimum count of a token in the vocabulary (fastai min_freq 3)", 1, p => p.MinFrequency, (p, v) => p with { MinFrequency = v }),
-        Integer("max-tokens", "tokens kept per labelled document (per unlabelled one too when given to tokenize), 0 = all", 0, p => p.MaxTokensPerDocument, (p, v) => p with { MaxTokensPerDocument = v }),
+        Integer("max-tokens", "tokens kept per labelled document (per unlabelled one too when given to tokenize as this option), 0 = all", 0, p => p.MaxTokensPerDocument, (p, v) => p with { MaxTokensPerDocument = v }),
         Integer("pretrain-epochs", "pretraining epochs", 1, p => p.PretrainEpochs, (p, v) => p with { PretrainEpochs = v }),
         Number("pretrain-lr", "pretraining maximum learning rate", p => p.PretrainLearningRate, (p, v) => p with { PretrainLearningRate = v }, aboveMinimum: true),
         Integer("finetune-frozen-epochs", "frozen fine-tuning epochs (fastbook 1)", 1, p => p.FineTuneFrozenEpochs, (p, v) => p with { FineTuneFrozenEpochs = v }),

@@ -33,7 +33,8 @@ public static class UlmfitDemo
     /// its sizes must be the preset's.</param>
     /// <param name="unlabelledMails">Fine-tune the language model on the text of every training-split mail, also those
     /// outside the preset's subset, labels unused (ULMFiT's semi-supervised setting: the paper fine-tunes its IMDb LM on
-    /// 50k unlabelled reviews); the validation mails are only scored. The classifier still sees the subset's labels only.</param>
+    /// 50k unlabelled reviews); the subset's validation mails are its validation text (trained on as well only with
+    /// <see cref="UlmfitPreset.FineTuneOnAllText"/>). The classifier still sees the subset's labels only.</param>
     public static string Run(ITextDocumentSource brown, ITextDocumentSource spamAssassin, string runFolder, UlmfitPreset preset, IProgressSink progress,
         bool sampleEfficiency = false, bool compareBatching = true, string? subwordModel = null, CancellationToken cancellation = default, bool resume = false,
         InspectionOptions? inspection = null, string? pretrained = null, bool unlabelledMails = false)
@@ -44,9 +45,12 @@ public static class UlmfitDemo
         var run = new UlmfitPipeline(runFolder, preset, progress) { SubwordModel = subwordModel, Cancellation = cancellation, Resume = resume };
 
         // The recipe itself: about a dozen lines.
-        using TextDataset mails = run.Tokenize("spam-assassin", SampleReaders.Read(spamAssassin, preset.Mails, preset.Seed));
+        IReadOnlyList<LabelledText> subset = SampleReaders.Read(spamAssassin, preset.Mails, preset.Seed);
+        IReadOnlyList<LabelledText>? unlabelled = unlabelledMails ? LanguageModelMails(spamAssassin, subset) : null;   // refused before any training
+        using TextDataset mails = run.Tokenize("spam-assassin", subset);
         LanguageModelArtifact general = pretrained is not null ? LanguageModelArtifact.Open(pretrained) : PretrainOnBrown(run, brown, preset);
-        using TextDataset? mailText = unlabelledMails ? run.Tokenize("mail-text", LanguageModelMails(spamAssassin, preset), mails.Vocabulary, mails.MaxTokens) : null;
+        // Each mail cut as the classifier's corpus cuts it, in the classifier's vocabulary.
+        using TextDataset? mailText = unlabelled is null ? null : run.Tokenize("mail-text", unlabelled, mails.Vocabulary, mails.MaxTokens);
         LanguageModelArtifact tuned = run.FineTune(general, mailText ?? mails);
         using ClassifierResult classifier = run.TrainClassifier(mails, tuned);
 
@@ -81,18 +85,22 @@ public static class UlmfitDemo
         return report;
     }
 
-    // The language model's text in the semi-supervised setting, labels dropped: the subset's validation mails (scored,
-    // never trained on), then every training-split mail of the source, in the source's order; each cut as the
-    // classifier's corpus cuts it. Test-split mails outside the subset are not read.
-    internal static IReadOnlyList<LabelledText> LanguageModelMails(ITextDocumentSource spamAssassin, UlmfitPreset preset)
+    // The language model's text in the semi-supervised setting, labels dropped: the subset's validation mails (the LM's
+    // validation text), then every training-split mail of the source, in the source's order. Test-split mails outside
+    // the subset are not used.
+    internal static IReadOnlyList<LabelledText> LanguageModelMails(ITextDocumentSource spamAssassin, IReadOnlyList<LabelledText> subset)
     {
         IReadOnlyList<LabelledText> all = SampleReaders.Read(spamAssassin);
         if (all.Any(t => t.IsValidation is null))
         {
-            throw new InvalidDataException($"{spamAssassin.Description} has no train/test split of its own; the unlabelled mails for the language model are its training-split mails.");
+            throw new InvalidDataException($"--unlabelled-mails: {spamAssassin.Description} has no train/test split of its own; the unlabelled mails for the language model are its training-split mails (run without the option).");
         }
-        var subset = SampleReaders.Read(spamAssassin, preset.Mails, preset.Seed).Select(t => t.Source).ToHashSet(StringComparer.Ordinal);
-        return all.Where(t => t.IsValidation == true && subset.Contains(t.Source))
+        if (!subset.Any(t => t.IsValidation == true))
+        {
+            throw new InvalidDataException($"--unlabelled-mails: the {subset.Count:N0} mails chosen hold no test-split mail, so the classifier would be validated on mails the language model trained on; use more mails (--mails).");
+        }
+        var chosen = subset.Select(t => t.Source).ToHashSet(StringComparer.Ordinal);
+        return all.Where(t => t.IsValidation == true && chosen.Contains(t.Source))
             .Concat(all.Where(t => t.IsValidation == false))
             .Select(t => t with { ClassName = null })
             .ToList();

@@ -127,11 +127,15 @@ public sealed partial class UlmfitPipeline
     /// <param name="name">Folder name under <c>corpus/</c>.</param>
     /// <param name="texts">The documents, with or without labels and a split of their own.</param>
     /// <param name="vocabulary">A vocabulary to reuse (null: build one from the training documents).</param>
-    /// <param name="maxTokens">Tokens kept per document (null: the preset's rule, which cuts labelled documents at
-    /// <see cref="UlmfitPreset.MaxTokensPerDocument"/> and keeps unlabelled ones whole).</param>
+    /// <param name="maxTokens">Tokens kept per document, 0 = all (null: the preset's rule, which cuts labelled documents
+    /// at <see cref="UlmfitPreset.MaxTokensPerDocument"/> and keeps unlabelled ones whole).</param>
     public TextDataset Tokenize(string name, IReadOnlyList<LabelledText> texts, Vocabulary? vocabulary = null, int? maxTokens = null)
     {
         ArgumentNullException.ThrowIfNull(texts);
+        if (maxTokens is int given)
+        {
+            ArgumentOutOfRangeException.ThrowIfNegative(given, nameof(maxTokens));
+        }
         var clock = Stopwatch.StartNew();
         TextDatasetOptions options = Preset.Data(labelled: texts.Count > 0 && texts[0].ClassName is not null) with { SubwordModel = SubwordModel };
         TextDataset dataset = TextDataset.Create(texts, Path.Combine(RunFolder, "corpus", name),

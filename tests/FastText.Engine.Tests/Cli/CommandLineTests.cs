@@ -46,6 +46,9 @@ public sealed class CommandLineTests
         // --resume on every training command and the demo.
         FastTextCommandLine.Build(recorder).Parse(["demo", "--resume"]).Invoke();
         Assert.True(Assert.IsType<DemoRequest>(recorder.Last).Resume);
+        Assert.False(Assert.IsType<DemoRequest>(recorder.Last).UnlabelledMails);
+        FastTextCommandLine.Build(recorder).Parse(["demo", "--unlabelled-mails"]).Invoke();
+        Assert.True(Assert.IsType<DemoRequest>(recorder.Last).UnlabelledMails);
         FastTextCommandLine.Build(recorder).Parse(["pretrain", "-c", "brown", "-o", "lm", "--resume"]).Invoke();
         Assert.True(Assert.IsType<LanguageModelRequest>(recorder.Last).Resume);
         FastTextCommandLine.Build(recorder).Parse(["fine-tune", "-c", "spam", "-p", "lm", "-o", "ft", "--resume"]).Invoke();

@@ -39,6 +39,11 @@ public sealed class DemoTests : IDisposable
         string second = UlmfitDemo.Run(brown, mails, started, UlmfitPreset.Tiny, NullProgress.Instance, compareBatching: false,
             inspection: new InspectionOptions { MaxTaggedSentences = 100 }, pretrained: Path.Combine(folder, "models", "pretrained"), unlabelledMails: true);
         Assert.Contains("| corpus mail-text | 4,8", File.ReadAllText(second), StringComparison.Ordinal);
+        using (TextDataset mailText = TextDataset.Load(Path.Combine(started, "corpus", "mail-text")))
+        {
+            Assert.Equal(UlmfitPreset.Tiny.MaxTokensPerDocument, mailText.MaxTokens);      // cut as the classifier's mails are
+            Assert.Empty(mailText.ClassNames);
+        }
         Assert.False(Directory.Exists(Path.Combine(started, "models", "pretrained")));
         Assert.True(File.Exists(Path.Combine(started, "models", "finetuned", "encoder.weights")));
         Assert.Contains("not pretrained in this run", File.ReadAllText(second), StringComparison.Ordinal);
@@ -52,7 +57,7 @@ public sealed class DemoTests : IDisposable
         IReadOnlyList<LabelledText> all = SampleReaders.Read(mails);
         IReadOnlyList<LabelledText> subset = SampleReaders.Read(mails, UlmfitPreset.Tiny.Mails, UlmfitPreset.Tiny.Seed);
 
-        IReadOnlyList<LabelledText> text = UlmfitDemo.LanguageModelMails(mails, UlmfitPreset.Tiny);
+        IReadOnlyList<LabelledText> text = UlmfitDemo.LanguageModelMails(mails, subset);
 
         Assert.All(text, t => Assert.Null(t.ClassName));
         int validation = subset.Count(t => t.IsValidation == true);
@@ -72,7 +77,13 @@ public sealed class DemoTests : IDisposable
             Directory.CreateDirectory(folder.Combine(label));
             File.WriteAllText(folder.Combine(label, "1.txt"), $"a {label} mail");
         }
-        var e = Assert.Throws<InvalidDataException>(() => UlmfitDemo.LanguageModelMails(new FolderDocumentSource(folder.Path), UlmfitPreset.Tiny));
+        var source = new FolderDocumentSource(folder.Path);
+        var e = Assert.Throws<InvalidDataException>(() => UlmfitDemo.LanguageModelMails(source, SampleReaders.Read(source)));
         Assert.Contains("has no train/test split of its own", e.Message, StringComparison.Ordinal);
+
+        var (_, mails) = SampleLocations.Resolve(null);
+        IReadOnlyList<LabelledText> trainingOnly = SampleReaders.Read(mails).Where(t => t.IsValidation == false).Take(5).ToList();
+        e = Assert.Throws<InvalidDataException>(() => UlmfitDemo.LanguageModelMails(mails, trainingOnly));
+        Assert.Contains("hold no test-split mail", e.Message, StringComparison.Ordinal);
     }
 }
