@@ -34,7 +34,8 @@ internal readonly record struct DecoderLoss(Tensor Loss, Tensor BackwardLoss, Te
 /// through a surrogate <c>Σ X∘dX + Σ W∘dW + Σ b∘db</c>, whose gradients are exactly dX, dW, db. Matmuls run in the
 /// features' dtype (bf16 in mixed precision); softmax and the loss always in fp32. On the CPU the softmax, loss, argmax and
 /// gradient of a chunk are one managed pass (<see cref="DecoderSoftmaxKernel"/>), fp32 products go through oneDNN
-/// (<see cref="OneDnnGemm"/>) from 4,096 classes on wherever its kernel is checked right for the shape (MKL otherwise), and a <see cref="DecoderWorkspace"/> keeps the large buffers from one step to the next.
+/// (<see cref="OneDnnGemm"/>) from 4,096 classes on wherever its kernel is checked right for the shape (MKL otherwise),
+/// and a <see cref="DecoderWorkspace"/> keeps the large buffers from one step to the next.
 /// </summary>
 internal static class DecoderCrossEntropy
 {
@@ -150,7 +151,7 @@ internal static class DecoderCrossEntropy
                 // then a fresh tensor per chunk. bf16: libtorch's bf16 GEMM already is oneDNN's, into the reused block.
                 // Each fp32 product takes oneDNN only where its kernel is right for the shape on this CPU; elsewhere MKL
                 // writes into the reused block or in place, as bf16 does (on a Zen 5, oneDNN's logits product was wrong at
-                // 15,008 and 30,008 columns, and a fresh block per chunk cost more in page faults than the GEMM itself).
+                // 15,008 and 30,008 columns, and the fallback inside OneDnnGemm allocated a fresh 69 MB block per chunk).
                 // Only for a vocabulary-sized product, where it pays: on the same Zen 5, oneDNN's logits kernel for an
                 // embedding of 256 (or 512) and 1,024 classes stops the process with SIGFPE while its check runs, which
                 // nothing in .NET can catch.
