@@ -45,8 +45,9 @@ public static class UlmfitDemo
         var run = new UlmfitPipeline(runFolder, preset, progress) { SubwordModel = subwordModel, Cancellation = cancellation, Resume = resume };
 
         // The recipe itself: about a dozen lines.
-        IReadOnlyList<LabelledText> subset = SampleReaders.Read(spamAssassin, preset.Mails, preset.Seed);
-        IReadOnlyList<LabelledText>? unlabelled = unlabelledMails ? LanguageModelMails(spamAssassin, subset) : null;   // refused before any training
+        IReadOnlyList<LabelledText> all = SampleReaders.Read(spamAssassin);
+        IReadOnlyList<LabelledText> subset = SampleReaders.Subset(all, preset.Mails, preset.Seed);
+        IReadOnlyList<LabelledText>? unlabelled = unlabelledMails ? LanguageModelMails(spamAssassin.Description, all, subset) : null;   // refused before any training
         using TextDataset mails = run.Tokenize("spam-assassin", subset);
         LanguageModelArtifact general = pretrained is not null ? LanguageModelArtifact.Open(pretrained) : PretrainOnBrown(run, brown, preset);
         // Each mail cut as the classifier's corpus cuts it, in the classifier's vocabulary.
@@ -88,12 +89,11 @@ public static class UlmfitDemo
     // The language model's text in the semi-supervised setting, labels dropped: the subset's validation mails (the LM's
     // validation text), then every training-split mail of the source, in the source's order. Test-split mails outside
     // the subset are not used.
-    internal static IReadOnlyList<LabelledText> LanguageModelMails(ITextDocumentSource spamAssassin, IReadOnlyList<LabelledText> subset)
+    internal static IReadOnlyList<LabelledText> LanguageModelMails(string source, IReadOnlyList<LabelledText> all, IReadOnlyList<LabelledText> subset)
     {
-        IReadOnlyList<LabelledText> all = SampleReaders.Read(spamAssassin);
         if (all.Any(t => t.IsValidation is null))
         {
-            throw new InvalidDataException($"--unlabelled-mails: {spamAssassin.Description} has no train/test split of its own; the unlabelled mails for the language model are its training-split mails (run without the option).");
+            throw new InvalidDataException($"--unlabelled-mails: {source} has no train/test split of its own; the unlabelled mails for the language model are its training-split mails (run without the option).");
         }
         if (!subset.Any(t => t.IsValidation == true))
         {

@@ -31,6 +31,17 @@ public static class SampleReaders
         {
             throw new InvalidDataException($"{source.Description} holds no documents.");
         }
+        return Subset(documents, maxDocuments, seed);
+    }
+
+    /// <summary>
+    /// The seeded random subset of <paramref name="maxDocuments"/> documents that <see cref="Read"/> takes (in reading
+    /// order; all when null or not fewer), so texts read once can be cut the same way. Documents that all lie in the
+    /// training split get no split (the dataset then splits randomly).
+    /// </summary>
+    public static IReadOnlyList<LabelledText> Subset(IReadOnlyList<LabelledText> documents, int? maxDocuments = null, int seed = 42)
+    {
+        ArgumentNullException.ThrowIfNull(documents);
         if (maxDocuments is int max && max < documents.Count)
         {
             var random = new Random(seed);

@@ -56,8 +56,10 @@ public sealed class DemoTests : IDisposable
         var (_, mails) = SampleLocations.Resolve(null);
         IReadOnlyList<LabelledText> all = SampleReaders.Read(mails);
         IReadOnlyList<LabelledText> subset = SampleReaders.Read(mails, UlmfitPreset.Tiny.Mails, UlmfitPreset.Tiny.Seed);
+        // The demo reads the source once and cuts the subset from it: the same mails, split as Read gives them.
+        Assert.Equal(subset, SampleReaders.Subset(all, UlmfitPreset.Tiny.Mails, UlmfitPreset.Tiny.Seed));
 
-        IReadOnlyList<LabelledText> text = UlmfitDemo.LanguageModelMails(mails, subset);
+        IReadOnlyList<LabelledText> text = UlmfitDemo.LanguageModelMails(mails.Description, all, subset);
 
         Assert.All(text, t => Assert.Null(t.ClassName));
         int validation = subset.Count(t => t.IsValidation == true);
@@ -78,12 +80,14 @@ public sealed class DemoTests : IDisposable
             File.WriteAllText(folder.Combine(label, "1.txt"), $"a {label} mail");
         }
         var source = new FolderDocumentSource(folder.Path);
-        var e = Assert.Throws<InvalidDataException>(() => UlmfitDemo.LanguageModelMails(source, SampleReaders.Read(source)));
+        IReadOnlyList<LabelledText> unsplit = SampleReaders.Read(source);
+        var e = Assert.Throws<InvalidDataException>(() => UlmfitDemo.LanguageModelMails(source.Description, unsplit, unsplit));
         Assert.Contains("has no train/test split of its own", e.Message, StringComparison.Ordinal);
 
         var (_, mails) = SampleLocations.Resolve(null);
-        IReadOnlyList<LabelledText> trainingOnly = SampleReaders.Read(mails).Where(t => t.IsValidation == false).Take(5).ToList();
-        e = Assert.Throws<InvalidDataException>(() => UlmfitDemo.LanguageModelMails(mails, trainingOnly));
+        IReadOnlyList<LabelledText> all = SampleReaders.Read(mails);
+        IReadOnlyList<LabelledText> trainingOnly = all.Where(t => t.IsValidation == false).Take(5).ToList();
+        e = Assert.Throws<InvalidDataException>(() => UlmfitDemo.LanguageModelMails(mails.Description, all, trainingOnly));
         Assert.Contains("hold no test-split mail", e.Message, StringComparison.Ordinal);
     }
 }
